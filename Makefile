@@ -1,0 +1,50 @@
+# dnalm: two commands do all the set-up.
+#   make demo  -> .venv + pinned deps (+ bedtools where apt allows), then the whole demo DAG and results/report.html
+#   make test  -> the same set-up (+ slurm-wlm, munge, chromium where apt allows), then the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+DEBIAN_CORE := bedtools tabix
+DEBIAN_TEST := slurm-wlm munge chromium
+
+.PHONY: setup demo test lint fmt bench clean apt-core apt-test
+
+$(BIN)/.stamp: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip==24.3.1"
+	$(BIN)/pip install -q -r requirements.lock
+	touch $@
+
+setup: $(BIN)/.stamp apt-core
+
+# Debian packages are best-effort: they need root and apt; tests that need them skip with a reason.
+apt-core:
+	@bash scripts/apt_install.sh $(DEBIAN_CORE)
+
+apt-test:
+	@bash scripts/apt_install.sh $(DEBIAN_CORE) $(DEBIAN_TEST)
+
+demo: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --report results/report.html
+	@echo "report: results/report.html"
+
+test: $(BIN)/.stamp apt-test
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -ra tests
+
+lint: $(BIN)/.stamp
+	$(BIN)/ruff check workflow/scripts tests bench
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --configfile config/config.yaml
+
+fmt: $(BIN)/.stamp
+	$(BIN)/ruff format workflow/scripts tests bench
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+bench: $(BIN)/.stamp
+	PYTHONPATH=workflow/scripts $(BIN)/python -m bench
+
+clean:
+	rm -rf results resources logs benchmarks .snakemake

@@ -1,0 +1,30 @@
+# dnalm: DNABERT rebuilt end to end. `snakemake --cores 2` runs the embedded demo (config/config.yaml).
+from snakemake.utils import min_version
+
+min_version("9.24")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/genome.smk"
+include: "workflow/rules/annotations.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/datasets.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/attention.smk"
+include: "workflow/rules/motifs.smk"
+include: "workflow/rules/variants.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,1 @@
+# annotations stage rules (see docs/ARCHITECTURE.md)

@@ -1,0 +1,1 @@
+# attention stage rules (see docs/ARCHITECTURE.md)

@@ -1,0 +1,35 @@
+# Config validation, wildcard constraints and input functions. Logic lives in dnalm.config.
+import sys
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from snakemake.utils import validate
+from dnalm import config as dcfg
+
+validate(config, schema="../schemas/config.schema.yaml")
+dcfg.check_config(config)
+
+SCRIPTS = str(Path(workflow.basedir) / "workflow" / "scripts")
+
+
+wildcard_constraints:
+    genome=dcfg.alternation(config.get("genomes", {})),
+    world=dcfg.alternation(config.get("simulate", {})),
+    task=dcfg.alternation(config.get("tasks", {})),
+    lm=dcfg.alternation(config.get("language_models", {})),
+    seed=r"\d+",
+    k=r"[3-6]",
+
+
+def get_final_outputs():
+    return dcfg.final_outputs(config)
+
+
+def get_source(kind):
+    """Input function: a local annotation/genome source path, so the demo simulator runs first."""
+
+    def _inner(wildcards):
+        return dcfg.local_source_inputs(config, kind, dict(wildcards))
+
+    return _inner

@@ -1,0 +1,1 @@
+# corpus stage rules (see docs/ARCHITECTURE.md)

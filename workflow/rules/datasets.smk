@@ -1,0 +1,1 @@
+# datasets stage rules (see docs/ARCHITECTURE.md)

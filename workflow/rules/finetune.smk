@@ -1,0 +1,1 @@
+# finetune stage rules (see docs/ARCHITECTURE.md)

@@ -1,0 +1,1 @@
+# genome stage rules (see docs/ARCHITECTURE.md)

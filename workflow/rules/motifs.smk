@@ -1,0 +1,1 @@
+# motifs stage rules (see docs/ARCHITECTURE.md)

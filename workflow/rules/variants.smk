@@ -1,0 +1,1 @@
+# variants stage rules (see docs/ARCHITECTURE.md)

@@ -1,0 +1,321 @@
+"""Overlapping k-mer tokenization with DNABERT's exact vocabulary.
+
+The vocabulary is ``[PAD] [UNK] [CLS] [SEP] [MASK]`` followed by all 4**k k-mers in
+``itertools.product("ATCG", repeat=k)`` order, so ``AAAAAA`` is id 5 and ``GGGGGG`` is
+id 4100 for k=6. Tokenization is vectorised: a sequence becomes a uint8 code array
+(A=0, T=1, C=2, G=3, anything else 4) and k-mer ids are a rolling base-4 sum. A k-mer
+that contains a non-ACGT base maps to ``[UNK]``.
+
+Unlike DNABERT's ``get_kmer_sentence``, an L-bp sequence always yields L-k+1 tokens:
+the last k-mer is never dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from dnalm._validate import validate_k
+
+__all__ = [
+    "ALPHABET",
+    "SPECIAL_TOKENS",
+    "PAD_ID",
+    "UNK_ID",
+    "CLS_ID",
+    "SEP_ID",
+    "MASK_ID",
+    "N_SPECIAL",
+    "vocab",
+    "vocab_size",
+    "vocab_text",
+    "seq2kmer",
+    "kmer2seq",
+    "seq_to_codes",
+    "codes_to_ids",
+    "encode",
+    "encode_batch",
+    "decode",
+    "write_tokenizer_files",
+    "KmerTokenizer",
+    "load_tokenizer",
+    "hf_tokenizer",
+]
+
+ALPHABET = "ATCG"
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(5)
+N_SPECIAL = len(SPECIAL_TOKENS)
+
+# ASCII -> code lookup. Lower-case (soft-masked) bases are upper-cased for modelling.
+_CODE = np.full(256, 4, dtype=np.uint8)
+for _i, _b in enumerate(ALPHABET):
+    _CODE[ord(_b)] = _i
+    _CODE[ord(_b.lower())] = _i
+
+
+def vocab(k: int) -> list[str]:
+    """Return DNABERT's vocabulary for ``k``: 5 special tokens then 4**k k-mers (ATCG order)."""
+    validate_k(k)
+    return list(SPECIAL_TOKENS) + ["".join(p) for p in itertools.product(ALPHABET, repeat=k)]
+
+
+def vocab_size(k: int) -> int:
+    """Number of tokens in the k-mer vocabulary (69, 261, 1029, 4101 for k = 3..6)."""
+    validate_k(k)
+    return 4**k + N_SPECIAL
+
+
+def vocab_text(k: int) -> str:
+    """The exact bytes of DNABERT's ``vocab.txt``: only the k=6 file ends with a newline."""
+    text = "\n".join(vocab(k))
+    return text + "\n" if k == 6 else text
+
+
+def seq2kmer(seq: str, k: int) -> str:
+    """Space-separated overlapping k-mers (L-k+1 of them), as DNABERT's ``seq2kmer``."""
+    validate_k(k)
+    if len(seq) < k:
+        raise ValueError(f"`seq` has length {len(seq)}, shorter than k={k}")
+    return " ".join(seq[i : i + k] for i in range(len(seq) - k + 1))
+
+
+def kmer2seq(kmers: str | Sequence[str]) -> str:
+    """Rebuild a sequence from overlapping k-mers: first base of each, then the last k-mer's tail.
+
+    Raises ``ValueError`` when adjacent k-mers do not overlap consistently.
+    """
+    toks = kmers.split() if isinstance(kmers, str) else list(kmers)
+    if not toks:
+        raise ValueError("`kmers` is empty")
+    k = len(toks[0])
+    for i in range(1, len(toks)):
+        if len(toks[i]) != k:
+            raise ValueError(f"`kmers` token {i} has length {len(toks[i])}, expected {k}")
+        if toks[i - 1][1:] != toks[i][:-1]:
+            raise ValueError(
+                f"`kmers` tokens {i - 1} and {i} do not overlap: {toks[i - 1]!r} then {toks[i]!r}"
+            )
+    return "".join(t[0] for t in toks) + toks[-1][1:]
+
+
+def seq_to_codes(seq: str | bytes | np.ndarray) -> np.ndarray:
+    """Map a sequence to uint8 codes A=0, T=1, C=2, G=3, other=4 (case-insensitive).
+
+    Parameters
+    ----------
+    seq : str, bytes or numpy.ndarray of uint8 ASCII, shape=(L,)
+
+    Returns
+    -------
+    codes : numpy.ndarray, shape=(L,), dtype=uint8
+    """
+    if isinstance(seq, str):
+        arr = np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)
+    elif isinstance(seq, bytes | bytearray | memoryview):
+        arr = np.frombuffer(seq, dtype=np.uint8)
+    else:
+        arr = np.asarray(seq, dtype=np.uint8)
+    return _CODE[arr]
+
+
+def codes_to_ids(codes: np.ndarray, k: int) -> np.ndarray:
+    """Token ids (without specials) of all overlapping k-mers of a code array.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray, shape=(L,), dtype=uint8
+        Base codes from :func:`seq_to_codes` (values 0..4, 4 = unknown base).
+    k : int
+
+    Returns
+    -------
+    ids : numpy.ndarray, shape=(L-k+1,), dtype=int64
+        ``[UNK]`` (1) for every k-mer that covers an unknown base; empty if L < k.
+    """
+    validate_k(k)
+    codes = np.asarray(codes, dtype=np.uint8)
+    n = codes.shape[0] - k + 1
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    c = codes.astype(np.int64)
+    bad = c > 3
+    c[bad] = 0
+    ids = np.zeros(n, dtype=np.int64)
+    for j in range(k):  # k <= 6 vectorised passes, no per-k-mer Python loop
+        ids = ids * 4 + c[j : j + n]
+    ids += N_SPECIAL
+    if bad.any():
+        badc = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+        ids[(badc[k : k + n] - badc[:n]) > 0] = UNK_ID
+    return ids
+
+
+def encode(seq: str | bytes | np.ndarray, k: int, add_special: bool = False) -> np.ndarray:
+    """Token ids of one sequence, optionally wrapped as ``[CLS] ... [SEP]``."""
+    ids = codes_to_ids(seq_to_codes(seq), k)
+    if add_special:
+        ids = np.concatenate([[CLS_ID], ids, [SEP_ID]]).astype(np.int64)
+    return ids
+
+
+def encode_batch(
+    seqs: Iterable[str | bytes | np.ndarray],
+    k: int,
+    max_tokens: int | None = None,
+    pad_to: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encode sequences as ``[CLS] kmers [SEP]``, right-padded with ``[PAD]``.
+
+    Parameters
+    ----------
+    seqs : iterable of str
+    k : int
+    max_tokens : int, optional
+        Maximum tokens per row including specials. A longer sequence raises ``ValueError``
+        (DNABERT silently truncated). Default is None (no limit).
+    pad_to : int, optional
+        Pad every row to this length. Default is the longest row.
+
+    Returns
+    -------
+    input_ids : numpy.ndarray, shape=(n, T), dtype=int64
+    attention_mask : numpy.ndarray, shape=(n, T), dtype=int64
+    """
+    rows = [encode(s, k, add_special=True) for s in seqs]
+    if max_tokens is not None:
+        for i, r in enumerate(rows):
+            if len(r) > max_tokens:
+                raise ValueError(
+                    f"`seqs`[{i}] needs {len(r)} tokens, more than max_tokens={max_tokens}; "
+                    "split long inputs explicitly"
+                )
+    width = max((len(r) for r in rows), default=0) if pad_to is None else pad_to
+    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def decode(ids: Sequence[int] | np.ndarray, k: int) -> list[str]:
+    """Token strings for ids (specials included)."""
+    v = vocab(k)
+    return [v[int(i)] for i in ids]
+
+
+def write_tokenizer_files(directory: str | Path, k: int, max_len: int = 512) -> None:
+    """Write ``vocab.txt`` (byte-identical to DNABERT's) and HF tokenizer files.
+
+    ``tokenizer_config.json`` says ``do_lower_case: false`` and names ``BertTokenizer`` so
+    that ``transformers.BertTokenizer.from_pretrained(directory)`` on a space-separated
+    k-mer string gives the same ids as :func:`encode`.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "vocab.txt").write_text(vocab_text(k))
+    special = {
+        "unk_token": "[UNK]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "cls_token": "[CLS]",
+        "mask_token": "[MASK]",
+    }
+    (d / "special_tokens_map.json").write_text(json.dumps(special))
+    cfg = {
+        "tokenizer_class": "BertTokenizer",
+        "do_lower_case": False,
+        "do_basic_tokenize": True,
+        "tokenize_chinese_chars": False,
+        "strip_accents": False,
+        "model_max_length": max_len,
+        "max_len": max_len,
+        "kmer": k,
+        **special,
+    }
+    (d / "tokenizer_config.json").write_text(json.dumps(cfg, indent=2))
+
+
+class KmerTokenizer:
+    """DNABERT-compatible k-mer tokenizer loaded from a directory holding ``vocab.txt``.
+
+    The k is inferred from the vocabulary size, as DNABERT's ``DNATokenizer`` does.
+    The vocabulary must be DNABERT's (checked), so ids follow :func:`encode`.
+    """
+
+    def __init__(self, k: int, max_len: int = 512) -> None:
+        self.k = validate_k(k)
+        self.max_len = max_len
+        self.vocab = vocab(k)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, seq: str, add_special: bool = True) -> np.ndarray:
+        return encode(seq, self.k, add_special=add_special)
+
+    def __call__(
+        self, seqs: Iterable[str], max_tokens: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return encode_batch(seqs, self.k, max_tokens=max_tokens or self.max_len)
+
+    def save(self, directory: str | Path) -> None:
+        write_tokenizer_files(directory, self.k, self.max_len)
+
+
+def load_tokenizer(directory: str | Path) -> KmerTokenizer:
+    """Load a k-mer tokenizer from a DNABERT or dnalm model directory.
+
+    Raises ``ValueError`` naming the file when ``vocab.txt`` is missing or is not a
+    DNABERT k-mer vocabulary. A ``tokenizer_config.json`` that asks for lower-casing
+    (as DNABERT's own does) is ignored for DNA, with a warning.
+    """
+    d = Path(directory)
+    vpath = d / "vocab.txt"
+    if not vpath.is_file():
+        raise ValueError(f"{vpath}: no vocab.txt in model directory")
+    toks = vpath.read_text().splitlines()
+    k = None
+    for cand in range(3, 7):
+        if len(toks) == vocab_size(cand):
+            k = cand
+    if k is None or toks != vocab(k):
+        raise ValueError(
+            f"{vpath}: not a DNABERT k-mer vocabulary ({len(toks)} entries; expected "
+            "69, 261, 1029 or 4101 in [PAD] [UNK] [CLS] [SEP] [MASK] + ATCG order)"
+        )
+    max_len = 512
+    cfg_path = d / "tokenizer_config.json"
+    if cfg_path.is_file():
+        cfg = json.loads(cfg_path.read_text())
+        max_len = int(cfg.get("model_max_length", cfg.get("max_len", 512)) or 512)
+        max_len = min(max_len, 1_000_000)
+        if cfg.get("do_lower_case", False):
+            warnings.warn(
+                f"{cfg_path}: do_lower_case=true is ignored for DNA k-mers "
+                "(lower-casing would map every k-mer to [UNK])",
+                UserWarning,
+                stacklevel=2,
+            )
+    return KmerTokenizer(k, max_len=max_len)
+
+
+def hf_tokenizer(directory: str | Path):  # -> transformers.BertTokenizer
+    """A ``transformers.BertTokenizer`` for a k-mer directory, forced to ``do_lower_case=False``."""
+    from transformers import BertTokenizer
+
+    tok = load_tokenizer(directory)  # validates the vocab, warns on do_lower_case
+    return BertTokenizer(
+        vocab={w: i for i, w in enumerate(vocab(tok.k))},
+        do_lower_case=False,
+        tokenize_chinese_chars=False,
+        strip_accents=False,
+        model_max_length=tok.max_len,
+    )

@@ -1,1 +1,71 @@
-# corpus stage rules (see docs/ARCHITECTURE.md)
+# corpus stage rules (see docs/ARCHITECTURE.md, "Corpus shards"; logic in dnalm.corpus)
+
+
+def get_corpus_shards(wildcards):
+    """Input function: one shard per chromosome listed in the genome checkpoint's chrom.sizes."""
+    outputs = checkpoints.genome_prepare.get(genome=wildcards.genome).output
+    sizes = next(str(p) for p in outputs if str(p).endswith("chrom.sizes"))
+    with open(sizes) as fh:
+        chroms = [line.split("\t")[0].strip() for line in fh if line.strip()]
+    return expand(
+        "results/corpus/{genome}/k{k}/shards/{chrom}.{ext}",
+        genome=wildcards.genome,
+        k=wildcards.k,
+        chrom=chroms,
+        ext=["seq.npy", "idx.npy", "meta.json"],
+    )
+
+
+rule corpus_shard:
+    input:
+        fasta="resources/genomes/{genome}/genome.fa.gz",
+        fai="resources/genomes/{genome}/genome.fa.gz.fai",
+        gzi="resources/genomes/{genome}/genome.fa.gz.gzi",
+    output:
+        seq="results/corpus/{genome}/k{k}/shards/{chrom}.seq.npy",
+        idx="results/corpus/{genome}/k{k}/shards/{chrom}.idx.npy",
+        meta="results/corpus/{genome}/k{k}/shards/{chrom}.meta.json",
+    log:
+        "logs/corpus_shard/{genome}/k{k}/{chrom}.log",
+    benchmark:
+        "benchmarks/corpus_shard/{genome}/k{k}/{chrom}.tsv"
+    wildcard_constraints:
+        chrom=r"[^/]+",
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        min_len=config.get("corpus", {}).get("min_len", 10),
+        max_len=config.get("corpus", {}).get("max_len", 510),
+        coverage=config.get("corpus", {}).get("coverage", 5),
+        seed=config.get("corpus", {}).get("seed", 1),
+        val_fraction=config.get("corpus", {}).get("val_fraction", 0.01),
+    script:
+        "../scripts/corpus_shard.py"
+
+
+rule corpus_stats:
+    input:
+        get_corpus_shards,
+    output:
+        stats="results/corpus/{genome}/k{k}/stats.json",
+        png=report(
+            "results/corpus/{genome}/k{k}/length_hist.png",
+            caption="../report/corpus_lengths.rst",
+            category="Corpus",
+        ),
+    log:
+        "logs/corpus_stats/{genome}/k{k}.log",
+    benchmark:
+        "benchmarks/corpus_stats/{genome}/k{k}.tsv"
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/corpus_stats.py"

@@ -1,1 +1,79 @@
-# genome stage rules (see docs/ARCHITECTURE.md)
+# genome stage rules (see docs/ARCHITECTURE.md; logic in dnalm.fetch, dnalm.genome, dnalm.contigs)
+
+
+def get_assembly_report(wildcards):
+    """Input function: the fetched assembly report, or nothing when none is configured."""
+    if dcfg.source(config, "assembly_report", dict(wildcards)):
+        return f"resources/genomes/{wildcards.genome}/assembly_report.txt"
+    return []
+
+
+# Copy/download the configured FASTA, verifying size and md5/sha256 (temp: only genome_prepare reads it).
+rule genome_download:
+    input:
+        get_source("fasta"),
+    output:
+        temp("resources/genomes/{genome}/download/genome.fasta.raw"),
+    log:
+        "logs/genome_download/{genome}.log",
+    benchmark:
+        "benchmarks/genome_download/{genome}.tsv"
+    retries: 2
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=240,
+    params:
+        src=lambda wc: dcfg.source(config, "fasta", dict(wc)),
+    script:
+        "../scripts/genome_download.py"
+
+
+rule genome_assembly_report:
+    input:
+        get_source("assembly_report"),
+    output:
+        "resources/genomes/{genome}/assembly_report.txt",
+    log:
+        "logs/genome_assembly_report/{genome}.log",
+    retries: 2
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=10,
+    params:
+        src=lambda wc: dcfg.source(config, "assembly_report", dict(wc)),
+    script:
+        "../scripts/genome_download.py"
+
+
+# Validate, keep genomes.<g>.contigs, bgzip + faidx, chrom.sizes, contig name table.
+# A checkpoint: the corpus scatters over the chromosomes listed in chrom.sizes.
+checkpoint genome_prepare:
+    input:
+        fasta="resources/genomes/{genome}/download/genome.fasta.raw",
+        report=get_assembly_report,
+    output:
+        fasta="resources/genomes/{genome}/genome.fa.gz",
+        fai="resources/genomes/{genome}/genome.fa.gz.fai",
+        gzi="resources/genomes/{genome}/genome.fa.gz.gzi",
+        sizes="resources/genomes/{genome}/chrom.sizes",
+        contigs="resources/genomes/{genome}/contigs.tsv",
+    log:
+        "logs/genome_prepare/{genome}.log",
+    benchmark:
+        "benchmarks/genome_prepare/{genome}.tsv"
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=120,
+    params:
+        contigs=lambda wc: config["genomes"][wc.genome].get("contigs", ".*"),
+    script:
+        "../scripts/genome_prepare.py"

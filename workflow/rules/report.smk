@@ -1,1 +1,36 @@
-# report stage rules (see docs/ARCHITECTURE.md)
+# Report tables. `snakemake --report results/report.html` assembles everything declared with report().
+
+
+rule report_tables:
+    input:
+        cards=expand("results/datasets/{task}/card.json", task=list(config.get("tasks", {}))),
+    output:
+        cards=report(
+            "results/summary/datasets.tsv",
+            caption="../report/report_datasets.rst",
+            category="Datasets",
+            labels={"table": "dataset cards"},
+        ),
+        software=report(
+            "results/summary/software.tsv",
+            caption="../report/report_software.rst",
+            category="Software and config",
+            labels={"table": "software versions"},
+        ),
+        config=report(
+            "results/summary/config.yaml",
+            caption="../report/report_config.rst",
+            category="Software and config",
+            labels={"table": "resolved config"},
+        ),
+    log:
+        "logs/report_tables/report_tables.log",
+    conda:
+        "../envs/bio.yaml"
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/report_tables.py"

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
+
+
+_JOB_ENV = ("SLURM_JOB_ID", "CUDA_VISIBLE_DEVICES", "SLURM_GPUS_ON_NODE", "RANK", "WORLD_SIZE")
 
 
 def setup_script_logging(log_path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
@@ -19,4 +24,8 @@ def setup_script_logging(log_path: str | Path | None, level: int = logging.INFO)
         force=True,
     )
     logging.captureWarnings(True)
-    return logging.getLogger("dnalm")
+    log = logging.getLogger("dnalm")
+    # Where did this job run? (SLURM job id, granted GPUs) - the first thing to check on a cluster.
+    env = " ".join(f"{v}={os.environ.get(v, '')}" for v in _JOB_ENV)
+    log.info("host=%s pid=%d %s", socket.gethostname(), os.getpid(), env)
+    return log

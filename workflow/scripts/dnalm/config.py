@@ -138,7 +138,7 @@ def finetune_outputs(config: Mapping[str, Any]) -> list[str]:
 
 def final_outputs(config: Mapping[str, Any]) -> list[str]:
     """Everything `rule all` builds."""
-    out: list[str] = []
+    out: list[str] = ["results/summary/software.tsv"]
     for t in config.get("tasks", {}):
         out.append(f"results/datasets/{t}/card.json")
     for lm, spec in config.get("language_models", {}).items():

@@ -1,0 +1,126 @@
+"""Run a command against a throw-away single-node SLURM cluster.
+
+Usage (as root; every daemon binds 127.0.0.1 only)::
+
+    python tests/slurm_harness.py STATE_DIR -- COMMAND...
+
+It starts munged (private socket), slurmctld and slurmd in the foreground with a generated
+slurm.conf (cons_tres, 2 fake GPUs in gres.conf), waits for the node to be idle, runs COMMAND
+with SLURM_CONF set, then stops the three daemons by PID and exits with COMMAND's status.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _write_conf(state: Path, host: str, cpus: int, mem_mb: int) -> Path:
+    (state / "ctld").mkdir(parents=True, exist_ok=True)
+    (state / "spool").mkdir(parents=True, exist_ok=True)
+    conf = state / "slurm.conf"
+    conf.write_text(
+        f"""ClusterName=dnalmtest
+SlurmctldHost={host}(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={state}/munge.sock
+SlurmctldPort=6817
+SlurmdPort=6818
+SlurmctldPidFile={state}/slurmctld.pid
+SlurmdPidFile={state}/slurmd.pid
+SlurmctldLogFile={state}/slurmctld.log
+SlurmdLogFile={state}/slurmd.log
+StateSaveLocation={state}/ctld
+SlurmdSpoolDir={state}/spool
+ReturnToService=2
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+MpiDefault=none
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
+MinJobAge=600
+GresTypes=gpu
+SchedulerParameters=sched_interval=1
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem_mb} Gres=gpu:2 State=UNKNOWN
+PartitionName=gpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+    )
+    (state / "gres.conf").write_text(
+        f"AutoDetect=off\nNodeName={host} Name=gpu File=/dev/null\n"
+        f"NodeName={host} Name=gpu File=/dev/zero\n"
+    )
+    # slurm looks for gres.conf next to slurm.conf
+    return conf
+
+
+def _wait(pred, timeout: float, what: str) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def main(argv: list[str]) -> int:
+    state = Path(argv[1]).resolve()
+    cmd = argv[argv.index("--") + 1 :]
+    state.mkdir(parents=True, exist_ok=True)
+    host = socket.gethostname()
+    cpus = os.cpu_count() or 2
+    conf = _write_conf(state, host, cpus, 8000)
+    env = dict(os.environ, SLURM_CONF=str(conf))
+    procs: list[subprocess.Popen] = []
+    logf = open(state / "daemons.log", "ab")  # noqa: SIM115
+    try:
+        munged = shutil.which("munged") or "/usr/sbin/munged"
+        procs.append(
+            subprocess.Popen(
+                [munged, "--foreground", "--force", f"--socket={state}/munge.sock",
+                 f"--pid-file={state}/munged.pid", f"--seed-file={state}/munge.seed",
+                 f"--log-file={state}/munged.log"],
+                stdout=logf, stderr=logf,
+            )
+        )
+        _wait(lambda: (state / "munge.sock").exists(), 20, "munged socket")
+        procs.append(subprocess.Popen(["slurmctld", "-D", "-f", str(conf)], env=env,
+                                      stdout=logf, stderr=logf))
+        time.sleep(1)
+        procs.append(subprocess.Popen(["slurmd", "-D", "-f", str(conf)], env=env,
+                                      stdout=logf, stderr=logf))
+
+        def _idle() -> bool:
+            r = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env, capture_output=True,
+                               text=True)
+            return r.returncode == 0 and r.stdout.strip() in ("idle", "mix")
+
+        _wait(_idle, 60, "the SLURM node to be idle")
+        print(f"slurm harness: cluster up (state {state})", flush=True)
+        return subprocess.run(cmd, env=env).returncode
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        logf.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,114 @@
+"""dnalm.fetch: downloads over a loopback HTTP server, local copies, checksums, failure cleanup."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from dnalm.fetch import fetch
+
+PAYLOAD = bytes(range(256)) * 4000 + b"tail"  # ~1 MB: more than one read chunk
+
+
+def _leftovers(directory):
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.fixture
+def served(http_server):
+    (http_server.root / "data.bin").write_bytes(PAYLOAD)
+    return http_server
+
+
+def test_http_success_with_md5_and_sha256(served, tmp_path):
+    dest = tmp_path / "sub" / "data.bin"
+    out = fetch(
+        served.url("data.bin"),
+        dest,
+        md5=hashlib.md5(PAYLOAD).hexdigest(),
+        sha256=hashlib.sha256(PAYLOAD).hexdigest().upper(),  # case-insensitive
+        verbose=False,
+    )
+    assert out == dest
+    assert dest.read_bytes() == PAYLOAD
+    assert _leftovers(dest.parent) == ["data.bin"]
+    assert served.requests == ["data.bin"]
+
+
+@pytest.mark.parametrize("algo", ["md5", "sha256"])
+def test_checksum_mismatch_leaves_nothing(served, tmp_path, algo):
+    wrong = hashlib.new(algo, b"something else").hexdigest()
+    right = hashlib.new(algo, PAYLOAD).hexdigest()
+    dest = tmp_path / "data.bin"
+    with pytest.raises(ValueError) as err:
+        fetch(served.url("data.bin"), dest, verbose=False, **{algo: wrong})
+    msg = str(err.value)
+    assert str(dest) in msg and wrong in msg and right in msg and algo in msg
+    assert _leftovers(tmp_path) == []
+
+
+def test_truncated_transfer_leaves_nothing(served, tmp_path):
+    served.truncate["data.bin"] = 1000
+    dest = tmp_path / "data.bin"
+    with pytest.raises(
+        OSError, match=rf"truncated transfer, got {len(PAYLOAD)} of {len(PAYLOAD) + 1000}"
+    ):
+        fetch(served.url("data.bin"), dest, verbose=False)
+    assert _leftovers(tmp_path) == []
+
+
+def test_http_404_names_url_and_status(http_server, tmp_path):
+    url = http_server.url("missing.fa.gz")
+    with pytest.raises(OSError) as err:
+        fetch(url, tmp_path / "x", verbose=False)
+    assert url in str(err.value) and "404" in str(err.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_http_status_override_500(served, tmp_path):
+    served.status["data.bin"] = 500
+    with pytest.raises(OSError, match="HTTP 500"):
+        fetch(served.url("data.bin"), tmp_path / "x", verbose=False)
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["gopher://example.org/x", "s3://bucket/key.fa.gz", "data:text/plain,ACGT", "sftp://h/x"],
+)
+def test_disallowed_scheme(url, tmp_path):
+    with pytest.raises(ValueError, match="unsupported URL scheme") as err:
+        fetch(url, tmp_path / "x", verbose=False)
+    assert url in str(err.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_local_path_and_file_url(tmp_path):
+    src = tmp_path / "in dir" / "src.bin"
+    src.parent.mkdir()
+    src.write_bytes(PAYLOAD)
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    a = fetch(str(src), tmp_path / "out" / "a.bin", md5=md5, verbose=False)
+    b = fetch(src.as_uri(), tmp_path / "out" / "b.bin", md5=md5, verbose=False)  # file:///...%20...
+    assert a.read_bytes() == b.read_bytes() == PAYLOAD
+    assert _leftovers(tmp_path / "out") == ["a.bin", "b.bin"]
+
+
+def test_local_checksum_mismatch_and_missing_file(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"ACGT")
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="md5 mismatch"):
+        fetch(str(src), out / "a.bin", md5="0" * 32, verbose=False)
+    with pytest.raises(FileNotFoundError, match="nope.bin"):
+        fetch(str(tmp_path / "nope.bin"), out / "b.bin", verbose=False)
+    assert _leftovers(out) == []
+
+
+def test_failure_keeps_an_existing_destination_untouched(served, tmp_path):
+    dest = tmp_path / "data.bin"
+    dest.write_bytes(b"old")
+    with pytest.raises(ValueError):
+        fetch(served.url("data.bin"), dest, md5="0" * 32, verbose=False)
+    assert dest.read_bytes() == b"old"
+    assert _leftovers(tmp_path) == ["data.bin"]

@@ -1,0 +1,86 @@
+"""Splice-site extraction on a hand-made GTF with one + and one - strand transcript."""
+
+from pathlib import Path
+
+import numpy as np
+import pysam
+import pytest
+
+from dnalm import splice
+from dnalm.intervals import Genome, revcomp
+
+GTF = Path(__file__).parent / "data" / "ds_splice.gtf"
+
+
+@pytest.fixture(scope="module")
+def genome(tmp_path_factory):
+    """chr1 (8 kb random) with canonical dinucleotides planted at the annotated introns."""
+    tmp = tmp_path_factory.mktemp("splice")
+    rng = np.random.default_rng(0)
+    s = list("".join(rng.choice(list("ACGT"), 8000)))
+    plant = {1200: "GT", 1700: "GT", 1498: "AG", 1998: "AG",  # + strand: donors, acceptors
+             4498: "AC", 4998: "AC", 4200: "CT", 4700: "CT"}  # - strand, as read on +
+    for pos, di in plant.items():
+        s[pos : pos + 2] = di
+    seq = "".join(s)
+    fa = tmp / "genome.fa"
+    fa.write_text(f">chr1\n{seq}\n")
+    pysam.faidx(str(fa))
+    return fa, seq
+
+
+def test_sites_both_strands():
+    tx = splice.read_gtf_exons(GTF)
+    assert tx["T2"].exons == [(4001, 4200), (4501, 4700), (5001, 5300)]  # sorted ascending
+    sites = {(s.transcript, s.label, s.boundary) for s in splice.splice_sites(tx)}
+    D, A = splice.DONOR, splice.ACCEPTOR
+    assert sites == {
+        ("T1", D, 1200), ("T1", D, 1700), ("T1", A, 1500), ("T1", A, 2000),
+        ("T2", D, 4500), ("T2", D, 5000), ("T2", A, 4200), ("T2", A, 4700),
+    }  # T3 is single-exon: no sites
+
+
+def test_windows_are_oriented_with_gt_ag_at_centre(genome):
+    fa, seq = genome
+    tx = splice.read_gtf_exons(GTF)
+    exs, st = splice.splice_examples(tx, Genome(fa), np.random.default_rng(0), window=400, verbose=False)
+    sites = [e for e in exs if e.label != splice.NONSITE]
+    assert st["donors"] == 4 and st["acceptors"] == 4
+    assert st["canonical_rate"] == {"donor_GT": 1.0, "acceptor_AG": 1.0, "all": 1.0}
+    for e in sites:
+        assert len(e.sequence) == 400
+        if e.label == splice.DONOR:
+            assert e.sequence[200:202] == "GT"
+        else:
+            assert e.sequence[198:200] == "AG"
+        raw = seq[e.start : e.end]
+        assert e.sequence == (raw if e.strand == "+" else revcomp(raw))
+    minus_donor = next(e for e in sites if e.source_id == "donor:T2:4500")
+    assert (minus_donor.start, minus_donor.end, minus_donor.strand) == (4300, 4700, "-")
+    # non-sites: 3rd class, half hard (GT/AG at the site position), none at a true site
+    non = [e for e in exs if e.label == splice.NONSITE]
+    assert len(non) == 4 and st["nonsites_hard"] == 2
+    true = {(e.contig, e.start, e.strand) for e in sites}
+    for e in non:
+        assert (e.contig, e.start, e.strand) not in true
+        hard = e.sequence[200:202] == "GT" or e.sequence[198:200] == "AG"
+        assert hard == (":hard:" in e.source_id)
+
+
+def test_normalize_gtf_and_errors(genome, tmp_path):
+    fa, _ = genome
+    out = tmp_path / "genes.gtf.gz"
+    st = splice.normalize_gtf(GTF, out, fa)
+    assert st == {"lines": 11, "renamed": 0, "unknown_contig": 0}
+    assert splice.read_gtf_exons(out)["T1"].exons == [(1001, 1200), (1501, 1700), (2001, 2300)]
+    bad = tmp_path / "bad.gtf"
+    lines = GTF.read_text().splitlines()
+    bad.write_text("\n".join(lines[:3] + ["chr1\ttest\texon\t10\tx\t.\t+\t.\tgene_id \"G\";"]) + "\n")
+    with pytest.raises(ValueError, match=r"bad.gtf:4: non-integer start/end"):
+        splice.read_gtf_exons(bad)
+    bad.write_text("chr1\ttest\texon\t10\t20\t+\n")
+    with pytest.raises(ValueError, match=r"bad.gtf:1: GTF needs 9"):
+        splice.normalize_gtf(bad, tmp_path / "o.gtf.gz", fa)
+    bad.write_text('chr1\tt\texon\t10\t20\t.\t+\t.\tgene_id "G";\n')
+    with pytest.raises(ValueError, match=r"bad.gtf:1: exon without transcript_id"):
+        splice.read_gtf_exons(bad)

@@ -1,0 +1,343 @@
+"""dnalm.variants: formulas, windows at chromosome ends, selection counts, zero-shot LLR,
+and the whole scoring run on a tiny genome with tiny random models."""
+
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+import pytest
+import torch
+
+from dnalm import kmers
+from dnalm import variants as V
+from dnalm import vcf as dvcf
+from dnalm.predict import load_classifier, predict_proba
+
+K = 3
+L = 21
+torch.set_num_threads(1)
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def _genome(tmp: Path) -> tuple[Path, dict[str, str]]:
+    rng = np.random.default_rng(3)
+    seqs = {c: "".join(rng.choice(list("ACGT"), n)) for c, n in (("chr1", 300), ("chr2", 200))}
+    seqs["chr1"] = seqs["chr1"][:100] + seqs["chr1"][100:110].lower() + seqs["chr1"][110:]
+    plain = tmp / "genome.fa"
+    plain.write_text("".join(f">{c}\n{s}\n" for c, s in seqs.items()))
+    gz = tmp / "genome.fa.gz"
+    pysam.tabix_compress(str(plain), str(gz), force=True)
+    pysam.faidx(str(gz))
+    return gz, {c: s.upper() for c, s in seqs.items()}
+
+
+def _models(tmp: Path) -> tuple[Path, Path]:
+    from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
+
+    cfg = BertConfig(vocab_size=kmers.vocab_size(K), hidden_size=16, num_hidden_layers=1,
+                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+                     num_labels=2)
+    torch.manual_seed(0)
+    clf_dir, lm_dir = tmp / "clf", tmp / "lm"
+    BertForSequenceClassification(cfg).save_pretrained(clf_dir)
+    BertForMaskedLM(cfg).save_pretrained(lm_dir)
+    for d in (clf_dir, lm_dir):
+        kmers.write_tokenizer_files(d, K)
+    return clf_dir, lm_dir
+
+
+def _vcf(tmp: Path, name: str, header_extra: str, records: list[str]) -> Path:
+    text = ("##fileformat=VCFv4.1\n##contig=<ID=chr1,length=300>\n##contig=<ID=chr2,length=200>\n"
+            + header_extra + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            + "".join(r + "\n" for r in records))
+    plain = tmp / f"{name}.vcf"
+    plain.write_text(text)
+    out = tmp / f"{name}.vcf.gz"
+    pysam.tabix_compress(str(plain), str(out), force=True)
+    pysam.tabix_index(str(out), preset="vcf", force=True)
+    return out
+
+
+CLN_HEADER = (
+    '##INFO=<ID=CLNSIG,Number=.,Type=String,Description="sig">\n'
+    '##INFO=<ID=CLNREVSTAT,Number=.,Type=String,Description="rev">\n'
+    '##INFO=<ID=CLNDN,Number=.,Type=String,Description="dn">\n'
+    '##INFO=<ID=GENEINFO,Number=1,Type=String,Description="gene">\n'
+    '##INFO=<ID=RS,Number=.,Type=String,Description="rs">\n'
+)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("varworld")
+    fa, seqs = _genome(tmp)
+    clf_dir, lm_dir = _models(tmp)
+    # positive windows: chr1:50-71 (+), chr1:150-171 (-), chr2:179-200 (+, touches the end)
+    rows = []
+    for i, (c, s, st, lab) in enumerate([("chr1", 50, "+", 1), ("chr1", 150, "-", 1),
+                                         ("chr2", 179, "+", 1), ("chr2", 20, "+", 0)]):
+        w = seqs[c][s:s + L]
+        rows.append([w if st != "-" else V.revcomp(w), lab, c, s, s + L, st, f"peak:{i}"])
+    rows.append(["ACGT" * 5 + "A", 0, ".", ".", ".", ".", "neg:0"])
+    ds = []
+    for split in ("train", "dev", "test"):
+        p = tmp / f"{split}.tsv.gz"
+        df = pd.DataFrame(rows if split == "test" else rows[:2],
+                          columns=["sequence", "label", "contig", "start", "end", "strand",
+                                   "source_id"])
+        with gzip.open(p, "wt") as fh:
+            df.to_csv(fh, sep="\t", index=False)
+        ds.append(p)
+    bed = tmp / "regions.bed"
+    bed.write_text("chr1\t55\t65\ttest:0\t800\t+\nchr1\t155\t168\ttest:1\t700\t-\n"
+                   "chr2\t185\t200\ttest:2\t600\t+\n")
+    g = lambda c, p: seqs[c][p - 1]  # noqa: E731 - 1-based genome base
+    wrong = "A" if g("chr1", 60) != "A" else "C"
+    dbsnp = _vcf(tmp, "dbsnp", "", [
+        f"chr1\t57\trs1\t{g('chr1', 57)}\t{'T' if g('chr1', 57) != 'T' else 'G'}\t.\t.\t.",
+        f"chr1\t58\trs2\t{g('chr1', 58)}\t{','.join(b for b in 'ACGT' if b != g('chr1', 58))}\t.\t.\t.",
+        f"chr1\t59\trs3\t{g('chr1', 59)}\t{g('chr1', 59)}AA\t.\t.\t.",  # insertion: skipped
+        f"chr1\t60\trs4\t{wrong}\tG\t.\t.\t.",  # REF mismatch
+        f"chr1\t120\trs5\t{g('chr1', 120)}\tN\t.\t.\t.",  # outside regions
+        f"chr1\t160\trs6\t{g('chr1', 160)}\t{'A' if g('chr1', 160) != 'A' else 'C'}\t.\t.\t.",
+        f"chr2\t199\trs7\t{g('chr2', 199)}\t{'A' if g('chr2', 199) != 'A' else 'C'}\t.\t.\t.",
+    ])
+    other = {b: next(x for x in "ACGT" if x != b) for b in "ACGT"}
+    clin = [
+        (57, "Pathogenic", "criteria_provided,_multiple_submitters,_no_conflicts"),
+        (62, "Likely_pathogenic", "criteria_provided,_single_submitter"),
+        (52, "Benign", "reviewed_by_expert_panel"),
+        (68, "Conflicting_classifications_of_pathogenicity",
+         "criteria_provided,_conflicting_classifications"),
+    ]
+    crec = [f"chr1\t{p}\t{100 + p}\t{g('chr1', p)}\t{other[g('chr1', p)] if p != 57 else ('T' if g('chr1', 57) != 'T' else 'G')}"
+            f"\t.\t.\tCLNSIG={s};CLNREVSTAT={r};CLNDN=Some_disease,_type_1;GENEINFO=GENE1:1;RS={p}"
+            for p, s, r in clin]
+    crec.append(f"chr1\t165\t9\t{g('chr1', 165)}\t{other[g('chr1', 165)]}\t.\t.\tCLNSIG=Likely_benign;"
+                "CLNREVSTAT=criteria_provided,_single_submitter")
+    crec.append(f"chr2\t200\t10\t{g('chr2', 200)}\t{other[g('chr2', 200)]}\t.\t.\tCLNSIG=Benign/Likely_benign")
+    crec.append(f"chr2\t30\t11\t{g('chr2', 30)}\t{other[g('chr2', 30)]}\t.\t.\tCLNSIG=Pathogenic")  # negative window only
+    clinvar = _vcf(tmp, "clinvar", CLN_HEADER, crec)
+    return {"tmp": tmp, "fa": fa, "seqs": seqs, "clf": clf_dir, "lm": lm_dir, "ds": ds,
+            "bed": bed, "dbsnp": dbsnp, "clinvar": clinvar}
+
+
+def _outputs(d: Path) -> dict:
+    return {"scores": d / "scores.tsv.gz", "clinvar": d / "clinvar.tsv",
+            "summary": d / "summary.json", "fig_scores": d / "scores.png",
+            "fig_top": d / "top.png", "fig_maps": d / "maps.png"}
+
+
+def _run(world, out: Path, **kw):
+    args = dict(dbsnp_vcf=world["dbsnp"], clinvar_vcf=world["clinvar"], lm_dir=world["lm"],
+                batch_size=8, null_size=40, top_mutation_maps=2, seed=1, device="cpu")
+    args.update(kw)
+    outs = _outputs(out)
+    s = V.score_variants(world["fa"], world["bed"], world["ds"], world["clf"], outs, **args)
+    return s, outs
+
+
+@pytest.fixture(scope="module")
+def run(world):
+    return _run(world, world["tmp"] / "run")
+
+
+# ----------------------------------------------------------------------------- formulas
+
+
+def test_dnabert_formula_reference_values():
+    diff, logor = V.delta_scores(np.array([0.9]), np.array([0.5]))
+    assert diff[0] == pytest.approx(-0.36)
+    assert logor[0] == pytest.approx(3.1699, abs=1e-4)
+    diff, logor = V.delta_scores(np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+    assert np.isfinite(logor).all() and logor[0] > 0 > logor[1]
+
+
+def test_benjamini_hochberg_by_hand():
+    p = np.array([0.01, 0.04, 0.03, 0.2, np.nan])
+    # sorted 0.01,0.03,0.04,0.2 -> *4/rank = 0.04,0.06,0.0533,0.2 -> cummin from the right
+    q = V.benjamini_hochberg(p)
+    np.testing.assert_allclose(q[:4], [0.04, 0.0533333, 0.0533333, 0.2], rtol=1e-5)
+    assert np.isnan(q[4])
+
+
+def test_empirical_pvalues():
+    null = np.arange(1, 10, dtype=float)  # 1..9
+    p = V.empirical_pvalues(np.array([9.5, 9.0, 0.0]), null)
+    np.testing.assert_allclose(p, [1 / 10, 2 / 10, 10 / 10])
+    assert np.isnan(V.empirical_pvalues(np.array([1.0]), np.array([]))).all()
+
+
+def test_window_padding_at_chromosome_ends(world):
+    fa = pysam.FastaFile(str(world["fa"]))
+    s = world["seqs"]["chr2"]
+    w, off = V.genome_window(fa, "chr2", 2, L, 200)
+    assert off == L // 2 and len(w) == L
+    assert w == "N" * 8 + s[:13] and w[off] == s[2]
+    w, off = V.genome_window(fa, "chr2", 199, L, 200)
+    assert w == s[189:] + "N" * 10 and w[off] == s[199]
+    w, _ = V.genome_window(fa, "chr1", 105, L, 300)  # soft-masked bases are upper-cased
+    assert w == world["seqs"]["chr1"][95:116] and w.isupper()
+    # an N-padded window tokenizes with [UNK] for every k-mer touching the padding
+    ids = kmers.encode(V.genome_window(fa, "chr2", 199, L, 200)[0], K)
+    assert (ids[-10:] == kmers.UNK_ID).all() and (ids[:L - 10 - K + 1] != kmers.UNK_ID).all()
+
+
+# ----------------------------------------------------------------------------- selection
+
+
+def test_select_counts_multiallelic_indels_and_ref_mismatch(world, caplog):
+    fa = pysam.FastaFile(str(world["fa"]))
+    lengths = dict(zip(fa.references, fa.lengths, strict=True))
+    counts = V._new_counts()
+    with caplog.at_level(logging.WARNING, logger="dnalm.variants"), \
+            dvcf.open_vcf(world["dbsnp"]) as vf:
+        sel = V.select_alleles(vf, V.read_bed(world["bed"]), fa, lengths, counts, source="dbsnp")
+    assert counts["multiallelic_records"] == 1 and counts["multiallelic_splits"] == 3
+    assert counts["indels_skipped"] == 1
+    assert counts["ref_mismatch"] == 1 and "chr1:60" in counts["ref_mismatch_examples"][0]
+    assert "REF mismatch" in caplog.text
+    assert sorted({k[1] for k in sel}) == [57, 58, 160, 199]
+    assert len(sel) == 6  # rs1, three rs2 alleles, rs6, rs7 (rs5 lies outside the regions)
+    for (c, p, r, _), _iv in sel.items():
+        assert world["seqs"][c][p - 1] == r
+
+
+# ----------------------------------------------------------------------------- zero-shot
+
+
+def test_zero_shot_matches_bruteforce_and_is_antisymmetric(world):
+    from transformers import BertForMaskedLM
+
+    mlm = BertForMaskedLM.from_pretrained(str(world["lm"])).eval()
+    s = world["seqs"]["chr1"]
+    wins = [s[40:61], s[100:121], s[200:221]]
+    offs = [10, 10, 10]
+    refs = [w[10] for w in wins]
+    alts = ["A" if r != "A" else "G" for r in refs]
+    llr = V.zero_shot_llr(mlm, K, wins, offs, refs, alts, batch_size=2, device="cpu")
+    assert np.allclose(llr, V.zero_shot_llr(mlm, K, wins, offs, refs, alts, batch_size=3,
+                                            device="cpu"), atol=1e-5)
+
+    # brute force with the full MLM head, one window and strand at a time
+    def one(w, c, r, a):
+        ids = kmers.encode(w, K, add_special=True)
+        alt_ids = kmers.encode(w[:c] + a + w[c + 1:], K, add_special=True)
+        pos = [j + 1 for j in range(c - K + 1, c + 1)]
+        m = ids.copy()
+        m[pos] = kmers.MASK_ID
+        with torch.no_grad():
+            lp = torch.log_softmax(mlm(input_ids=torch.tensor(m[None])).logits[0], -1).numpy()
+        return np.mean([lp[p, alt_ids[p]] - lp[p, ids[p]] for p in pos])
+
+    for i, w in enumerate(wins):
+        f = one(w, 10, refs[i], alts[i])
+        rv = one(V.revcomp(w), L - 1 - 10, V.revcomp(refs[i]), V.revcomp(alts[i]))
+        assert llr[i] == pytest.approx((f + rv) / 2, abs=1e-4)
+    # swapping ref and alt (scored on the alt window) flips the sign exactly
+    alt_wins = [w[:10] + a + w[11:] for w, a in zip(wins, alts, strict=True)]
+    back = V.zero_shot_llr(mlm, K, alt_wins, offs, alts, refs, batch_size=2, device="cpu")
+    np.testing.assert_allclose(back, -llr, atol=1e-5)
+    with pytest.raises(ValueError, match="refs"):
+        V.zero_shot_llr(mlm, K, wins[:1], [10], [alts[0]], [refs[0]], device="cpu")
+
+
+# ----------------------------------------------------------------------------- full run
+
+
+def test_run_outputs_and_consistency(world, run):
+    summary, outs = run
+    for p in outs.values():
+        assert p.is_file() and p.stat().st_size > 0
+    df = pd.read_csv(outs["scores"], sep="\t")
+    assert list(df.columns) == V.SCORE_COLUMNS
+    # dbSNP 6 alleles + ClinVar 62, 52, 68, 165, 200 (57 shared, chr2:30 only in a negative window)
+    assert len(df) == 11
+    assert summary["counts"]["dbsnp"]["ref_mismatch"] == 1
+    assert summary["counts"]["dbsnp"]["indels_skipped"] == 1
+    assert summary["counts"]["dbsnp"]["multiallelic_splits"] == 3
+    assert (df["score"].diff().dropna() <= 0).all()  # sorted by the ranking score
+    np.testing.assert_allclose(df["score"], np.abs(df["logOR"]), rtol=1e-5)
+    assert df["zero_shot"].notna().all()
+    assert ((df["pvalue"] > 0) & (df["pvalue"] <= 1)).all() and (df["qvalue"] >= df["pvalue"] - 1e-12).all()
+    # p_ref/p_alt equal a direct prediction of the oriented windows
+    clf, k = load_classifier(world["clf"])
+    fa = pysam.FastaFile(str(world["fa"]))
+    for r in df.itertuples():
+        w, off = V.genome_window(fa, r.contig, r.pos - 1, L, 300 if r.contig == "chr1" else 200)
+        aw = w[:off] + r.alt + w[off + 1:]
+        if r.strand == "-":
+            w, aw = V.revcomp(w), V.revcomp(aw)
+        p = predict_proba(clf, [w, aw], k, device="cpu")[:, 1]
+        assert (r.p_ref, r.p_alt) == pytest.approx(tuple(p), abs=1e-5)
+    row = df[(df.contig == "chr1") & (df.pos == 160)].iloc[0]
+    assert row.strand == "-" and row.source == "dbsnp" and row.in_attention
+    end = df[(df.contig == "chr2") & (df.pos == 200)].iloc[0]  # last base of chr2
+    assert end.source == "clinvar" and end.in_attention and np.isfinite(end.score)
+
+
+def test_run_clinvar_table(run):
+    summary, outs = run
+    c = pd.read_csv(outs["clinvar"], sep="\t")
+    assert list(c.columns) == V.CLINVAR_COLUMNS
+    assert len(c) == 6
+    r57 = c[c.pos == 57].iloc[0]
+    assert r57.in_dbsnp and r57.in_attention and r57.clinvar_class == "pathogenic"
+    assert r57.CLNREVSTAT == "criteria_provided,_multiple_submitters,_no_conflicts" and r57.stars == 2
+    assert r57.CLNDN == "Some_disease,_type_1" and r57.rsid == "rs57"
+    r52 = c[c.pos == 52].iloc[0]
+    assert not r52.in_attention and not r52.in_dbsnp and r52.stars == 3
+    assert c[c.pos == 68].iloc[0].clinvar_class == "conflicting"
+    assert summary["clinvar_classes"]["pathogenic"] == 2
+    assert summary["clinvar_classes"]["benign"] == 3
+    a = summary["auroc_pathogenic_vs_benign"]["score"]
+    assert a is not None and 0.0 <= a <= 1.0
+    t = summary["enrichment"]["table"]
+    assert sum(t.values()) == 5 and summary["enrichment"]["fisher_pvalue"] is not None
+
+
+def test_results_do_not_depend_on_batch_size(world, run):
+    _, outs = run
+    _, outs2 = _run(world, world["tmp"] / "run_b1", batch_size=1)
+    a = pd.read_csv(outs["scores"], sep="\t")
+    b = pd.read_csv(outs2["scores"], sep="\t")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-5)
+
+
+def test_clinvar_without_overlap_gives_valid_empty_outputs(world, caplog, tmp_path):
+    far = _vcf(tmp_path, "far", CLN_HEADER,
+               ["chr2\t5\t1\t%s\t%s\t.\t.\tCLNSIG=Pathogenic" %
+                (world["seqs"]["chr2"][4], "A" if world["seqs"]["chr2"][4] != "A" else "C")])
+    with caplog.at_level(logging.INFO, logger="dnalm.variants"):
+        summary, outs = _run(world, tmp_path / "o", clinvar_vcf=far, null_size=10,
+                             top_mutation_maps=0)
+    assert "ClinVar: no variant inside" in caplog.text
+    c = pd.read_csv(outs["clinvar"], sep="\t")
+    assert len(c) == 0 and list(c.columns) == V.CLINVAR_COLUMNS
+    assert summary["auroc_pathogenic_vs_benign"]["score"] is None
+    assert summary["enrichment"]["fisher_pvalue"] is None
+    assert json.loads(outs["summary"].read_text())["n_scored_clinvar"] == 0
+    assert outs["fig_maps"].is_file()
+
+
+def test_no_dbsnp_and_empty_regions(world, tmp_path):
+    bed = tmp_path / "empty.bed"
+    bed.write_text("")
+    summary, outs = V.score_variants(world["fa"], bed, world["ds"], world["clf"],
+                                     _outputs(tmp_path), clinvar_vcf=world["clinvar"],
+                                     null_size=10, top_mutation_maps=1, device="cpu"), None
+    assert "dbsnp" not in summary["counts"] and summary["n_scored_dbsnp"] == 0
+    assert summary["n_scored_clinvar"] == 6
+
+
+def test_bad_bed_names_file_and_line(tmp_path):
+    p = tmp_path / "r.bed"
+    p.write_text("chr1\t5\t10\nchr1\tx\t9\n")
+    with pytest.raises(ValueError, match=r"r\.bed:2: start/end"):
+        V.read_bed(p)

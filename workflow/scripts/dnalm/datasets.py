@@ -1,0 +1,199 @@
+"""Build one benchmark task: positives, negatives, leakage-free splits, TSVs and card.json.
+
+``build_dataset(task, spec, inputs, outputs, ...)`` dispatches on ``spec["kind"]``:
+
+========  ==========================================  ===========================
+kind      positives                                   negatives (default)
+========  ==========================================  ===========================
+promoter  EPD TSS windows (``window``, ``subset``)    ``substitute``
+tfbs      narrowPeak summit +- ``flank``, top-N       ``gc_matched``
+splice    donors (0), acceptors (1) from a GTF        non-sites (2), half hard
+imported  a user's dataset (``format``, ``path``)     as given
+========  ==========================================  ===========================
+
+Output: ``{train,dev,test}.tsv.gz`` (gzip, mtime 0) with header
+``sequence label contig start end strand source_id`` and ``card.json``. Same seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dnalm import card as dcard
+from dnalm import epd, importers, negatives, splice, tfbs
+from dnalm.intervals import Example, Genome, atomic_write_bytes, gzip_bytes
+from dnalm.splits import SPLITS, check_no_leakage, dedupe, split_examples
+
+__all__ = ["HEADER", "DEFAULT_NEGATIVES", "build_dataset", "write_split", "read_split"]
+
+log = logging.getLogger(__name__)
+
+HEADER = ("sequence", "label", "contig", "start", "end", "strand", "source_id")
+DEFAULT_NEGATIVES = {"promoter": "substitute", "tfbs": "gc_matched"}
+PROMOTER_MARGIN = 1000
+
+
+def write_split(path: str | Path, examples: Sequence[Example]) -> None:
+    """Write one split as deterministic gzip TSV (atomic)."""
+    lines = ["\t".join(HEADER)]
+    for ex in examples:
+        start = "." if ex.start is None else str(ex.start)
+        end = "." if ex.end is None else str(ex.end)
+        lines.append(f"{ex.sequence}\t{ex.label}\t{ex.contig}\t{start}\t{end}\t{ex.strand}\t{ex.source_id}")
+    atomic_write_bytes(path, gzip_bytes(("\n".join(lines) + "\n").encode()))
+
+
+def read_split(path: str | Path) -> list[Example]:
+    """Read a split TSV written by :func:`write_split`."""
+    import gzip
+
+    out = []
+    with gzip.open(path, "rt") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        if tuple(header) != HEADER:
+            raise ValueError(f"{path}:1: unexpected header {header}")
+        for line in fh:
+            f = line.rstrip("\n").split("\t")
+            out.append(Example(f[0], int(f[1]), f[2], None if f[3] == "." else int(f[3]),
+                               None if f[4] == "." else int(f[4]), f[5], f[6]))
+    return out
+
+
+def _task_rng(seed: int, task: str) -> np.random.Generator:
+    return np.random.default_rng([int(seed), zlib.crc32(task.encode())])
+
+
+def _check_labels(examples: Sequence[Example], task: str) -> None:
+    labels = sorted({ex.label for ex in examples})
+    if len(labels) < 2:
+        raise ValueError(f"task {task!r}: only label(s) {labels}; a classification task needs >= 2")
+    if labels != list(range(len(labels))):
+        raise ValueError(f"task {task!r}: labels must be 0..{len(labels) - 1}, got {labels}")
+
+
+def _promoter(task, spec, inputs, rng, verbose):
+    g = Genome(inputs["fasta"], inputs.get("contigs"))
+    proms = epd.read_promoters(inputs["epd"])
+    window = tuple(spec["window"])
+    pos, st = epd.promoter_examples(proms, g, window, spec.get("subset", "all"),
+                                    spec.get("unknown_contigs", "skip"), inputs["epd"])
+    if not pos:
+        raise ValueError(f"task {task!r}: no promoter windows from {inputs['epd']} ({st})")
+    strategy = spec.get("negatives", DEFAULT_NEGATIVES["promoter"])
+    exclude = []
+    for p in proms:  # every promoter, not only the subset
+        c = g.canonical(p.contig)
+        if c is not None:
+            exclude.append((c, *epd.promoter_window(p.tss0, p.strand, window)))
+    negs, nst = negatives.make_negatives(strategy, pos, rng, g, exclude, PROMOTER_MARGIN,
+                                         label=0, verbose=verbose)
+    g.close()
+    return pos + negs, strategy, {"positives": st, "negatives": nst}
+
+
+def _tfbs(task, spec, inputs, rng, verbose):
+    g = Genome(inputs["fasta"], inputs.get("contigs"))
+    peaks = tfbs.read_narrowpeak(inputs["peaks"])
+    pos, st = tfbs.peak_examples(peaks, g, spec.get("flank", 50), spec.get("top_n"),
+                                 spec.get("unknown_contigs", "skip"), inputs["peaks"])
+    if not pos:
+        raise ValueError(f"task {task!r}: no usable peaks in {inputs['peaks']} ({st})")
+    strategy = spec.get("negatives", DEFAULT_NEGATIVES["tfbs"])
+    negs, nst = negatives.make_negatives(strategy, pos, rng, g, tfbs.peak_intervals(peaks, g), 0,
+                                         label=0, verbose=verbose)
+    g.close()
+    return pos + negs, strategy, {"positives": st, "negatives": nst}
+
+
+def _splice(task, spec, inputs, rng, verbose):
+    g = Genome(inputs["fasta"], inputs.get("contigs"))
+    tx = splice.read_gtf_exons(inputs["gtf"])
+    w = spec.get("window", 400)
+    if not isinstance(w, int):
+        raise ValueError(f"config key `tasks.{task}.window`: splice window must be an integer, got {w!r}")
+    exs, st = splice.splice_examples(tx, g, rng, w, spec.get("unknown_contigs", "skip"),
+                                     inputs["gtf"], verbose=verbose)
+    g.close()
+    if not exs:
+        raise ValueError(f"task {task!r}: no splice sites in {inputs['gtf']}")
+    return exs, "splice_nonsites", st
+
+
+def build_dataset(
+    task: str,
+    spec: Mapping[str, Any],
+    inputs: Mapping[str, str | Path],
+    outputs: Mapping[str, str | Path],
+    splits: Mapping[str, Any] | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Build task ``task`` and write its three split TSVs and card.
+
+    Parameters
+    ----------
+    task : str
+        Task key (seeds the negative sampler together with ``splits.seed``).
+    spec : mapping
+        ``tasks.<task>`` from config.
+    inputs : mapping
+        ``fasta`` (+ ``contigs``) and ``epd`` / ``peaks`` / ``gtf`` by kind; for ``imported``
+        ``path`` (+ ``labels``).
+    outputs : mapping
+        ``train``, ``dev``, ``test``, ``card`` paths.
+    splits : mapping, optional
+        ``{train, dev, test, seed}``. Default is 80/10/10, seed 1.
+    verbose : bool, optional
+        Default is True.
+
+    Returns
+    -------
+    card : dict
+    """
+    splits = dict(splits or {})
+    seed = int(splits.get("seed", 1))
+    fractions = {k: splits[k] for k in SPLITS if k in splits}
+    kind = spec.get("kind")
+    rng = _task_rng(seed, task)
+    given: dict[str, list[Example]] | None = None
+    if kind == "promoter":
+        examples, strategy, stats = _promoter(task, spec, inputs, rng, verbose)
+    elif kind == "tfbs":
+        examples, strategy, stats = _tfbs(task, spec, inputs, rng, verbose)
+    elif kind == "splice":
+        examples, strategy, stats = _splice(task, spec, inputs, rng, verbose)
+    elif kind == "imported":
+        data, _ = importers.import_examples(spec["format"], inputs["path"], inputs.get("labels"))
+        strategy, stats = None, {"format": spec["format"]}
+        if isinstance(data, dict):
+            given, examples = data, [ex for s in SPLITS for ex in data[s]]
+        else:
+            examples = data
+    else:
+        raise ValueError(f"config key `tasks.{task}.kind`: unknown kind {kind!r}")
+    _check_labels(examples, task)
+    if given is not None:  # keep the source's splits; drop repeats (train first, then dev, test)
+        kept, dst = dedupe(examples)
+        keep = {id(ex) for ex in kept}
+        parts = {s: [ex for ex in given[s] if id(ex) in keep] for s in SPLITS}
+        check_no_leakage(parts)
+        stats["dedupe"] = dst
+        stats["splits_from_source"] = True
+    else:
+        parts, dst = split_examples(examples, fractions, seed, spec.get("holdout_chroms"))
+        stats["dedupe"] = dst
+    for s in SPLITS:
+        write_split(outputs[s], parts[s])
+    sources = [(k, inputs[k]) for k in ("epd", "peaks", "gtf", "path", "labels", "contigs") if k in inputs]
+    if "fasta" in inputs:
+        fai = Path(str(inputs["fasta"]) + ".fai")
+        sources.append(("genome_fai", fai if fai.exists() else inputs["fasta"]))
+    card = dcard.dataset_card(task, spec, parts, strategy, sources, stats, seed)
+    dcard.write_card(card, outputs["card"])
+    log.info("%s: %s", task, card["counts"])
+    return card

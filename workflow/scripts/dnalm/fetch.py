@@ -1,0 +1,160 @@
+"""Fetch one source file (http(s)/ftp URL, ``file:`` URL or local path) atomically, with checksums.
+
+Bytes stream to ``<dest>.part`` in the destination directory while MD5 and SHA-256 are
+computed; the size is checked against Content-Length, the checksums against the expected
+values, and only then is the file moved into place. Any failure removes the partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import BinaryIO
+
+from tqdm import tqdm
+
+from dnalm import __version__
+
+log = logging.getLogger(__name__)
+
+REMOTE_SCHEMES = ("http", "https", "ftp")
+CHUNK = 1 << 20
+
+
+def _classify(url: str) -> tuple[str, str]:
+    """("remote", url) or ("local", path); ``ValueError`` for any other scheme."""
+    if not isinstance(url, str) or not url:
+        raise ValueError(f"source URL must be a non-empty string, got {url!r}")
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in REMOTE_SCHEMES:
+        if not parts.netloc:
+            raise ValueError(f"URL {url!r} has no host")
+        return "remote", url
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(f"file URL {url!r} names a remote host {parts.netloc!r}")
+        return "local", urllib.parse.unquote(parts.path)
+    # A one-letter "scheme" is a Windows drive letter (C:\...), i.e. a plain path.
+    if scheme == "" or (len(scheme) == 1 and os.name == "nt"):
+        return "local", url
+    raise ValueError(
+        f"unsupported URL scheme {scheme!r} in {url!r}: use http://, https://, ftp://, "
+        "file: or a plain path"
+    )
+
+
+def _open_remote(url: str, timeout: float) -> tuple[BinaryIO, int | None]:
+    req = urllib.request.Request(url, headers={"User-Agent": f"dnalm/{__version__}"})
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - scheme checked above
+    except urllib.error.HTTPError as e:
+        e.close()
+        raise OSError(f"{url}: HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        raise OSError(f"{url}: cannot connect ({e.reason})") from None
+    length = resp.headers.get("Content-Length") if resp.headers is not None else None
+    try:
+        size = int(length) if length is not None else None
+    except ValueError:
+        size = None
+    return resp, size
+
+
+def fetch(
+    url: str,
+    dest: str | os.PathLike,
+    md5: str | None = None,
+    sha256: str | None = None,
+    timeout: float = 60,
+    verbose: bool = True,
+) -> Path:
+    """Copy ``url`` to ``dest`` atomically, verifying size and checksums.
+
+    Parameters
+    ----------
+    url : str
+        ``http://``, ``https://`` or ``ftp://`` URL, ``file:`` URL, or a plain local path.
+        Anything else (``s3://``, ``data:``, ...) raises ``ValueError``.
+    dest : str or os.PathLike
+        Destination file; its directory is created. Written via ``<dest>.part`` + ``os.replace``.
+    md5, sha256 : str, optional
+        Expected hex digests (case-insensitive). Default is None (not checked; both are logged).
+    timeout : float, optional
+        Socket timeout in seconds for remote URLs. Default is 60.
+    verbose : bool, optional
+        Show a tqdm progress bar. Default is True.
+
+    Returns
+    -------
+    dest : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Disallowed scheme, or checksum mismatch (naming the file, expected and actual digests).
+    OSError
+        HTTP error status (naming URL and status), connection failure, truncated transfer,
+        missing local file.
+    """
+    kind, where = _classify(url)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    h_md5, h_sha = hashlib.md5(), hashlib.sha256()
+    n = 0
+    try:
+        if kind == "remote":
+            src, expected = _open_remote(where, timeout)
+        else:
+            if Path(where).resolve() == dest.resolve():
+                raise ValueError(f"source {url!r} and destination {dest} are the same file")
+            src = open(where, "rb")  # noqa: SIM115 - closed below
+            expected = os.fstat(src.fileno()).st_size
+        log.info("fetching %s -> %s (%s bytes)", url, dest, expected if expected else "unknown")
+        with (
+            src,
+            open(part, "wb") as out,
+            tqdm(
+                total=expected,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=dest.name,
+                disable=not verbose,
+                mininterval=2.0,
+            ) as bar,
+        ):
+            while True:
+                try:
+                    chunk = src.read(CHUNK)
+                except (http.client.IncompleteRead, TimeoutError, ConnectionError) as e:
+                    raise OSError(f"{url}: transfer interrupted after {n} bytes ({e!r})") from None
+                if not chunk:
+                    break
+                out.write(chunk)
+                h_md5.update(chunk)
+                h_sha.update(chunk)
+                n += len(chunk)
+                bar.update(len(chunk))
+        if expected is not None and n != expected:
+            raise OSError(f"{url}: truncated transfer, got {n} of {expected} bytes")
+        got = {"md5": h_md5.hexdigest(), "sha256": h_sha.hexdigest()}
+        for algo, want in (("md5", md5), ("sha256", sha256)):
+            if want and want.strip().lower() != got[algo]:
+                raise ValueError(
+                    f"{dest}: {algo} mismatch for {url}: expected {want.strip().lower()}, "
+                    f"actual {got[algo]}"
+                )
+        os.replace(part, dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    log.info("fetched %s: %d bytes, md5 %s, sha256 %s", dest, n, got["md5"], got["sha256"])
+    return dest

@@ -1,0 +1,471 @@
+"""Fine-tune one model on one task: a pretrained k-mer BERT, its random-init twin, or a baseline.
+
+One training loop serves every neural model (BERT, long-input BERT, CNN/CNN+LSTM/CNN+GRU):
+AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0, gradient
+clipping, length-bucketed padded batches, dev evaluation several times per epoch, the best
+checkpoint by dev MCC (ties: lower dev loss) and early stopping after ``patience`` epochs
+without improvement. Constant predictions (collapse to one class, DNABERT issue #10) are
+logged as a warning and flagged in ``metrics.json``.
+
+Outputs in ``out_dir`` (written atomically): ``metrics.json``, ``predictions.tsv.gz``,
+``train_log.tsv`` and, for BERT models, ``model/``, readable by
+:func:`dnalm.predict.load_classifier`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from dnalm import kmers
+from dnalm._compat import autocast, resolve_device
+from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
+from dnalm.data import read_split
+from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
+from dnalm.metrics import classification_metrics
+from dnalm.predict import _encode_inputs, _logits, predict_proba
+
+__all__ = ["finetune", "finetune_kwargs", "LOG_COLUMNS"]
+
+log = logging.getLogger("dnalm.finetune")
+
+LOG_COLUMNS = ("epoch", "step", "train_loss", "dev_loss", "dev_mcc", "lr")
+_METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc")
+
+
+def finetune_kwargs(ft_config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
+    """Keyword arguments of :func:`finetune` from the config's ``finetune:`` section.
+
+    Schema defaults are applied for missing keys; ``lr`` is ``lr.bert`` for BERT models
+    and ``lr.baseline`` for baselines.
+    """
+    lr = dict(ft_config.get("lr") or {})
+    baseline = model_name in NEURAL_BASELINES or model_name == "kmer_lr"
+    return {
+        "epochs": int(ft_config.get("epochs", 3)),
+        "batch_size": int(ft_config.get("batch_size", 32)),
+        "lr": float(lr.get("baseline", 1e-3) if baseline else lr.get("bert", 3e-5)),
+        "warmup_fraction": float(ft_config.get("warmup_fraction", 0.1)),
+        "weight_decay": float(ft_config.get("weight_decay", 0.01)),
+        "dropout": float(ft_config.get("dropout", 0.1)),
+        "patience": int(ft_config.get("patience", 2)),
+        "long_input": str(ft_config.get("long_input", "mean")),
+    }
+
+
+def _as_frame(x: pd.DataFrame | str | Path, name: str) -> pd.DataFrame:
+    if isinstance(x, pd.DataFrame):
+        for col in ("sequence", "label"):
+            if col not in x.columns:
+                raise ValueError(f"`{name}` lacks column {col!r}")
+        df = x.reset_index(drop=True).copy()
+        df["sequence"] = df["sequence"].astype(str).str.upper()
+        df["label"] = df["label"].astype("int64")
+        return df
+    return read_split(x)
+
+
+def _bucketed_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, chunk: int = 50
+) -> list[np.ndarray]:
+    """Shuffle, sort by length within chunks of ``chunk`` batches, then shuffle batch order."""
+    perm = rng.permutation(len(lengths))
+    batches: list[np.ndarray] = []
+    for c in range(0, len(perm), batch_size * chunk):
+        part = perm[c : c + batch_size * chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+
+
+def _linear_schedule(total: int, warmup: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return f
+
+
+def _cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None))))
+
+
+def _train(
+    model: torch.nn.Module,
+    k: int | None,
+    train_seqs: list[str],
+    train_y: np.ndarray,
+    dev_seqs: list[str],
+    dev_y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    warmup_fraction: float,
+    weight_decay: float,
+    patience: int,
+    seed: int,
+    device: torch.device,
+    evals_per_epoch: int | None,
+    max_grad_norm: float,
+    verbose: bool,
+) -> tuple[list[dict], dict]:
+    """Train in place, restore the best dev checkpoint; return the log rows and the best row."""
+    rng = np.random.default_rng(seed)
+    lengths = np.array([len(s) for s in train_seqs])
+    steps_per_epoch = math.ceil(len(train_seqs) / batch_size)
+    total = steps_per_epoch * epochs
+    if evals_per_epoch is None:  # about 20 points on the curve, at most one per step
+        evals_per_epoch = max(1, math.ceil(20 / epochs))
+    evals_per_epoch = min(int(evals_per_epoch), steps_per_epoch)
+    eval_at = {round((j + 1) * steps_per_epoch / evals_per_epoch) for j in range(evals_per_epoch)}
+    max_bad = patience * evals_per_epoch
+    opt = _optimizer(model, lr, weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, _linear_schedule(total, round(warmup_fraction * total))
+    )
+    model.to(device)
+    rows: list[dict] = []
+    best_key: tuple[float, float] | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    best_row: dict = {}
+    bad, step, losses = 0, 0, []
+    bar = tqdm(total=total, disable=not verbose, desc="finetune")
+    stop = False
+    for epoch in range(epochs):
+        model.train()
+        for b, idx in enumerate(_bucketed_batches(lengths, batch_size, rng), start=1):
+            inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
+            y = torch.from_numpy(train_y[idx]).to(device)
+            with autocast(device):
+                logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
+            loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            cur_lr = opt.param_groups[0]["lr"]
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            bar.update(1)
+            if b not in eval_at:
+                continue
+            probs = predict_proba(model, dev_seqs, k, batch_size=max(batch_size, 64), device=device)
+            dev_mcc = classification_metrics(dev_y, probs)["mcc"]
+            row = {
+                "epoch": round(epoch + b / steps_per_epoch, 4),
+                "step": step,
+                "train_loss": float(np.mean(losses)),
+                "dev_loss": _cross_entropy(probs, dev_y),
+                "dev_mcc": dev_mcc,
+                "lr": cur_lr,
+            }
+            rows.append(row)
+            losses = []
+            bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
+            key = (round(dev_mcc, 10), -row["dev_loss"])
+            if best_key is None or key > best_key:
+                best_key, best_row, bad = key, row, 0
+                best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
+            elif best_key[0] > 0:  # no early stop before the model beats chance on dev
+                bad += 1
+                if bad >= max_bad:
+                    log.info("early stop at step %d (no dev improvement in %d evals)", step, bad)
+                    stop = True
+                    break
+        if stop:
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return rows, best_row
+
+
+def _build_bert(
+    lm_dir: Path,
+    scratch: bool,
+    n_classes: int,
+    dropout: float,
+    long_pieces: int,
+    long_input: str,
+):
+    from transformers import BertConfig, BertForSequenceClassification, BertModel
+
+    cfg = BertConfig.from_pretrained(str(lm_dir))
+    kw = {"attn_implementation": "sdpa"}
+    if long_pieces > 1:
+        if scratch:
+            cfg._attn_implementation = "sdpa"
+            bert = BertModel(cfg, add_pooling_layer=True)
+        else:
+            bert = BertModel.from_pretrained(
+                str(lm_dir), add_pooling_layer=True, dtype=torch.float32, **kw
+            )
+        return LongSeqClassifier(bert, n_classes, long_input, long_pieces, dropout)
+    if scratch:
+        cfg.num_labels = n_classes
+        cfg.classifier_dropout = dropout
+        cfg._attn_implementation = "sdpa"
+        return BertForSequenceClassification(cfg)
+    return BertForSequenceClassification.from_pretrained(
+        str(lm_dir), num_labels=n_classes, classifier_dropout=dropout, dtype=torch.float32, **kw
+    )
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_gzip_tsv(path: Path, df: pd.DataFrame) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+            gz.write(df.to_csv(sep="\t", index=False, float_format="%.8g").encode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_model_dir(model: torch.nn.Module, k: int, target: Path) -> None:
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        model.to("cpu")
+        if isinstance(model, LongSeqClassifier):
+            model.save(tmp, k)
+        else:
+            model.save_pretrained(str(tmp))
+            kmers.write_tokenizer_files(tmp, k, max_len=int(model.config.max_position_embeddings))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _json_safe(d: dict) -> dict:
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()
+    }
+
+
+def finetune(
+    train: pd.DataFrame | str | Path,
+    dev: pd.DataFrame | str | Path,
+    test: pd.DataFrame | str | Path,
+    out_dir: str | Path,
+    model_name: str,
+    lm_dir: str | Path | None = None,
+    scratch: bool = False,
+    k: int | None = None,
+    n_classes: int | None = None,
+    epochs: int = 3,
+    batch_size: int = 32,
+    lr: float = 3e-5,
+    warmup_fraction: float = 0.1,
+    weight_decay: float = 0.01,
+    dropout: float = 0.1,
+    patience: int = 2,
+    seed: int = 1,
+    long_input: str = "mean",
+    device: str | torch.device | None = None,
+    verbose: bool = False,
+    task: str | None = None,
+    evals_per_epoch: int | None = None,
+    max_grad_norm: float = 1.0,
+    num_threads: int | None = None,
+) -> dict[str, Any]:
+    """Fine-tune and evaluate one model on one task; write its outputs to ``out_dir``.
+
+    Parameters
+    ----------
+    train, dev, test : pandas.DataFrame or path
+        Splits with ``sequence`` and ``label`` columns (paths are read by
+        :func:`dnalm.data.read_split`). Test row i is ``index`` i of ``predictions.tsv.gz``.
+    out_dir : str or pathlib.Path
+    model_name : str
+        ``<lm>``, ``<lm>-scratch``, ``cnn``, ``cnn_lstm``, ``cnn_gru`` or ``kmer_lr``.
+    lm_dir : str or pathlib.Path, optional
+        Pretrained ``BertForMaskedLM`` directory with k-mer tokenizer files (BERT models;
+        for ``scratch`` only its config and vocabulary are used). Default is None.
+    scratch : bool, optional
+        Random initialisation with the LM's architecture (the paper's Fig. 6d control).
+        Default is False.
+    k : int, optional
+        k-mer size. BERT models take it from ``lm_dir`` (a different value raises);
+        ``kmer_lr`` uses it (Default is 4 there); one-hot baselines ignore it.
+    n_classes : int, optional
+        Default is 1 + the largest label (at least 2).
+    epochs, batch_size, lr, warmup_fraction, weight_decay, dropout, patience : optional
+        Training settings; ``patience`` counts epochs without a better dev MCC.
+        Defaults are 3, 32, 3e-5, 0.1, 0.01, 0.1, 2.
+    seed : int, optional
+        Seeds Python, NumPy and torch; same seed on CPU, same outputs. Default is 1.
+    long_input : {"mean", "max", "concat"}, optional
+        How pieces of inputs longer than the LM's positions are combined. Default is "mean".
+    device : str or torch.device, optional
+        Default is cuda if available, else cpu.
+    verbose : bool, optional
+        tqdm progress. Default is False.
+    task : str, optional
+        Task name stored in ``metrics.json``. Default is None.
+    evals_per_epoch : int, optional
+        Dev evaluations per epoch. Default is about 20 over the run (at most one per step).
+    max_grad_norm : float, optional
+        Default is 1.0.
+    num_threads : int, optional
+        ``torch.set_num_threads``. Default is None (unchanged).
+
+    Returns
+    -------
+    metrics : dict
+        The content of ``metrics.json``: test ``accuracy``, ``precision``, ``recall``,
+        ``f1``, ``mcc``, ``auroc``, ``auprc`` plus ``task``, ``model``, ``seed``,
+        ``n_train``/``n_dev``/``n_test``, ``best_epoch``, ``best_step``, ``dev_mcc``,
+        ``constant_prediction``, ``note`` and ``runtime_s``.
+    """
+    t0 = time.perf_counter()
+    if long_input not in POOLINGS:
+        raise ValueError(f"`long_input` must be one of {POOLINGS}, got {long_input!r}")
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
+    if num_threads:
+        torch.set_num_threads(int(num_threads))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dfs = {n: _as_frame(x, n) for n, x in (("train", train), ("dev", dev), ("test", test))}
+    max_label = max(int(d["label"].max()) for d in dfs.values())
+    n_classes = max(2, max_label + 1) if n_classes is None else int(n_classes)
+    if max_label >= n_classes:
+        raise ValueError(f"`n_classes`={n_classes} but a label is {max_label}")
+    seqs = {n: d["sequence"].tolist() for n, d in dfs.items()}
+    ys = {n: d["label"].to_numpy(np.int64) for n, d in dfs.items()}
+    dev_ = resolve_device(device)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+    model: torch.nn.Module | None = None
+    if model_name == "kmer_lr":
+        k = 4 if k is None else k
+        predict, rows, best = fit_kmer_lr(
+            seqs["train"], ys["train"], seqs["dev"], ys["dev"], n_classes, k=k, seed=seed
+        )
+        rows = [{"epoch": j + 1, "step": j + 1, **r, "lr": math.nan} for j, r in enumerate(rows)]
+        best_row = rows[best]
+        test_probs = predict(seqs["test"])
+        init = "none"
+    else:
+        if model_name in NEURAL_BASELINES:
+            model = build_baseline(model_name, n_classes, dropout=dropout)
+            init = "none"
+        else:
+            if lm_dir is None:
+                raise ValueError(f"`lm_dir` is required for BERT model {model_name!r}")
+            lm_k = kmers.load_tokenizer(lm_dir).k
+            if k is not None and int(k) != lm_k:
+                raise ValueError(f"`k`={k} but {Path(lm_dir) / 'vocab.txt'} is a k={lm_k} vocabulary")
+            k = lm_k
+            from transformers import BertConfig
+
+            max_pos = int(BertConfig.from_pretrained(str(lm_dir)).max_position_embeddings)
+            longest = max(max(len(s) for s in v) for v in seqs.values())
+            pieces = n_pieces(longest, k, max_pos)
+            if pieces > 1:
+                log.info("inputs up to %d bp need %d pieces: long-input model (%s)",
+                         longest, pieces, long_input)
+            model = _build_bert(Path(lm_dir), scratch, n_classes, dropout, pieces, long_input)
+            init = "scratch" if scratch else "pretrained"
+        n_params = sum(p.numel() for p in model.parameters())
+        log.info("%s: %d parameters, %s init, %d/%d/%d train/dev/test, device %s", model_name,
+                 n_params, init, len(seqs["train"]), len(seqs["dev"]), len(seqs["test"]), dev_)
+        rows, best_row = _train(
+            model, k, seqs["train"], ys["train"], seqs["dev"], ys["dev"],
+            epochs=epochs, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
+            weight_decay=weight_decay, patience=patience, seed=seed, device=dev_,
+            evals_per_epoch=evals_per_epoch, max_grad_norm=max_grad_norm, verbose=verbose,
+        )  # fmt: skip
+        test_probs = predict_proba(model, seqs["test"], k, batch_size=max(batch_size, 64), device=dev_)
+
+    m = classification_metrics(ys["test"], test_probs)
+    if m["constant_prediction"]:
+        log.warning(
+            "%s collapsed: every test sequence predicted class %d (MCC %.3f); try a lower lr "
+            "or more epochs", model_name, int(test_probs.argmax(1)[0]), m["mcc"],
+        )  # fmt: skip
+    if m["note"]:
+        log.info("metrics note: %s", m["note"])
+    metrics = {
+        "task": task,
+        "model": model_name,
+        "seed": int(seed),
+        "init": init,
+        "n_classes": n_classes,
+        "n_train": len(seqs["train"]),
+        "n_dev": len(seqs["dev"]),
+        "n_test": len(seqs["test"]),
+        **{key: m[key] for key in _METRIC_KEYS},
+        "best_epoch": best_row.get("epoch"),
+        "best_step": best_row.get("step"),
+        "dev_mcc": best_row.get("dev_mcc"),
+        "constant_prediction": m["constant_prediction"],
+        "note": m["note"],
+    }
+    pred = pd.DataFrame(
+        {"split": "test", "index": np.arange(len(ys["test"])), "label": ys["test"],
+         "pred": test_probs.argmax(1)}
+    )  # fmt: skip
+    for c in range(n_classes):
+        pred[f"p{c}"] = test_probs[:, c]
+    train_log = pd.DataFrame(rows)
+    cols = list(LOG_COLUMNS) + [c for c in train_log.columns if c not in LOG_COLUMNS]
+    if model is not None and init != "none":
+        _save_model_dir(model, k, out / "model")
+    _atomic_gzip_tsv(out / "predictions.tsv.gz", pred)
+    _atomic_text(out / "train_log.tsv", train_log[cols].to_csv(sep="\t", index=False))
+    metrics["runtime_s"] = round(time.perf_counter() - t0, 3)
+    _atomic_text(out / "metrics.json", json.dumps(_json_safe(metrics), indent=2) + "\n")
+    log.info("%s on %s seed %d: test MCC %.4f, AUROC %s (best dev MCC %.4f at epoch %s)",
+             model_name, task, seed, m["mcc"], m["auroc"], best_row.get("dev_mcc", math.nan),
+             best_row.get("epoch"))  # fmt: skip
+    return metrics
+

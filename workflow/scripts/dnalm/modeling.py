@@ -1,0 +1,281 @@
+"""k-mer BERT model configs, and loading/importing DNABERT-format model directories.
+
+Size presets share DNABERT's architecture (post-LN BERT, GELU, dropout 0.1, learned
+positions, 2 token types) and differ only in depth and width; ``base`` is DNABERT's
+``config.json`` exactly (12 layers x 768 hidden x 12 heads, intermediate 3072, 512
+positions, vocab 4**k + 5).
+
+A DNABERT-format directory holds ``config.json`` (possibly without ``model_type``, as
+DNABERT's own), weights as ``model.safetensors`` or ``pytorch_model.bin`` (a plain
+``state_dict`` read with ``torch.load(weights_only=True)``; never unrestricted pickle), and
+``vocab.txt`` + tokenizer files whose ``do_lower_case: true`` is ignored for DNA.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+
+from dnalm import kmers
+from dnalm._validate import validate_k
+
+__all__ = [
+    "SIZES",
+    "LoadedLM",
+    "bert_config",
+    "build_mlm",
+    "read_state_dict",
+    "load_lm_dir",
+    "import_pretrained",
+]
+
+log = logging.getLogger("dnalm.modeling")
+
+#: Depth/width of each size preset (other BERT settings are DNABERT's).
+SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128},
+    "small": {"num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 4, "intermediate_size": 1024},
+    "base": {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 3072},
+}
+
+# DNABERT's config.json, minus the size keys and vocab_size.
+_DNABERT_COMMON: dict[str, Any] = {
+    "architectures": ["BertForMaskedLM"],
+    "attention_probs_dropout_prob": 0.1,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.1,
+    "initializer_range": 0.02,
+    "type_vocab_size": 2,
+    "pad_token_id": kmers.PAD_ID,
+}
+
+
+class LoadedLM(NamedTuple):
+    """Output of :func:`load_lm_dir`: ``(model, tokenizer, extra)``."""
+
+    model: Any  # transformers.BertForMaskedLM
+    tokenizer: kmers.KmerTokenizer
+    extra: dict[str, torch.Tensor]
+
+
+def bert_config(
+    k: int, size: str = "tiny", max_positions: int = 512, attn_implementation: str = "sdpa"
+):  # -> transformers.BertConfig
+    """A ``transformers.BertConfig`` for a k-mer BERT of a size preset.
+
+    Parameters
+    ----------
+    k : int
+        3..6; ``vocab_size`` is ``4**k + 5``.
+    size : {"tiny", "small", "base"}, optional
+        Default is "tiny" (2 x 64 x 2 heads). "base" equals DNABERT's published config.
+    max_positions : int, optional
+        Maximum tokens per row including ``[CLS]``/``[SEP]``. Default is 512.
+    attn_implementation : str, optional
+        "sdpa" (fused scaled-dot-product attention, for training) or "eager" (returns
+        attention probabilities). Default is "sdpa".
+
+    Returns
+    -------
+    transformers.BertConfig
+    """
+    from transformers import BertConfig
+
+    validate_k(k)
+    if size not in SIZES:
+        raise ValueError(f"`size` must be one of {sorted(SIZES)}, got {size!r}")
+    if int(max_positions) < 3:
+        raise ValueError(f"`max_positions` must be >= 3, got {max_positions!r}")
+    cfg = BertConfig(
+        vocab_size=kmers.vocab_size(k),
+        max_position_embeddings=int(max_positions),
+        **SIZES[size],
+        **_DNABERT_COMMON,
+    )
+    cfg._attn_implementation = attn_implementation
+    return cfg
+
+
+def build_mlm(
+    k: int, size: str = "tiny", max_positions: int = 512, attn_implementation: str = "sdpa",
+    seed: int | None = None,
+):  # -> transformers.BertForMaskedLM
+    """A freshly initialised ``BertForMaskedLM`` (weights from ``torch.manual_seed(seed)`` if given)."""
+    from transformers import BertForMaskedLM
+
+    if seed is not None:
+        torch.manual_seed(int(seed))
+    cfg = bert_config(k, size, max_positions, attn_implementation)
+    return BertForMaskedLM(cfg)
+
+
+def _weights_path(d: Path) -> Path:
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (d / name).is_file():
+            return d / name
+    raise ValueError(f"{d}: no model weights (expected model.safetensors or pytorch_model.bin)")
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a weights file safely: safetensors, or a ``torch.save``d state_dict via ``weights_only``.
+
+    Old-style LayerNorm names (``gamma``/``beta``) are renamed to ``weight``/``bias``.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        sd = load_file(str(path))
+    else:
+        try:
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - re-raised with the file name
+            raise ValueError(f"{path}: cannot be read as a weights-only state_dict ({e})") from e
+        if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
+            sd = sd["state_dict"]
+        if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+            raise ValueError(f"{path}: expected a dict of tensors (a model state_dict)")
+    out = {}
+    for key, v in sd.items():
+        key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+        out[key] = v
+    return out
+
+
+def _read_config(d: Path, attn_implementation: str):
+    from transformers import BertConfig
+
+    cpath = d / "config.json"
+    if not cpath.is_file():
+        raise ValueError(f"{d}: no config.json in model directory")
+    try:
+        raw = json.loads(cpath.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{cpath}:{e.lineno}: invalid JSON ({e.msg})") from None
+    if raw.get("model_type", "bert") != "bert":
+        raise ValueError(f"{cpath}: model_type {raw['model_type']!r} is not a BERT model")
+    for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
+        if key not in raw:
+            raise ValueError(f"{cpath}: missing key {key!r}")
+    raw.pop("model_type", None)
+    cfg = BertConfig(**raw)
+    cfg._attn_implementation = attn_implementation
+    return cfg
+
+
+def load_lm_dir(path: str | Path, attn_implementation: str = "sdpa") -> LoadedLM:
+    """Load a DNABERT-format (or dnalm) masked-LM directory, validating every file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Directory with ``config.json``, ``model.safetensors`` or ``pytorch_model.bin``, ``vocab.txt``.
+    attn_implementation : str, optional
+        Default is "sdpa".
+
+    Returns
+    -------
+    LoadedLM
+        Named tuple of:
+    model : transformers.BertForMaskedLM
+        In eval mode, on the CPU.
+    tokenizer : dnalm.kmers.KmerTokenizer
+    extra : dict of str to torch.Tensor
+        Weights the masked-LM class has no slot for but that a classifier can use, e.g. the
+        ``bert.pooler.*`` of DNABERT's checkpoints (its BertForMaskedLM kept a pooler).
+    """
+    from transformers import BertForMaskedLM
+
+    d = Path(path)
+    if not d.is_dir():
+        raise ValueError(f"{d}: model directory does not exist")
+    tok = kmers.load_tokenizer(d)
+    cfg = _read_config(d, attn_implementation)
+    if cfg.vocab_size != tok.vocab_size:
+        raise ValueError(
+            f"{d / 'config.json'}: vocab_size {cfg.vocab_size} does not match vocab.txt "
+            f"({tok.vocab_size} tokens, k={tok.k})"
+        )
+    wpath = _weights_path(d)
+    sd = read_state_dict(wpath)
+    if any(key.startswith("bert.") for key in sd):
+        pass
+    elif any(key.startswith(("embeddings.", "encoder.")) for key in sd):  # bare BertModel dump
+        sd = {f"bert.{key}": v for key, v in sd.items()}
+    else:
+        raise ValueError(f"{wpath}: no BERT weights (no bert.* / embeddings.* keys)")
+    model = BertForMaskedLM(cfg)
+    expected = model.state_dict()
+    extra = {key: v for key, v in sd.items() if key not in expected}
+    sd = {key: v for key, v in sd.items() if key in expected}
+    for key, v in sd.items():
+        if tuple(v.shape) != tuple(expected[key].shape):
+            raise ValueError(
+                f"{wpath}: {key} has shape {tuple(v.shape)}, config.json implies "
+                f"{tuple(expected[key].shape)}"
+            )
+    # Tied weights may be stored once: the decoder shares the word embeddings and bias.
+    if "cls.predictions.decoder.weight" not in sd and cfg.tie_word_embeddings:
+        sd["cls.predictions.decoder.weight"] = sd.get("bert.embeddings.word_embeddings.weight")
+    if "cls.predictions.decoder.bias" not in sd and "cls.predictions.bias" in sd:
+        sd["cls.predictions.decoder.bias"] = sd["cls.predictions.bias"]
+    if "cls.predictions.bias" not in sd and "cls.predictions.decoder.bias" in sd:
+        sd["cls.predictions.bias"] = sd["cls.predictions.decoder.bias"]
+    optional = {"bert.embeddings.position_ids", "bert.embeddings.token_type_ids"}
+    missing = sorted(key for key in expected if key not in sd or sd[key] is None)
+    missing_required = [key for key in missing if key not in optional]
+    if missing_required:
+        raise ValueError(
+            f"{wpath}: missing {len(missing_required)} weights, e.g. {missing_required[:3]}"
+        )
+    model.load_state_dict({key: v for key, v in sd.items() if v is not None}, strict=False)
+    model.tie_weights()
+    ignored = [key for key in extra if not key.startswith("bert.pooler.")]
+    if ignored:
+        log.warning("%s: ignoring %d weights not used by BertForMaskedLM, e.g. %s", wpath, len(ignored), ignored[:3])
+    model.eval()
+    return LoadedLM(model, tok, extra)
+
+
+def import_pretrained(src_dir: str | Path, out_dir: str | Path) -> Path:
+    """Re-save a DNABERT-format model directory as a dnalm model directory (atomically).
+
+    ``out_dir`` receives ``config.json``, ``model.safetensors`` (the masked-LM weights plus
+    any DNABERT pooler weights, so ``BertForSequenceClassification.from_pretrained`` reuses
+    them) and dnalm's tokenizer files (``vocab.txt`` byte-identical, ``do_lower_case`` false).
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    from safetensors.torch import load_file, save_file
+
+    model, tok, extra = load_lm_dir(src_dir)
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        model.config.architectures = ["BertForMaskedLM"]
+        model.save_pretrained(tmp, safe_serialization=True)
+        pooler = {key: v.contiguous() for key, v in extra.items() if key.startswith("bert.pooler.")}
+        if pooler:
+            weights = load_file(str(tmp / "model.safetensors"))
+            weights.update(pooler)
+            save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        kmers.write_tokenizer_files(tmp, tok.k, max_len=int(model.config.max_position_embeddings))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("imported %s -> %s (k=%d, %d layers)", src_dir, out, tok.k, model.config.num_hidden_layers)
+    return out

@@ -58,8 +58,9 @@ def align(query, key):
     return best[1], best[2]
 
 
-def oracle_find_motifs(seqs, scores, positive, min_len=5, window=24, pval_cutoff=0.005,
-                       min_n_motif=3):
+def oracle_find_motifs(
+    seqs, scores, positive, min_len=5, window=24, pval_cutoff=0.005, min_n_motif=3
+):
     """Returns (candidates: {cand: (n, x, p, padj)}, motifs: {key: [(seq, start, end, cand)]})."""
     seqs = [s.upper() for s in seqs]
     cand_inst = {}
@@ -114,3 +115,50 @@ def oracle_find_motifs(seqs, scores, positive, min_len=5, window=24, pval_cutoff
         if len(wins) >= min_n_motif:
             motifs[key] = wins
     return table, motifs
+
+
+def planted_dataset(
+    rng,
+    n_seqs=200,
+    length=101,
+    motifs=("TGACTCAGCA", "CCGCGTGGCGG"),
+    frac_pos=0.5,
+    plant_rate=0.8,
+    neg_rate=0.05,
+    mutate=0.3,
+    jitter=2,
+    decoys=1,
+):
+    """Random sequences; positives carry planted motifs under high-attention spans.
+
+    Returns (seqs, scores (n, length) float32, positive bool (n,)). Deterministic for a given
+    ``numpy.random.Generator`` state.
+    """
+    import numpy as np
+
+    bases = np.array(list("ACGT"))
+    seqs, scores = [], np.zeros((n_seqs, length), dtype=np.float32)
+    positive = rng.random(n_seqs) < frac_pos
+    for i in range(n_seqs):
+        s = list(bases[rng.integers(0, 4, length)])
+        att = rng.uniform(0.01, 0.05, length)
+        rate = plant_rate if positive[i] else neg_rate
+        if rng.random() < rate:
+            m = list(motifs[rng.integers(0, len(motifs))])
+            if rng.random() < mutate:
+                j = rng.integers(0, len(m))
+                m[j] = bases[rng.integers(0, 4)]
+            start = int(rng.integers(0, length - len(m) + 1))
+            s[start : start + len(m)] = m
+            if positive[i]:
+                a = max(0, start - int(rng.integers(0, jitter + 1)))
+                b = min(length, start + len(m) + int(rng.integers(0, jitter + 1)))
+                att[a:b] = rng.uniform(0.5, 1.0, b - a)
+        for _ in range(decoys if positive[i] else 0):
+            w = int(rng.integers(5, 9))
+            a = int(rng.integers(0, length - w + 1))
+            if att[a : a + w].max() < 0.2:
+                att[a : a + w] = rng.uniform(0.5, 1.0, w)
+        seqs.append("".join(s))
+        scores[i] = att / np.linalg.norm(att)
+    return seqs, scores, positive

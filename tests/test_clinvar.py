@@ -1,7 +1,6 @@
 """dnalm.clinvar: exact CLNSIG terms, both Conflicting spellings, commas, stars."""
 
 import pytest
-
 from dnalm import clinvar as cv
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
-
 from dnalm import epd
 from dnalm.intervals import Genome, revcomp
 
@@ -18,7 +17,9 @@ REAL_ROWS = (
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-def make_genome(tmp_path: Path, sizes: dict[str, int], seed: int = 0) -> tuple[Path, dict[str, str]]:
+def make_genome(
+    tmp_path: Path, sizes: dict[str, int], seed: int = 0
+) -> tuple[Path, dict[str, str]]:
     rng = np.random.default_rng(seed)
     seqs = {c: "".join(rng.choice(list("ACGT"), n)) for c, n in sizes.items()}
     fa = tmp_path / "genome.fa"
@@ -76,7 +77,9 @@ def test_six_column_tss_bed_and_60bp_rows_agree(tmp_path):
     tss = tmp_path / "tss.bed"
     tss.write_text("chr1\t959255\t959256\tNOC2L_1\t1\t-\nchr1\t960632\t960633\tKLHL17_1\t1\t+\n")
     region = tmp_path / "region.bed"
-    region.write_text("chr1\t959245\t959305\tNOC2L_1\t900\t-\nchr1\t960583\t960643\tKLHL17_1\t900\t+\n")
+    region.write_text(
+        "chr1\t959245\t959305\tNOC2L_1\t900\t-\nchr1\t960583\t960643\tKLHL17_1\t900\t+\n"
+    )
     a = [(p.name, p.tss0) for p in epd.read_epd_bed(tss)]
     b = [(p.name, p.tss0) for p in epd.read_epd_bed(region)]
     assert a == b == [("NOC2L_1", 959255), ("KLHL17_1", 960632)]
@@ -97,8 +100,10 @@ def test_real_epdnew_tss_bed():
 def test_minus_strand_windows_are_reverse_complemented(chr1, tmp_path):
     fa, seqs = chr1
     g = Genome(fa)
-    proms = [epd.Promoter("chr1", 959255, "-", "NOC2L_1", False),
-             epd.Promoter("chr1", 960632, "+", "KLHL17_1", True)]
+    proms = [
+        epd.Promoter("chr1", 959255, "-", "NOC2L_1", False),
+        epd.Promoter("chr1", 960632, "+", "KLHL17_1", True),
+    ]
     exs, stats = epd.promoter_examples(proms, g, (-249, 50), "all")
     by = {e.source_id: e for e in exs}
     assert by["NOC2L_1"].sequence == revcomp(seqs["chr1"][959205:959505])
@@ -109,7 +114,9 @@ def test_minus_strand_windows_are_reverse_complemented(chr1, tmp_path):
     assert by["KLHL17_1"].sequence[249] == seqs["chr1"][960632]
     tata, _ = epd.promoter_examples(proms, g, (-34, 35), "tata")
     notata, _ = epd.promoter_examples(proms, g, (-34, 35), "notata")
-    assert [e.source_id for e in tata] == ["KLHL17_1"] and [e.source_id for e in notata] == ["NOC2L_1"]
+    assert [e.source_id for e in tata] == ["KLHL17_1"] and [e.source_id for e in notata] == [
+        "NOC2L_1"
+    ]
     assert len(tata[0].sequence) == 70
 
 
@@ -118,7 +125,9 @@ def test_tata_flags_and_normalize(chr1, tmp_path):
     bed = tmp_path / "epd.bed"
     bed.write_text(REAL_ROWS + "chrUn_x 10 70 ODD_1 900 + 59 70\n")
     motifs = tmp_path / "promoter_motifs.txt"
-    motifs.write_text("#Name\tTATA-box\tInr\tCCAAT-box\tGC-box\nNOC2L_1\t0\t1\t0\t1\nKLHL17_1\t1\t1\t0\t0\n")
+    motifs.write_text(
+        "#Name\tTATA-box\tInr\tCCAAT-box\tGC-box\nNOC2L_1\t0\t1\t0\t1\nKLHL17_1\t1\t1\t0\t0\n"
+    )
     out = tmp_path / "epd.tsv"
     stats = epd.normalize_epd(bed, out, motifs, None, fa)
     assert stats["unknown_contig"] == 1 and stats["tata"] == 1

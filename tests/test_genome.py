@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -280,3 +283,37 @@ def test_real_hg38_chr2_piece(tmp_path):
         assert fa.fetch("chr2", 1_000_000, 1_000_060) == original[1_000_000:1_000_060]
     masked = sum(c.islower() for c in seq)
     assert 0.2 < masked / len(seq) < 0.6  # soft-masked repeats kept
+
+
+def test_snakemake_genome_rules(tmp_path):
+    """genome_download -> genome_assembly_report -> checkpoint genome_prepare, run by Snakemake."""
+    repo = Path(__file__).resolve().parents[1]
+    for name in ("Snakefile", "workflow"):
+        (tmp_path / name).symlink_to(repo / name)
+    (tmp_path / "config").mkdir()
+    data = gzip.compress(_fasta_text().encode())
+    (tmp_path / "toy.fa.gz").write_bytes(data)
+    md5 = hashlib.md5(data).hexdigest()
+    (tmp_path / "config" / "config.yaml").write_text(
+        "genomes:\n"
+        "  toy:\n"
+        f"    fasta: {{url: 'toy.fa.gz', md5: '{md5}'}}\n"
+        f"    assembly_report: {{url: '{REPORT.as_uri()}'}}\n"
+        f"    contigs: '{KEEP}'\n"
+    )
+    target = "resources/genomes/toy/contigs.tsv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", target],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "resources" / "genomes" / "toy"
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(
+        [*G.OUTPUTS, "assembly_report.txt"]
+    )
+    assert not (out / "download" / "genome.fasta.raw").exists()  # temp() removed
+    assert ContigMap.from_tsv(out / G.CONTIGS).canonical("NC_000023.11") == "chrX"
+    assert (tmp_path / "logs" / "genome_prepare" / "toy.log").exists()

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
-
 from dnalm import splice
 from dnalm.intervals import Genome, revcomp
 
@@ -18,8 +17,16 @@ def genome(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("splice")
     rng = np.random.default_rng(0)
     s = list("".join(rng.choice(list("ACGT"), 8000)))
-    plant = {1200: "GT", 1700: "GT", 1498: "AG", 1998: "AG",  # + strand: donors, acceptors
-             4498: "AC", 4998: "AC", 4200: "CT", 4700: "CT"}  # - strand, as read on +
+    plant = {
+        1200: "GT",
+        1700: "GT",
+        1498: "AG",
+        1998: "AG",  # + strand: donors, acceptors
+        4498: "AC",
+        4998: "AC",
+        4200: "CT",
+        4700: "CT",
+    }  # - strand, as read on +
     for pos, di in plant.items():
         s[pos : pos + 2] = di
     seq = "".join(s)
@@ -35,15 +42,23 @@ def test_sites_both_strands():
     sites = {(s.transcript, s.label, s.boundary) for s in splice.splice_sites(tx)}
     D, A = splice.DONOR, splice.ACCEPTOR
     assert sites == {
-        ("T1", D, 1200), ("T1", D, 1700), ("T1", A, 1500), ("T1", A, 2000),
-        ("T2", D, 4500), ("T2", D, 5000), ("T2", A, 4200), ("T2", A, 4700),
+        ("T1", D, 1200),
+        ("T1", D, 1700),
+        ("T1", A, 1500),
+        ("T1", A, 2000),
+        ("T2", D, 4500),
+        ("T2", D, 5000),
+        ("T2", A, 4200),
+        ("T2", A, 4700),
     }  # T3 is single-exon: no sites
 
 
 def test_windows_are_oriented_with_gt_ag_at_centre(genome):
     fa, seq = genome
     tx = splice.read_gtf_exons(GTF)
-    exs, st = splice.splice_examples(tx, Genome(fa), np.random.default_rng(0), window=400, verbose=False)
+    exs, st = splice.splice_examples(
+        tx, Genome(fa), np.random.default_rng(0), window=400, verbose=False
+    )
     sites = [e for e in exs if e.label != splice.NONSITE]
     assert st["donors"] == 4 and st["acceptors"] == 4
     assert st["canonical_rate"] == {"donor_GT": 1.0, "acceptor_AG": 1.0, "all": 1.0}
@@ -75,7 +90,7 @@ def test_normalize_gtf_and_errors(genome, tmp_path):
     assert splice.read_gtf_exons(out)["T1"].exons == [(1001, 1200), (1501, 1700), (2001, 2300)]
     bad = tmp_path / "bad.gtf"
     lines = GTF.read_text().splitlines()
-    bad.write_text("\n".join(lines[:3] + ["chr1\ttest\texon\t10\tx\t.\t+\t.\tgene_id \"G\";"]) + "\n")
+    bad.write_text("\n".join(lines[:3] + ['chr1\ttest\texon\t10\tx\t.\t+\t.\tgene_id "G";']) + "\n")
     with pytest.raises(ValueError, match=r"bad.gtf:4: non-integer start/end"):
         splice.read_gtf_exons(bad)
     bad.write_text("chr1\ttest\texon\t10\t20\t+\n")

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
-
 from dnalm import negatives, tfbs
 from dnalm.intervals import Genome, allowed_regions, gc_fraction
 
@@ -19,7 +18,9 @@ def make_genome(tmp_path: Path, seed: int = 0) -> tuple[Path, dict[str, str]]:
     for c, n in {"chr1": 60_000, "chr2": 40_000, "chrX": 20_000}.items():
         gc = 0.3 + 0.4 * (np.arange(n) // 5000 % 2)  # alternating AT-rich / GC-rich blocks
         u = rng.random(n)
-        base = np.where(u < gc / 2, "G", np.where(u < gc, "C", np.where(u < gc + (1 - gc) / 2, "A", "T")))
+        base = np.where(
+            u < gc / 2, "G", np.where(u < gc, "C", np.where(u < gc + (1 - gc) / 2, "A", "T"))
+        )
         seqs[c] = "".join(base)
     seqs["chr2"] = seqs["chr2"][:30_000] + "N" * 2000 + seqs["chr2"][32_000:]
     fa = tmp_path / "genome.fa"
@@ -63,8 +64,14 @@ def test_summit_windows_dedupe_and_topn(genome, tmp_path):
     g = Genome(fa, contigs)
     exs, st = tfbs.peak_examples(peaks, g, flank=50, top_n=None)
     assert [e.source_id for e in exs] == ["peak:chr1:1200", "peak:chr1:5150", "peak:chr1:1100"]
-    assert st == {"peaks": 7, "duplicate_summit": 1, "unknown_contig": 1, "out_of_bounds": 1,
-                  "has_n": 1, "positives": 3}
+    assert st == {
+        "peaks": 7,
+        "duplicate_summit": 1,
+        "unknown_contig": 1,
+        "out_of_bounds": 1,
+        "has_n": 1,
+        "positives": 3,
+    }
     e = exs[0]
     assert (e.start, e.end, len(e.sequence)) == (1150, 1251, 101)
     assert e.sequence == seqs["chr1"][1150:1251]
@@ -76,7 +83,9 @@ def test_summit_windows_dedupe_and_topn(genome, tmp_path):
 
 def test_normalize_peaks_renames(genome, tmp_path):
     fa, contigs, _ = genome
-    src = write_peaks(tmp_path / "a.narrowPeak.gz", [("1", 10, 200, 5.0, -1, 20), ("chrEBV", 1, 90, 4.0, 1, 5)])
+    src = write_peaks(
+        tmp_path / "a.narrowPeak.gz", [("1", 10, 200, 5.0, -1, 20), ("chrEBV", 1, 90, 4.0, 1, 5)]
+    )
     out = tmp_path / "out" / "a.narrowPeak.gz"
     st = tfbs.normalize_peaks(src, out, fa, contigs)
     assert st == {"lines": 2, "renamed": 1, "unknown_contig": 1}
@@ -128,10 +137,11 @@ def test_gc_matched_negatives_tolerance_and_exclusion(genome, tmp_path):
 
 
 def test_shuffle_and_substitute_negatives(genome):
-    fa, contigs, seqs = genome
-    g = Genome(fa, contigs)
-    pos = [tfbs.Example(seqs["chr1"][i : i + 101], 1, "chr1", i, i + 101, "+", f"p{i}", f"p{i}")
-           for i in range(0, 2000, 200)]
+    _, _, seqs = genome
+    pos = [
+        tfbs.Example(seqs["chr1"][i : i + 101], 1, "chr1", i, i + 101, "+", f"p{i}", f"p{i}")
+        for i in range(0, 2000, 200)
+    ]
     negs, st = negatives.make_negatives("dinuc_shuffle", pos, np.random.default_rng(0))
     assert st["made"] == len(pos)
     for p, n in zip(pos, negs, strict=True):
@@ -153,5 +163,7 @@ def test_substitute_keeps_8_of_20_parts():
 
 
 def test_allowed_regions_pads_and_complements():
-    regs = allowed_regions({"a": 1000, "b": 500}, [("a", 100, 200), ("a", 150, 300), ("zz", 0, 5)], 50)
+    regs = allowed_regions(
+        {"a": 1000, "b": 500}, [("a", 100, 200), ("a", 150, 300), ("zz", 0, 5)], 50
+    )
     assert regs == [("a", 0, 50), ("a", 350, 1000), ("b", 0, 500)]

@@ -11,7 +11,6 @@ import pandas as pd
 import pysam
 import pytest
 import torch
-
 from dnalm import kmers
 from dnalm import variants as V
 from dnalm import vcf as dvcf
@@ -110,9 +109,9 @@ def world(tmp_path_factory):
     ])
     other = {b: next(x for x in "ACGT" if x != b) for b in "ACGT"}
     clin = [
+        (52, "Benign", "reviewed_by_expert_panel"),
         (57, "Pathogenic", "criteria_provided,_multiple_submitters,_no_conflicts"),
         (62, "Likely_pathogenic", "criteria_provided,_single_submitter"),
-        (52, "Benign", "reviewed_by_expert_panel"),
         (68, "Conflicting_classifications_of_pathogenicity",
          "criteria_provided,_conflicting_classifications"),
     ]
@@ -121,8 +120,8 @@ def world(tmp_path_factory):
             for p, s, r in clin]
     crec.append(f"chr1\t165\t9\t{g('chr1', 165)}\t{other[g('chr1', 165)]}\t.\t.\tCLNSIG=Likely_benign;"
                 "CLNREVSTAT=criteria_provided,_single_submitter")
-    crec.append(f"chr2\t200\t10\t{g('chr2', 200)}\t{other[g('chr2', 200)]}\t.\t.\tCLNSIG=Benign/Likely_benign")
     crec.append(f"chr2\t30\t11\t{g('chr2', 30)}\t{other[g('chr2', 30)]}\t.\t.\tCLNSIG=Pathogenic")  # negative window only
+    crec.append(f"chr2\t200\t10\t{g('chr2', 200)}\t{other[g('chr2', 200)]}\t.\t.\tCLNSIG=Benign/Likely_benign")
     clinvar = _vcf(tmp, "clinvar", CLN_HEADER, crec)
     return {"tmp": tmp, "fa": fa, "seqs": seqs, "clf": clf_dir, "lm": lm_dir, "ds": ds,
             "bed": bed, "dbsnp": dbsnp, "clinvar": clinvar}
@@ -311,9 +310,9 @@ def test_results_do_not_depend_on_batch_size(world, run):
 
 
 def test_clinvar_without_overlap_gives_valid_empty_outputs(world, caplog, tmp_path):
+    b = world["seqs"]["chr2"][4]
     far = _vcf(tmp_path, "far", CLN_HEADER,
-               ["chr2\t5\t1\t%s\t%s\t.\t.\tCLNSIG=Pathogenic" %
-                (world["seqs"]["chr2"][4], "A" if world["seqs"]["chr2"][4] != "A" else "C")])
+               [f"chr2\t5\t1\t{b}\t{'A' if b != 'A' else 'C'}\t.\t.\tCLNSIG=Pathogenic"])
     with caplog.at_level(logging.INFO, logger="dnalm.variants"):
         summary, outs = _run(world, tmp_path / "o", clinvar_vcf=far, null_size=10,
                              top_mutation_maps=0)
@@ -329,9 +328,9 @@ def test_clinvar_without_overlap_gives_valid_empty_outputs(world, caplog, tmp_pa
 def test_no_dbsnp_and_empty_regions(world, tmp_path):
     bed = tmp_path / "empty.bed"
     bed.write_text("")
-    summary, outs = V.score_variants(world["fa"], bed, world["ds"], world["clf"],
-                                     _outputs(tmp_path), clinvar_vcf=world["clinvar"],
-                                     null_size=10, top_mutation_maps=1, device="cpu"), None
+    summary = V.score_variants(world["fa"], bed, world["ds"], world["clf"], _outputs(tmp_path),
+                               clinvar_vcf=world["clinvar"], null_size=10, top_mutation_maps=1,
+                               device="cpu")
     assert "dbsnp" not in summary["counts"] and summary["n_scored_dbsnp"] == 0
     assert summary["n_scored_clinvar"] == 6
 
@@ -341,3 +340,43 @@ def test_bad_bed_names_file_and_line(tmp_path):
     p.write_text("chr1\t5\t10\nchr1\tx\t9\n")
     with pytest.raises(ValueError, match=r"r\.bed:2: start/end"):
         V.read_bed(p)
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_pathogenic_rank_top(tmp_path):
+    """Snakemake run of the demo in a temp copy of the repo: planted Pathogenic variants in
+    motif cores must rank at the top (AUROC >= 0.9 vs benign, significant Fisher test)."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    work = tmp_path / "repo"
+    work.mkdir()
+    shutil.copy(root / "Snakefile", work / "Snakefile")
+    for d in ("config", "workflow"):
+        shutil.copytree(root / d, work / d, ignore=shutil.ignore_patterns("__pycache__"))
+    task, model = "tf_ctcf", "dnabert6_tiny"
+    target = f"results/variants/{task}/{model}/summary.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", target],
+        cwd=work, capture_output=True, text=True, timeout=3000,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = work / f"results/variants/{task}/{model}"
+    summary = json.loads((out / "summary.json").read_text())
+    for name in ("scores.tsv.gz", "clinvar.tsv", "score_by_clnsig.png", "top_candidates.png",
+                 "mutation_maps.png"):
+        assert (out / name).is_file()
+    assert summary["clinvar_classes"]["pathogenic"] >= 3
+    assert summary["auroc_pathogenic_vs_benign"]["score"] >= 0.9
+    assert summary["enrichment"]["fisher_pvalue"] < 0.05
+    # the top-ranked ClinVar variants are the planted pathogenic ones (truth positions)
+    truth = pd.read_csv(work / "resources/demo/demo_hs/truth/positions.tsv", sep="\t")
+    planted = {(r.contig, int(r.start) + 1) for r in truth[truth.kind == "pathogenic"].itertuples()}
+    cl = pd.read_csv(out / "clinvar.tsv", sep="\t")
+    top = cl.head(3)
+    assert all((r.contig, int(r.pos)) in planted for r in top.itertuples())

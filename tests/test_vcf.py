@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pysam
 import pytest
-
 from dnalm import vcf as dvcf
 from dnalm.contigs import ContigMap
 
@@ -80,8 +79,9 @@ def test_normalise_unsorted_fails_cleanly(tmp_path):
     assert list(dest.parent.iterdir()) == []
     back = [RECORDS[2], RECORDS[0]]
     src = _write(tmp_path, "back", back, "plain")
-    with pytest.raises(ValueError, match="POS 10 after 30"):
+    with pytest.raises(ValueError, match="tabix indexing .* not sorted"):
         dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+    assert list(dest.parent.iterdir()) == []
 
 
 def test_normalise_rejects_non_vcf(tmp_path):
@@ -133,3 +133,19 @@ def test_absent_contig_yields_nothing(tmp_path):
     with dvcf.open_vcf(src) as vf:
         assert list(dvcf.iter_alleles(vf, "chrZ", 0, 10)) == []
         assert list(dvcf.iter_alleles(vf, "NC_000002.12", 0, 10)) == []  # declared, no records
+
+
+def test_block_fast_path_equals_line_path(tmp_path, monkeypatch):
+    recs = [f"NC_000001.11\t{p}\trs{p}\tA\tG\t.\t.\t." for p in range(1, 200)]
+    recs += [f"NW_000001.1\t{p}\t.\tC\tT\t.\t.\t." for p in range(1, 40)]
+    recs += [f"NC_000002.12\t{p}\t.\tC\tT,G\t.\t.\t." for p in range(1, 300)]
+    src = _write(tmp_path, "many", recs)
+    cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
+    big = dvcf.normalise_vcf(src, tmp_path / "a.vcf.gz", cmap, cmap.lengths)
+    monkeypatch.setattr(dvcf, "_BLOCK", 97)  # most blocks hold a single contig: fast path
+    small = dvcf.normalise_vcf(src, tmp_path / "b.vcf.gz", cmap, cmap.lengths)
+    assert big == {**small, "source": big["source"]}
+    assert small["dropped_contigs"] == {"NW_000001.1": 39} and small["records_out"] == 498
+    a = gzip.decompress((tmp_path / "a.vcf.gz").read_bytes())
+    b = gzip.decompress((tmp_path / "b.vcf.gz").read_bytes())
+    assert a == b and b.count(b"\nchr2\t") == 299 and b"NC_0000" not in b.split(b"#CHROM")[1]

@@ -1,1 +1,57 @@
-# attention stage rules (see docs/ARCHITECTURE.md)
+# attention stage rules (see docs/ARCHITECTURE.md; logic in dnalm.attention).
+
+
+# DNABERT-viz: last-layer [CLS] attention of the test set (eager attention, streamed per
+# batch), high-attention regions of all positives in genome coordinates, and figures.
+rule attention_extract:
+    input:
+        metrics=lambda wc: f"results/finetune/{wc.task}/{wc.model}/seed{dcfg.seeds(config)[0]}/metrics.json",
+        train="results/datasets/{task}/train.tsv.gz",
+        dev="results/datasets/{task}/dev.tsv.gz",
+        test="results/datasets/{task}/test.tsv.gz",
+    output:
+        scores="results/attention/{task}/{model}/scores.npz",
+        regions="results/attention/{task}/{model}/regions.bed",
+        landscape=report(
+            "results/attention/{task}/{model}/landscape.png",
+            caption="../report/attention_landscape.rst",
+            category="Attention",
+            subcategory="{task}",
+        ),
+        heatmaps=report(
+            "results/attention/{task}/{model}/heatmaps.png",
+            caption="../report/attention_heatmaps.rst",
+            category="Attention",
+            subcategory="{task}",
+        ),
+        context=report(
+            "results/attention/{task}/{model}/context.png",
+            caption="../report/attention_context.rst",
+            category="Attention",
+            subcategory="{task}",
+        ),
+    log:
+        "logs/attention_extract/{task}/{model}.log",
+    benchmark:
+        "benchmarks/attention_extract/{task}/{model}.tsv"
+    wildcard_constraints:
+        model=r"[^/]+",
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=0,
+    params:
+        model_dir=lambda wc: f"results/finetune/{wc.task}/{wc.model}/seed{dcfg.seeds(config)[0]}/model",
+        window=lambda wc: (
+            config["tasks"][wc.task].get("window")
+            if config["tasks"][wc.task].get("kind") == "promoter"
+            else None
+        ),
+        batch_size=config.get("attention", {}).get("batch_size", 64),
+        n_heatmaps=config.get("attention", {}).get("n_heatmaps", 20),
+        min_len=config.get("motifs", {}).get("min_len", 5),
+    script:
+        "../scripts/attention_extract.py"

@@ -1,19 +1,5 @@
 # corpus stage rules (see docs/ARCHITECTURE.md, "Corpus shards"; logic in dnalm.corpus)
-
-
-def get_corpus_shards(wildcards):
-    """Input function: one shard per chromosome listed in the genome checkpoint's chrom.sizes."""
-    outputs = checkpoints.genome_prepare.get(genome=wildcards.genome).output
-    sizes = next(str(p) for p in outputs if str(p).endswith("chrom.sizes"))
-    with open(sizes) as fh:
-        chroms = [line.split("\t")[0].strip() for line in fh if line.strip()]
-    return expand(
-        "results/corpus/{genome}/k{k}/shards/{chrom}.{ext}",
-        genome=wildcards.genome,
-        k=wildcards.k,
-        chrom=chroms,
-        ext=["seq.npy", "idx.npy", "meta.json"],
-    )
+from dnalm.corpus import shard_files as corpus_shard_files
 
 
 rule corpus_shard:
@@ -49,7 +35,11 @@ rule corpus_shard:
 
 rule corpus_stats:
     input:
-        get_corpus_shards,
+        # genome_prepare is a checkpoint: one shard per chromosome of its chrom.sizes
+        lambda wc: corpus_shard_files(
+            checkpoints.genome_prepare.get(genome=wc.genome).output.sizes,
+            f"results/corpus/{wc.genome}/k{wc.k}/shards",
+        ),
     output:
         stats="results/corpus/{genome}/k{k}/stats.json",
         png=report(

@@ -1,1 +1,33 @@
-# datasets stage rules (see docs/ARCHITECTURE.md)
+# datasets stage rules (see docs/ARCHITECTURE.md; logic in dnalm.datasets.build_dataset).
+from dnalm import datasets as ddatasets
+
+
+# One job per task: positives, negatives, leakage-free splits, TSVs (gzip, mtime 0), card.json.
+rule dataset_build:
+    input:
+        # genome + normalised annotation, or only an imported task's own files
+        unpack(lambda wc: ddatasets.dataset_inputs(config, wc.task)),
+    output:
+        train="results/datasets/{task}/train.tsv.gz",
+        dev="results/datasets/{task}/dev.tsv.gz",
+        test="results/datasets/{task}/test.tsv.gz",
+        card=report(
+            "results/datasets/{task}/card.json",
+            caption="../report/datasets_card.rst",
+            category="Datasets",
+        ),
+    log:
+        "logs/dataset_build/{task}.log",
+    benchmark:
+        "benchmarks/dataset_build/{task}.tsv"
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        spec=lambda wc: dict(config["tasks"][wc.task]),
+        splits=config.get("splits", {}),
+    script:
+        "../scripts/dataset_build.py"

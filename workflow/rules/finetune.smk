@@ -1,1 +1,106 @@
-# finetune stage rules (see docs/ARCHITECTURE.md)
+# finetune stage: one model x task x seed per job, then the benchmark summary (docs/ARCHITECTURE.md).
+# Rerun one benchmark:
+#   snakemake results/finetune/<task>/<model>/seed<s>/metrics.json --forcerun bert_finetune
+FT_SPLITS = {s: f"results/datasets/{{task}}/{s}.tsv.gz" for s in ("train", "dev", "test")}
+FT_DIR = "results/finetune/{task}/{model}/seed{seed}"
+FT_BERT_MODELS = dcfg.alternation(
+    [m for lm in config.get("language_models", {}) for m in (lm, lm + dcfg.SCRATCH_SUFFIX)]
+)
+
+
+def get_finetune_runs(name):
+    """Summary inputs: `name` (metrics.json, predictions.tsv.gz, train_log.tsv) of every run."""
+    return [p.replace("metrics.json", name) for p in dcfg.finetune_outputs(config)]
+
+
+rule bert_finetune:
+    input:
+        **FT_SPLITS,
+        lm=lambda wc: f"results/pretrain/{dcfg.model_lm(wc.model)}/model",
+    output:
+        metrics=f"{FT_DIR}/metrics.json",
+        predictions=f"{FT_DIR}/predictions.tsv.gz",
+        train_log=f"{FT_DIR}/train_log.tsv",
+        model=directory(f"{FT_DIR}/model"),
+    log:
+        "logs/bert_finetune/{task}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/bert_finetune/{task}/{model}/seed{seed}.tsv"
+    wildcard_constraints:
+        model=FT_BERT_MODELS,
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=0,
+    params:
+        ft=config.get("finetune", {}),
+        scratch=lambda wc: dcfg.is_scratch(wc.model),
+    script:
+        "../scripts/bert_finetune.py"
+
+
+rule baseline_finetune:
+    input:
+        **FT_SPLITS,
+    output:
+        metrics=f"{FT_DIR}/metrics.json",
+        predictions=f"{FT_DIR}/predictions.tsv.gz",
+        train_log=f"{FT_DIR}/train_log.tsv",
+    log:
+        "logs/baseline_finetune/{task}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/baseline_finetune/{task}/{model}/seed{seed}.tsv"
+    wildcard_constraints:
+        model=dcfg.alternation(list(dcfg.BASELINES)),
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=0,
+    params:
+        ft=config.get("finetune", {}),
+    script:
+        "../scripts/baseline_finetune.py"
+
+
+rule summary_build:
+    input:
+        metrics=get_finetune_runs("metrics.json"),
+        predictions=get_finetune_runs("predictions.tsv.gz"),
+        train_logs=get_finetune_runs("train_log.tsv"),
+    output:
+        tsv=report(
+            "results/summary/benchmarks.tsv",
+            caption="../report/summary_benchmarks.rst",
+            category="Benchmarks",
+        ),
+        mcc=report(
+            "results/summary/mcc.png",
+            caption="../report/summary_mcc.rst",
+            category="Benchmarks",
+        ),
+        roc_pr=report(
+            "results/summary/roc_pr.png",
+            caption="../report/summary_roc_pr.rst",
+            category="Benchmarks",
+        ),
+        curves=report(
+            "results/summary/curves.png",
+            caption="../report/summary_curves.rst",
+            category="Benchmarks",
+        ),
+    log:
+        "logs/summary_build/summary_build.log",
+    conda:
+        "../envs/ml.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/summary_build.py"

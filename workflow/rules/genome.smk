@@ -1,13 +1,6 @@
 # genome stage rules (see docs/ARCHITECTURE.md; logic in dnalm.fetch, dnalm.genome, dnalm.contigs)
 
 
-def get_assembly_report(wildcards):
-    """Input function: the fetched assembly report, or nothing when none is configured."""
-    if dcfg.source(config, "assembly_report", dict(wildcards)):
-        return f"resources/genomes/{wildcards.genome}/assembly_report.txt"
-    return []
-
-
 # Copy/download the configured FASTA, verifying size and md5/sha256 (temp: only genome_prepare reads it).
 rule genome_download:
     input:
@@ -56,7 +49,12 @@ rule genome_assembly_report:
 checkpoint genome_prepare:
     input:
         fasta="resources/genomes/{genome}/download/genome.fasta.raw",
-        report=get_assembly_report,
+        # The fetched assembly report, or nothing when none is configured.
+        report=lambda wc: (
+            f"resources/genomes/{wc.genome}/assembly_report.txt"
+            if dcfg.source(config, "assembly_report", dict(wc))
+            else []
+        ),
     output:
         fasta="resources/genomes/{genome}/genome.fa.gz",
         fai="resources/genomes/{genome}/genome.fa.gz.fai",

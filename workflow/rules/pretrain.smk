@@ -1,1 +1,73 @@
-# pretrain stage rules (see docs/ARCHITECTURE.md)
+# pretrain stage rules (see docs/ARCHITECTURE.md; logic in dnalm.pretrain, dnalm.modeling)
+
+
+def get_pretrain_corpus(wildcards):
+    """Input function: the corpus stats.json of the lm's genome and k (written after all shards)."""
+    spec = config["language_models"][wildcards.lm]
+    return f"results/corpus/{spec['genome']}/k{spec.get('k', 6)}/stats.json"
+
+
+def get_pretrain_preset(wildcards):
+    spec = config["language_models"][wildcards.lm]
+    return dict(config["pretrain_presets"][spec.get("preset", "demo")])
+
+
+# Masked-LM pretraining. Checkpoints go to an undeclared directory (Snakemake deletes declared
+# outputs before a rerun); a retry or requeue resumes from the newest one. resources.gpu > 1
+# re-launches the script under torchrun (DDP, one process per GPU).
+rule bert_pretrain:
+    input:
+        stats=get_pretrain_corpus,
+    output:
+        model=directory("results/pretrain/{lm}/model"),
+        log_tsv=report(
+            "results/pretrain/{lm}/train_log.tsv",
+            caption="../report/pretrain_log.rst",
+            category="Pretraining",
+        ),
+        curves=report(
+            "results/pretrain/{lm}/curves.png",
+            caption="../report/pretrain_curves.rst",
+            category="Pretraining",
+        ),
+    log:
+        "logs/bert_pretrain/{lm}.log",
+    benchmark:
+        "benchmarks/bert_pretrain/{lm}.tsv"
+    wildcard_constraints:
+        lm=dcfg.alternation(dcfg.trained_lms(config)),
+    retries: 2
+    conda:
+        "../envs/ml.yaml"
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=720,
+        gpu=0,
+    params:
+        ckpt_dir="results/pretrain/{lm}/checkpoints",
+        k=lambda wc: config["language_models"][wc.lm].get("k", 6),
+        size=lambda wc: config["language_models"][wc.lm].get("size", "tiny"),
+        preset=get_pretrain_preset,
+    script:
+        "../scripts/bert_pretrain.py"
+
+
+# A `pretrained:` DNABERT-format checkpoint directory re-saved as a dnalm model directory.
+rule lm_import:
+    input:
+        src=lambda wc: config["language_models"][wc.lm]["pretrained"],
+    output:
+        model=directory("results/pretrain/{lm}/model"),
+    log:
+        "logs/lm_import/{lm}.log",
+    wildcard_constraints:
+        lm=dcfg.alternation(dcfg.imported_lms(config)),
+    conda:
+        "../envs/ml.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/lm_import.py"

@@ -1,1 +1,121 @@
-# variants stage rules (see docs/ARCHITECTURE.md)
+# variants stage rules (see docs/ARCHITECTURE.md; logic in dnalm.vcf, dnalm.variants,
+# dnalm.clinvar, dnalm.mutagenesis)
+
+
+VARIANTS = config.get("variants", {})
+
+
+def get_vcf_inputs(wildcards):
+    """Normalised dbSNP / ClinVar VCFs (+ index, + counts) configured for the task's genome."""
+    g = config["tasks"][wildcards.task]["genome"]
+    ann = config.get("annotations", {}).get(g, {})
+    out = {}
+    for src in ("dbsnp", "clinvar"):
+        if src in ann:
+            base = f"resources/annotations/{g}/{src}"
+            out[src] = f"{base}.vcf.gz"
+            out[f"{src}_tbi"] = f"{base}.vcf.gz.tbi"
+            out[f"{src}_counts"] = f"{base}.normalise.json"
+    return out
+
+
+def get_variant_model_inputs(wildcards):
+    """Genome, regions, datasets, fine-tuned classifier (first seed) and pretrained LM."""
+    g = config["tasks"][wildcards.task]["genome"]
+    seed = dcfg.seeds(config)[0]
+    return {
+        "fasta": f"resources/genomes/{g}/genome.fa.gz",
+        "fai": f"resources/genomes/{g}/genome.fa.gz.fai",
+        "gzi": f"resources/genomes/{g}/genome.fa.gz.gzi",
+        "regions": f"results/attention/{wildcards.task}/{wildcards.model}/regions.bed",
+        "train": f"results/datasets/{wildcards.task}/train.tsv.gz",
+        "dev": f"results/datasets/{wildcards.task}/dev.tsv.gz",
+        "test": f"results/datasets/{wildcards.task}/test.tsv.gz",
+        "classifier": f"results/finetune/{wildcards.task}/{wildcards.model}/seed{seed}/model",
+        "lm": f"results/pretrain/{wildcards.model}/model",
+    }
+
+
+# Stream dbSNP / ClinVar, rename contigs to the genome's names (RefSeq and 1-style names via
+# contigs.tsv), drop and count records on other contigs, write bgzip + tabix.
+rule vcf_normalise:
+    input:
+        src=lambda wc: dcfg.local_source_inputs(config, wc.source, dict(wc)),
+        contigs="resources/genomes/{genome}/contigs.tsv",
+    output:
+        vcf="resources/annotations/{genome}/{source}.vcf.gz",
+        tbi="resources/annotations/{genome}/{source}.vcf.gz.tbi",
+        counts="resources/annotations/{genome}/{source}.normalise.json",
+    log:
+        "logs/vcf_normalise/{genome}/{source}.log",
+    benchmark:
+        "benchmarks/vcf_normalise/{genome}/{source}.tsv"
+    wildcard_constraints:
+        source="dbsnp|clinvar",
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=720,
+    params:
+        src=lambda wc: dcfg.source(config, wc.source, dict(wc)),
+    script:
+        "../scripts/vcf_normalise.py"
+
+
+# Score dbSNP SNVs in high-attention regions and ClinVar SNVs in positive windows (ref/alt
+# windows, DNABERT diff/logOR, masked-LM zero-shot LLR, random-SNV null + BH), ClinVar
+# enrichment/AUROC, mutation maps of the top variants.
+rule variant_score:
+    input:
+        unpack(get_variant_model_inputs),
+        unpack(get_vcf_inputs),
+    output:
+        scores="results/variants/{task}/{model}/scores.tsv.gz",
+        clinvar=report(
+            "results/variants/{task}/{model}/clinvar.tsv",
+            caption="../report/variants_clinvar.rst",
+            category="Variants",
+            subcategory="{task}",
+        ),
+        summary="results/variants/{task}/{model}/summary.json",
+        fig_scores=report(
+            "results/variants/{task}/{model}/score_by_clnsig.png",
+            caption="../report/variants_scores.rst",
+            category="Variants",
+            subcategory="{task}",
+        ),
+        fig_top=report(
+            "results/variants/{task}/{model}/top_candidates.png",
+            caption="../report/variants_top.rst",
+            category="Variants",
+            subcategory="{task}",
+        ),
+        fig_maps=report(
+            "results/variants/{task}/{model}/mutation_maps.png",
+            caption="../report/variants_maps.rst",
+            category="Variants",
+            subcategory="{task}",
+        ),
+    log:
+        "logs/variant_score/{task}/{model}.log",
+    benchmark:
+        "benchmarks/variant_score/{task}/{model}.tsv"
+    wildcard_constraints:
+        task=dcfg.alternation(VARIANTS.get("tasks", [])),
+        model=dcfg.alternation([VARIANTS["model"]] if VARIANTS.get("model") else []),
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
+    params:
+        batch_size=VARIANTS.get("batch_size", 64),
+        null_size=VARIANTS.get("null_size", 1000),
+        top_mutation_maps=VARIANTS.get("top_mutation_maps", 5),
+        seed=VARIANTS.get("seed", 1),
+    script:
+        "../scripts/variant_score.py"

@@ -126,9 +126,7 @@ class OneHotClassifier(nn.Module):
             h = h * mask[:, None, :]
         h = self.drop(h).transpose(1, 2)  # (B, T, C)
         if self.rnn is not None:
-            packed = pack_padded_sequence(
-                h, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
+            packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, _ = self.rnn(packed)
             h, _ = pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])
         mask = (torch.arange(h.shape[1], device=h.device)[None, :] < lengths[:, None])[..., None]

@@ -18,8 +18,13 @@ def _summary(values: Sequence[float]) -> dict[str, float | None]:
     if not len(values):
         return {"n": 0, "mean": None, "sd": None, "min": None, "max": None}
     a = np.asarray(values, dtype=np.float64)
-    return {"n": int(a.size), "mean": round(float(a.mean()), 6), "sd": round(float(a.std()), 6),
-            "min": round(float(a.min()), 6), "max": round(float(a.max()), 6)}
+    return {
+        "n": int(a.size),
+        "mean": round(float(a.mean()), 6),
+        "sd": round(float(a.std()), 6),
+        "min": round(float(a.min()), 6),
+        "max": round(float(a.max()), 6),
+    }
 
 
 def dataset_card(
@@ -71,7 +76,10 @@ def dataset_card(
     if len(hist) > 50:  # many lengths (imported data): bin them
         edges = np.linspace(min(lengths), max(lengths) + 1, 21)
         h, _ = np.histogram(lengths, bins=edges)
-        hist = {f"{int(a)}-{int(b) - 1}": int(n) for a, b, n in zip(edges[:-1], edges[1:], h, strict=True)}
+        hist = {
+            f"{int(a)}-{int(b) - 1}": int(n)
+            for a, b, n in zip(edges[:-1], edges[1:], h, strict=True)
+        }
     return {
         "task": task,
         "kind": spec.get("kind"),
@@ -80,7 +88,10 @@ def dataset_card(
         "seed": seed,
         "n_total": sum(len(v) for v in splits.values()),
         "counts": counts,
-        "length": {**_summary(lengths), "histogram": dict(sorted(hist.items(), key=lambda kv: kv[0]))},
+        "length": {
+            **_summary(lengths),
+            "histogram": dict(sorted(hist.items(), key=lambda kv: kv[0])),
+        },
         "gc_by_class": {str(k): _summary(v) for k, v in sorted(gc.items())},
         "n_fraction": n_n / n_bases if n_bases else 0.0,
         "negative_strategy": negative_strategy,
@@ -91,4 +102,6 @@ def dataset_card(
 
 def write_card(card: Mapping[str, Any], path: str | Path) -> None:
     """Write ``card`` as sorted, indented JSON (atomic)."""
-    atomic_write_bytes(path, (json.dumps(card, indent=2, sort_keys=True, default=str) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(card, indent=2, sort_keys=True, default=str) + "\n").encode()
+    )

@@ -161,7 +161,7 @@ def latest_checkpoint(
 def capture_rng() -> dict[str, Any]:
     """Python, NumPy (legacy global), torch and CUDA RNG states as tensors and plain types."""
     version, internal, gauss = random.getstate()
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 - the legacy global stream is state too
     state: dict[str, Any] = {
         "python": {"version": int(version), "state": list(internal), "gauss": gauss},
         "numpy": {
@@ -182,7 +182,7 @@ def restore_rng(state: dict[str, Any]) -> None:
     py = state["python"]
     random.setstate((py["version"], tuple(int(x) for x in py["state"]), py["gauss"]))
     npst = state["numpy"]
-    np.random.set_state(
+    np.random.set_state(  # noqa: NPY002
         (
             npst["kind"],
             npst["keys"].numpy().astype(np.uint32),

@@ -8,6 +8,7 @@ module checks what a schema cannot express (references between sections) and rai
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,6 +107,16 @@ def _check_model_name(m: str, lms: Mapping[str, Any], key: str) -> None:
         raise _err(key, f"unknown model {m!r} (a language model, <lm>-scratch, or {BASELINES})")
 
 
+def trained_lms(config: Mapping[str, Any]) -> list[str]:
+    """Language models pretrained by the workflow (rule bert_pretrain)."""
+    return [lm for lm, spec in config.get("language_models", {}).items() if "pretrained" not in spec]
+
+
+def imported_lms(config: Mapping[str, Any]) -> list[str]:
+    """Language models imported from a local ``pretrained:`` checkpoint (rule lm_import)."""
+    return [lm for lm, spec in config.get("language_models", {}).items() if "pretrained" in spec]
+
+
 def task_models(config: Mapping[str, Any], task: str) -> list[str]:
     """Fine-tuned model names for a task (the task's own list, else finetune.models)."""
     spec = config["tasks"][task]
@@ -166,12 +177,15 @@ def is_local(url: str) -> bool:
 
 
 def local_path(url: str) -> str:
-    """Path of a local source (``file:`` prefix stripped)."""
-    if url.startswith("file://"):
-        return url[len("file://") :]
-    if url.startswith("file:"):
-        return url[len("file:") :]
-    return url
+    """Path of a local source: ``file:`` URLs (incl. ``file://localhost/``, %-escapes) or a plain path."""
+    if not url.startswith("file:"):
+        return url
+    parsed = urllib.parse.urlparse(url)
+    if parsed.netloc not in ("", "localhost"):
+        raise ValueError(f"{url}: file: URLs must name a local path (host {parsed.netloc!r})")
+    path = urllib.parse.unquote(parsed.path)
+    # file:relative/path keeps its relative meaning (urlparse gives "relative/path")
+    return path
 
 
 def local_source_inputs(config: Mapping[str, Any], kind: str, wc: Mapping[str, str]) -> list[str]:

@@ -32,7 +32,12 @@ validation, plus ``{chrom}.meta.json`` (parameters and base accounting, read by
 :func:`gather_stats`). No k-mer text is stored: tokens are made on the fly with
 :func:`dnalm.kmers.codes_to_ids`. Both arrays are written incrementally (memory is bounded
 by the chunk size, not the chromosome length) and atomically; the same seed gives the same
-bytes regardless of ``chunk_size``.
+bytes regardless of ``chunk_size``. The FASTA is read twice: a scan counts the kept bases, so
+pass ``p`` can write straight into its region ``[p * kept_bp, (p + 1) * kept_bp)`` of the
+pre-sized ``.seq.npy``; the second read feeds all passes at once.
+
+Since every pass stores each kept base exactly once, the pieces of pass ``p`` are the rows
+whose offset lies in that region, and joining them in order gives the kept genome.
 """
 
 from __future__ import annotations
@@ -51,7 +56,14 @@ import numpy as np
 from dnalm._validate import validate_k, validate_probability
 from dnalm.kmers import seq_to_codes
 
-__all__ = ["build_corpus_shard", "Shard", "open_shard", "iter_pieces", "gather_stats"]
+__all__ = [
+    "build_corpus_shard",
+    "Shard",
+    "open_shard",
+    "iter_pieces",
+    "gather_stats",
+    "shard_files",
+]
 
 log = logging.getLogger("dnalm.corpus")
 
@@ -104,32 +116,70 @@ def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", hlen) + (body.ljust(hlen - 1) + "\n").encode()
 
 
-class _NpyAppender:
-    """Append rows to a ``.npy`` file in a temporary path; ``commit`` fixes the shape and renames."""
+class _RawAppender:
+    """Append rows of one dtype to a hidden temporary raw file next to ``path``."""
 
-    def __init__(self, path: Path, dtype: np.dtype, row_shape: tuple[int, ...] = ()) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    def __init__(self, path: Path, tag: str, dtype: np.dtype, row_shape=()) -> None:
+        self.tmp = path.with_name(f".{path.name}.{tag}.tmp{os.getpid()}")
         self.dtype = np.dtype(dtype)
-        self.row_shape = row_shape
+        self.row_shape = tuple(row_shape)
         self.n = 0
-        self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
-        self._fh.write(_npy_header(self.dtype, (0, *row_shape)))
+        self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in close/abort
 
     def append(self, rows: np.ndarray) -> None:
-        rows = np.ascontiguousarray(rows, dtype=self.dtype)
-        self._fh.write(rows.tobytes())
-        self.n += rows.shape[0] if rows.ndim else 1
+        self._fh.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
+        self.n += rows.shape[0]
 
-    def commit(self) -> None:
-        self._fh.seek(0)
-        self._fh.write(_npy_header(self.dtype, (self.n, *self.row_shape)))
+    def close(self) -> None:
         self._fh.close()
-        os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         self._fh.close()
         self.tmp.unlink(missing_ok=True)
+
+
+class _RegionWriter:
+    """Append uint8 rows at consecutive positions of an open file (``os.pwrite``), from ``start``."""
+
+    def __init__(self, fd: int, start: int) -> None:
+        self.fd = fd
+        self.start = start
+        self.n = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        view = memoryview(np.ascontiguousarray(rows, dtype=np.uint8)).cast("B")
+        while view:
+            done = os.pwrite(self.fd, view, self.start + self.n)
+            view = view[done:]
+            self.n += done
+
+
+def _assemble_npy(path: Path, parts: list[_RawAppender], shifts: list[int] | None = None) -> Path:
+    """Concatenate raw parts into a temporary ``.npy`` next to ``path``; return its path.
+
+    Memory is bounded (4 MiB blocks). ``shifts``: per part, a value added to column 0 (the
+    piece offsets) of 2-D parts. The caller renames the result onto ``path``.
+    """
+    dtype, row_shape = parts[0].dtype, parts[0].row_shape
+    n = sum(part.n for part in parts)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    rows_per_block = max(1, (4 << 20) // (dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))))
+    buf = np.empty((rows_per_block, *row_shape), dtype=dtype)  # the only buffer: 4 MiB
+    try:
+        with open(tmp, "wb") as out:
+            out.write(_npy_header(dtype, (n, *row_shape)))
+            for i, part in enumerate(parts):
+                shift = shifts[i] if shifts else 0
+                with open(part.tmp, "rb") as src:
+                    while got := src.readinto(memoryview(buf).cast("B")):
+                        rows = buf[: got // (buf.nbytes // rows_per_block)]
+                        if shift:
+                            rows[:, 0] += shift
+                        out.write(memoryview(rows).cast("B"))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 # --------------------------------------------------------------------------- cutting
@@ -201,24 +251,26 @@ class _Cutter:
 class _PassSink:
     """One coverage pass: feed chunks of codes in order; pieces go to the writers."""
 
-    def __init__(self, cutter, splits, val_fraction, seq_w, idx_w, acc=None) -> None:
+    def __init__(self, cutter, splits, val_fraction, seq_w, idx_w, acc=None, offset=0) -> None:
         self.cutter = cutter
         self.splits = splits
         self.val_fraction = val_fraction
         self.seq_w = seq_w
         self.idx_w = idx_w
         self.acc = acc  # base accounting (first pass only), or None
+        self.offset = offset
+        if acc is not None:
+            acc.setdefault("base_counts", np.zeros(4, dtype=np.int64))
         self.pending = np.empty(0, dtype=np.uint8)  # uncut tail of the open segment
         self.open_seg = False
         self.started = False
         self.counts = {"n_train": 0, "n_val": 0}
-        self.base_counts = np.zeros(4, dtype=np.int64)
 
-    def feed(self, codes: np.ndarray, last: bool) -> None:
-        """Process the next chunk of base codes; ``last``: it ends the chromosome."""
-        if self.acc is not None:
-            self.acc["nonacgt_bp"] += int(np.count_nonzero(codes > 3))
-        runs = _valid_runs(codes)
+    def feed(self, codes: np.ndarray, runs: list[list[int]], last: bool) -> None:
+        """Process the next chunk of base codes (ACGT ``runs`` from :func:`_valid_runs`).
+
+        ``last``: the chunk ends the chromosome.
+        """
         for s, e in runs:
             if self.open_seg and s > 0:  # an N run closed the open segment
                 self._emit(self.pending, final=True)
@@ -233,7 +285,7 @@ class _PassSink:
             final = bool(e < codes.shape[0] or last)
             self.pending = self._emit(data, final)
             self.open_seg = not final
-        if self.open_seg and (runs.shape[0] == 0 or last):  # an all-N chunk closed it
+        if self.open_seg and (not runs or last):  # an all-N chunk closed it
             self._emit(self.pending, final=True)
             self.open_seg = False
 
@@ -250,11 +302,18 @@ class _PassSink:
             offs = self.seq_w.n + np.concatenate([[0], np.cumsum(lens[:-1])])
             self.idx_w.append(np.stack([offs, lens, split], axis=1))
             self.seq_w.append(data[:used])
-            self.base_counts += np.bincount(data[:used], minlength=4)[:4]
+            if self.acc is not None:
+                cut = data[:used]
+                self.acc["base_counts"] += [np.count_nonzero(cut == b) for b in range(4)]
             n_val = int(split.sum())
             self.counts["n_val"] += n_val
             self.counts["n_train"] += int(lens.shape[0]) - n_val
         return data[used:]
+
+
+def _fetch_codes(fa, chrom: str, start: int, end: int) -> np.ndarray:
+    """Base codes (:func:`dnalm.kmers.seq_to_codes`) of ``chrom[start:end]``."""
+    return seq_to_codes(fa.fetch(chrom, start, end))
 
 
 def _valid_runs(codes: np.ndarray) -> np.ndarray:
@@ -262,6 +321,39 @@ def _valid_runs(codes: np.ndarray) -> np.ndarray:
     valid = np.concatenate([[False], codes < 4, [False]])
     edges = np.flatnonzero(valid[1:] != valid[:-1])
     return edges.reshape(-1, 2)
+
+
+def _scan(fa, chrom: str, length: int, chunk_size: int, min_len: int, bar) -> dict:
+    """First read: non-ACGT bases, segments and bases of too-short segments."""
+    acc = {"nonacgt_bp": 0, "short_segment_bp": 0, "n_segments": 0}
+    open_len = 0  # length so far of the segment open at the chunk end (0: none)
+
+    def close(n: int) -> None:
+        if n < min_len:
+            acc["short_segment_bp"] += n
+
+    for start in range(0, length, chunk_size):
+        end = min(start + chunk_size, length)
+        codes = _fetch_codes(fa, chrom, start, end)
+        acc["nonacgt_bp"] += int(codes.shape[0] - np.count_nonzero(codes < 4))
+        runs = _valid_runs(codes)
+        for s, e in runs.tolist():
+            if open_len and s > 0:
+                close(open_len)
+                open_len = 0
+            if not open_len:
+                acc["n_segments"] += 1
+            open_len += e - s
+            if e < codes.shape[0]:
+                close(open_len)
+                open_len = 0
+        if open_len and runs.shape[0] == 0:
+            close(open_len)
+            open_len = 0
+        bar.update(end - start)
+    if open_len:
+        close(open_len)
+    return acc
 
 
 def _open_fasta(fasta_path: Path):
@@ -355,53 +447,71 @@ def build_corpus_shard(
     for p in (out_seq, out_idx, out_meta):
         p.parent.mkdir(parents=True, exist_ok=True)
 
-    seq_w = _NpyAppender(out_seq, np.uint8)
-    idx_w = _NpyAppender(out_idx, np.int64, (3,))
-    acc = {"nonacgt_bp": 0, "short_segment_bp": 0, "n_segments": 0, "n_train": 0, "n_val": 0}
-    base_counts = np.zeros(4, dtype=np.int64)
-    offsets = []
-    bar = tqdm(
-        total=coverage * length,
-        unit="bp",
-        unit_scale=True,
-        disable=not verbose,
-        desc=f"corpus {chrom}",
-    )
+    sinks: list[_PassSink] = []
+    seq_tmp = out_seq.with_name(f".{out_seq.name}.tmp{os.getpid()}")
+    fd = idx_tmp = None
+    bar = tqdm(total=2 * length, unit="bp", unit_scale=True, disable=not verbose, desc=chrom)
     try:
+        # read 1 sizes the output: pass p then writes its bases straight into its own region
+        # [p * kept, (p + 1) * kept) of the final array; read 2 feeds every pass at once
+        scan = _scan(fa, chrom, length, chunk_size, min_len, bar)
+        kept = length - scan["nonacgt_bp"] - scan["short_segment_bp"]
+        fd = os.open(seq_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, _npy_header(np.dtype(np.uint8), (coverage * kept,)))
+        os.ftruncate(fd, _HEADER_BYTES + coverage * kept)
+        acc = {"short_segment_bp": 0, "n_segments": 0}
         for p in range(coverage):
             cut_rng = _pass_rng(seed, chrom, p, 0)
             offset = int(cut_rng.integers(0, max_len))
-            offsets.append(offset)
-            sink = _PassSink(
-                _Cutter(min_len, max_len, offset, _Uniforms(cut_rng)),
-                _Uniforms(_pass_rng(seed, chrom, p, 1)),
-                val_fraction,
-                seq_w,
-                idx_w,
-                acc if p == 0 else None,
+            sinks.append(
+                _PassSink(
+                    _Cutter(min_len, max_len, offset, _Uniforms(cut_rng)),
+                    _Uniforms(_pass_rng(seed, chrom, p, 1)),
+                    val_fraction,
+                    _RegionWriter(fd, _HEADER_BYTES + p * kept),
+                    _RawAppender(out_idx, f"p{p}", np.int64, (3,)),
+                    acc if p == 0 else None,
+                    offset,
+                )
             )
-            for start in range(0, length, chunk_size):
-                end = min(start + chunk_size, length)
-                codes = seq_to_codes(fa.fetch(chrom, start, end))
-                if codes.shape[0] != end - start:
-                    raise ValueError(
-                        f"{fasta_path}: {chrom}:{start}-{end} returned {codes.shape[0]} bases"
-                    )
-                sink.feed(codes, last=end == length)
-                bar.update(end - start)
-            if sink.open_seg:
-                raise AssertionError("segment left open at the chromosome end")
-            for key in ("n_train", "n_val"):
-                acc[key] += sink.counts[key]
-            base_counts += sink.base_counts
+        for start in range(0, length, chunk_size):
+            end = min(start + chunk_size, length)
+            codes = _fetch_codes(fa, chrom, start, end)
+            if codes.shape[0] != end - start:
+                raise ValueError(
+                    f"{fasta_path}: {chrom}:{start}-{end} returned {codes.shape[0]} bases"
+                )
+            runs = _valid_runs(codes).tolist()
+            for sink in sinks:
+                sink.feed(codes, runs, last=end == length)
+            bar.update(end - start)
+        for sink in sinks:
+            sink.idx_w.close()
+            if sink.open_seg or sink.seq_w.n != kept:
+                raise AssertionError(f"a pass stored {sink.seq_w.n} bp, expected {kept}")
+        for key in ("short_segment_bp", "n_segments"):
+            if acc[key] != scan[key]:
+                raise AssertionError(f"{key}: {acc[key]} when cutting, {scan[key]} when scanning")
+        os.close(fd)
+        fd = None
+        idx_tmp = _assemble_npy(
+            out_idx, [sk.idx_w for sk in sinks], [p * kept for p in range(coverage)]
+        )
+        os.replace(seq_tmp, out_seq)
+        os.replace(idx_tmp, out_idx)
     except BaseException:
-        seq_w.abort()
-        idx_w.abort()
-        bar.close()
+        seq_tmp.unlink(missing_ok=True)
+        if idx_tmp is not None:
+            idx_tmp.unlink(missing_ok=True)
         raise
     finally:
+        if fd is not None:
+            os.close(fd)
+        bar.close()
         fa.close()
-    bar.close()
+        for sink in sinks:
+            sink.idx_w.abort()
+    acc = {**scan, "base_counts": acc["base_counts"]}
 
     excluded = acc["nonacgt_bp"] + acc["short_segment_bp"]
     meta = {
@@ -421,26 +531,31 @@ def build_corpus_shard(
         "n_excluded_bp": excluded,
         "kept_bp": length - excluded,
         "n_segments": acc["n_segments"],
-        "stored_bp": seq_w.n,
-        "n_pieces": {"train": acc["n_train"], "val": acc["n_val"]},
-        "base_counts": dict(zip("ATCG", base_counts.tolist(), strict=True)),
-        "offsets": offsets,
+        "stored_bp": coverage * kept,
+        "n_pieces": {
+            "train": sum(sk.counts["n_train"] for sk in sinks),
+            "val": sum(sk.counts["n_val"] for sk in sinks),
+        },
+        # every pass stores each kept base once
+        "base_counts": {
+            b: coverage * int(n) for b, n in zip("ATCG", acc["base_counts"], strict=True)
+        },
+        "offsets": [sk.offset for sk in sinks],
     }
-    if seq_w.n != coverage * (length - excluded):
-        seq_w.abort()
-        idx_w.abort()
-        raise AssertionError(f"stored {seq_w.n} bp, expected {coverage} x {length - excluded}")
-    seq_w.commit()
-    idx_w.commit()
-    _write_text_atomic(out_meta, json.dumps(meta, indent=2) + "\n")
+    try:
+        _write_text_atomic(out_meta, json.dumps(meta, indent=2) + "\n")
+    except BaseException:
+        out_seq.unlink(missing_ok=True)
+        out_idx.unlink(missing_ok=True)
+        raise
     log.info(
         "%s: %d bp, %d excluded, %d pieces (%d val), %d bp stored",
         chrom,
         length,
         excluded,
-        acc["n_train"] + acc["n_val"],
-        acc["n_val"],
-        seq_w.n,
+        sum(meta["n_pieces"].values()),
+        meta["n_pieces"]["val"],
+        meta["stored_bp"],
     )
     return meta
 
@@ -502,6 +617,36 @@ def iter_pieces(shard: Shard, split: int | str | None = None) -> Iterator[np.nda
     for off, n, s in np.asarray(shard.idx):
         if split is None or s == split:
             yield shard.seq[off : off + n]
+
+
+def shard_files(chrom_sizes: str | Path, shard_dir: str | Path) -> list[str]:
+    """The shard files (``.seq.npy``, ``.idx.npy``, ``.meta.json``) of every chromosome.
+
+    Parameters
+    ----------
+    chrom_sizes : str or Path
+        Tab-separated ``name<TAB>length`` lines (the genome checkpoint's ``chrom.sizes``).
+    shard_dir : str or Path
+        Directory of the shards, e.g. ``results/corpus/{genome}/k{k}/shards``.
+
+    Returns
+    -------
+    paths : list of str
+        Three paths per chromosome, in ``chrom.sizes`` order.
+    """
+    chroms = []
+    with open(chrom_sizes) as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            name = line.split("\t")[0].strip()
+            if not name or "/" in name:
+                raise ValueError(f"{chrom_sizes}:{i}: bad chromosome name {name!r}")
+            chroms.append(name)
+    if not chroms:
+        raise ValueError(f"{chrom_sizes}: no chromosomes listed")
+    d = Path(shard_dir)
+    return [str(d / f"{c}{ext}") for c in chroms for ext in (".seq.npy", ".idx.npy", ".meta.json")]
 
 
 # --------------------------------------------------------------------------- statistics

@@ -18,6 +18,7 @@ Output: ``{train,dev,test}.tsv.gz`` (gzip, mtime 0) with header
 from __future__ import annotations
 
 import logging
+import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,7 +31,16 @@ from dnalm import epd, importers, negatives, splice, tfbs
 from dnalm.intervals import Example, Genome, atomic_write_bytes, gzip_bytes
 from dnalm.splits import SPLITS, check_no_leakage, dedupe, split_examples
 
-__all__ = ["HEADER", "DEFAULT_NEGATIVES", "build_dataset", "write_split", "read_split"]
+__all__ = [
+    "HEADER",
+    "DEFAULT_NEGATIVES",
+    "build_dataset",
+    "dataset_inputs",
+    "genome_files",
+    "prepare_annotation",
+    "write_split",
+    "read_split",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +55,9 @@ def write_split(path: str | Path, examples: Sequence[Example]) -> None:
     for ex in examples:
         start = "." if ex.start is None else str(ex.start)
         end = "." if ex.end is None else str(ex.end)
-        lines.append(f"{ex.sequence}\t{ex.label}\t{ex.contig}\t{start}\t{end}\t{ex.strand}\t{ex.source_id}")
+        lines.append(
+            f"{ex.sequence}\t{ex.label}\t{ex.contig}\t{start}\t{end}\t{ex.strand}\t{ex.source_id}"
+        )
     atomic_write_bytes(path, gzip_bytes(("\n".join(lines) + "\n").encode()))
 
 
@@ -60,8 +72,17 @@ def read_split(path: str | Path) -> list[Example]:
             raise ValueError(f"{path}:1: unexpected header {header}")
         for line in fh:
             f = line.rstrip("\n").split("\t")
-            out.append(Example(f[0], int(f[1]), f[2], None if f[3] == "." else int(f[3]),
-                               None if f[4] == "." else int(f[4]), f[5], f[6]))
+            out.append(
+                Example(
+                    f[0],
+                    int(f[1]),
+                    f[2],
+                    None if f[3] == "." else int(f[3]),
+                    None if f[4] == "." else int(f[4]),
+                    f[5],
+                    f[6],
+                )
+            )
     return out
 
 
@@ -81,8 +102,14 @@ def _promoter(task, spec, inputs, rng, verbose):
     g = Genome(inputs["fasta"], inputs.get("contigs"))
     proms = epd.read_promoters(inputs["epd"])
     window = tuple(spec["window"])
-    pos, st = epd.promoter_examples(proms, g, window, spec.get("subset", "all"),
-                                    spec.get("unknown_contigs", "skip"), inputs["epd"])
+    pos, st = epd.promoter_examples(
+        proms,
+        g,
+        window,
+        spec.get("subset", "all"),
+        spec.get("unknown_contigs", "skip"),
+        inputs["epd"],
+    )
     if not pos:
         raise ValueError(f"task {task!r}: no promoter windows from {inputs['epd']} ({st})")
     strategy = spec.get("negatives", DEFAULT_NEGATIVES["promoter"])
@@ -91,8 +118,9 @@ def _promoter(task, spec, inputs, rng, verbose):
         c = g.canonical(p.contig)
         if c is not None:
             exclude.append((c, *epd.promoter_window(p.tss0, p.strand, window)))
-    negs, nst = negatives.make_negatives(strategy, pos, rng, g, exclude, PROMOTER_MARGIN,
-                                         label=0, verbose=verbose)
+    negs, nst = negatives.make_negatives(
+        strategy, pos, rng, g, exclude, PROMOTER_MARGIN, label=0, verbose=verbose
+    )
     g.close()
     return pos + negs, strategy, {"positives": st, "negatives": nst}
 
@@ -100,13 +128,20 @@ def _promoter(task, spec, inputs, rng, verbose):
 def _tfbs(task, spec, inputs, rng, verbose):
     g = Genome(inputs["fasta"], inputs.get("contigs"))
     peaks = tfbs.read_narrowpeak(inputs["peaks"])
-    pos, st = tfbs.peak_examples(peaks, g, spec.get("flank", 50), spec.get("top_n"),
-                                 spec.get("unknown_contigs", "skip"), inputs["peaks"])
+    pos, st = tfbs.peak_examples(
+        peaks,
+        g,
+        spec.get("flank", 50),
+        spec.get("top_n"),
+        spec.get("unknown_contigs", "skip"),
+        inputs["peaks"],
+    )
     if not pos:
         raise ValueError(f"task {task!r}: no usable peaks in {inputs['peaks']} ({st})")
     strategy = spec.get("negatives", DEFAULT_NEGATIVES["tfbs"])
-    negs, nst = negatives.make_negatives(strategy, pos, rng, g, tfbs.peak_intervals(peaks, g), 0,
-                                         label=0, verbose=verbose)
+    negs, nst = negatives.make_negatives(
+        strategy, pos, rng, g, tfbs.peak_intervals(peaks, g), 0, label=0, verbose=verbose
+    )
     g.close()
     return pos + negs, strategy, {"positives": st, "negatives": nst}
 
@@ -116,9 +151,12 @@ def _splice(task, spec, inputs, rng, verbose):
     tx = splice.read_gtf_exons(inputs["gtf"])
     w = spec.get("window", 400)
     if not isinstance(w, int):
-        raise ValueError(f"config key `tasks.{task}.window`: splice window must be an integer, got {w!r}")
-    exs, st = splice.splice_examples(tx, g, rng, w, spec.get("unknown_contigs", "skip"),
-                                     inputs["gtf"], verbose=verbose)
+        raise ValueError(
+            f"config key `tasks.{task}.window`: splice window must be an integer, got {w!r}"
+        )
+    exs, st = splice.splice_examples(
+        tx, g, rng, w, spec.get("unknown_contigs", "skip"), inputs["gtf"], verbose=verbose
+    )
     g.close()
     if not exs:
         raise ValueError(f"task {task!r}: no splice sites in {inputs['gtf']}")
@@ -189,7 +227,9 @@ def build_dataset(
         stats["dedupe"] = dst
     for s in SPLITS:
         write_split(outputs[s], parts[s])
-    sources = [(k, inputs[k]) for k in ("epd", "peaks", "gtf", "path", "labels", "contigs") if k in inputs]
+    sources = [
+        (k, inputs[k]) for k in ("epd", "peaks", "gtf", "path", "labels", "contigs") if k in inputs
+    ]
     if "fasta" in inputs:
         fai = Path(str(inputs["fasta"]) + ".fai")
         sources.append(("genome_fai", fai if fai.exists() else inputs["fasta"]))
@@ -197,3 +237,94 @@ def build_dataset(
     dcard.write_card(card, outputs["card"])
     log.info("%s: %s", task, card["counts"])
     return card
+
+
+def genome_files(genome: str) -> dict[str, str]:
+    """The prepared genome's files (bgzip FASTA, its two indexes, contigs.tsv)."""
+    gdir = f"resources/genomes/{genome}"
+    return {
+        "fasta": f"{gdir}/genome.fa.gz",
+        "fai": f"{gdir}/genome.fa.gz.fai",
+        "gzi": f"{gdir}/genome.fa.gz.gzi",
+        "contigs": f"{gdir}/contigs.tsv",
+    }
+
+
+def dataset_inputs(config: Mapping[str, Any], task: str) -> dict[str, str | list[str]]:
+    """Input files of task ``task`` (for the ``dataset_build`` rule), by kind.
+
+    Genome tasks take the bgzip FASTA with its indexes and contig table plus the normalised
+    annotation (``epd``, ``peaks`` or ``gtf``); imported tasks take only their own files.
+    """
+    spec = config["tasks"][task]
+    kind = spec["kind"]
+    if kind == "imported":
+        p = Path(spec["path"])
+        out: dict[str, str | list[str]] = {}
+        if spec["format"] == "gue_csv":
+            out["path"] = [str(p / f"{s}.csv") for s in SPLITS]
+        elif spec["format"] == "dnabert_tsv" and p.is_dir():
+            out["path"] = [str(p / f"{s}.tsv") for s in SPLITS if (p / f"{s}.tsv").exists()]
+        else:
+            out["path"] = str(p)
+        if spec.get("labels"):
+            out["labels"] = str(spec["labels"])
+        return out
+    g = spec["genome"]
+    out = dict(genome_files(g))
+    adir = f"resources/annotations/{g}"
+    if kind == "promoter":
+        out["epd"] = f"{adir}/epd.tsv"
+    elif kind == "tfbs":
+        out["peaks"] = f"{adir}/peaks/{spec['experiment']}.narrowPeak.gz"
+    elif kind == "splice":
+        out["gtf"] = f"{adir}/genes.gtf.gz"
+    return out
+
+
+def _obtain(src: Mapping[str, Any], tmp: str | Path) -> Path:
+    """A local path for source ``src`` ({url, md5, sha256}); remote or checksummed ones are fetched."""
+    from dnalm.config import is_local, local_path
+
+    url = src["url"]
+    if is_local(url) and not src.get("md5") and not src.get("sha256"):
+        return Path(local_path(url))
+    from dnalm.fetch import fetch
+
+    name = Path(url.split("?")[0].rstrip("/")).name or "source"
+    return Path(fetch(url, Path(tmp) / name, md5=src.get("md5"), sha256=src.get("sha256")))
+
+
+def prepare_annotation(
+    kind: str,
+    sources: Mapping[str, Mapping[str, Any]],
+    out: str | Path,
+    fasta: str | Path,
+    contigs: str | Path | None = None,
+) -> dict:
+    """Fetch an annotation source and write it with the genome's contig names.
+
+    Parameters
+    ----------
+    kind : str
+        ``epd`` (sources ``epd`` and optional ``epd_motifs``), ``gtf`` or ``peaks``.
+    sources : mapping of name -> {url, md5, sha256}
+    out : str or Path
+        ``epd.tsv``, ``genes.gtf.gz`` or ``<experiment>.narrowPeak.gz``.
+    fasta, contigs : str or Path
+        The prepared genome and its ``contigs.tsv``.
+
+    Returns
+    -------
+    stats : dict
+    """
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=Path(out).parent, prefix=".fetch_") as tmp:
+        paths = {k: _obtain(v, tmp) for k, v in sources.items() if v}
+        if kind == "epd":
+            return epd.normalize_epd(paths["epd"], out, paths.get("epd_motifs"), contigs, fasta)
+        if kind == "gtf":
+            return splice.normalize_gtf(paths["gtf"], out, fasta, contigs)
+        if kind == "peaks":
+            return tfbs.normalize_peaks(paths["peaks"], out, fasta, contigs)
+    raise ValueError(f"`kind` must be epd, gtf or peaks, got {kind!r}")

@@ -224,8 +224,14 @@ def promoter_examples(
     """
     if subset not in ("tata", "notata", "all"):
         raise ValueError(f"`subset` must be tata, notata or all, got {subset!r}")
-    stats = {"promoters": len(promoters), "unknown_contig": 0, "out_of_bounds": 0,
-             "has_n": 0, "no_tata_flag": 0, "not_in_subset": 0}
+    stats = {
+        "promoters": len(promoters),
+        "unknown_contig": 0,
+        "out_of_bounds": 0,
+        "has_n": 0,
+        "no_tata_flag": 0,
+        "not_in_subset": 0,
+    }
     out: list[Example] = []
     seen: set[tuple[str, int, str]] = set()
     for row, p in enumerate(promoters, 2):
@@ -256,4 +262,3 @@ def promoter_examples(
     out.sort(key=lambda e: (e.contig, e.start, e.source_id))
     stats["positives"] = len(out)
     return out, stats
-

@@ -4,7 +4,9 @@ One training loop serves every neural model (BERT, long-input BERT, CNN/CNN+LSTM
 AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0, gradient
 clipping, length-bucketed padded batches, dev evaluation several times per epoch, the best
 checkpoint by dev MCC (ties: lower dev loss) and early stopping after ``patience`` epochs
-without improvement. Constant predictions (collapse to one class, DNABERT issue #10) are
+in which neither dev MCC nor dev loss improved, counted only once the dev MCC has been above
+0 (so a slow start on a loss plateau, common for small and randomly initialised models, is
+not cut short). Constant predictions (collapse to one class, DNABERT issue #10) are
 logged as a warning and flagged in ``metrics.json``.
 
 Outputs in ``out_dir`` (written atomically): ``metrics.json``, ``predictions.tsv.gz``,
@@ -157,6 +159,7 @@ def _train(
     best_key: tuple[float, float] | None = None
     best_state: dict[str, torch.Tensor] | None = None
     best_row: dict = {}
+    best_loss = math.inf
     bad, step, losses = 0, 0, []
     bar = tqdm(total=total, disable=not verbose, desc="finetune")
     stop = False
@@ -193,10 +196,14 @@ def _train(
             losses = []
             bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
             key = (round(dev_mcc, 10), -row["dev_loss"])
+            improved = row["dev_loss"] < best_loss - 1e-4  # still learning (e.g. a plateau)
+            best_loss = min(best_loss, row["dev_loss"])
             if best_key is None or key > best_key:
                 best_key, best_row, bad = key, row, 0
                 best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
-            elif best_key[0] > 0:  # no early stop before the model beats chance on dev
+            elif improved or best_key[0] <= 0:  # learning, or not yet above chance
+                bad = 0
+            else:
                 bad += 1
                 if bad >= max_bad:
                     log.info("early stop at step %d (no dev improvement in %d evals)", step, bad)
@@ -282,9 +289,7 @@ def _save_model_dir(model: torch.nn.Module, k: int, target: Path) -> None:
 
 
 def _json_safe(d: dict) -> dict:
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()
-    }
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
 def finetune(
@@ -381,7 +386,6 @@ def finetune(
     ys = {n: d["label"].to_numpy(np.int64) for n, d in dfs.items()}
     dev_ = resolve_device(device)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
     model: torch.nn.Module | None = None
@@ -403,7 +407,9 @@ def finetune(
                 raise ValueError(f"`lm_dir` is required for BERT model {model_name!r}")
             lm_k = kmers.load_tokenizer(lm_dir).k
             if k is not None and int(k) != lm_k:
-                raise ValueError(f"`k`={k} but {Path(lm_dir) / 'vocab.txt'} is a k={lm_k} vocabulary")
+                raise ValueError(
+                    f"`k`={k} but {Path(lm_dir) / 'vocab.txt'} is a k={lm_k} vocabulary"
+                )
             k = lm_k
             from transformers import BertConfig
 
@@ -411,20 +417,34 @@ def finetune(
             longest = max(max(len(s) for s in v) for v in seqs.values())
             pieces = n_pieces(longest, k, max_pos)
             if pieces > 1:
-                log.info("inputs up to %d bp need %d pieces: long-input model (%s)",
-                         longest, pieces, long_input)
+                log.info(
+                    "inputs up to %d bp need %d pieces: long-input model (%s)",
+                    longest,
+                    pieces,
+                    long_input,
+                )
             model = _build_bert(Path(lm_dir), scratch, n_classes, dropout, pieces, long_input)
             init = "scratch" if scratch else "pretrained"
         n_params = sum(p.numel() for p in model.parameters())
-        log.info("%s: %d parameters, %s init, %d/%d/%d train/dev/test, device %s", model_name,
-                 n_params, init, len(seqs["train"]), len(seqs["dev"]), len(seqs["test"]), dev_)
+        log.info(
+            "%s: %d parameters, %s init, %d/%d/%d train/dev/test, device %s",
+            model_name,
+            n_params,
+            init,
+            len(seqs["train"]),
+            len(seqs["dev"]),
+            len(seqs["test"]),
+            dev_,
+        )
         rows, best_row = _train(
             model, k, seqs["train"], ys["train"], seqs["dev"], ys["dev"],
             epochs=epochs, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
             weight_decay=weight_decay, patience=patience, seed=seed, device=dev_,
             evals_per_epoch=evals_per_epoch, max_grad_norm=max_grad_norm, verbose=verbose,
         )  # fmt: skip
-        test_probs = predict_proba(model, seqs["test"], k, batch_size=max(batch_size, 64), device=dev_)
+        test_probs = predict_proba(
+            model, seqs["test"], k, batch_size=max(batch_size, 64), device=dev_
+        )
 
     m = classification_metrics(ys["test"], test_probs)
     if m["constant_prediction"]:
@@ -468,4 +488,3 @@ def finetune(
              model_name, task, seed, m["mcc"], m["auroc"], best_row.get("dev_mcc", math.nan),
              best_row.get("epoch"))  # fmt: skip
     return metrics
-

@@ -30,7 +30,9 @@ _SEQ = re.compile(r"^[ACGTN]+$")
 def _label(value: str, path, ln: int) -> int:
     v = value.strip()
     if not re.fullmatch(r"\d+", v):
-        raise ValueError(f"{path}:{ln}: unexpected label {value!r} (expected a non-negative integer)")
+        raise ValueError(
+            f"{path}:{ln}: unexpected label {value!r} (expected a non-negative integer)"
+        )
     return int(v)
 
 
@@ -66,7 +68,9 @@ def read_dnabert_tsv(path: str | Path) -> list[Example]:
                 seq = kmer2seq(kmers.upper())
             except ValueError as e:
                 raise ValueError(f"{path}:{ln}: {e}") from None
-            out.append(Example(_seq(seq, path, ln), _label(lab, path, ln), source_id=f"{name}:{ln}"))
+            out.append(
+                Example(_seq(seq, path, ln), _label(lab, path, ln), source_id=f"{name}:{ln}")
+            )
     return out
 
 
@@ -82,8 +86,11 @@ def _read_csv(path: Path) -> list[Example]:
                 continue
             if len(row) < 2:
                 raise ValueError(f"{path}:{ln}: expected 'sequence,label'")
-            out.append(Example(_seq(row[0], path, ln), _label(row[1], path, ln),
-                               source_id=f"{path.name}:{ln}"))
+            out.append(
+                Example(
+                    _seq(row[0], path, ln), _label(row[1], path, ln), source_id=f"{path.name}:{ln}"
+                )
+            )
     return out
 
 
@@ -162,7 +169,9 @@ def import_examples(
     path = Path(path)
     if fmt == "dnabert_tsv":
         if path.is_dir():
-            files = [path / f"{s}.tsv" for s in ("train", "dev", "test") if (path / f"{s}.tsv").exists()]
+            files = [
+                path / f"{s}.tsv" for s in ("train", "dev", "test") if (path / f"{s}.tsv").exists()
+            ]
             if not files:
                 raise ValueError(f"{path}: no train.tsv/dev.tsv/test.tsv")
             data = {f.stem: read_dnabert_tsv(f) for f in files}

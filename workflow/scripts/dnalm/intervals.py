@@ -90,41 +90,10 @@ def sha256sum(path: str | Path) -> str:
     return h.hexdigest()
 
 
-class _TsvContigMap:
-    """Fallback reader of ``contigs.tsv`` used only if ``dnalm.contigs`` is unavailable."""
-
-    def __init__(self, names: dict[str, str]):
-        self._names = names
-
-    @classmethod
-    def from_tsv(cls, path: str | Path) -> _TsvContigMap:
-        names: dict[str, str] = {}
-        with open_text(path) as fh:
-            header = fh.readline().rstrip("\r\n").split("\t")
-            cols = {c: i for i, c in enumerate(header)}
-            if "name" not in cols:
-                raise ValueError(f"{path}:1: header lacks a `name` column")
-            for line in fh:
-                f = line.rstrip("\r\n").split("\t")
-                name = f[cols["name"]]
-                names[name] = name
-                for c in ("ucsc", "ensembl", "refseq", "aliases"):
-                    if c in cols and cols[c] < len(f):
-                        for alias in f[cols[c]].split(","):
-                            if alias and alias not in (".", "na", "NA"):
-                                names.setdefault(alias, name)
-        return cls(names)
-
-    def canonical(self, name: str) -> str | None:
-        return self._names.get(name)
-
-
 def load_contig_map(path: str | Path):
-    """``dnalm.contigs.ContigMap.from_tsv(path)`` (or an equivalent reader of contigs.tsv)."""
-    try:
-        from dnalm.contigs import ContigMap
-    except ImportError:  # the genome stage is not installed alongside
-        return _TsvContigMap.from_tsv(path)
+    """The genome's contig-name table (``dnalm.contigs.ContigMap.from_tsv``)."""
+    from dnalm.contigs import ContigMap
+
     return ContigMap.from_tsv(path)
 
 
@@ -294,4 +263,3 @@ def gzip_bytes(data: bytes) -> bytes:
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
         gz.write(data)
     return buf.getvalue()
-

@@ -57,6 +57,7 @@ _CODE = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate(ALPHABET):
     _CODE[ord(_b)] = _i
     _CODE[ord(_b.lower())] = _i
+_CODE_TABLE = _CODE.tobytes()  # the same map as a bytes.translate table
 
 
 def vocab(k: int) -> list[str]:
@@ -116,8 +117,10 @@ def seq_to_codes(seq: str | bytes | np.ndarray) -> np.ndarray:
     codes : numpy.ndarray, shape=(L,), dtype=uint8
     """
     if isinstance(seq, str):
-        arr = np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)
-    elif isinstance(seq, bytes | bytearray | memoryview):
+        seq = seq.encode("ascii", "replace")
+    if isinstance(seq, bytes | bytearray):  # bytes.translate: about 2x faster than indexing
+        return np.frombuffer(seq.translate(_CODE_TABLE), dtype=np.uint8).copy()
+    if isinstance(seq, memoryview):
         arr = np.frombuffer(seq, dtype=np.uint8)
     else:
         arr = np.asarray(seq, dtype=np.uint8)
@@ -143,17 +146,24 @@ def codes_to_ids(codes: np.ndarray, k: int) -> np.ndarray:
     n = codes.shape[0] - k + 1
     if n <= 0:
         return np.empty(0, dtype=np.int64)
-    c = codes.astype(np.int64)
-    bad = c > 3
-    c[bad] = 0
-    ids = np.zeros(n, dtype=np.int64)
-    for j in range(k):  # k <= 6 vectorised passes, no per-k-mer Python loop
-        ids = ids * 4 + c[j : j + n]
-    ids += N_SPECIAL
-    if bad.any():
-        badc = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
-        ids[(badc[k : k + n] - badc[:n]) > 0] = UNK_ID
-    return ids
+    # uint16 in-place passes (4**6 ids fit); the [UNK] mask is only built when needed
+    bad = codes > 3
+    has_bad = bool(bad.any())
+    c = codes.astype(np.uint16)
+    if has_bad:
+        c[bad] = 0
+    ids = c[:n].copy()
+    for j in range(1, k):  # k <= 6 vectorised passes, no per-k-mer Python loop
+        ids <<= 2
+        ids += c[j : j + n]
+    out = ids.astype(np.int64)
+    out += N_SPECIAL
+    if has_bad:
+        covers_bad = bad[:n].copy()
+        for j in range(1, k):
+            covers_bad |= bad[j : j + n]
+        out[covers_bad] = UNK_ID
+    return out
 
 
 def encode(seq: str | bytes | np.ndarray, k: int, add_special: bool = False) -> np.ndarray:
@@ -195,7 +205,10 @@ def encode_batch(
                     f"`seqs`[{i}] needs {len(r)} tokens, more than max_tokens={max_tokens}; "
                     "split long inputs explicitly"
                 )
-    width = max((len(r) for r in rows), default=0) if pad_to is None else pad_to
+    longest = max((len(r) for r in rows), default=0)
+    if pad_to is not None and pad_to < longest:
+        raise ValueError(f"`pad_to`={pad_to} is shorter than the longest row ({longest} tokens)")
+    width = longest if pad_to is None else pad_to
     ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)
     for i, r in enumerate(rows):

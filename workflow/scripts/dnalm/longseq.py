@@ -75,10 +75,7 @@ def encode_long(
                 f"`seqs`[{i}] ({len(s)} bp) needs {n} pieces, more than max_pieces={max_pieces}"
             )
         rows.append(
-            [
-                np.concatenate([[kmers.CLS_ID], p, [kmers.SEP_ID]])
-                for p in np.array_split(ids, n)
-            ]
+            [np.concatenate([[kmers.CLS_ID], p, [kmers.SEP_ID]]) for p in np.array_split(ids, n)]
         )
     n_p = max((len(r) for r in rows), default=1)
     width = max((len(p) for r in rows for p in r), default=2)
@@ -207,9 +204,13 @@ class LongSeqClassifier(nn.Module):
             spec = json.loads(cfg_path.read_text())
             bert_cfg = BertConfig.from_dict(spec["bert_config"])
             bert = BertModel(bert_cfg, add_pooling_layer=True)
-            model = cls(bert, spec["n_classes"], spec["pooling"], spec["max_pieces"], spec["dropout"])
+            model = cls(
+                bert, spec["n_classes"], spec["pooling"], spec["max_pieces"], spec["dropout"]
+            )
         except (OSError, KeyError, json.JSONDecodeError) as e:
-            raise ValueError(f"{cfg_path}: not a dnalm long-input classifier config ({e})") from None
+            raise ValueError(
+                f"{cfg_path}: not a dnalm long-input classifier config ({e})"
+            ) from None
         model.load_state_dict(load_file(str(d / WEIGHTS_NAME)))
         model.eval()
         return model

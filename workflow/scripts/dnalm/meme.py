@@ -19,9 +19,14 @@ ALPHABET = "ACGT"
 _ROW_TOL = 0.01  # MEME files round to a few decimals; rows must still sum to 1 within this
 _NAME_RE = re.compile(r"^\S+$")
 _W_RE = re.compile(r"\bw=\s*(\d+)")
-_NSITES_RE = re.compile(r"\bnsites=\s*([0-9.eE+-]+)")
 
 __all__ = ["ALPHABET", "read_meme", "write_meme"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_pwm(name: str, pwm: np.ndarray) -> np.ndarray:
@@ -109,6 +114,7 @@ def write_meme(
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -89,7 +89,9 @@ def classification_metrics(y_true, probs) -> dict:
                     aps.append(average_precision_score(yc, p[:, c]))
             absent = sorted(set(range(n_classes)) - {int(c) for c in present})
             if absent:
-                notes.append(f"classes {absent} absent from y_true: macro AUROC/AUPRC over the rest")
+                notes.append(
+                    f"classes {absent} absent from y_true: macro AUROC/AUPRC over the rest"
+                )
             out["auroc"] = float(np.mean(rocs))
             out["auprc"] = float(np.mean(aps))
     out["constant_prediction"] = bool(len(np.unique(pred)) == 1)

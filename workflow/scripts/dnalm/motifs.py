@@ -50,6 +50,8 @@ import numpy as np
 from scipy.stats import hypergeom
 from tqdm.auto import tqdm
 
+from dnalm._validate import validate_seqs
+
 __all__ = [
     "Motif",
     "MotifResult",
@@ -64,6 +66,7 @@ __all__ = [
     "widen_windows",
     "pwm_from_sites",
     "discover_motifs",
+    "known_motif_inputs",
     "INSTANCE_COLUMNS",
 ]
 
@@ -75,6 +78,8 @@ for _i, _b in enumerate("ACGTN"):
     _CODE3[ord(_b)] = _i
 _SEP = 5
 _WORD = 21  # bases per 63-bit word
+_PREFIX = 7  # bases in the direct look-up table (8**7 entries)
+_DENSE_LIMIT = 1 << 26  # max patterns x sequences for a dense presence matrix
 _ACGT_INDEX = {b: i for i, b in enumerate("ACGT")}
 
 
@@ -192,6 +197,8 @@ def attention_candidates(
 ) -> dict[str, list[tuple[int, int, int]]]:
     """Candidate motifs from the high-attention regions of the positive sequences.
 
+    Vectorised over sequences of equal length; the rule is :func:`high_attention_regions`.
+
     Parameters
     ----------
     seqs : sequence of str, length N
@@ -207,14 +214,33 @@ def attention_candidates(
     dict of str to list of (seq_index, start, end)
         Candidate substring to its instances, in first-appearance order.
     """
+    pos_idx = np.asarray(positive_index, dtype=np.int64)
+    lens = np.fromiter((len(seqs[i]) for i in pos_idx), dtype=np.int64, count=pos_idx.size)
+    found: list[tuple[int, int, int]] = []  # (order in positive_index, start, end)
+    for ln in np.unique(lens):
+        rows = np.flatnonzero(lens == ln)
+        if ln == 0:
+            continue
+        s = np.asarray(scores[pos_idx[rows], :ln], dtype=np.float64)
+        bad = ~np.isfinite(s).all(axis=1)
+        if bad.any():
+            i = int(pos_idx[rows[np.flatnonzero(bad)[0]]])
+            raise ValueError(f"`scores`[{i}] has nan or inf within its {ln} bp")
+        high = (s > s.mean(axis=1, keepdims=True)) & (s > 10.0 * s.min(axis=1, keepdims=True))
+        padded = np.zeros((rows.size, ln + 2), dtype=np.int8)
+        padded[:, 1:-1] = high
+        edges = np.diff(padded, axis=1)  # +1 at run starts, -1 at run ends (row-major order)
+        r0, st = np.nonzero(edges == 1)
+        _r1, en = np.nonzero(edges == -1)
+        keep = (en - st) >= min_len
+        found.extend(
+            zip(rows[r0[keep]].tolist(), st[keep].tolist(), en[keep].tolist(), strict=True)
+        )
+    found.sort()
     cands: dict[str, list[tuple[int, int, int]]] = {}
-    for i in positive_index:
-        seq = seqs[i]
-        row = scores[i, : len(seq)]
-        if not np.all(np.isfinite(row)):
-            raise ValueError(f"`scores`[{i}] has nan or inf within its {len(seq)} bp")
-        for start, end in high_attention_regions(row, min_len):
-            cands.setdefault(seq[start:end], []).append((int(i), int(start), int(end)))
+    for r, start, end in found:
+        i = int(pos_idx[r])
+        cands.setdefault(seqs[i][start:end], []).append((i, start, end))
     return cands
 
 
@@ -224,30 +250,64 @@ def attention_candidates(
 def _encode_concat(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """All sequences as 3-bit codes joined by a separator, and each position's sequence index."""
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-    joined = "\x05".join(seqs).encode("ascii", "replace")
-    codes = _CODE3[np.frombuffer(joined, dtype=np.uint8)]
-    codes[np.frombuffer(joined, dtype=np.uint8) == 5] = _SEP
+    raw = np.frombuffer("\x05".join(seqs).encode("ascii", "replace"), dtype=np.uint8)
+    codes = _CODE3[raw]
+    codes[raw == 5] = _SEP
+    seq_of = np.repeat(np.arange(len(seqs), dtype=np.int64), lengths + 1)[: codes.size]
     bad = np.flatnonzero(codes == 255)
     if bad.size:
-        seq_of = np.repeat(np.arange(len(seqs)), lengths + 1)[: codes.size]
         i = int(seq_of[bad[0]])
-        j = int(bad[0] - (np.concatenate([[0], np.cumsum(lengths + 1)])[i]))
+        j = int(bad[0] - np.concatenate([[0], np.cumsum(lengths + 1)])[i])
         raise ValueError(f"`seqs`[{i}] contains non-ACGTN character {seqs[i][j]!r} at index {j}")
-    seq_of = np.repeat(np.arange(len(seqs), dtype=np.int64), lengths + 1)[: codes.size]
     return codes.astype(np.int64), seq_of
 
 
-def _pattern_words(pattern: str) -> list[int]:
+def _pattern_codes(pattern: str) -> np.ndarray:
     codes = _CODE3[np.frombuffer(pattern.encode("ascii", "replace"), dtype=np.uint8)]
     if np.any(codes == 255):
         raise ValueError(f"pattern {pattern!r} contains non-ACGTN characters")
-    words = []
-    for off in range(0, len(pattern), _WORD):
-        w = 0
-        for c in codes[off : off + _WORD]:
-            w = w * 8 + int(c)
-        words.append(w)
-    return words
+    return codes.astype(np.int64)
+
+
+def _word(codes: np.ndarray, start: np.ndarray, m: int) -> np.ndarray:
+    """Base-8 code of ``codes[start:start+m]`` for every start (gathered, shape of ``start``)."""
+    out = np.zeros(start.shape, dtype=np.int64)
+    for j in range(m):
+        out = out * 8 + codes[start + j]
+    return out
+
+
+def _match_exact(
+    codes: np.ndarray, pos: np.ndarray, pats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``pats`` (n, l) codes occurs at each of ``pos``: returns (positions, pattern row).
+
+    Word by word (21 bases per word) with exact ranks: the pair (rank so far, word) of each
+    pattern is ranked again after every word, so codes never overflow and never collide.
+    """
+    n, ln = pats.shape
+    pat_rank = np.zeros(n, dtype=np.int64)
+    pos_rank = np.zeros(pos.size, dtype=np.int64)
+    for off in range(0, ln, _WORD):
+        m = min(_WORD, ln - off)
+        pw = np.zeros(n, dtype=np.int64)
+        for j in range(m):
+            pw = pw * 8 + pats[:, off + j]
+        uw = np.unique(pw)
+        pat_pair = pat_rank * uw.size + np.searchsorted(uw, pw)
+        wc = _word(codes, pos + off, m)
+        r = np.minimum(np.searchsorted(uw, wc), uw.size - 1)
+        ok = uw[r] == wc
+        pos, pos_rank, r = pos[ok], pos_rank[ok], r[ok]
+        up = np.unique(pat_pair)
+        pat_rank = np.searchsorted(up, pat_pair)
+        pos_pair = pos_rank * uw.size + r
+        rr = np.minimum(np.searchsorted(up, pos_pair), up.size - 1)
+        ok = up[rr] == pos_pair
+        pos, pos_rank = pos[ok], rr[ok]
+    rank_to_pat = np.empty(n, dtype=np.int64)
+    rank_to_pat[pat_rank] = np.arange(n)  # a bijection: patterns are distinct
+    return pos, rank_to_pat[pos_rank]
 
 
 def presence_counts(
@@ -255,7 +315,10 @@ def presence_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """How many sequences (all, positive) contain each pattern at least once.
 
-    Exact matching of upper-case ACGTN strings (``N`` matches only ``N``).
+    Exact matching of upper-case ACGTN strings (``N`` matches only ``N``). For each pattern
+    length, a direct look-up table over the first ``min(l, 7)`` bases (3-bit codes) either
+    identifies the pattern outright (l <= 7) or leaves the few positions whose prefix matches
+    some pattern, which are then compared word by word (:func:`_match_exact`).
 
     Parameters
     ----------
@@ -271,62 +334,65 @@ def presence_counts(
     n_all : numpy.ndarray, shape=(P,), dtype=int64
     n_pos : numpy.ndarray, shape=(P,), dtype=int64
     """
-    n_pat = len(patterns)
+    n_pat, n_seq = len(patterns), len(seqs)
     is_positive = np.asarray(is_positive, dtype=bool)
     n_all = np.zeros(n_pat, dtype=np.int64)
     n_pos = np.zeros(n_pat, dtype=np.int64)
-    if n_pat == 0 or len(seqs) == 0:
+    if n_pat == 0 or n_seq == 0:
         return n_all, n_pos
+    if len(set(patterns)) != n_pat:
+        raise ValueError("`patterns` must be distinct")
     codes, seq_of = _encode_concat(seqs)
     total = codes.size
+    # Columns ordered positives first, so positive counts are a slice of the dense matrix.
+    n_posseq = int(is_positive.sum())
+    col = np.empty(n_seq, dtype=np.int64)
+    col[is_positive] = np.arange(n_posseq)
+    col[~is_positive] = np.arange(n_posseq, n_seq)
+    col_of = col[seq_of]
     plen = np.fromiter((len(p) for p in patterns), dtype=np.int64, count=n_pat)
     if plen.min() < 1:
         raise ValueError("`patterns` contains an empty pattern")
-    words = [_pattern_words(p) for p in patterns]
-    # Rolling codes of every word length needed: code_m[p] = codes[p:p+m] in base 8.
-    need = {min(_WORD, int(ln) - off) for ln in set(plen.tolist()) for off in range(0, ln, _WORD)}
-    roll: dict[int, np.ndarray] = {}
+    prefix_codes: dict[int, np.ndarray] = {}  # P -> base-8 code of codes[p:p+P], P <= 7
     cur = codes.copy()
-    for m in range(1, max(need) + 1):
+    for m in range(1, min(_PREFIX, int(plen.max())) + 1):
         if m > 1:
             cur = cur[:-1] * 8 + codes[m - 1 :]
-        if m in need:
-            roll[m] = cur
+        prefix_codes[m] = cur
     for ln in tqdm(sorted(set(plen.tolist())), disable=not verbose, desc="count motifs"):
         idx = np.flatnonzero(plen == ln)
         if ln > total:
             continue
-        pos = np.arange(total - ln + 1, dtype=np.int64)
-        pat_rank = np.zeros(idx.size, dtype=np.int64)
-        pos_rank = np.zeros(pos.size, dtype=np.int64)
-        for wi, off in enumerate(range(0, ln, _WORD)):
-            m = min(_WORD, ln - off)
-            pw = np.array([words[j][wi] for j in idx], dtype=np.int64)
-            uw = np.unique(pw)
-            pat_pair = pat_rank * uw.size + np.searchsorted(uw, pw)
-            wc = roll[m][pos + off]
-            r = np.searchsorted(uw, wc)
-            r[r == uw.size] = 0
-            ok = uw[r] == wc
-            pos, pos_rank, r = pos[ok], pos_rank[ok], r[ok]
-            pos_pair = pos_rank * uw.size + r
-            up = np.unique(pat_pair)
-            pat_rank = np.searchsorted(up, pat_pair)
-            rr = np.searchsorted(up, pos_pair)
-            rr[rr == up.size] = 0
-            ok = up[rr] == pos_pair
-            pos, pos_rank = pos[ok], rr[ok]
-            if pos.size == 0:
-                break
+        pats = _pattern_codes("".join(patterns[j] for j in idx)).reshape(idx.size, ln)
+        npref = min(ln, _PREFIX)
+        pref = np.zeros(idx.size, dtype=np.int64)
+        for j in range(npref):
+            pref = pref * 8 + pats[:, j]
+        window_pref = prefix_codes[npref][: total - ln + 1]
+        if ln <= _PREFIX:
+            table = np.full(8**ln, -1, dtype=np.int32)
+            table[pref] = np.arange(idx.size, dtype=np.int32)
+            hit = table[window_pref]
+            pos = np.flatnonzero(hit >= 0)
+            which = hit[pos].astype(np.int64)
+        else:
+            table = np.zeros(8**npref, dtype=bool)
+            table[pref] = True
+            pos = np.flatnonzero(table[window_pref])
+            pos, which = _match_exact(codes, pos, pats)
         if pos.size == 0:
             continue
-        # pat_rank is a bijection onto 0..len(idx)-1 because patterns are distinct.
-        rank_to_pat = np.empty(idx.size, dtype=np.int64)
-        rank_to_pat[pat_rank] = idx
-        pairs = np.unique(rank_to_pat[pos_rank] * len(seqs) + seq_of[pos])
-        pj, sj = pairs // len(seqs), pairs % len(seqs)
-        n_all += np.bincount(pj, minlength=n_pat)
-        n_pos += np.bincount(pj[is_positive[sj]], minlength=n_pat)
+        c = col_of[pos]
+        if idx.size * n_seq <= _DENSE_LIMIT:
+            present = np.zeros((idx.size, n_seq), dtype=bool)
+            present[which, c] = True
+            n_all[idx] += np.count_nonzero(present, axis=1)
+            n_pos[idx] += np.count_nonzero(present[:, :n_posseq], axis=1)
+        else:
+            pairs = np.unique(which * n_seq + c)
+            pj, cj = pairs // n_seq, pairs % n_seq
+            n_all[idx] += np.bincount(pj, minlength=idx.size)
+            n_pos[idx] += np.bincount(pj[cj < n_posseq], minlength=idx.size)
     return n_all, n_pos
 
 
@@ -341,7 +407,12 @@ def hypergeom_pvalues(x: np.ndarray, n: np.ndarray, n_seqs: int, n_positives: in
     n = np.asarray(n, dtype=np.int64)
     if x.size == 0:
         return np.zeros(0, dtype=np.float64)
-    return np.asarray(hypergeom.sf(x - 1, n_seqs, n_positives, n), dtype=np.float64)
+    # Many candidates share (x, n); scipy's sf is evaluated once per distinct pair.
+    pairs, inv = np.unique(np.stack([x, n], axis=1), axis=0, return_inverse=True)
+    sf = np.asarray(
+        hypergeom.sf(pairs[:, 0] - 1, n_seqs, n_positives, pairs[:, 1]), dtype=np.float64
+    )
+    return sf[inv.reshape(-1)]
 
 
 def bh_adjust(p: np.ndarray) -> np.ndarray:
@@ -544,7 +615,7 @@ def find_motifs(
     -------
     MotifResult
     """
-    seqs = [s.upper() for s in seqs]
+    seqs = [s.upper() for s in validate_seqs(seqs, "seqs")]
     scores = np.asarray(scores)
     positive = np.asarray(positive, dtype=bool)
     n = len(seqs)
@@ -632,6 +703,13 @@ def find_motifs(
 
 # ----------------------------------------------------------------------------- files
 
+
+def known_motif_inputs(config: dict, task: str) -> list[str]:
+    """The known-motif MEME file of the task's genome (``motifs.known_motifs.<genome>``), or []."""
+    genome = config["tasks"][task].get("genome")
+    path = config.get("motifs", {}).get("known_motifs", {}).get(genome)
+    return [path] if path else []
+
 INSTANCE_COLUMNS = [
     "motif",
     "row",
@@ -681,7 +759,9 @@ def _load_inputs(scores_npz: Path, dataset: Path, positives: str):
     elif positives == "predicted_label":
         pos = probs.argmax(axis=1) == 1
     else:
-        raise ValueError(f"`positives` must be 'true_label' or 'predicted_label', got {positives!r}")
+        raise ValueError(
+            f"`positives` must be 'true_label' or 'predicted_label', got {positives!r}"
+        )
     source = df["source_id"].astype(str).tolist() if "source_id" in df else [""] * len(df)
     return df["sequence"].astype(str).tolist(), scores, pos, source
 

@@ -116,12 +116,22 @@ def make_negatives(
     if strategy in ("substitute", "dinuc_shuffle"):
         negs = []
         for i, p in enumerate(tqdm(positives, desc=strategy, disable=not verbose)):
-            seq = substitute(p.sequence, rng) if strategy == "substitute" else dinuc_shuffle(
-                p.sequence, rng
+            seq = (
+                substitute(p.sequence, rng)
+                if strategy == "substitute"
+                else dinuc_shuffle(p.sequence, rng)
             )
             negs.append(
-                Example(seq, label, ".", None, None, ".", f"neg:{i}:{strategy}:{p.source_id}",
-                        group=p.source_id)
+                Example(
+                    seq,
+                    label,
+                    ".",
+                    None,
+                    None,
+                    ".",
+                    f"neg:{i}:{strategy}:{p.source_id}",
+                    group=p.source_id,
+                )
             )
         stats["made"] = len(negs)
         return negs, stats
@@ -200,9 +210,15 @@ def make_negatives(
             max_dist = max(max_dist, d)
         c, s, e, strand, seq = w
         negs.append(Example(seq, label, c, s, e, strand, f"neg:{i}"))
-    stats.update(made=len(negs), gc_bin_exact=n_exact, gc_bin_fallback=n_fallback,
-                 gc_bin_max_distance=max_dist, draws=draws)
+    stats.update(
+        made=len(negs),
+        gc_bin_exact=n_exact,
+        gc_bin_fallback=n_fallback,
+        gc_bin_max_distance=max_dist,
+        draws=draws,
+    )
     if n_fallback or len(negs) < n:
-        log.warning("gc_matched: %d exact, %d nearest-bin, %d missing", n_exact, n_fallback,
-                    n - len(negs))
+        log.warning(
+            "gc_matched: %d exact, %d nearest-bin, %d missing", n_exact, n_fallback, n - len(negs)
+        )
     return negs, stats

@@ -349,6 +349,9 @@ class _Stream:
         self._it = iter(torch.utils.data.DataLoader(
             ds, batch_size=None, sampler=sampler, num_workers=self.cfg.num_workers,
             pin_memory=self.pin, persistent_workers=False,
+            # its own generator: opening an iterator must not consume the global torch RNG
+            # (dropout), or a resumed run would diverge from an uninterrupted one
+            generator=torch.Generator().manual_seed(_seed(self.cfg.seed, self.rank, self.epoch)),
         ))
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -456,7 +459,8 @@ def _write_tsv(rows: list[dict[str, Any]], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _plot_curves(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+def _plot_curves(rows: list[dict[str, Any]], path: Path, title: str,
+                 schedule: list[list[float]] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -473,6 +477,11 @@ def _plot_curves(rows: list[dict[str, Any]], path: Path, title: str) -> None:
             ax.plot([r["step"] for r in va], [r[key] for r in va], "o-", label="validation", ms=3)
         ax.set_xlabel("step")
         ax.set_title(label, fontsize=10)
+        if key == "mask_rate" and schedule and tr:
+            xs = [r["step"] for r in tr]
+            ax.step(xs, [mask_rate_at(schedule, x - 1) for x in xs], "k--", where="post",
+                    lw=0.8, label="target")
+            ax.legend(fontsize=8)
         if key == "loss":
             ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
@@ -824,7 +833,8 @@ def _train(shard_paths, out_dir, ckpt_dir, log_tsv, curves_png, k, size, cfg, de
             validate()  # resumed from the final checkpoint of a run that died before its outputs
         _save_model_dir(lm, k, out_dir)
         _write_tsv(rows, log_tsv)
-        _plot_curves(rows, curves_png, f"{out_dir.parent.name}: k={k}, size={size}")
+        _plot_curves(rows, curves_png, f"{out_dir.parent.name}: k={k}, size={size}",
+                     cfg.mask_schedule)
         log.info("wrote %s, %s, %s", out_dir, log_tsv, curves_png)
     train = [r for r in rows if r["split"] == "train"]
     val = [r for r in rows if r["split"] == "val"]
@@ -844,8 +854,14 @@ def torchrun_command(nproc: int, script: str | Path, args: Sequence[str] = ()) -
             f"--nproc_per_node={int(nproc)}", str(script), *map(str, args)]
 
 
-def relaunch(nproc: int, script: str | Path, args: Sequence[str] = (), log_path: str | Path | None = None) -> None:
-    """Re-execute ``script`` under torchrun with ``nproc`` processes; raise if it fails."""
+def relaunch(nproc: int, script: str | Path, args: Sequence[str] = (),
+             log_path: str | Path | None = None) -> None:
+    """Re-execute ``script`` under torchrun with ``nproc`` processes; raise if it fails.
+
+    SIGUSR1/SIGTERM received meanwhile are forwarded to torchrun as SIGTERM (torchrun passes
+    it to every worker, which checkpoints and exits), so a SLURM pre-timeout signal reaches
+    the training processes.
+    """
     cmd = torchrun_command(nproc, script, args)
     log.info("launching DDP: %s", " ".join(cmd))
     env = dict(os.environ)
@@ -853,7 +869,22 @@ def relaunch(nproc: int, script: str | Path, args: Sequence[str] = (), log_path:
     env["PYTHONPATH"] = os.pathsep.join(x for x in (scripts_dir, env.get("PYTHONPATH")) if x)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(log_path, "a")) if log_path else None  # noqa: SIM115
-        rc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT if out else None).returncode
+        proc = subprocess.Popen(cmd, env=env, stdout=out,
+                                stderr=subprocess.STDOUT if out else None)
+
+        def forward(signum, frame):  # noqa: ARG001
+            log.warning("signal %d: asking the DDP workers to checkpoint and stop", signum)
+            proc.send_signal(signal.SIGTERM)
+
+        old = {}
+        for sig in (signal.SIGUSR1, signal.SIGTERM):
+            with contextlib.suppress(ValueError):
+                old[sig] = signal.signal(sig, forward)
+        try:
+            rc = proc.wait()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
     if rc != 0:
         raise RuntimeError(f"torchrun exited with status {rc}")
 

@@ -196,11 +196,20 @@ def splice_examples(
     h = window // 2
     for tid, t in transcripts.items():
         if genome.canonical(t.contig) is None and unknown_contigs == "error":
-            raise ValueError(f"{source}: transcript {tid} is on contig {t.contig!r}, not in the genome")
-    known = {tid: t._replace(contig=genome.canonical(t.contig)) for tid, t in transcripts.items()
-             if genome.canonical(t.contig) is not None}
-    stats = {"transcripts": len(transcripts), "unknown_contig_transcripts": len(transcripts) - len(known),
-             "out_of_bounds": 0, "has_n": 0}
+            raise ValueError(
+                f"{source}: transcript {tid} is on contig {t.contig!r}, not in the genome"
+            )
+    known = {
+        tid: t._replace(contig=genome.canonical(t.contig))
+        for tid, t in transcripts.items()
+        if genome.canonical(t.contig) is not None
+    }
+    stats = {
+        "transcripts": len(transcripts),
+        "unknown_contig_transcripts": len(transcripts) - len(known),
+        "out_of_bounds": 0,
+        "has_n": 0,
+    }
     sites = splice_sites(known)
     true = {(s.contig, s.boundary, s.strand) for s in sites}
     out: list[Example] = []
@@ -228,10 +237,15 @@ def splice_examples(
     }
     n_non = (n_d + n_a) // 2
     n_hard = int(round(n_non * hard_fraction))
-    spans = [(t.contig, t.exons[0][0] - 1, t.exons[-1][1], t.strand)
-             for tid, t in sorted(known.items()) if len(t.exons) >= 2 and t.strand in "+-"]
+    spans = [
+        (t.contig, t.exons[0][0] - 1, t.exons[-1][1], t.strand)
+        for tid, t in sorted(known.items())
+        if len(t.exons) >= 2 and t.strand in "+-"
+    ]
     nonsites = _nonsites(spans, genome, rng, h, true, n_hard, n_non - n_hard, verbose)
-    stats.update(nonsites=len(nonsites), nonsites_hard=sum(":hard:" in e.source_id for e in nonsites))
+    stats.update(
+        nonsites=len(nonsites), nonsites_hard=sum(":hard:" in e.source_id for e in nonsites)
+    )
     return out + nonsites, stats
 
 
@@ -266,7 +280,9 @@ def _nonsites(spans, genome, rng, h, true, n_hard, n_easy, verbose, max_draws_ea
                 continue
             taken.add(key)
             got[kind] += 1
-            out.append(Example(seq, NONSITE, c, b - h, b + h, strand, f"neg:{len(out)}:{kind}:{c}:{b}"))
+            out.append(
+                Example(seq, NONSITE, c, b - h, b + h, strand, f"neg:{len(out)}:{kind}:{c}:{b}")
+            )
             bar.update()
             if got["hard"] >= n_hard and got["easy"] >= n_easy:
                 break

@@ -87,7 +87,9 @@ def split_examples(
                 raise ValueError(f"`holdout_chroms` keys must be dev/test, got {split!r}")
             for c in chroms:
                 if c in where:
-                    raise ValueError(f"`holdout_chroms`: contig {c!r} is in both {where[c]} and {split}")
+                    raise ValueError(
+                        f"`holdout_chroms`: contig {c!r} is in both {where[c]} and {split}"
+                    )
                 where[c] = split
         for g, idx in groups.items():
             contig = next((kept[i].contig for i in idx if kept[i].contig != "."), ".")

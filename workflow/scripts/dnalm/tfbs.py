@@ -39,7 +39,9 @@ def read_narrowpeak(path: str | Path) -> list[Peak]:
                 continue
             f = s.split("\t")
             if len(f) < 10:
-                raise ValueError(f"{path}:{ln}: narrowPeak needs 10 tab-separated columns, got {len(f)}")
+                raise ValueError(
+                    f"{path}:{ln}: narrowPeak needs 10 tab-separated columns, got {len(f)}"
+                )
             try:
                 start, end = int(f[1]), int(f[2])
                 signal = float(f[6])
@@ -106,8 +108,13 @@ def peak_examples(
         Ordered by decreasing signalValue (ties by contig, summit).
     stats : dict
     """
-    stats = {"peaks": len(peaks), "duplicate_summit": 0, "unknown_contig": 0,
-             "out_of_bounds": 0, "has_n": 0}
+    stats = {
+        "peaks": len(peaks),
+        "duplicate_summit": 0,
+        "unknown_contig": 0,
+        "out_of_bounds": 0,
+        "has_n": 0,
+    }
     best: dict[tuple[str, int], Peak] = {}
     for p in peaks:
         c = genome.canonical(p.contig)

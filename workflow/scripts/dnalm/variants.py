@@ -220,14 +220,19 @@ def delta_scores(
     return diff, logor
 
 
-def empirical_pvalues(obs: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """``(1 + #{null >= obs}) / (len(null) + 1)`` per observation (NaN if no null/obs)."""
+def empirical_pvalues(obs: np.ndarray, null: np.ndarray, rtol: float = 1e-5) -> np.ndarray:
+    """``(1 + #{null >= obs}) / (len(null) + 1)`` per observation (NaN if no null/obs).
+
+    Null values within ``rtol`` (relative, plus 1e-9 absolute) of an observation count as
+    ties (>=), so float noise between batch sizes cannot flip a p-value (a random SNV can
+    be the very variant observed). Default ``rtol`` is 1e-5.
+    """
     obs = np.asarray(obs, dtype=np.float64)
     null = np.sort(np.asarray(null, dtype=np.float64))
     null = null[np.isfinite(null)]
     if null.size == 0:
         return np.full(obs.shape, np.nan)
-    ge = null.size - np.searchsorted(null, obs, side="left")
+    ge = null.size - np.searchsorted(null, obs - rtol * np.abs(obs) - 1e-9, side="left")
     p = (1.0 + ge) / (null.size + 1.0)
     p[~np.isfinite(obs)] = np.nan
     return p

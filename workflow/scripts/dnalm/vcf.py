@@ -34,6 +34,7 @@ __all__ = [
     "iter_alleles",
     "load_contig_map",
     "write_counts",
+    "prepare_vcf",
 ]
 
 log = logging.getLogger("dnalm.vcf")
@@ -150,7 +151,7 @@ def normalise_vcf(
 ) -> dict:
     """Rename a VCF's contigs to the genome's names, drop the rest, write BGZF + tabix.
 
-    Streams ``src`` (BGZF, gzip or plain text) line by line. ``##contig`` header lines are
+    Streams ``src`` (BGZF, gzip or plain text) in 1 MiB blocks of whole lines. ``##contig`` header lines are
     replaced by the genome's contigs (``lengths``, in that order); records on contigs
     ``contig_map.canonical`` cannot place, or that are not in ``lengths``, are dropped
     and counted. The output is written to a temporary file, indexed, then moved into
@@ -176,94 +177,49 @@ def normalise_vcf(
     Raises
     ------
     ValueError
-        ``"{src}:{line}: ..."`` for a malformed record or records that are not sorted
-        (a contig reappearing, or positions going backwards within a contig).
+        ``"{src}:{line}: ..."`` for a malformed record or a contig that reappears after
+        another one; positions going backwards within a contig are caught by tabix
+        indexing (``"{src}: tabix indexing ... failed"``).
     """
     src, dest = Path(src), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp.gz", dir=dest.parent)
     os.close(fd)
-    cache: dict[bytes, bytes | None] = {}
-    dropped: dict[str, int] = {}
-    renamed: dict[str, str] = {}
-    n_in = n_out = 0
-    done_contigs: set[bytes] = set()
-    cur: bytes | None = None
-    last_pos = 0
+    st = _RenameState(contig_map, lengths, src)
     try:
-        out = pysam.BGZFile(tmp, "wb")
-        buf: list[bytes] = []
-        size = 0
-        header_done = False
-        with _open_text(src) as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not header_done:
-                    if line.startswith(b"##contig="):
-                        continue
-                    if line.startswith(b"##"):
-                        buf.append(line)
-                        continue
-                    if line.startswith(b"#CHROM"):
-                        for name, ln in lengths.items():
-                            buf.append(f"##contig=<ID={name},length={ln}>\n".encode())
-                        buf.append(f"##dnalm_normalise=<source={src.name}>\n".encode())
-                        buf.append(line)
-                        header_done = True
-                        continue
-                    raise ValueError(f"{src}:{lineno}: expected a header line, got {line[:40]!r}")
-                if not line.strip():
+        with _open_text(src) as fh, pysam.BGZFile(tmp, "wb") as out:
+            header = []
+            lineno = 0
+            for line in fh:
+                lineno += 1
+                if line.startswith(b"##contig="):
                     continue
-                n_in += 1
-                tab = line.find(b"\t")
-                if tab <= 0:
-                    raise ValueError(f"{src}:{lineno}: record has no tab-separated CHROM column")
-                chrom = line[:tab]
-                if chrom not in cache:
-                    name = chrom.decode()
-                    canon = contig_map.canonical(name)
-                    if canon is not None and canon not in lengths:
-                        canon = None
-                    cache[chrom] = canon.encode() if canon is not None else None
-                    if canon is not None and canon != name:
-                        renamed[name] = canon
-                new = cache[chrom]
-                if new is None:
-                    name = chrom.decode()
-                    dropped[name] = dropped.get(name, 0) + 1
+                if line.startswith(b"##"):
+                    header.append(line)
                     continue
-                tab2 = line.find(b"\t", tab + 1)
-                try:
-                    pos = int(line[tab + 1 : tab2])
-                except ValueError:
-                    raise ValueError(f"{src}:{lineno}: POS is not an integer") from None
-                if new != cur:
-                    if new in done_contigs:
-                        raise ValueError(
-                            f"{src}:{lineno}: records are not sorted (contig {new.decode()} "
-                            "appears again after another contig); sort with `bcftools sort`"
-                        )
-                    if cur is not None:
-                        done_contigs.add(cur)
-                    cur, last_pos = new, 0
-                if pos < last_pos:
-                    raise ValueError(
-                        f"{src}:{lineno}: records are not sorted (POS {pos} after {last_pos} "
-                        f"on {new.decode()}); sort with `bcftools sort`"
-                    )
-                last_pos = pos
-                buf.append(new + line[tab:] if new != chrom else line)
-                size += len(line)
-                n_out += 1
-                if size >= _BLOCK:
-                    out.write(b"".join(buf))
-                    buf, size = [], 0
-                if verbose and n_in % 10_000_000 == 0:
-                    log.info("%s: %d records read", src, n_in)
-        if not header_done:
-            raise ValueError(f"{src}: no #CHROM header line (empty or not a VCF)")
-        out.write(b"".join(buf))
-        out.close()
-        pysam.tabix_index(tmp, preset="vcf", force=True, keep_original=True)
+                if line.startswith(b"#CHROM"):
+                    for name, ln in lengths.items():
+                        header.append(f"##contig=<ID={name},length={ln}>\n".encode())
+                    header.append(f"##dnalm_normalise=<source={src.name}>\n".encode())
+                    header.append(line)
+                    break
+                raise ValueError(f"{src}:{lineno}: expected a header line, got {line[:40]!r}")
+            else:
+                raise ValueError(f"{src}: no #CHROM header line (empty or not a VCF)")
+            out.write(b"".join(header))
+            st.lineno = lineno
+            for block in _line_blocks(fh, _BLOCK):
+                out.write(st.block(block))
+                if verbose and st.n_in // 10_000_000 != (st.n_in - block.count(b"\n")) // 10_000_000:
+                    log.info("%s: %d records read", src, st.n_in)
+        try:
+            pysam.tabix_index(tmp, preset="vcf", force=True, keep_original=True)
+        except OSError as e:
+            raise ValueError(
+                f"{src}: tabix indexing of the renamed records failed ({e}); positions are "
+                "probably not sorted within a contig (see the htslib message above); sort "
+                "with `bcftools sort`"
+            ) from None
         os.replace(tmp, dest)
         os.replace(tmp + ".tbi", str(dest) + ".tbi")
     except BaseException:
@@ -273,18 +229,107 @@ def normalise_vcf(
         raise
     counts = {
         "source": str(src),
-        "records_in": n_in,
-        "records_out": n_out,
-        "records_dropped": n_in - n_out,
-        "dropped_contigs": dict(sorted(dropped.items())),
-        "renamed": dict(sorted(renamed.items())),
+        "records_in": st.n_in,
+        "records_out": st.n_out,
+        "records_dropped": st.n_in - st.n_out,
+        "dropped_contigs": dict(sorted(st.dropped.items())),
+        "renamed": dict(sorted(st.renamed.items())),
     }
     log.info(
         "%s -> %s: %d records kept, %d dropped on %d contigs not in the genome%s",
-        src, dest, n_out, n_in - n_out, len(dropped),
-        f" ({', '.join(list(dropped)[:10])})" if dropped else "",
+        src, dest, st.n_out, st.n_in - st.n_out, len(st.dropped),
+        f" ({', '.join(list(st.dropped)[:10])})" if st.dropped else "",
     )
     return counts
+
+
+def _line_blocks(fh, size: int = _BLOCK) -> Iterator[bytes]:
+    """Blocks of about ``size`` bytes that end on a line boundary (``\\n``-terminated)."""
+    rest = b""
+    while True:
+        chunk = fh.read(size)
+        if not chunk:
+            break
+        chunk = rest + chunk
+        cut = chunk.rfind(b"\n") + 1
+        rest = chunk[cut:]
+        if cut:
+            yield chunk[:cut]
+    if rest:
+        yield rest + b"\n"
+
+
+class _RenameState:
+    """Contig renaming of record blocks; whole single-contig blocks are renamed with one
+    ``bytes.replace`` (C speed), blocks with a contig change line by line."""
+
+    def __init__(self, contig_map, lengths: Mapping[str, int], src: Path) -> None:
+        self.map, self.lengths, self.src = contig_map, lengths, src
+        self.cache: dict[bytes, bytes | None] = {}
+        self.dropped: dict[str, int] = {}
+        self.renamed: dict[str, str] = {}
+        self.done: set[bytes] = set()
+        self.cur: bytes | None = None
+        self.n_in = self.n_out = self.lineno = 0
+
+    def _new(self, chrom: bytes) -> bytes | None:
+        if chrom not in self.cache:
+            name = chrom.decode()
+            canon = self.map.canonical(name)
+            if canon is not None and canon not in self.lengths:
+                canon = None
+            self.cache[chrom] = canon.encode() if canon is not None else None
+            if canon is not None and canon != name:
+                self.renamed[name] = canon
+        return self.cache[chrom]
+
+    def _enter(self, chrom: bytes, lineno: int) -> None:
+        if chrom != self.cur:
+            if chrom in self.done:
+                raise ValueError(
+                    f"{self.src}:{lineno}: records are not sorted (contig {chrom.decode()} "
+                    "appears again after another contig); sort with `bcftools sort`"
+                )
+            if self.cur is not None:
+                self.done.add(self.cur)
+            self.cur = chrom
+
+    def block(self, block: bytes) -> bytes:
+        n = block.count(b"\n")
+        tab = block.find(b"\t")
+        chrom = block[:tab] if tab > 0 else b""
+        if chrom and block.count(b"\n" + chrom + b"\t") == n - 1:
+            self._enter(chrom, self.lineno + 1)
+            self.lineno += n
+            self.n_in += n
+            new = self._new(chrom)
+            if new is None:
+                name = chrom.decode()
+                self.dropped[name] = self.dropped.get(name, 0) + n
+                return b""
+            self.n_out += n
+            if new == chrom:
+                return block
+            return new + block[len(chrom):].replace(b"\n" + chrom + b"\t", b"\n" + new + b"\t")
+        out = []
+        for line in block.split(b"\n")[:-1]:
+            self.lineno += 1
+            if not line.strip():
+                continue
+            self.n_in += 1
+            tab = line.find(b"\t")
+            if tab <= 0:
+                raise ValueError(f"{self.src}:{self.lineno}: record has no tab-separated CHROM column")
+            chrom = line[:tab]
+            self._enter(chrom, self.lineno)
+            new = self._new(chrom)
+            if new is None:
+                name = chrom.decode()
+                self.dropped[name] = self.dropped.get(name, 0) + 1
+                continue
+            self.n_out += 1
+            out.append((new + line[tab:] if new != chrom else line) + b"\n")
+        return b"".join(out)
 
 
 def write_counts(counts: Mapping, path: str | Path) -> None:
@@ -357,3 +402,52 @@ def iter_alleles(
         return
     for rec in it:
         yield rec, split_alleles(rec, keys)
+
+
+def prepare_vcf(
+    src: Mapping[str, object],
+    dest: str | Path,
+    contigs_tsv: str | Path,
+    counts_json: str | Path,
+    verbose: bool = False,
+) -> dict:
+    """Obtain a configured VCF source and write the renamed, indexed copy plus its counts.
+
+    Local sources without checksums are read in place; remote or checksummed ones are
+    fetched with ``dnalm.fetch.fetch`` into a temporary folder next to ``dest`` (removed
+    afterwards) and then streamed through :func:`normalise_vcf`.
+
+    Parameters
+    ----------
+    src : mapping
+        ``{url, md5?, sha256?}`` from ``annotations.<genome>.dbsnp`` / ``.clinvar``.
+    dest : path
+        Output ``.vcf.gz`` (``.tbi`` next to it).
+    contigs_tsv : path
+        The genome's ``contigs.tsv``.
+    counts_json : path
+        Where the counts of :func:`normalise_vcf` go (outside-genome contigs included).
+
+    Returns
+    -------
+    counts : dict
+    """
+    from dnalm.config import is_local, local_path
+
+    if not src or "url" not in src:
+        raise ValueError("`src` needs a `url` key (annotations.<genome>.dbsnp/clinvar)")
+    cmap = load_contig_map(contigs_tsv)
+    url = str(src["url"])
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".fetch_") as tmp:
+        if is_local(url) and not src.get("md5") and not src.get("sha256"):
+            path = Path(local_path(url))
+        else:
+            from dnalm.fetch import fetch
+
+            name = Path(url.split("?")[0].rstrip("/")).name or "source.vcf.gz"
+            path = Path(fetch(url, Path(tmp) / name, md5=src.get("md5"), sha256=src.get("sha256")))
+        counts = normalise_vcf(path, dest, cmap, cmap.lengths, verbose=verbose)
+    write_counts(counts, counts_json)
+    return counts

@@ -1,0 +1,232 @@
+"""Fine-tuning: learning a planted motif, scratch vs pretrained, determinism, 3 classes, outputs.
+
+The helpers here (synthetic tasks, a tiny BertForMaskedLM directory) are shared by
+test_baselines, test_predict, test_longseq and test_summary.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from dnalm import kmers
+from dnalm.data import read_split
+from dnalm.finetune import LOG_COLUMNS, finetune, finetune_kwargs
+from dnalm.predict import load_classifier, predict_proba
+
+MOTIF = "TGACGTCATG"
+MOTIF2 = "GGGCGGGGCA"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """One torch thread: on a busy shared machine OpenMP threads spin and crawl."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def synth_task(n: int, seed: int, n_classes: int = 2, lo: int = 70, hi: int = 100) -> pd.DataFrame:
+    """Random sequences of lo..hi bp; class 1 carries MOTIF, class 2 MOTIF2, class 0 neither."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        s = rng.choice(list("ACGT"), int(rng.integers(lo, hi + 1)))
+        y = i % n_classes
+        if y:
+            m = MOTIF if y == 1 else MOTIF2
+            p = int(rng.integers(0, len(s) - len(m) + 1))
+            s[p : p + len(m)] = list(m)
+        rows.append(("".join(s), y, "synth", ".", ".", ".", f"s{i}"))
+    df = pd.DataFrame(
+        rows, columns=["sequence", "label", "contig", "start", "end", "strand", "source_id"]
+    )
+    return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def synth_splits(n_classes: int = 2, n_train: int = 400, n_eval: int = 100, seed: int = 0):
+    return (
+        synth_task(n_train, seed, n_classes),
+        synth_task(n_eval, seed + 1, n_classes),
+        synth_task(n_eval, seed + 2, n_classes),
+    )
+
+
+def make_lm(directory, k: int = 4, max_positions: int = 128, hidden: int = 32, seed: int = 0):
+    """A tiny BertForMaskedLM directory as the pretrain stage writes it (random weights)."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    cfg = BertConfig(
+        vocab_size=kmers.vocab_size(k),
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=max_positions,
+    )
+    torch.manual_seed(seed)
+    BertForMaskedLM(cfg).save_pretrained(str(directory))
+    kmers.write_tokenizer_files(directory, k, max_len=max_positions)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def lm_dir(tmp_path_factory):
+    return make_lm(tmp_path_factory.mktemp("lm") / "model")
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return synth_splits()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, lm_dir, splits):
+    """Pretrained-init and scratch BERT fine-tuned on the planted-motif task."""
+    out = {}
+    for name, scratch in (("lm", False), ("lm-scratch", True)):
+        d = tmp_path_factory.mktemp(name)
+        m = finetune(*splits, d, name, lm_dir=lm_dir, scratch=scratch, epochs=6, batch_size=32,
+                     lr=2e-3, patience=2, seed=1, task="synth")  # fmt: skip
+        out[name] = (d, m)
+    return out
+
+
+@pytest.mark.parametrize("name", ["lm", "lm-scratch"])
+def test_bert_learns_planted_motif(trained, name):
+    d, m = trained[name]
+    print(f"{name}: test MCC {m['mcc']:.3f}, dev MCC {m['dev_mcc']:.3f}, AUROC {m['auroc']:.3f}")
+    assert m["mcc"] > 0.6  # chance is 0
+    assert m["auroc"] > 0.85
+    assert m["init"] == ("scratch" if name.endswith("scratch") else "pretrained")
+    assert not m["constant_prediction"]
+
+
+def test_outputs_follow_contract(trained, splits):
+    d, m = trained["lm"]
+    on_disk = json.loads((d / "metrics.json").read_text())
+    for key in ("task", "model", "seed", "n_train", "n_dev", "n_test", "accuracy", "precision",
+                "recall", "f1", "mcc", "auroc", "auprc", "best_epoch", "dev_mcc", "runtime_s"):  # fmt: skip
+        assert key in on_disk, key
+    assert (on_disk["task"], on_disk["model"], on_disk["seed"]) == ("synth", "lm", 1)
+    assert (on_disk["n_train"], on_disk["n_dev"], on_disk["n_test"]) == (400, 100, 100)
+    with gzip.open(d / "predictions.tsv.gz", "rt") as fh:
+        assert fh.readline().rstrip("\n").split("\t") == [
+            "split",
+            "index",
+            "label",
+            "pred",
+            "p0",
+            "p1",
+        ]
+    pred = pd.read_csv(d / "predictions.tsv.gz", sep="\t")
+    assert (pred["index"] == np.arange(100)).all()
+    assert (pred["label"] == splits[2]["label"]).all()
+    assert np.allclose(pred[["p0", "p1"]].sum(axis=1), 1, atol=1e-6)
+    assert (pred["pred"] == pred[["p0", "p1"]].to_numpy().argmax(1)).all()
+    tlog = pd.read_csv(d / "train_log.tsv", sep="\t")
+    assert list(tlog.columns) == list(LOG_COLUMNS)
+    assert len(tlog) >= 2 and tlog["step"].is_monotonic_increasing
+    assert on_disk["dev_mcc"] == pytest.approx(tlog["dev_mcc"].max())
+    # the saved best model reproduces the reported test metrics
+    model, k = load_classifier(d / "model")
+    assert k == 4
+    probs = predict_proba(model, splits[2]["sequence"].tolist(), k, batch_size=16)
+    assert np.allclose(probs, pred[["p0", "p1"]].to_numpy(), atol=1e-6)
+    assert (d / "model" / "model.safetensors").is_file()
+    assert (d / "model" / "vocab.txt").is_file()
+
+
+def test_same_seed_same_outputs_on_cpu(tmp_path, lm_dir, splits):
+    tr, dv, te = (s.iloc[:120] for s in splits)
+    runs = []
+    for rep in range(2):
+        d = tmp_path / f"run{rep}"
+        finetune(tr, dv, te, d, "lm-scratch", lm_dir=lm_dir, scratch=True, epochs=2,
+                 batch_size=16, lr=1e-3, seed=3, device="cpu")  # fmt: skip
+        m = json.loads((d / "metrics.json").read_text())
+        m.pop("runtime_s")
+        runs.append((m, (d / "predictions.tsv.gz").read_bytes(), (d / "train_log.tsv").read_text()))
+    assert runs[0] == runs[1]
+    d = tmp_path / "other_seed"
+    finetune(tr, dv, te, d, "lm-scratch", lm_dir=lm_dir, scratch=True, epochs=2, batch_size=16,
+             lr=1e-3, seed=4, device="cpu")  # fmt: skip
+    assert (d / "train_log.tsv").read_text() != runs[0][2]
+
+
+def test_three_class_task(tmp_path, lm_dir):
+    tr, dv, te = synth_splits(n_classes=3, n_train=450, n_eval=120, seed=10)
+    m = finetune(tr, dv, te, tmp_path, "lm", lm_dir=lm_dir, epochs=8, batch_size=32, lr=2e-3,
+                 seed=1, task="synth3")  # fmt: skip
+    print(f"3-class: test MCC {m['mcc']:.3f}, macro AUROC {m['auroc']:.3f}")
+    assert m["n_classes"] == 3
+    assert m["mcc"] > 0.5
+    pred = pd.read_csv(tmp_path / "predictions.tsv.gz", sep="\t")
+    assert list(pred.columns) == ["split", "index", "label", "pred", "p0", "p1", "p2"]
+    model, k = load_classifier(tmp_path / "model")
+    assert model.config.num_labels == 3
+
+
+def test_reads_split_files(tmp_path, splits):
+    paths = []
+    for name, df in zip(("train", "dev", "test"), splits, strict=True):
+        p = tmp_path / f"{name}.tsv.gz"
+        df.to_csv(p, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+        paths.append(p)
+    back = read_split(paths[0])
+    assert back["label"].dtype == np.int64
+    assert back["sequence"].tolist() == splits[0]["sequence"].tolist()
+    m = finetune(*paths, tmp_path / "out", "kmer_lr", seed=1)
+    assert m["mcc"] > 0.6
+    tlog = pd.read_csv(tmp_path / "out" / "train_log.tsv", sep="\t")
+    assert {"C", "dev_mcc"} <= set(tlog.columns)
+    assert not (tmp_path / "out" / "model").exists()
+
+
+def test_read_split_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "bad.tsv"
+    p.write_text("sequence\tlabel\nACGT\t1\nACXT\t0\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:3: .*'X' at index 2"):
+        read_split(p)
+    p.write_text("sequence\tlabel\nACGT\t1\nACGT\tyes\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:3: label 'yes'"):
+        read_split(p)
+    p.write_text("seq\tlabel\nACGT\t1\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:1: header lacks"):
+        read_split(p)
+
+
+def test_constant_predictions_are_flagged(tmp_path, splits, caplog):
+    tr, dv, te = (s.iloc[:64].copy() for s in splits)
+    tr["label"] = 0  # nothing to learn but class 0
+    with caplog.at_level(logging.WARNING, logger="dnalm.finetune"):
+        m = finetune(tr, dv, te, tmp_path, "cnn", n_classes=2, epochs=2, batch_size=16, lr=1e-2)
+    assert m["constant_prediction"] and m["mcc"] == 0.0
+    assert "collapsed" in caplog.text
+
+
+def test_argument_errors(tmp_path, lm_dir, splits):
+    with pytest.raises(ValueError, match="lm_dir"):
+        finetune(*splits, tmp_path, "lm")
+    with pytest.raises(ValueError, match="k=4 vocabulary"):
+        finetune(*splits, tmp_path, "lm", lm_dir=lm_dir, k=6)
+    with pytest.raises(ValueError, match="long_input"):
+        finetune(*splits, tmp_path, "cnn", long_input="sum")
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_finetune_kwargs_from_config():
+    ft = {"epochs": 4, "lr": {"bert": 5e-4, "baseline": 1e-3}, "long_input": "max"}
+    bert, cnn = finetune_kwargs(ft, "dnabert6_tiny-scratch"), finetune_kwargs(ft, "cnn")
+    assert bert["lr"] == 5e-4 and cnn["lr"] == 1e-3
+    assert bert["epochs"] == 4 and bert["long_input"] == "max"
+    assert finetune_kwargs({}, "x") == {
+        "epochs": 3, "batch_size": 32, "lr": 3e-5, "warmup_fraction": 0.1,
+        "weight_decay": 0.01, "dropout": 0.1, "patience": 2, "long_input": "mean",
+    }  # fmt: skip

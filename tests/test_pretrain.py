@@ -1,0 +1,284 @@
+"""Tests of dnalm.pretrain: outputs, determinism, resume after interruption, DDP."""
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from dnalm import checkpoint as ckpt
+from dnalm import kmers
+from dnalm.pretrain import (
+    LOG_COLUMNS,
+    Corpus,
+    PreemptedError,
+    PretrainConfig,
+    epoch_batches,
+    find_shards,
+    lr_factor,
+    mask_rate_at,
+    pretrain,
+    torchrun_command,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PRESET = {
+    "steps": 12,
+    "batch_size": 8,
+    "grad_accum": 2,
+    "lr": 5e-3,
+    "warmup_steps": 2,
+    "mask_schedule": [[0, 0.15], [6, 0.2]],
+    "checkpoint_every": 100,
+    "log_every": 1,
+    "val_batches": 3,
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():  # module scope: also covers the module-scoped `straight` run
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def write_shards(d: Path, n_pieces=(150, 120), seed=0, lengths=(10, 100)):
+    """Tiny corpus shards in the corpus-stage format (A/T-rich, so a model can learn something)."""
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for c, n in zip(("chr1", "chr2"), n_pieces, strict=False):
+        lens = rng.integers(lengths[0], lengths[1], size=n)
+        seq = rng.choice(4, size=int(lens.sum()), p=[0.55, 0.25, 0.1, 0.1]).astype(np.uint8)
+        off = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        split = (rng.random(n) < 0.1).astype(np.int64)
+        np.save(d / f"{c}.seq.npy", seq)
+        np.save(d / f"{c}.idx.npy", np.stack([off, lens, split], axis=1).astype(np.int64))
+    return d
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return write_shards(tmp_path_factory.mktemp("corpus") / "shards")
+
+
+def run(shards, d: Path, preset=PRESET, **kw):
+    return pretrain(
+        shards, d / "model", d / "checkpoints", d / "train_log.tsv", d / "curves.png",
+        k=6, size="tiny", preset=preset, verbose=False, **kw,
+    )
+
+
+def weights(d: Path):
+    from safetensors.torch import load_file
+
+    return load_file(str(d / "model" / "model.safetensors"))
+
+
+def train_rows(d: Path):
+    df = pd.read_csv(d / "train_log.tsv", sep="\t")
+    return df[df["split"] == "train"].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def straight(shards, tmp_path_factory):
+    d = tmp_path_factory.mktemp("straight")
+    res = run(shards, d)
+    return d, res
+
+
+def test_outputs(straight):
+    from transformers import BertForMaskedLM
+
+    d, res = straight
+    assert res["status"] == "done" and res["step"] == PRESET["steps"]
+    df = pd.read_csv(d / "train_log.tsv", sep="\t")
+    assert list(df.columns) == list(LOG_COLUMNS)
+    tr, va = df[df.split == "train"], df[df.split == "val"]
+    assert list(tr.step) == list(range(1, 13)) and list(va.step) == [12]
+    assert tr.mfu.isna().all()  # CPU: no MFU
+    assert (tr.padding_waste <= 0.10).all()
+    assert (tr.tokens_per_s > 0).all()
+    np.testing.assert_allclose(tr.perplexity, np.exp(tr.loss), rtol=1e-4)
+    # the masked fraction follows the schedule (edges of short pieces mask a little less)
+    assert 0.10 < tr.mask_rate[tr.step <= 6].mean() < 0.17
+    assert 0.14 < tr.mask_rate[tr.step > 6].mean() < 0.22
+    # warm-up then linear decay
+    assert tr.lr[0] < tr.lr[1] and tr.lr.iloc[-1] < tr.lr[2]
+    # an A/T-rich corpus is learnable: the loss falls from ln(4101) ~ 8.32
+    assert tr.loss[:3].mean() > tr.loss.iloc[-3:].mean() + 0.2
+    assert (d / "curves.png").stat().st_size > 10_000
+    model = BertForMaskedLM.from_pretrained(d / "model")
+    assert model.config.vocab_size == 4101 and model.config.num_hidden_layers == 2
+    assert kmers.load_tokenizer(d / "model").k == 6
+    assert (d / "model" / "vocab.txt").read_text() == kmers.vocab_text(6)
+    assert not list(d.glob(".*tmp*"))
+
+
+def test_deterministic_rerun(shards, straight, tmp_path):
+    d0, _ = straight
+    run(shards, tmp_path)
+    pd.testing.assert_frame_equal(train_rows(tmp_path).drop(columns=["tokens_per_s"]),
+                                  train_rows(d0).drop(columns=["tokens_per_s"]))
+    w0, w1 = weights(d0), weights(tmp_path)
+    assert all(torch.equal(w0[key], w1[key]) for key in w0)
+
+
+def _compare(d0, d1):
+    a, b = train_rows(d0), train_rows(d1)
+    assert list(a.step) == list(b.step)
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.mask_rate, a.mask_rate, rtol=1e-9)
+    w0, w1 = weights(d0), weights(d1)
+    for key in w0:
+        torch.testing.assert_close(w1[key], w0[key], rtol=1e-5, atol=1e-6)
+
+
+def test_resume_after_stop_equals_straight_run(shards, straight, tmp_path):
+    d0, _ = straight
+    res = run(shards, tmp_path, stop_at=5)
+    assert res["status"] == "stopped" and res["step"] == 5
+    assert not (tmp_path / "model").exists() and not (tmp_path / "train_log.tsv").exists()
+    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [5]
+    res = run(shards, tmp_path)
+    assert res["resumed_from"] == 5 and res["status"] == "done"
+    _compare(d0, tmp_path)
+
+
+def test_signal_checkpoints_and_exits(shards, straight, tmp_path):
+    """SIGUSR1 mid-run: checkpoint, PreemptedError (non-zero exit); the rerun resumes."""
+    d0, _ = straight
+
+    def send(step):
+        if step == 7:
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    with pytest.raises(PreemptedError, match="signal"):
+        run(shards, tmp_path, on_step=send)
+    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [7]
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # handlers restored
+    _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
+    assert {"model", "optimizer", "scheduler", "rng", "epoch", "cursor", "preset"} <= set(state)
+    assert set(state["rng"][0]) == {"python", "numpy", "torch", "cuda"}
+    res = run(shards, tmp_path)
+    assert res["resumed_from"] == 7
+    _compare(d0, tmp_path)
+
+
+def test_rerun_after_finish_rewrites_outputs_without_training(shards, straight, tmp_path):
+    d0, _ = straight
+    import shutil
+
+    shutil.copytree(d0 / "checkpoints", tmp_path / "checkpoints")  # as after a crash at the end
+    res = run(shards, tmp_path)
+    assert res["resumed_from"] == PRESET["steps"]
+    pd.testing.assert_frame_equal(train_rows(tmp_path), train_rows(d0))
+    w0, w1 = weights(d0), weights(tmp_path)
+    assert all(torch.equal(w0[key], w1[key]) for key in w0)
+
+
+def test_checkpoint_for_other_model_refused(shards, straight, tmp_path):
+    import shutil
+
+    shutil.copytree(straight[0] / "checkpoints", tmp_path / "checkpoints")
+    with pytest.raises(ValueError, match="k=6 size='tiny'"):
+        pretrain(shards, tmp_path / "m", tmp_path / "checkpoints", tmp_path / "l.tsv",
+                 tmp_path / "c.png", k=6, size="small", preset=PRESET, verbose=False)
+
+
+def test_epoch_batches_bucketing():
+    rng = np.random.default_rng(0)
+    n_tok = rng.integers(8, 512, size=5000)
+    b = epoch_batches(n_tok, 32, seed=1, epoch=0)
+    assert b.shape == (5000 // 32, 32)
+    assert len(np.unique(b)) == b.size  # each piece at most once per epoch
+    width = n_tok[b].max(axis=1)
+    waste = 1 - n_tok[b].sum() / (width.sum() * 32)
+    assert waste < 0.05  # DNABERT-style padding to 512 would waste ~50% here
+    np.testing.assert_array_equal(b, epoch_batches(n_tok, 32, seed=1, epoch=0))
+    assert not np.array_equal(b, epoch_batches(n_tok, 32, seed=1, epoch=1))
+    small = epoch_batches(n_tok[:5], 32, seed=1, epoch=0)
+    assert small.shape == (1, 5)
+
+
+def test_schedules():
+    sched = [[0, 0.15], [100, 0.2]]
+    assert mask_rate_at(sched, 0) == 0.15 and mask_rate_at(sched, 99) == 0.15
+    assert mask_rate_at(sched, 100) == 0.2
+    assert lr_factor(0, 10, 100) == pytest.approx(0.1)
+    assert lr_factor(9, 10, 100) == pytest.approx(1.0)
+    assert lr_factor(10, 10, 100) == pytest.approx(1.0)
+    assert lr_factor(55, 10, 100) == pytest.approx(0.5)
+    assert lr_factor(100, 10, 100) == 0.0
+
+
+def test_preset_validation():
+    with pytest.raises(ValueError, match="unknown key"):
+        PretrainConfig.from_dict({**PRESET, "lr_typo": 1})
+    with pytest.raises(ValueError, match="steps"):
+        PretrainConfig.from_dict({"batch_size": 1, "lr": 1e-3})
+    with pytest.raises(ValueError, match="mask_schedule"):
+        PretrainConfig.from_dict({**PRESET, "mask_schedule": [[5, 0.15]]})
+    with pytest.raises(ValueError, match="mask_schedule"):
+        PretrainConfig.from_dict({**PRESET, "mask_schedule": [[0, 1.5]]})
+
+
+def test_corpus_tokens_and_errors(tmp_path):
+    d = write_shards(tmp_path / "s", n_pieces=(5,), lengths=(3, 30))
+    corpus = Corpus(find_shards(d), k=6, max_tokens=12)
+    idx = np.load(d / "chr1.idx.npy")
+    seq = np.load(d / "chr1.seq.npy")
+    keep = idx[idx[:, 1] >= 6]
+    assert len(corpus) == len(keep)
+    off, n, _ = keep[0]
+    expect = kmers.codes_to_ids(seq[off : off + n], 6)[:10]
+    np.testing.assert_array_equal(corpus.tokens(0), [kmers.CLS_ID, *expect, kmers.SEP_ID])
+    assert corpus.n_tokens.max() <= 12
+    idx[0, 0] = len(seq)  # a piece outside the shard
+    np.save(d / "chr1.idx.npy", idx)
+    with pytest.raises(ValueError, match=r"chr1.idx.npy: row 0"):
+        Corpus(find_shards(d), k=6)
+    (d / "chr1.idx.npy").unlink()
+    with pytest.raises(ValueError, match="chr1.idx.npy"):
+        Corpus(find_shards(d), k=6)
+    with pytest.raises(ValueError, match="no \\*.seq.npy"):
+        find_shards(tmp_path)
+
+
+def test_torchrun_command():
+    cmd = torchrun_command(2, "x.py", ["--a", 1])
+    assert cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    assert cmd[-3:] == ["x.py", "--a", "1"]
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(shards, tmp_path):
+    """The rule script under torchrun with 2 gloo processes trains, shards data, writes once."""
+    preset = {**PRESET, "steps": 4, "grad_accum": 2, "checkpoint_every": 2}
+    args = ["--shards", str(shards), "--out-dir", str(tmp_path / "model"),
+            "--ckpt-dir", str(tmp_path / "checkpoints"), "--log-tsv", str(tmp_path / "train_log.tsv"),
+            "--curves-png", str(tmp_path / "curves.png"), "--k", "6", "--size", "tiny",
+            "--preset", json.dumps(preset), "--threads", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "workflow" / "scripts"), os.environ.get("PYTHONPATH", "")])}
+    cmd = torchrun_command(2, ROOT / "workflow" / "scripts" / "bert_pretrain.py", args)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "world=2" in proc.stderr
+    _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
+    assert state["world_size"] == 2 and len(state["rng"]) == 2
+    # the ranks drew different masks (per-rank seed offset)
+    assert not torch.equal(state["rng"][0]["torch"], state["rng"][1]["torch"])
+    df = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
+    assert list(df[df.split == "train"].step) == [1, 2, 3, 4]
+    # each rank walked its own half of the batches: 4 steps x 2 micro-batches
+    assert (state["epoch"], state["cursor"]) == (0, 8)
+    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [2, 4]
+    from transformers import BertForMaskedLM
+
+    BertForMaskedLM.from_pretrained(tmp_path / "model")

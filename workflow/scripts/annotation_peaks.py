@@ -1,0 +1,15 @@
+"""Rule annotation_peaks: narrowPeak -> peaks/{experiment}.narrowPeak.gz, contigs renamed to the genome's names."""
+
+from dnalm._log import setup_script_logging
+from dnalm.datasets import prepare_annotation
+
+log = setup_script_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
+
+stats = prepare_annotation(
+    "peaks",
+    snakemake.params.sources,  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    fasta=snakemake.input.fasta,  # noqa: F821
+    contigs=snakemake.input.contigs,  # noqa: F821
+)
+log.info("%s", stats)

@@ -1,0 +1,248 @@
+"""Collect fine-tuning results into the benchmark table and its figures.
+
+Reads ``results/finetune/{task}/{model}/seed{s}/metrics.json`` (with ``predictions.tsv.gz``
+and ``train_log.tsv`` beside it) and writes ``benchmarks.tsv`` (one row per task x model x
+seed, then ``mean`` and ``sd`` rows over seeds per task x model), ``mcc.png`` (test MCC per
+task by model), ``roc_pr.png`` (test ROC and precision-recall curves per task) and
+``curves.png`` (dev MCC and dev loss during fine-tuning, pretrained vs scratch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["build_summary", "read_results", "METRIC_COLUMNS"]
+
+METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc", "dev_mcc")
+_INFO_COLUMNS = ("init", "n_classes", "n_train", "n_dev", "n_test", "best_epoch", "runtime_s")
+
+
+def read_results(metrics_paths: Sequence[str | Path]) -> pd.DataFrame:
+    """One row per ``metrics.json``: task, model, seed, metrics and the run's directory.
+
+    Raises ``ValueError`` naming the file when it is not valid JSON or lacks a metric.
+    """
+    rows = []
+    for p in metrics_paths:
+        p = Path(p)
+        try:
+            m = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{p}: cannot read metrics ({e})") from None
+        missing = [c for c in ("mcc", "auroc", "accuracy") if c not in m]
+        if missing:
+            raise ValueError(f"{p}: missing key(s) {missing}")
+        # results/finetune/{task}/{model}/seed{s}/metrics.json
+        seed_dir = p.parent.name
+        row = {
+            "task": m.get("task") or p.parent.parent.parent.name,
+            "model": m.get("model") or p.parent.parent.name,
+            "seed": str(m.get("seed", seed_dir.removeprefix("seed"))),
+        }
+        for c in METRIC_COLUMNS + _INFO_COLUMNS:
+            v = m.get(c)
+            row[c] = math.nan if v is None and c in METRIC_COLUMNS else v
+        row["constant_prediction"] = bool(m.get("constant_prediction", False))
+        row["run_dir"] = str(p.parent)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _table(res: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (task, model), g in res.groupby(["task", "model"], sort=False):
+        g = g.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce"))
+        out.append(g.drop(columns=["run_dir"]))
+        vals = g[list(METRIC_COLUMNS)].astype(float)
+        for name, agg in (("mean", vals.mean()), ("sd", vals.std(ddof=1))):
+            row = {"task": task, "model": model, "seed": name, **agg.to_dict()}
+            row["n_seeds"] = len(g)
+            out.append(pd.DataFrame([row]))
+    table = pd.concat(out, ignore_index=True)
+    table["n_seeds"] = table["n_seeds"].fillna(1).astype(int)
+    front = ["task", "model", "seed", "n_seeds", *METRIC_COLUMNS]
+    return table[front + [c for c in table.columns if c not in front]]
+
+
+def _savefig(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+
+
+def _model_style(model: str) -> dict:
+    if model.endswith("-scratch"):
+        return {"linestyle": "--"}
+    if model in ("cnn", "cnn_lstm", "cnn_gru", "kmer_lr"):
+        return {"linestyle": ":"}
+    return {"linestyle": "-"}
+
+
+def _plot_mcc(res: pd.DataFrame, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(res["task"]))
+    models = list(dict.fromkeys(res["model"]))
+    width = 0.8 / max(1, len(models))
+    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(tasks) * max(1, len(models)) ** 0.5 + 2), 4))
+    for j, model in enumerate(models):
+        xs, means, sds = [], [], []
+        for i, task in enumerate(tasks):
+            v = res[(res.task == task) & (res.model == model)]["mcc"].astype(float)
+            if len(v) == 0:
+                continue
+            x = i - 0.4 + width * (j + 0.5)
+            xs.append(x)
+            means.append(v.mean())
+            sds.append(v.std(ddof=1) if len(v) > 1 else 0.0)
+            ax.scatter(np.full(len(v), x), v, s=8, color="black", zorder=3)
+        ax.bar(xs, means, width, yerr=sds, capsize=2, label=model)
+    ax.set_xticks(range(len(tasks)))
+    ax.set_xticklabels(tasks, rotation=30, ha="right")
+    ax.set_ylabel("test MCC (mean ± sd over seeds)")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.legend(fontsize=8, frameon=False)
+    _savefig(fig, path)
+
+
+def _load_predictions(run_dir: str) -> tuple[np.ndarray, np.ndarray] | None:
+    p = Path(run_dir) / "predictions.tsv.gz"
+    if not p.is_file():
+        return None
+    df = pd.read_csv(p, sep="\t")
+    pcols = sorted(
+        (c for c in df.columns if c[0] == "p" and c[1:].isdigit()), key=lambda c: int(c[1:])
+    )
+    return df["label"].to_numpy(np.int64), df[pcols].to_numpy(np.float64)
+
+
+def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import auc, precision_recall_curve, roc_curve
+
+    tasks = list(dict.fromkeys(res["task"]))
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 3.4 * len(tasks)), squeeze=False)
+    for i, task in enumerate(tasks):
+        ax_roc, ax_pr = axes[i]
+        for model, g in res[res.task == task].groupby("model", sort=False):
+            preds = [x for x in (_load_predictions(d) for d in g["run_dir"]) if x is not None]
+            if not preds:
+                continue
+            y = np.concatenate([p[0] for p in preds])  # seeds pooled
+            prob = np.concatenate([p[1] for p in preds])
+            if prob.shape[1] == 2:
+                truth, score = (y == 1).astype(int), prob[:, 1]
+            else:  # micro-average over one-vs-rest problems
+                truth = (y[:, None] == np.arange(prob.shape[1])[None, :]).astype(int).ravel()
+                score = prob.ravel()
+            if truth.min() == truth.max():
+                continue
+            fpr, tpr, _ = roc_curve(truth, score)
+            prec, rec, _ = precision_recall_curve(truth, score)
+            style = _model_style(model)
+            ax_roc.plot(fpr, tpr, label=f"{model} ({auc(fpr, tpr):.3f})", **style)
+            ax_pr.plot(rec, prec, label=f"{model} ({auc(rec, prec):.3f})", **style)
+        ax_roc.plot([0, 1], [0, 1], color="grey", lw=0.8)
+        ax_roc.set(title=f"{task}: ROC", xlabel="false positive rate", ylabel="true positive rate")
+        ax_pr.set(title=f"{task}: precision-recall", xlabel="recall", ylabel="precision")
+        for ax in (ax_roc, ax_pr):
+            ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    _savefig(fig, path)
+
+
+def _plot_curves(res: pd.DataFrame, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(res["task"]))
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 3.2 * len(tasks)), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lms = list(dict.fromkeys(m.removesuffix("-scratch") for m in res["model"]))
+    for i, task in enumerate(tasks):
+        ax_mcc, ax_loss = axes[i]
+        for model, g in res[res.task == task].groupby("model", sort=False):
+            color = colors[lms.index(model.removesuffix("-scratch")) % len(colors)]
+            for j, d in enumerate(g["run_dir"]):
+                p = Path(d) / "train_log.tsv"
+                if not p.is_file():
+                    continue
+                log = pd.read_csv(p, sep="\t")
+                if len(log) < 2 or log["lr"].isna().all():  # kmer_lr has no curve
+                    continue
+                kw = {"color": color, "alpha": 0.9 if j == 0 else 0.4, **_model_style(model)}
+                kw["label"] = model if j == 0 else None
+                ax_mcc.plot(log["step"], log["dev_mcc"], **kw)
+                ax_loss.plot(log["step"], log["dev_loss"], **kw)
+        ax_mcc.set(title=f"{task}: dev MCC", xlabel="step", ylabel="MCC")
+        ax_loss.set(title=f"{task}: dev loss", xlabel="step", ylabel="cross-entropy")
+        ax_mcc.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    _savefig(fig, path)
+
+
+def build_summary(
+    metrics_paths: Sequence[str | Path],
+    out_tsv: str | Path,
+    mcc_png: str | Path | None = None,
+    roc_pr_png: str | Path | None = None,
+    curves_png: str | Path | None = None,
+) -> pd.DataFrame:
+    """Write the benchmark table and figures.
+
+    Parameters
+    ----------
+    metrics_paths : sequence of path
+        ``metrics.json`` files; ``predictions.tsv.gz`` and ``train_log.tsv`` are read from
+        the same directories.
+    out_tsv : path
+        ``benchmarks.tsv``: columns task, model, seed (a number, ``mean`` or ``sd``),
+        n_seeds, the test metrics, dev_mcc and run information.
+    mcc_png, roc_pr_png, curves_png : path, optional
+        Figures; each is skipped when None. Default is None.
+
+    Returns
+    -------
+    table : pandas.DataFrame, shape=(n_runs + 2 * n_task_models, n_columns)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if not metrics_paths:
+        raise ValueError("`metrics_paths` is empty")
+    res = read_results(metrics_paths)
+    table = _table(res)
+    out_tsv = Path(out_tsv)
+    out_tsv.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_tsv.parent, prefix=f".{out_tsv.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="nan")
+        os.replace(tmp, out_tsv)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if mcc_png is not None:
+        _plot_mcc(res, Path(mcc_png))
+    if roc_pr_png is not None:
+        _plot_roc_pr(res, Path(roc_pr_png))
+    if curves_png is not None:
+        _plot_curves(res, Path(curves_png))
+    return table

@@ -1,0 +1,24 @@
+"""Rule motif_discover: attention motifs, instances, logos and TOMTOM matches."""
+
+from dnalm._log import setup_script_logging
+
+log = setup_script_logging(snakemake.log[0])  # noqa: F821
+
+from dnalm.motifs import discover_motifs  # noqa: E402
+
+sm = snakemake  # noqa: F821
+discover_motifs(
+    scores_npz=sm.input.scores,
+    dataset=sm.input.test,
+    meme_out=sm.output.meme,
+    instances_out=sm.output.instances,
+    matches_out=sm.output.matches,
+    logos_dir=sm.output.logos,
+    known_meme=sm.input.known[0] if sm.input.known else None,
+    positives=sm.params.positives,
+    min_len=int(sm.params.min_len),
+    window=int(sm.params.window),
+    pval_cutoff=float(sm.params.pval_cutoff),
+    min_n_motif=int(sm.params.min_n_motif),
+    n_jobs=int(sm.threads),
+)

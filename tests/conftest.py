@@ -76,3 +76,11 @@ def http_server(tmp_path_factory) -> Iterator[LoopbackServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_dag(tmp_path_factory):
+    """The whole demo DAG run once per session (see tests/e2e_demo.py); shared by every e2e test."""
+    from tests.e2e_demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo_dag"))

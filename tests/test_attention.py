@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -273,40 +269,6 @@ def test_write_attention_outputs(model_dir, tmp_path):
 # ----------------------------------------------------------------------------- demo (end to end)
 
 
-def demo_run(tmp_path_factory, targets):
-    """Outputs of a Snakemake run of the demo in a temporary copy of the repository.
-
-    ``DNALM_DEMO_DIR`` may point at a repository copy where the demo already ran. Skips when
-    upstream rules cannot build the targets yet.
-    """
-    root = Path(os.environ.get("DNALM_DEMO_DIR", tmp_path_factory.getbasetemp() / "dnalm_demo"))
-    if not root.exists():
-        shutil.copytree(
-            REPO,
-            root,
-            ignore=shutil.ignore_patterns(
-                ".venv",
-                ".git",
-                "results",
-                "resources",
-                "logs",
-                "benchmarks",
-                ".snakemake",
-                "__pycache__",
-                ".pytest_cache",
-            ),
-        )
-    exe = Path(sys.executable).parent / "snakemake"
-    cmd = [str(exe), "--cores", "2", *targets]
-    dry = subprocess.run([*cmd, "-n"], cwd=root, capture_output=True, text=True)
-    if dry.returncode != 0:
-        text = dry.stdout + dry.stderr
-        if "MissingInputException" in text or "MissingRuleException" in text:
-            pytest.skip("upstream rules cannot build the demo targets yet: " + text[-400:])
-        raise AssertionError(text[-3000:])
-    run = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    return root
 
 
 def _tata_tasks():
@@ -323,9 +285,9 @@ def _tata_tasks():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("task", "model", "window"), _tata_tasks())
-def test_demo_tata_landscape_peaks_upstream_of_tss(tmp_path_factory, task, model, window):
+def test_demo_tata_landscape_peaks_upstream_of_tss(demo_dag, task, model, window):
     base = f"results/attention/{task}/{model}"
-    root = demo_run(tmp_path_factory, [f"{base}/landscape.png"])
+    root = demo_dag.workdir
     with np.load(root / base / "scores.npz") as z:
         scores, labels = z["scores"], z["labels"]
     curve = np.nanmean(scores[labels == 1], axis=0)

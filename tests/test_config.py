@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from dnalm import config as dcfg
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import filecmp
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -389,38 +388,12 @@ def test_real_hg38_chr2_piece(tmp_path):
 
 
 # --------------------------------------------------------------------------- Snakemake
-def _rules_ready() -> str | None:
-    rules = REPO / "workflow" / "rules"
-    sim = (rules / "simulate.smk").read_text() if (rules / "simulate.smk").is_file() else ""
-    gen = (rules / "genome.smk").read_text() if (rules / "genome.smk").is_file() else ""
-    if "rule " not in sim:
-        return "workflow/rules/simulate.smk has no rules yet"
-    if "checkpoint genome_prepare" not in gen:
-        return "workflow/rules/genome.smk has no checkpoint genome_prepare yet"
-    if (
-        shutil.which("snakemake") is None
-        and not (Path(sys.executable).parent / "snakemake").exists()
-    ):
-        return "snakemake executable not found"
-    return None
-
 
 @pytest.mark.slow
-def test_snakemake_demo_corpus(tmp_path):
-    why = _rules_ready()
-    if why:
-        pytest.skip(why)
-    work = tmp_path / "repo"
-    work.mkdir()
-    shutil.copy(REPO / "Snakefile", work / "Snakefile")
-    shutil.copytree(REPO / "config", work / "config")
-    shutil.copytree(
-        REPO / "workflow", work / "workflow", ignore=shutil.ignore_patterns("__pycache__")
-    )
+def test_snakemake_demo_corpus(demo_dag):
+    """The demo corpus as built through Snakemake by the shared demo run."""
+    work = demo_dag.workdir
     target = "results/corpus/demo_hs/k6/stats.json"
-    exe = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
-    res = subprocess.run([exe, "--cores", "2", target], cwd=work, capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     stats = json.loads((work / target).read_text())
     sizes = (work / "resources/genomes/demo_hs/chrom.sizes").read_text().split("\n")
     chroms = [line.split("\t")[0] for line in sizes if line.strip()]

@@ -3,8 +3,6 @@
 import gzip
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -285,31 +283,10 @@ def test_dataset_inputs_dispatch():
 # ----------------------------------------------------------------------------- end to end (demo)
 
 
-def _simulator_rules() -> bool:
-    return "rule " in (ROOT / "workflow" / "rules" / "simulate.smk").read_text()
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """`snakemake --cores 2 <every card.json>` in a scratch copy of the workflow."""
-    from tests.workflow_copy import copy_workflow
-
-    work = copy_workflow(tmp_path_factory.mktemp("e2e") / "w")
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    if not _simulator_rules():  # simulate.smk not wired yet: write the demo worlds directly
-        from dnalm.simulate import simulate_world
-
-        for world, sim in cfg["simulate"].items():
-            simulate_world(work / "resources" / "demo" / world, sim["preset"], sim["seed"])
-    targets = [f"results/datasets/{t}/card.json" for t in cfg["tasks"]]
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *targets]
-    res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=1500)
-    if res.returncode != 0:
-        logs = "\n".join(
-            f"--- {p}\n{p.read_text()[-2000:]}" for p in (work / "logs").rglob("*.log")
-        )
-        raise AssertionError(f"snakemake failed:\n{res.stderr[-4000:]}\n{logs[-6000:]}")
-    return work, cfg
+def demo(demo_dag):
+    """The shared demo run (tests/e2e_demo.py) and its config."""
+    return demo_dag.workdir, yaml.safe_load(demo_dag.path("config/config.yaml").read_text())
 
 
 @pytest.mark.slow

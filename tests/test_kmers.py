@@ -260,3 +260,15 @@ def test_load_tokenizer_errors(tmp_path):
     (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\nA\n")
     with pytest.raises(ValueError, match=r"vocab.txt: not a DNABERT k-mer vocabulary \(3 entries"):
         kmers.load_tokenizer(tmp_path)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 6])
+def test_encode_batch_rows_equal_single_encodes(k):
+    rng = np.random.default_rng(k)
+    seqs = ["".join(rng.choice(list("ACGTNacgt"), size=int(n))) for n in rng.integers(k, 90, 40)]
+    seqs += ["A" * k, "ACGTN"[: k - 1]]  # exactly one k-mer; shorter than k (no k-mers)
+    ids, mask = kmers.encode_batch(seqs, k)
+    for i, s in enumerate(seqs):
+        want = kmers.encode(s, k, add_special=True)
+        assert list(ids[i, : len(want)]) == list(want)
+        assert mask[i].sum() == len(want) and (ids[i, len(want) :] == kmers.PAD_ID).all()

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -379,51 +375,17 @@ def test_tomtom_finds_the_planted_motif(tmp_path):
 # ----------------------------------------------------------------------------- demo (end to end)
 
 
-def demo_run(tmp_path_factory, targets):
-    """Outputs of a Snakemake run of the demo in a temporary copy of the repository.
-
-    ``DNALM_DEMO_DIR`` may point at a repository copy where the demo already ran. Skips when
-    upstream rules cannot build the targets yet.
-    """
-    root = Path(os.environ.get("DNALM_DEMO_DIR", tmp_path_factory.getbasetemp() / "dnalm_demo"))
-    if not root.exists():
-        shutil.copytree(
-            REPO,
-            root,
-            ignore=shutil.ignore_patterns(
-                ".venv",
-                ".git",
-                "results",
-                "resources",
-                "logs",
-                "benchmarks",
-                ".snakemake",
-                "__pycache__",
-                ".pytest_cache",
-            ),
-        )
-    exe = Path(sys.executable).parent / "snakemake"
-    cmd = [str(exe), "--cores", "2", *targets]
-    dry = subprocess.run([*cmd, "-n"], cwd=root, capture_output=True, text=True)
-    if dry.returncode != 0:
-        text = dry.stdout + dry.stderr
-        if "MissingInputException" in text or "MissingRuleException" in text:
-            pytest.skip("upstream rules cannot build the demo targets yet: " + text[-400:])
-        raise AssertionError(text[-3000:])
-    run = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    return root
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("task", "truth"), [("tf_ctcf", "CTCF_like"), ("tf_p53", "P53_like")])
-def test_demo_motifs_match_planted_pwms(tmp_path_factory, task, truth):
+def test_demo_motifs_match_planted_pwms(demo_dag, task, truth):
     import yaml
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     model = cfg["attention"]["model"]
     target = f"results/motifs/{task}/{model}/matches.tsv"
-    root = demo_run(tmp_path_factory, [target])
+    root = demo_dag.workdir
     matches = pd.read_csv(root / target, sep="\t")
     hits = matches[(matches["target"] == truth) & (matches["q"] < 0.05)]
     assert len(hits) > 0, matches.sort_values("p").head(10).to_string()

@@ -1,16 +1,17 @@
 # finetune stage: one model x task x seed per job, then the benchmark summary (docs/ARCHITECTURE.md).
 # Rerun one benchmark:
 #   snakemake results/finetune/<task>/<model>/seed<s>/metrics.json --forcerun bert_finetune
+# (baselines cnn, cnn_lstm, cnn_gru, kmer_lr: --forcerun baseline_finetune)
 FT_SPLITS = {s: f"results/datasets/{{task}}/{s}.tsv.gz" for s in ("train", "dev", "test")}
 FT_DIR = "results/finetune/{task}/{model}/seed{seed}"
+# Summary inputs: the three files of every run in dcfg.finetune_outputs(config).
+FT_RUNS = {
+    name: [p.replace("metrics.json", name) for p in dcfg.finetune_outputs(config)]
+    for name in ("metrics.json", "predictions.tsv.gz", "train_log.tsv")
+}
 FT_BERT_MODELS = dcfg.alternation(
     [m for lm in config.get("language_models", {}) for m in (lm, lm + dcfg.SCRATCH_SUFFIX)]
 )
-
-
-def get_finetune_runs(name):
-    """Summary inputs: `name` (metrics.json, predictions.tsv.gz, train_log.tsv) of every run."""
-    return [p.replace("metrics.json", name) for p in dcfg.finetune_outputs(config)]
 
 
 rule bert_finetune:
@@ -70,9 +71,9 @@ rule baseline_finetune:
 
 rule summary_build:
     input:
-        metrics=get_finetune_runs("metrics.json"),
-        predictions=get_finetune_runs("predictions.tsv.gz"),
-        train_logs=get_finetune_runs("train_log.tsv"),
+        metrics=FT_RUNS["metrics.json"],
+        predictions=FT_RUNS["predictions.tsv.gz"],
+        train_logs=FT_RUNS["train_log.tsv"],
     output:
         tsv=report(
             "results/summary/benchmarks.tsv",

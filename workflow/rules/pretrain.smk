@@ -1,23 +1,12 @@
 # pretrain stage rules (see docs/ARCHITECTURE.md; logic in dnalm.pretrain, dnalm.modeling)
 
 
-def get_pretrain_corpus(wildcards):
-    """Input function: the corpus stats.json of the lm's genome and k (written after all shards)."""
-    spec = config["language_models"][wildcards.lm]
-    return f"results/corpus/{spec['genome']}/k{spec.get('k', 6)}/stats.json"
-
-
-def get_pretrain_preset(wildcards):
-    spec = config["language_models"][wildcards.lm]
-    return dict(config["pretrain_presets"][spec.get("preset", "demo")])
-
-
 # Masked-LM pretraining. Checkpoints go to an undeclared directory (Snakemake deletes declared
 # outputs before a rerun); a retry or requeue resumes from the newest one. resources.gpu > 1
 # re-launches the script under torchrun (DDP, one process per GPU).
 rule bert_pretrain:
     input:
-        stats=get_pretrain_corpus,
+        stats=lambda wc: dcfg.pretrain_corpus_stats(config, wc.lm),
     output:
         model=directory("results/pretrain/{lm}/model"),
         log_tsv=report(
@@ -48,7 +37,7 @@ rule bert_pretrain:
         ckpt_dir="results/pretrain/{lm}/checkpoints",
         k=lambda wc: config["language_models"][wc.lm].get("k", 6),
         size=lambda wc: config["language_models"][wc.lm].get("size", "tiny"),
-        preset=get_pretrain_preset,
+        preset=lambda wc: dcfg.pretrain_preset(config, wc.lm),
     script:
         "../scripts/bert_pretrain.py"
 

@@ -25,9 +25,9 @@ rule report_tables:
         ),
     log:
         "logs/report_tables/report_tables.log",
+    localrule: True
     conda:
         "../envs/bio.yaml"
-    localrule: True
     threads: 1
     resources:
         mem_mb=1000,

@@ -5,37 +5,6 @@
 VARIANTS = config.get("variants", {})
 
 
-def get_vcf_inputs(wildcards):
-    """Normalised dbSNP / ClinVar VCFs (+ index, + counts) configured for the task's genome."""
-    g = config["tasks"][wildcards.task]["genome"]
-    ann = config.get("annotations", {}).get(g, {})
-    out = {}
-    for src in ("dbsnp", "clinvar"):
-        if src in ann:
-            base = f"resources/annotations/{g}/{src}"
-            out[src] = f"{base}.vcf.gz"
-            out[f"{src}_tbi"] = f"{base}.vcf.gz.tbi"
-            out[f"{src}_counts"] = f"{base}.normalise.json"
-    return out
-
-
-def get_variant_model_inputs(wildcards):
-    """Genome, regions, datasets, fine-tuned classifier (first seed) and pretrained LM."""
-    g = config["tasks"][wildcards.task]["genome"]
-    seed = dcfg.seeds(config)[0]
-    return {
-        "fasta": f"resources/genomes/{g}/genome.fa.gz",
-        "fai": f"resources/genomes/{g}/genome.fa.gz.fai",
-        "gzi": f"resources/genomes/{g}/genome.fa.gz.gzi",
-        "regions": f"results/attention/{wildcards.task}/{wildcards.model}/regions.bed",
-        "train": f"results/datasets/{wildcards.task}/train.tsv.gz",
-        "dev": f"results/datasets/{wildcards.task}/dev.tsv.gz",
-        "test": f"results/datasets/{wildcards.task}/test.tsv.gz",
-        "classifier": f"results/finetune/{wildcards.task}/{wildcards.model}/seed{seed}/model",
-        "lm": f"results/pretrain/{wildcards.model}/model",
-    }
-
-
 # Stream dbSNP / ClinVar, rename contigs to the genome's names (RefSeq and 1-style names via
 # contigs.tsv), drop and count records on other contigs, write bgzip + tabix.
 rule vcf_normalise:
@@ -69,8 +38,8 @@ rule vcf_normalise:
 # enrichment/AUROC, mutation maps of the top variants.
 rule variant_score:
     input:
-        unpack(get_variant_model_inputs),
-        unpack(get_vcf_inputs),
+        unpack(lambda wc: dcfg.variant_model_inputs(config, wc.task, wc.model)),
+        unpack(lambda wc: dcfg.vcf_inputs(config, wc.task)),
     output:
         scores="results/variants/{task}/{model}/scores.tsv.gz",
         clinvar=report(

@@ -1,5 +1,5 @@
-from dnalm._log import setup_script_logging
 from dnalm import reporting
+from dnalm._log import setup_script_logging
 
 log = setup_script_logging(snakemake.log[0])
 reporting.dataset_cards_table(snakemake.input.cards, snakemake.output.cards)

@@ -8,7 +8,6 @@ import socket
 import sys
 from pathlib import Path
 
-
 _JOB_ENV = ("SLURM_JOB_ID", "CUDA_VISIBLE_DEVICES", "SLURM_GPUS_ON_NODE", "RANK", "WORLD_SIZE")
 
 

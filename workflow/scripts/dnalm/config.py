@@ -214,3 +214,46 @@ def source(config: Mapping[str, Any], kind: str, wc: Mapping[str, str]) -> dict[
     if kind == "peaks":
         return dict(config.get("annotations", {}).get(g, {}).get("peaks", {}).get(wc["experiment"]) or {})
     return dict(config.get("annotations", {}).get(g, {}).get(kind) or {})
+
+
+def pretrain_corpus_stats(config: Mapping[str, Any], lm: str) -> str:
+    """The corpus stats.json of a trained LM's genome and k (written after all shards)."""
+    spec = config["language_models"][lm]
+    return f"results/corpus/{spec['genome']}/k{spec.get('k', 6)}/stats.json"
+
+
+def pretrain_preset(config: Mapping[str, Any], lm: str) -> dict[str, Any]:
+    """The pretraining preset dict of a trained LM."""
+    spec = config["language_models"][lm]
+    return dict(config["pretrain_presets"][spec.get("preset", "demo")])
+
+
+def vcf_inputs(config: Mapping[str, Any], task: str) -> dict[str, str]:
+    """Normalised dbSNP / ClinVar VCFs (+ index, + counts) configured for a task's genome."""
+    g = config["tasks"][task]["genome"]
+    ann = config.get("annotations", {}).get(g, {})
+    out = {}
+    for src in ("dbsnp", "clinvar"):
+        if src in ann:
+            base = f"resources/annotations/{g}/{src}"
+            out[src] = f"{base}.vcf.gz"
+            out[f"{src}_tbi"] = f"{base}.vcf.gz.tbi"
+            out[f"{src}_counts"] = f"{base}.normalise.json"
+    return out
+
+
+def variant_model_inputs(config: Mapping[str, Any], task: str, model: str) -> dict[str, str]:
+    """Genome, attention regions, datasets, fine-tuned classifier (first seed) and pretrained LM."""
+    g = config["tasks"][task]["genome"]
+    seed = seeds(config)[0]
+    return {
+        "fasta": f"resources/genomes/{g}/genome.fa.gz",
+        "fai": f"resources/genomes/{g}/genome.fa.gz.fai",
+        "gzi": f"resources/genomes/{g}/genome.fa.gz.gzi",
+        "regions": f"results/attention/{task}/{model}/regions.bed",
+        "train": f"results/datasets/{task}/train.tsv.gz",
+        "dev": f"results/datasets/{task}/dev.tsv.gz",
+        "test": f"results/datasets/{task}/test.tsv.gz",
+        "classifier": f"results/finetune/{task}/{model}/seed{seed}/model",
+        "lm": f"results/pretrain/{model}/model",
+    }

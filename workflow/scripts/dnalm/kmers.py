@@ -197,23 +197,41 @@ def encode_batch(
     input_ids : numpy.ndarray, shape=(n, T), dtype=int64
     attention_mask : numpy.ndarray, shape=(n, T), dtype=int64
     """
-    rows = [encode(s, k, add_special=True) for s in seqs]
+    validate_k(k)
+    seq_list = [s if isinstance(s, str | bytes | bytearray) else bytes(np.asarray(s, np.uint8))
+                for s in seqs]
+    lens = np.fromiter((len(s) for s in seq_list), dtype=np.int64, count=len(seq_list))
+    n_tok = np.where(lens >= k, lens - k + 1, 0) + 2  # [CLS] ... [SEP]
     if max_tokens is not None:
-        for i, r in enumerate(rows):
-            if len(r) > max_tokens:
-                raise ValueError(
-                    f"`seqs`[{i}] needs {len(r)} tokens, more than max_tokens={max_tokens}; "
-                    "split long inputs explicitly"
-                )
-    longest = max((len(r) for r in rows), default=0)
+        over = np.flatnonzero(n_tok > max_tokens)
+        if over.size:
+            i = int(over[0])
+            raise ValueError(
+                f"`seqs`[{i}] needs {n_tok[i]} tokens, more than max_tokens={max_tokens}; "
+                "split long inputs explicitly"
+            )
+    longest = int(n_tok.max()) if n_tok.size else 0
     if pad_to is not None and pad_to < longest:
         raise ValueError(f"`pad_to`={pad_to} is shorter than the longest row ({longest} tokens)")
     width = longest if pad_to is None else pad_to
-    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = r
-        mask[i, : len(r)] = 1
+    ids = np.full((len(seq_list), width), PAD_ID, dtype=np.int64)
+    mask = (np.arange(width)[None, :] < n_tok[:, None]).astype(np.int64)
+    if not seq_list:
+        return ids, mask
+    # One vectorised pass over all sequences joined by an unknown base: k-mers that would span
+    # two sequences are never read, so each row is exactly codes_to_ids of its own sequence.
+    joined = seq_to_codes(b"N".join(s.encode("ascii", "replace") if isinstance(s, str) else bytes(s)
+                                    for s in seq_list))
+    all_ids = codes_to_ids(joined, k)
+    starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+    rows_idx = np.arange(len(seq_list))
+    ids[rows_idx, 0] = CLS_ID
+    ids[rows_idx, n_tok - 1] = SEP_ID
+    real = n_tok - 2
+    if real.sum():
+        r = np.repeat(rows_idx, real)
+        within = np.arange(int(real.sum())) - np.repeat(np.cumsum(real) - real, real)
+        ids[r, within + 1] = all_ids[np.repeat(starts, real) + within]
     return ids, mask
 
 

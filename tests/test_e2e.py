@@ -1,0 +1,120 @@
+"""End-to-end checks on the one shared demo run: report, single-benchmark rerun, reproducibility,
+cross-organism fine-tuning, and the summary table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.e2e_demo import snakemake
+from tests.workflow_copy import copy_workflow
+
+pytestmark = pytest.mark.slow
+
+REPORT_CATEGORIES = (
+    "Datasets", "Pretraining", "Benchmarks", "Attention", "Motifs", "Variants",
+    "Software and config",
+)
+
+
+def _job_counts(text: str) -> dict[str, int]:
+    """Rule -> job count from Snakemake's 'Job stats' table."""
+    m = re.search(r"Job stats:\n(.*?)\n\n", text, re.S)
+    assert m, text[-3000:]
+    counts = {}
+    for line in m.group(1).splitlines()[2:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_report_renders_in_chromium(demo_dag, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("headless chromium is not installed (Debian package `chromium`; make test installs it as root)")
+    report = demo_dag.path("results/report.html")
+    assert report.stat().st_size > 100_000
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
+    ]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", report.as_uri()],
+                         capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    html = dom.stdout
+    for cat in REPORT_CATEGORIES:
+        assert cat in html, f"report category {cat!r} not rendered"
+    assert "Uncaught" not in dom.stderr, dom.stderr[-3000:]
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *flags, "--window-size=1400,1000", f"--screenshot={shot}",
+                    report.as_uri()], capture_output=True, timeout=180)
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_rerun_one_benchmark_runs_exactly_that_job(demo_dag) -> None:
+    # The README's command: one (task, model, seed) job plus its downstream summary, nothing else.
+    target = "results/finetune/tf_ctcf/cnn/seed1/metrics.json"
+    before = json.loads(demo_dag.path(target).read_text())
+    r = snakemake(demo_dag.workdir, "--cores", "2", "--forcerun", target)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    counts = _job_counts(r.stdout + r.stderr)
+    counts.pop("all", None)
+    assert counts == {"baseline_finetune": 1, "summary_build": 1}, counts
+    after = json.loads(demo_dag.path(target).read_text())
+    assert {k: v for k, v in before.items() if k != "runtime_s"} == {
+        k: v for k, v in after.items() if k != "runtime_s"
+    }
+
+
+def test_summary_covers_every_task_model_seed(demo_dag) -> None:
+    cfg = yaml.safe_load(demo_dag.path("config/config.yaml").read_text())
+    df = pd.read_csv(demo_dag.path("results/summary/benchmarks.tsv"), sep="\t")
+    runs = df[df["seed"].astype(str).str.fullmatch(r"\d+")]
+    want = {(t, m) for t in cfg["tasks"] for m in cfg["finetune"]["models"]}
+    assert set(zip(runs["task"], runs["model"], strict=True)) == want
+    # The planted signals are learnable: baselines and fine-tuned BERT beat chance on CTCF.
+    ctcf = runs[runs["task"] == "tf_ctcf"].set_index("model")["mcc"].astype(float)
+    assert ctcf["cnn"] > 0.5 and ctcf["dnabert6_tiny"] > 0.5, ctcf.to_dict()
+
+
+def test_cross_organism_finetuning(demo_dag) -> None:
+    # The human-like pretrained LM fine-tuned on the mouse-like TF task (paper Fig. 6f).
+    m = json.loads(demo_dag.path("results/finetune/tf_mm_ctcf/dnabert6_tiny/seed1/metrics.json").read_text())
+    card = json.loads(demo_dag.path("results/datasets/tf_mm_ctcf/card.json").read_text())
+    assert "demo_mm" in json.dumps(card)
+    assert m["mcc"] > 0.3, m
+
+
+def _digest(paths: list[Path]) -> dict[str, str]:
+    return {p.name if p.parent.name in ("",) else f"{p.parent.name}/{p.name}":
+            hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_rerun_from_scratch_is_identical(demo_dag, tmp_path: Path) -> None:
+    """Same seed, fresh directory: datasets byte-identical, CPU metrics identical."""
+    cfg = yaml.safe_load(demo_dag.path("config/config.yaml").read_text())
+    work = copy_workflow(tmp_path / "again")
+    targets = [f"results/datasets/{t}/{s}.tsv.gz" for t in cfg["tasks"] for s in ("train", "dev", "test")]
+    targets += [f"results/datasets/{t}/card.json" for t in cfg["tasks"]]
+    metrics = ["results/finetune/tf_ctcf/cnn/seed1/metrics.json",
+               "results/finetune/prom_core_tata/cnn/seed1/metrics.json"]
+    r = snakemake(work, "--cores", "2", *targets, *metrics)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    for t in targets:
+        assert (work / t).read_bytes() == demo_dag.path(t).read_bytes(), t
+    for t in metrics:
+        a = json.loads((work / t).read_text())
+        b = json.loads(demo_dag.path(t).read_text())
+        a.pop("runtime_s", None)
+        b.pop("runtime_s", None)
+        assert a == b, t

@@ -66,3 +66,18 @@ def test_leakage_detector():
     e = Example("ACGT", 1)
     with pytest.raises(ValueError, match="leakage"):
         check_no_leakage({"train": [e], "test": [e._replace(label=0)]})
+
+
+def test_cap_per_class_is_seeded_and_keeps_order():
+    import numpy as np
+
+    from dnalm.intervals import Example
+    from dnalm.splits import cap_per_class
+
+    exs = [Example(sequence=f"ACGT{i:04d}".replace("0", "A"), label=i % 3) for i in range(90)]
+    a, dropped = cap_per_class(exs, 10, np.random.default_rng(1))
+    b, _ = cap_per_class(exs, 10, np.random.default_rng(1))
+    assert a == b and dropped == {0: 20, 1: 20, 2: 20}
+    assert [exs.index(e) for e in a] == sorted(exs.index(e) for e in a)
+    assert all(sum(e.label == c for e in a) == 10 for c in range(3))
+    assert cap_per_class(exs, None, np.random.default_rng(1))[0] == exs

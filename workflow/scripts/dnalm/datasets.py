@@ -29,7 +29,7 @@ import numpy as np
 from dnalm import card as dcard
 from dnalm import epd, importers, negatives, splice, tfbs
 from dnalm.intervals import Example, Genome, atomic_write_bytes, gzip_bytes
-from dnalm.splits import SPLITS, check_no_leakage, dedupe, split_examples
+from dnalm.splits import SPLITS, cap_per_class, check_no_leakage, dedupe, split_examples
 
 __all__ = [
     "HEADER",
@@ -215,6 +215,11 @@ def build_dataset(
     else:
         raise ValueError(f"config key `tasks.{task}.kind`: unknown kind {kind!r}")
     _check_labels(examples, task)
+    if spec.get("max_per_class") is not None and given is None:
+        examples, dropped = cap_per_class(
+            examples, int(spec["max_per_class"]), _task_rng(seed, task + ":cap")
+        )
+        stats["capped_per_class"] = {str(k): v for k, v in dropped.items()}
     if given is not None:  # keep the source's splits; drop repeats (train first, then dev, test)
         kept, dst = dedupe(examples)
         keep = {id(ex) for ex in kept}

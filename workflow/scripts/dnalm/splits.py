@@ -125,3 +125,39 @@ def check_no_leakage(splits: Mapping[str, Sequence[Example]]) -> None:
             other = seen.setdefault(ex.sequence, s)
             if other != s:
                 raise ValueError(f"leakage: a sequence is in both {other} and {s}")
+
+
+def cap_per_class(
+    examples: Sequence[Example], max_per_class: int | None, rng: np.random.Generator
+) -> tuple[list[Example], dict[int, int]]:
+    """Keep at most ``max_per_class`` examples of each label, chosen at random, in input order.
+
+    Parameters
+    ----------
+    examples : sequence of Example
+    max_per_class : int or None
+        None keeps everything.
+    rng : numpy.random.Generator
+        Seeded generator (same seed, same subset).
+
+    Returns
+    -------
+    kept : list of Example
+    dropped : dict of label -> number of examples dropped
+    """
+    if max_per_class is None:
+        return list(examples), {}
+    if max_per_class < 1:
+        raise ValueError(f"`max_per_class` must be >= 1, got {max_per_class}")
+    by_label: dict[int, list[int]] = defaultdict(list)
+    for i, ex in enumerate(examples):
+        by_label[ex.label].append(i)
+    keep: set[int] = set()
+    dropped: dict[int, int] = {}
+    for label in sorted(by_label):
+        idx = by_label[label]
+        if len(idx) > max_per_class:
+            idx = sorted(rng.choice(idx, size=max_per_class, replace=False).tolist())
+            dropped[label] = len(by_label[label]) - max_per_class
+        keep.update(idx)
+    return [ex for i, ex in enumerate(examples) if i in keep], dropped

@@ -284,12 +284,33 @@ def _tata_tasks():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("task", "model", "window"), _tata_tasks())
-def test_demo_tata_landscape_peaks_upstream_of_tss(demo_dag, task, model, window):
-    base = f"results/attention/{task}/{model}"
-    root = demo_dag.workdir
-    with np.load(root / base / "scores.npz") as z:
-        scores, labels = z["scores"], z["labels"]
-    curve = np.nanmean(scores[labels == 1], axis=0)
-    peak = int(np.nanargmax(curve)) + int(window[0])  # TSS-relative position
-    assert -35 <= peak <= -20, f"class-1 landscape peaks at {peak}"
+def test_demo_tata_landscape_peaks_upstream_of_tss(demo_dag):
+    """The class-1 attention landscape of a TATA promoter task peaks at the planted TATA box.
+
+    Only models that learned their task (test MCC > 0.5) are judged: the landscape of a
+    classifier at chance says nothing. At least one demo TATA task must qualify.
+    """
+    import json
+
+    judged = {}
+    for task, model, window in _tata_tasks():
+        seed = yaml_seed()
+        metrics = json.loads(
+            (demo_dag.workdir / f"results/finetune/{task}/{model}/seed{seed}/metrics.json").read_text()
+        )
+        if metrics["mcc"] <= 0.5:
+            continue
+        with np.load(demo_dag.workdir / f"results/attention/{task}/{model}/scores.npz") as z:
+            scores, labels = z["scores"], z["labels"]
+        curve = np.nanmean(scores[labels == 1], axis=0)
+        judged[task] = int(np.nanargmax(curve)) + int(window[0])  # TSS-relative position
+    assert judged, "no demo TATA promoter model reached test MCC > 0.5"
+    for task, peak in judged.items():
+        assert -35 <= peak <= -20, f"{task}: class-1 landscape peaks at {peak}"
+
+
+def yaml_seed() -> int:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    return int(cfg.get("finetune", {}).get("seeds", [1])[0])

@@ -229,4 +229,12 @@ def test_finetune_kwargs_from_config():
     assert finetune_kwargs({}, "x") == {
         "epochs": 3, "batch_size": 32, "lr": 3e-5, "warmup_fraction": 0.1,
         "weight_decay": 0.01, "dropout": 0.1, "patience": 2, "long_input": "mean",
+        "min_steps": 0,
     }  # fmt: skip
+
+
+def test_min_steps_adds_epochs_for_small_sets(tmp_path, splits):
+    m = finetune(*splits, tmp_path, "cnn", epochs=1, batch_size=32, lr=1e-2, seed=1,
+                 min_steps=60, patience=100)
+    log = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
+    assert log["step"].max() >= 60 and m["n_train"] / 32 < 60

@@ -40,3 +40,20 @@ def test_draw_logo_rejects_bad_matrices(tmp_path, bad):
     with pytest.raises(ValueError, match="pwm"):
         draw_logo(bad, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_logo_panel_with_and_without_motifs(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from dnalm.logos import draw_logo_panel
+
+    pwm = np.full((6, 4), 0.1)
+    pwm[np.arange(6), [0, 1, 2, 3, 0, 1]] = 0.7
+    matches = pd.DataFrame({"query": ["m1"], "target": ["K1"], "strand": ["-"], "q": [0.001]})
+    out = draw_logo_panel({"m1": pwm}, matches, {"K1": pwm}, tmp_path / "p.png")
+    assert out.stat().st_size > 5000
+    empty = draw_logo_panel({}, pd.DataFrame(columns=["query", "target", "strand", "q"]), None,
+                            tmp_path / "e.png")
+    assert empty.stat().st_size > 1000
+    assert not list(tmp_path.glob(".*tmp*"))

@@ -20,9 +20,9 @@ rule motif_discover:
             category="Motifs",
             subcategory="{task}",
         ),
-        logos=report(
-            directory("results/motifs/{task}/{model}/logos"),
-            patterns=["{name}.png"],
+        logos=directory("results/motifs/{task}/{model}/logos"),
+        logo_panel=report(
+            "results/motifs/{task}/{model}/logos.png",
             caption="../report/motifs_logos.rst",
             category="Motifs",
             subcategory="{task}",

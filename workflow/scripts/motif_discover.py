@@ -14,6 +14,7 @@ discover_motifs(
     instances_out=sm.output.instances,
     matches_out=sm.output.matches,
     logos_dir=sm.output.logos,
+    logo_panel_out=sm.output.logo_panel,
     known_meme=sm.input.known[0] if sm.input.known else None,
     positives=sm.params.positives,
     min_len=int(sm.params.min_len),

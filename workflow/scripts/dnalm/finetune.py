@@ -67,6 +67,7 @@ def finetune_kwargs(ft_config: Mapping[str, Any], model_name: str) -> dict[str, 
         "dropout": float(ft_config.get("dropout", 0.1)),
         "patience": int(ft_config.get("patience", 2)),
         "long_input": str(ft_config.get("long_input", "mean")),
+        "min_steps": int(ft_config.get("min_steps", 0)),
     }
 
 
@@ -139,11 +140,13 @@ def _train(
     evals_per_epoch: int | None,
     max_grad_norm: float,
     verbose: bool,
+    min_steps: int = 0,
 ) -> tuple[list[dict], dict]:
     """Train in place, restore the best dev checkpoint; return the log rows and the best row."""
     rng = np.random.default_rng(seed)
     lengths = np.array([len(s) for s in train_seqs])
     steps_per_epoch = math.ceil(len(train_seqs) / batch_size)
+    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))  # small sets: more epochs
     total = steps_per_epoch * epochs
     if evals_per_epoch is None:  # about 20 points on the curve, at most one per step
         evals_per_epoch = max(1, math.ceil(20 / epochs))
@@ -317,6 +320,7 @@ def finetune(
     evals_per_epoch: int | None = None,
     max_grad_norm: float = 1.0,
     num_threads: int | None = None,
+    min_steps: int = 0,
 ) -> dict[str, Any]:
     """Fine-tune and evaluate one model on one task; write its outputs to ``out_dir``.
 
@@ -358,6 +362,9 @@ def finetune(
         Default is 1.0.
     num_threads : int, optional
         ``torch.set_num_threads``. Default is None (unchanged).
+    min_steps : int, optional
+        Train at least this many optimizer steps: a small training set gets extra epochs
+        (``max(epochs, ceil(min_steps / steps_per_epoch))``). Default is 0.
 
     Returns
     -------
@@ -441,6 +448,7 @@ def finetune(
             epochs=epochs, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
             weight_decay=weight_decay, patience=patience, seed=seed, device=dev_,
             evals_per_epoch=evals_per_epoch, max_grad_norm=max_grad_norm, verbose=verbose,
+            min_steps=min_steps,
         )  # fmt: skip
         test_probs = predict_proba(
             model, seqs["test"], k, batch_size=max(batch_size, 64), device=dev_

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dnalm.atomic import atomic_path
+
 __all__ = ["draw_logo", "draw_logos"]
 
 
@@ -31,31 +33,21 @@ def draw_logo(pwm: np.ndarray, path: str | Path, title: str = "") -> Path:
     -------
     pathlib.Path
     """
-    import logomaker
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
     arr = np.asarray(pwm, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 4 or arr.shape[0] < 1:
         raise ValueError(f"`pwm` must have shape (w, 4), got {arr.shape}")
     if np.any(arr < 0) or np.any(np.abs(arr.sum(axis=1) - 1) > 0.01):
         raise ValueError("`pwm` rows must be non-negative and sum to 1")
-    probs = pd.DataFrame(arr / arr.sum(axis=1, keepdims=True), columns=list("ACGT"))
-    info = logomaker.transform_matrix(probs, from_type="probability", to_type="information")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(max(3.0, 0.35 * arr.shape[0]), 2.0))
     try:
-        logomaker.Logo(info, ax=ax, color_scheme="classic")
-        ax.set_ylim(0, 2)
-        ax.set_ylabel("bits")
-        ax.set_xticks(range(arr.shape[0]))
-        ax.set_xticklabels([str(i + 1) for i in range(arr.shape[0])], fontsize=6)
-        if title:
-            ax.set_title(title, fontsize=8)
+        _logo_on_axis(arr, ax, title)
         fig.tight_layout()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
@@ -65,6 +57,82 @@ def draw_logo(pwm: np.ndarray, path: str | Path, title: str = "") -> Path:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _logo_on_axis(arr: np.ndarray, ax, title: str = "") -> None:
+    """Draw an information-content logo of a (w, 4) ACGT probability matrix on ``ax``."""
+    import logomaker
+    import pandas as pd
+
+    probs = pd.DataFrame(arr / arr.sum(axis=1, keepdims=True), columns=list("ACGT"))
+    info = logomaker.transform_matrix(probs, from_type="probability", to_type="information")
+    logomaker.Logo(info, ax=ax, color_scheme="classic")
+    ax.set_ylim(0, 2)
+    ax.set_ylabel("bits")
+    ax.set_xticks(range(arr.shape[0]))
+    ax.set_xticklabels([str(i + 1) for i in range(arr.shape[0])], fontsize=6)
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def draw_logo_panel(
+    motifs: Mapping[str, np.ndarray],
+    matches,
+    known: Mapping[str, np.ndarray] | None,
+    path: str | Path,
+    titles: Mapping[str, str] | None = None,
+    max_motifs: int = 12,
+) -> Path:
+    """One figure for the report: each discovered motif's logo next to its best known match.
+
+    Parameters
+    ----------
+    motifs : dict of str to numpy.ndarray, shape=(w, 4)
+        Discovered motifs, in the order to show (at most ``max_motifs``).
+    matches : pandas.DataFrame
+        TOMTOM-style matches (columns query, target, strand, q; see :mod:`dnalm.tomtom`).
+    known : dict of str to numpy.ndarray, shape=(w, 4), optional
+        The known motifs matched against. Default is None (no right-hand column).
+    path : str or pathlib.Path
+        PNG written atomically. With no motif it says so in the figure.
+    titles : dict of str to str, optional
+    max_motifs : int, optional
+        Default is 12.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(motifs)[:max_motifs]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = max(1, len(names))
+    fig, axes = plt.subplots(n, 2, figsize=(11, 1.9 * n), squeeze=False)
+    try:
+        if not names:
+            for ax in axes[0]:
+                ax.axis("off")
+            axes[0, 0].text(0.5, 0.5, "no significant attention motif", ha="center", va="center")
+        for row, name in enumerate(names):
+            _logo_on_axis(np.asarray(motifs[name], float), axes[row, 0], (titles or {}).get(name, name))
+            best = matches[matches["query"] == name].sort_values("q") if len(matches) else matches
+            ax = axes[row, 1]
+            if known and len(best) and best.iloc[0]["target"] in known:
+                hit = best.iloc[0]
+                pwm = np.asarray(known[hit["target"]], float)
+                if hit.get("strand", "+") == "-":
+                    pwm = pwm[::-1, ::-1]  # reverse complement (ACGT columns)
+                _logo_on_axis(pwm, ax, f"best match {hit['target']} ({hit.get('strand', '+')})  q={float(hit['q']):.2g}")
+            else:
+                ax.axis("off")
+                ax.text(0.5, 0.5, "no known-motif match", ha="center", va="center", fontsize=8)
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
     finally:
         plt.close(fig)
     return path

@@ -773,6 +773,7 @@ def discover_motifs(
     instances_out: str | Path,
     matches_out: str | Path,
     logos_dir: str | Path,
+    logo_panel_out: str | Path | None = None,
     known_meme: str | Path | None = None,
     positives: str = "true_label",
     min_len: int = 5,
@@ -798,6 +799,9 @@ def discover_motifs(
         :func:`dnalm.tomtom.match_motifs`).
     logos_dir : str or pathlib.Path
         One logomaker PNG per motif plus ``index.tsv``.
+    logo_panel_out : str or pathlib.Path, optional
+        One PNG with each motif's logo beside its best known match (for the report).
+        Default is None (not drawn).
     known_meme : str or pathlib.Path, optional
         Known motifs to match against. Default is None (header-only ``matches.tsv``).
     positives : {"true_label", "predicted_label"}, optional
@@ -815,8 +819,8 @@ def discover_motifs(
     """
     import pandas as pd
 
-    from dnalm.logos import draw_logos
-    from dnalm.meme import write_meme
+    from dnalm.logos import draw_logo_panel, draw_logos
+    from dnalm.meme import read_meme, write_meme
     from dnalm.tomtom import COLUMNS, match_motifs
 
     seqs, scores, pos, source = _load_inputs(Path(scores_npz), Path(dataset), positives)
@@ -855,6 +859,14 @@ def discover_motifs(
     tmp = Path(matches_out)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     _atomic_text(tmp, matches.to_csv(sep="\t", index=False, float_format="%.6g"))
+    if logo_panel_out is not None:
+        draw_logo_panel(
+            {m.name: m.pwm for m in motifs},
+            matches,
+            read_meme(known_meme) if known_meme else None,
+            logo_panel_out,
+            titles={m.name: f"{m.name}  n={m.n_sites}  padj={m.min_padj:.2g}" for m in motifs},
+        )
     good = matches[matches["q"].astype(float) < 0.05] if len(matches) else matches
     log.info(
         "wrote %d motifs (%d sites); %d motif-target matches with q < 0.05",

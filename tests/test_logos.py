@@ -45,7 +45,6 @@ def test_draw_logo_rejects_bad_matrices(tmp_path, bad):
 def test_logo_panel_with_and_without_motifs(tmp_path):
     import numpy as np
     import pandas as pd
-
     from dnalm.logos import draw_logo_panel
 
     pwm = np.full((6, 4), 0.1)

@@ -70,7 +70,6 @@ def test_leakage_detector():
 
 def test_cap_per_class_is_seeded_and_keeps_order():
     import numpy as np
-
     from dnalm.intervals import Example
     from dnalm.splits import cap_per_class
 

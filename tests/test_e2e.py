@@ -47,6 +47,7 @@ def test_report_renders_in_chromium(demo_dag, tmp_path: Path) -> None:
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
+        "--enable-logging=stderr", "--v=0",  # page console (incl. uncaught JS errors) on stderr
     ]
     dom = subprocess.run([chromium, *flags, "--dump-dom", report.as_uri()],
                          capture_output=True, text=True, timeout=180)

@@ -46,5 +46,7 @@ rule motif_discover:
         window=config.get("motifs", {}).get("window", 24),
         pval_cutoff=config.get("motifs", {}).get("pval_cutoff", 0.005),
         min_n_motif=config.get("motifs", {}).get("min_n_motif", 3),
+        candidates=config.get("motifs", {}).get("candidates", "regions"),
+        candidate_len=config.get("motifs", {}).get("candidate_len", 8),
     script:
         "../scripts/motif_discover.py"

@@ -21,5 +21,7 @@ discover_motifs(
     window=int(sm.params.window),
     pval_cutoff=float(sm.params.pval_cutoff),
     min_n_motif=int(sm.params.min_n_motif),
+    candidates=str(sm.params.candidates),
+    candidate_len=int(sm.params.candidate_len),
     n_jobs=int(sm.threads),
 )

@@ -17,9 +17,7 @@ sequences differ in length).
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dnalm import kmers
+from dnalm import atomic, kmers
 from dnalm._compat import autocast, resolve_device
 from dnalm._validate import validate_k, validate_seqs
 from dnalm.motifs import high_attention_regions
@@ -361,16 +359,9 @@ def _plt():
 
 
 def _save(fig, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic.atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     finally:
         _plt().close(fig)
 
@@ -582,16 +573,8 @@ def write_attention_outputs(
     labels = test["label"].to_numpy(np.int64)
     log.info("attention for %d test sequences (k=%d)", len(seqs), k)
     res = attention_scores(model, seqs, k, batch_size=batch_size, device=device, verbose=verbose)
-    out = Path(scores_out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, scores=res.scores, labels=labels, probs=res.probs)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.atomic_path(scores_out) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, scores=res.scores, labels=labels, probs=res.probs)
 
     bed: list[tuple] = []
     for split, df in frames.items():
@@ -623,16 +606,7 @@ def write_attention_outputs(
             raise ValueError(f"{datasets[split]}: {e}") from None
     bed.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
     text = "".join("\t".join(map(str, r)) + "\n" for r in bed)
-    rpath = Path(regions_out)
-    rpath.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=rpath.parent, prefix=f".{rpath.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, rpath)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    rpath = atomic.write_text(regions_out, text)
     log.info("%d high-attention regions written to %s", len(bed), rpath)
 
     tata = tata_present(seqs, tss) if tss is not None else None

@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from dnalm import kmers
+from dnalm import atomic, kmers
 from dnalm._compat import autocast, resolve_device
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
 from dnalm.data import read_split
@@ -253,25 +253,12 @@ def _build_bert(
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, text)
 
 
 def _atomic_gzip_tsv(path: Path, df: pd.DataFrame) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-            gz.write(df.to_csv(sep="\t", index=False, float_format="%.8g").encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = df.to_csv(sep="\t", index=False, float_format="%.8g").encode()
+    atomic.write_bytes(path, gzip.compress(text, mtime=0))
 
 
 def _save_model_dir(model: torch.nn.Module, k: int, target: Path) -> None:

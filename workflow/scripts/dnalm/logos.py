@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from dnalm.atomic import atomic_path
+from dnalm.atomic import atomic_path, write_text
 
 __all__ = ["draw_logo", "draw_logos"]
 
@@ -49,14 +47,8 @@ def draw_logo(pwm: np.ndarray, path: str | Path, title: str = "") -> Path:
     try:
         _logo_on_axis(arr, ax, title)
         fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=120)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     finally:
         plt.close(fig)
     return path
@@ -166,9 +158,5 @@ def draw_logos(
         fname = f"{_safe(name)}.png"
         paths.append(draw_logo(pwm, out / fname, (titles or {}).get(name, name)))
         lines.append(f"{name}\t{fname}")
-    index = out / "index.tsv"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".index.tsv.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, index)
+    write_text(out / "index.tsv", "\n".join(lines) + "\n")
     return paths

@@ -7,13 +7,13 @@ whose rows sum to 1. See https://meme-suite.org/meme/doc/meme-format.html.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from dnalm import atomic
 
 ALPHABET = "ACGT"
 _ROW_TOL = 0.01  # MEME files round to a few decimals; rows must still sum to 1 within this
@@ -22,11 +22,6 @@ _W_RE = re.compile(r"\bw=\s*(\d+)")
 
 __all__ = ["ALPHABET", "read_meme", "write_meme"]
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _check_pwm(name: str, pwm: np.ndarray) -> np.ndarray:
@@ -109,17 +104,7 @@ def write_meme(
         lines.append(f"letter-probability matrix: alength= 4 w= {arr.shape[0]} nsites= {n} E= 0")
         lines.extend(" ".join(f"{p:.6f}" for p in row) for row in arr)
         lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join(lines) + "\n")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
 def read_meme(path: str | Path) -> dict[str, np.ndarray]:

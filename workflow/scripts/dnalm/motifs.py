@@ -54,8 +54,6 @@ with sorted look-ups, word by word, keeping exact ranks so that no hash collisio
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +62,7 @@ import numpy as np
 from scipy.stats import hypergeom
 from tqdm.auto import tqdm
 
+from dnalm import atomic
 from dnalm._validate import validate_seqs
 
 __all__ = [
@@ -812,15 +811,7 @@ INSTANCE_COLUMNS = [
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, text)
 
 
 def _load_inputs(scores_npz: Path, dataset: Path, positives: str):

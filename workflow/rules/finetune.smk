@@ -40,7 +40,7 @@ rule bert_finetune:
         ft=config.get("finetune", {}),
         scratch=lambda wc: dcfg.is_scratch(wc.model),
     script:
-        "../scripts/bert_finetune.py"
+        "../scripts/finetune_model.py"
 
 
 rule baseline_finetune:
@@ -66,7 +66,7 @@ rule baseline_finetune:
     params:
         ft=config.get("finetune", {}),
     script:
-        "../scripts/baseline_finetune.py"
+        "../scripts/finetune_model.py"
 
 
 rule summary_build:

@@ -1,4 +1,8 @@
-"""Rule baseline_finetune: train a non-pretrained baseline (cnn, cnn_lstm, cnn_gru, kmer_lr)."""
+"""Rules bert_finetune and baseline_finetune: train and evaluate one (task, model, seed).
+
+BERT models get their language-model directory (``input.lm``; ``params.scratch`` for random
+init); baselines (cnn, cnn_lstm, cnn_gru, kmer_lr) have neither.
+"""
 
 from pathlib import Path
 
@@ -15,6 +19,8 @@ finetune(
     test=sm.input.test,
     out_dir=Path(sm.output.metrics).parent,
     model_name=sm.wildcards.model,
+    lm_dir=sm.input.get("lm"),
+    scratch=bool(sm.params.get("scratch", False)),
     seed=int(sm.wildcards.seed),
     task=sm.wildcards.task,
     num_threads=sm.threads,

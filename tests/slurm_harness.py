@@ -82,6 +82,19 @@ def main(argv: list[str]) -> int:
     cpus = os.cpu_count() or 2
     conf = _write_conf(state, host, cpus, 8000)
     env = dict(os.environ, SLURM_CONF=str(conf))
+    # Job steps (srun inside a batch job) read slurm's default config path, not SLURM_CONF from
+    # the submitting shell. Link ours there only when the machine has no SLURM config of its
+    # own, and remove the links afterwards; a real site's configuration is never touched.
+    linked: list[Path] = []
+    etc = Path("/etc/slurm")
+    if not (etc / "slurm.conf").exists():
+        etc.mkdir(parents=True, exist_ok=True)
+        for name in ("slurm.conf", "gres.conf"):
+            if not (etc / name).exists():
+                (etc / name).symlink_to(state / name)
+                linked.append(etc / name)
+    elif (etc / "slurm.conf").resolve() != conf:
+        print("slurm harness: /etc/slurm/slurm.conf exists; job steps may use it", flush=True)
     procs: list[subprocess.Popen] = []
     logf = open(state / "daemons.log", "ab")  # noqa: SIM115
     try:
@@ -120,6 +133,8 @@ def main(argv: list[str]) -> int:
                 p.kill()
                 p.wait()
         logf.close()
+        for link in linked:
+            link.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

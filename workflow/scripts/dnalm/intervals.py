@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import io
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -247,6 +247,53 @@ def sample_windows(
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
     atomic.write_bytes(path, data)
+
+
+def write_renamed(
+    src: str | Path,
+    out: str | Path,
+    canonical: Callable[[str], str | None],
+    fields: Callable[[str, int], list[str] | None],
+) -> dict[str, int]:
+    """Stream a tab-separated annotation to ``out`` (deterministic gzip), renaming column 1.
+
+    Parameters
+    ----------
+    src, out : str or pathlib.Path
+        Source (plain or gzip text) and destination, written atomically.
+    canonical : callable
+        Source contig name -> the genome's name, or None when the genome lacks it (the line
+        keeps its name and is counted as ``unknown_contig``).
+    fields : callable
+        ``(line, line_number) -> columns`` for a record, None for a line copied unchanged
+        (headers, comments); raises ``ValueError`` naming ``path:line`` for a bad record.
+
+    Returns
+    -------
+    stats : dict
+        ``lines`` (records), ``renamed``, ``unknown_contig``.
+    """
+    stats = {"lines": 0, "renamed": 0, "unknown_contig": 0}
+    with (
+        atomic.atomic_path(out) as tmp,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        open_text(src) as fh,
+    ):
+        for ln, line in enumerate(fh, 1):
+            f = fields(line, ln)
+            if f is None:
+                gz.write((line.rstrip("\r\n") + "\n").encode())
+                continue
+            stats["lines"] += 1
+            g = canonical(f[0])
+            if g is None:
+                stats["unknown_contig"] += 1
+            elif g != f[0]:
+                stats["renamed"] += 1
+                f[0] = g
+            gz.write(("\t".join(f) + "\n").encode())
+    return stats
 
 
 def gzip_bytes(data: bytes) -> bytes:

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from dnalm.intervals import Example, Genome, atomic_write_bytes, gzip_bytes, open_text
+from dnalm.intervals import Example, Genome, open_text, write_renamed
 
 __all__ = [
     "DONOR",
@@ -128,24 +128,17 @@ def normalize_gtf(
     their name and are counted.
     """
     genome = Genome(genome_fasta, contigs)
-    stats = {"lines": 0, "renamed": 0, "unknown_contig": 0}
-    out_lines = []
-    with open_text(src) as fh:
-        for ln, line in enumerate(fh, 1):
-            if not line.strip() or line.startswith("#"):
-                out_lines.append(line.rstrip("\r\n") + "\n")
-                continue
-            f = _gtf_fields(line, src, ln)
-            stats["lines"] += 1
-            g = genome.canonical(f[0])
-            if g is None:
-                stats["unknown_contig"] += 1
-            elif g != f[0]:
-                stats["renamed"] += 1
-                f[0] = g
-            out_lines.append("\t".join(f) + "\n")
-    genome.close()
-    atomic_write_bytes(out, gzip_bytes("".join(out_lines).encode()))
+    try:
+        stats = write_renamed(
+            src,
+            out,
+            genome.canonical,
+            lambda line, ln: (
+                None if not line.strip() or line.startswith("#") else _gtf_fields(line, src, ln)
+            ),
+        )
+    finally:
+        genome.close()
     log.info("gtf %s: %s", src, stats)
     return stats
 

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
-from dnalm.intervals import Example, Genome, atomic_write_bytes, gzip_bytes, open_text
+from dnalm.intervals import Example, Genome, open_text, write_renamed
 
 __all__ = ["Peak", "read_narrowpeak", "normalize_peaks", "peak_examples", "peak_intervals"]
 
@@ -70,23 +70,15 @@ def normalize_peaks(
     """
     read_narrowpeak(src)  # validation with file:line errors
     genome = Genome(genome_fasta, contigs)
-    stats = {"lines": 0, "renamed": 0, "unknown_contig": 0}
-    out_lines = []
-    with open_text(src) as fh:
-        for line in fh:
-            s = line.rstrip("\r\n")
-            f = s.split("\t")
-            if s and not s.startswith(("#", "track", "browser")):
-                stats["lines"] += 1
-                g = genome.canonical(f[0])
-                if g is None:
-                    stats["unknown_contig"] += 1
-                elif g != f[0]:
-                    stats["renamed"] += 1
-                    f[0] = g
-            out_lines.append("\t".join(f) + "\n")
-    genome.close()
-    atomic_write_bytes(out, gzip_bytes("".join(out_lines).encode()))
+
+    def fields(line: str, ln: int) -> list[str] | None:
+        s = line.rstrip("\r\n")
+        return None if not s or s.startswith(("#", "track", "browser")) else s.split("\t")
+
+    try:
+        stats = write_renamed(src, out, genome.canonical, fields)
+    finally:
+        genome.close()
     log.info("peaks %s: %s", src, stats)
     return stats
 

@@ -10,8 +10,10 @@ Both sides train k=6 BERT masked LMs with the same AdamW settings and the same s
 the corpus stage (half full 510-bp pieces, half uniform in 10..510 bp):
 
 - **ours**: :func:`dnalm.pretrain.pretrain` itself (length-bucketed batches, SDPA attention,
-  vocabulary head on masked positions only, bf16 autocast on CUDA); its ``tokens_per_s``
-  is read from ``train_log.tsv`` (second half of the run, so warm-up is excluded);
+  vocabulary head on masked positions only, fused AdamW, bf16 autocast on CUDA; on the CPU,
+  exact-rate dropout masks from packed random bytes, :mod:`dnalm.attention_cpu`); its
+  ``tokens_per_s`` is read from ``train_log.tsv`` (steps after the second, so warm-up is
+  excluded);
 - **naive**: HF ``BertForMaskedLM`` with eager attention in fp32, random batches each padded
   to 512 tokens as DNABERT's ``--block_size 512`` training did, logits for every position.
 

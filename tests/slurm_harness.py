@@ -7,10 +7,12 @@ Usage (as root; every daemon binds 127.0.0.1 only)::
 It starts munged (private socket), slurmctld and slurmd in the foreground with a generated
 slurm.conf (cons_tres, 2 fake GPUs in gres.conf), waits for the node to be idle, runs COMMAND
 with SLURM_CONF set, then stops the three daemons by PID and exits with COMMAND's status.
+Tests that drive the cluster themselves use :func:`cluster` (a context manager) instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -74,9 +77,13 @@ def _wait(pred, timeout: float, what: str) -> None:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def main(argv: list[str]) -> int:
-    state = Path(argv[1]).resolve()
-    cmd = argv[argv.index("--") + 1 :]
+@contextlib.contextmanager
+def cluster(state: str | Path) -> Iterator[dict[str, str]]:
+    """Start munged, slurmctld and slurmd; yield the environment (``SLURM_CONF`` set).
+
+    The daemons are stopped by PID, and the ``/etc/slurm`` links removed, when the block exits.
+    """
+    state = Path(state).resolve()
     state.mkdir(parents=True, exist_ok=True)
     host = socket.gethostname()
     cpus = os.cpu_count() or 2
@@ -121,7 +128,7 @@ def main(argv: list[str]) -> int:
 
         _wait(_idle, 60, "the SLURM node to be idle")
         print(f"slurm harness: cluster up (state {state})", flush=True)
-        return subprocess.run(cmd, env=env).returncode
+        yield env
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -135,6 +142,12 @@ def main(argv: list[str]) -> int:
         logf.close()
         for link in linked:
             link.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> int:
+    cmd = argv[argv.index("--") + 1 :]
+    with cluster(argv[1]) as env:
+        return subprocess.run(cmd, env=env).returncode
 
 
 if __name__ == "__main__":

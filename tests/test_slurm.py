@@ -1,4 +1,9 @@
-"""`snakemake --profile slurm-gpu` against a real single-node SLURM (slurm-wlm + munge).
+"""The workflow against a real single-node SLURM (slurm-wlm + munge).
+
+- ``snakemake --profile slurm-gpu`` runs a demo slice through sbatch;
+- a pretraining batch job that SLURM requeues (``scontrol requeue``: SIGTERM, back to the
+  queue, rerun with SLURM_RESTART_COUNT=1) resumes from its checkpoint and ends with the same
+  model as an uninterrupted run.
 
 The cluster is started by tests/slurm_harness.py (loopback only, 2 fake GPUs) and stopped by PID.
 Skipped, with the reason, where SLURM cannot run (not root, or the Debian packages are missing).
@@ -6,16 +11,21 @@ Skipped, with the reason, where SLURM cannot run (not root, or the Debian packag
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
+from tests.slurm_harness import cluster
 from tests.workflow_copy import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,3 +96,179 @@ def test_profile_slurm_gpu_runs_demo_slice(tmp_path: Path) -> None:
     assert "SLURM_JOB_ID" in text and "CUDA_VISIBLE_DEVICES=0" in text, text[-3000:]
     metrics = yaml.safe_load((work / target).read_text())
     assert 0.0 <= metrics["accuracy"] <= 1.0
+
+
+# --------------------------------------------------------------------------- requeue + resume
+
+# Long enough that the job is still training when the test requeues it after the first
+# checkpoint (about 20 of 200 steps), short enough for about ten seconds per run.
+REQUEUE_PRESET = {"steps": 200, "batch_size": 8, "lr": 1e-3, "warmup_steps": 10, "log_every": 1,
+                  "checkpoint_every": 20, "keep_checkpoints": 2, "val_batches": 2, "seed": 11}
+_FINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
+                 "BOOT_FAIL", "DEADLINE", "PREEMPTED")
+
+# Batch script. The trap forwards SIGTERM (requeue, scancel) and SIGUSR1 (`--signal=B:USR1@t`
+# before the time limit) to the trainer, which checkpoints and exits non-zero; the START/EXIT
+# lines mark each run of the job in its (appended) output file.
+_JOB_SH = """#!/bin/bash
+export PYTHONUNBUFFERED=1
+echo "START restart=${{SLURM_RESTART_COUNT:-0}} job=${{SLURM_JOB_ID}}"
+"{python}" "{script}" --shards shards --out-dir out/model --ckpt-dir out/checkpoints \\
+    --log-tsv out/train_log.tsv --curves-png out/curves.png --k 6 --size tiny \\
+    --preset preset.json --device cpu --threads 1 &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM USR1
+wait "$child"; rc=$?
+if [ "$rc" -gt 128 ]; then wait "$child"; rc=$?; fi  # a trapped signal interrupted `wait`
+echo "EXIT rc=$rc restart=${{SLURM_RESTART_COUNT:-0}}"
+exit "$rc"
+"""
+
+
+def _write_tiny_corpus(d: Path, n_pieces: int = 300, seed: int = 3) -> None:
+    """One corpus shard (``chrT.seq.npy`` + ``chrT.idx.npy``) of random pieces, 60-250 bp."""
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    lens = rng.integers(60, 251, n_pieces)
+    seq = rng.integers(0, 4, int(lens.sum()), dtype=np.uint8)
+    off = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    split = (np.arange(n_pieces) % 10 == 0).astype(np.int64)  # every 10th piece validates
+    np.save(d / "chrT.seq.npy", seq)
+    np.save(d / "chrT.idx.npy", np.stack([off, lens, split], 1).astype(np.int64))
+
+
+def _slurm(env: dict[str, str], *args: str) -> str:
+    r = subprocess.run(list(args), env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"{' '.join(args)}: rc={r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+def _job_field(show: str, key: str) -> str | None:
+    m = re.search(rf"\b{key}=(\S+)", show)
+    return m.group(1) if m else None
+
+
+def _poll(pred, timeout: float, what: str, detail=lambda: "") -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail()}")
+
+
+def _read(p: Path) -> str:
+    return p.read_text(errors="replace") if p.exists() else ""
+
+
+def _run_segments(out: str) -> dict[int, str]:
+    """The job output cut into runs by their START lines: {restart count: text}."""
+    parts = re.split(r"^START restart=(\d+) .*$", out, flags=re.M)
+    return {int(parts[i]): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+@pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+def test_requeued_pretraining_resumes_from_checkpoint(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    work = tmp_path / "job"
+    _write_tiny_corpus(work / "shards")
+    (work / "preset.json").write_text(json.dumps(REQUEUE_PRESET))
+    script = REPO / "workflow/scripts/bert_pretrain.py"  # the bert_pretrain rule's script
+    (work / "job.sh").write_text(_JOB_SH.format(python=sys.executable, script=script))
+    out_file, ckpt_dir = work / "slurm.out", work / "out/checkpoints"
+    state = tmp_path / "slurm"
+    steps = REQUEUE_PRESET["steps"]
+
+    def detail() -> str:
+        return (f"--- job output\n{_read(out_file)[-4000:]}\n--- slurmctld.log\n"
+                f"{_read(state / 'slurmctld.log')[-3000:]}")
+
+    with cluster(state) as env:
+        job = _slurm(env, "sbatch", "--parsable", "--requeue", "--open-mode=append",
+                     f"--output={out_file}", f"--chdir={work}", "--job-name=dnalm-requeue",
+                     "--cpus-per-task=1", "--mem=2000", "--time=10",
+                     str(work / "job.sh")).strip().split(";")[0]
+        assert job.isdigit(), job
+
+        def show() -> str:
+            return _slurm(env, "scontrol", "show", "job", job)
+
+        def first_checkpoint() -> bool:
+            st = _job_field(show(), "JobState")
+            assert st in ("PENDING", "RUNNING", "CONFIGURING"), f"job {st} before a checkpoint\n{detail()}"
+            return any(ckpt_dir.glob("step*.pt"))
+
+        _poll(first_checkpoint, 120, "the first checkpoint", detail)
+        first_ckpt = min(int(p.stem[4:]) for p in ckpt_dir.glob("step*.pt"))
+        _slurm(env, "scontrol", "requeue", job)
+        _poll(lambda: "EXIT rc=" in _read(out_file), 60, "the first run to exit", detail)
+
+        released = 0
+
+        def finished() -> bool:
+            nonlocal released
+            s = show()
+            if _job_field(s, "JobState") == "PENDING" and _job_field(s, "Reason") == "BeginTime":
+                # requeued jobs wait ~2 min (credential expiry) before they may start again
+                _slurm(env, "scontrol", "update", f"jobid={job}", "StartTime=now")
+                released += 1
+            return _job_field(s, "JobState") in _FINAL_STATES
+
+        _poll(finished, 240, "the requeued job to finish", detail)
+        final = show()
+
+    out = _read(out_file)
+    assert _job_field(final, "JobState") == "COMPLETED", f"{final}\n{detail()}"
+    assert _job_field(final, "Restarts") == "1", f"{final}\n(BeginTime released {released}x)"
+    assert _job_field(final, "ExitCode") == "0:0", final
+
+    # Two runs of the one job: the first was stopped by the requeue and checkpointed.
+    runs = _run_segments(out)
+    assert sorted(runs) == [0, 1], out[-4000:]
+    m0 = re.search(r"received signal (\d+); checkpoint for step (\d+) saved", runs[0])
+    assert m0 and int(m0.group(1)) == 15, runs[0][-3000:]  # SIGTERM
+    stopped_at = int(m0.group(2))
+    assert first_ckpt <= stopped_at < steps, (first_ckpt, stopped_at)
+    assert "EXIT rc=1 restart=0" in runs[0], runs[0][-2000:]  # PreemptedError: non-zero
+    assert f"job={job}" in out.splitlines()[0]
+
+    # The rerun resumed from that checkpoint and finished.
+    m1 = re.search(r"resumed from (\S+) \(step (\d+)\)", runs[1])
+    assert m1, runs[1][-3000:]
+    assert int(m1.group(2)) == stopped_at > 0
+    assert Path(m1.group(1)).name == f"step{stopped_at:09d}.pt"
+    res = json.loads(next(ln for ln in runs[1].splitlines() if ln.startswith("{")))
+    assert res["resumed_from"] == stopped_at and res["step"] == steps and res["status"] == "done"
+    assert "EXIT rc=0 restart=1" in runs[1]
+    assert f"step {stopped_at + 1} loss" in runs[1] and f"step {stopped_at + 1} loss" not in runs[0]
+
+    # Complete outputs; nothing partial beside them.
+    model = work / "out/model"
+    for name in ("config.json", "model.safetensors", "vocab.txt"):
+        assert (model / name).stat().st_size > 0, name
+    assert sorted(p.name for p in (work / "out").iterdir()) == [
+        "checkpoints", "curves.png", "model", "train_log.tsv"]
+    log = pd.read_csv(work / "out/train_log.tsv", sep="\t")
+    train, val = log[log.split == "train"], log[log.split == "val"]
+    assert train.step.tolist() == list(range(1, steps + 1))  # each step once, none repeated
+    every = REQUEUE_PRESET["checkpoint_every"]
+    assert val.step.tolist() == list(range(every, steps + 1, every))
+
+    # The resumed job ends where an uninterrupted run of the same command ends.
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    for name in ("shards", "preset.json"):
+        (ref / name).symlink_to(work / name)
+    cmd = _JOB_SH.format(python=sys.executable, script=script)
+    r = subprocess.run(["bash", "-c", cmd], cwd=ref, capture_output=True, text=True, timeout=300,
+                       env={k: v for k, v in os.environ.items() if not k.startswith("SLURM")})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    ref_log = pd.read_csv(ref / "out/train_log.tsv", sep="\t")
+    cols = ["step", "split", "loss", "mlm_acc", "lr", "mask_rate"]
+    pd.testing.assert_frame_equal(log[cols].reset_index(drop=True),
+                                  ref_log[cols].reset_index(drop=True))
+    a, b = load_file(model / "model.safetensors"), load_file(ref / "out/model/model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key

@@ -33,13 +33,45 @@ rule vcf_normalise:
         "../scripts/vcf_normalise.py"
 
 
-# Score dbSNP SNVs in high-attention regions and ClinVar SNVs in positive windows (ref/alt
-# windows, DNABERT diff/logOR, masked-LM zero-shot LLR, random-SNV null + BH), ClinVar
-# enrichment/AUROC, mutation maps of the top variants.
-rule variant_score:
+# Scatter: select and score the dbSNP SNVs in high-attention regions and the ClinVar SNVs in
+# positive windows of one contig shard (contigs dealt round-robin by length, see
+# dnalm.variants.shard_contigs): ref/alt classifier windows (DNABERT diff/logOR), masked-LM
+# zero-shot LLR. Only the shard's tabix regions are read.
+rule variant_score_shard:
     input:
         unpack(lambda wc: dcfg.variant_model_inputs(config, wc.task, wc.model)),
         unpack(lambda wc: dcfg.vcf_inputs(config, wc.task)),
+    output:
+        table="results/variants/{task}/{model}/shards/{shard}-of-{n}.tsv.gz",
+        meta="results/variants/{task}/{model}/shards/{shard}-of-{n}.json",
+    log:
+        "logs/variant_score_shard/{task}/{model}/{shard}-of-{n}.log",
+    benchmark:
+        "benchmarks/variant_score_shard/{task}/{model}/{shard}-of-{n}.tsv"
+    wildcard_constraints:
+        task=dcfg.alternation(VARIANTS.get("tasks", [])),
+        model=dcfg.alternation([VARIANTS["model"]] if VARIANTS.get("model") else []),
+        shard=r"[1-9]\d*",
+        n=r"[1-9]\d*",
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
+    params:
+        context=VARIANTS.get("context", "region"),
+        batch_size=VARIANTS.get("batch_size", 64),
+    script:
+        "../scripts/variant_score_shard.py"
+
+
+# Gather the shards: random-SNV null (scored once) + empirical p-values + BH over all variants,
+# ClinVar enrichment/AUROC, mutation maps of the top variants, figures.
+rule variant_score:
+    input:
+        unpack(lambda wc: dcfg.variant_gather_inputs(config, wc.task, wc.model)),
     output:
         scores="results/variants/{task}/{model}/scores.tsv.gz",
         clinvar=report(
@@ -82,6 +114,7 @@ rule variant_score:
         runtime=240,
         gpu=0,
     params:
+        context=VARIANTS.get("context", "region"),
         batch_size=VARIANTS.get("batch_size", 64),
         null_size=VARIANTS.get("null_size", 1000),
         top_mutation_maps=VARIANTS.get("top_mutation_maps", 5),

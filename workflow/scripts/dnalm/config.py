@@ -257,3 +257,22 @@ def variant_model_inputs(config: Mapping[str, Any], task: str, model: str) -> di
         "classifier": f"results/finetune/{task}/{model}/seed{seed}/model",
         "lm": f"results/pretrain/{model}/model",
     }
+
+
+def variant_shards(config: Mapping[str, Any], task: str, model: str) -> list[str]:
+    """Shard tables of rule variant_score_shard: ``shards/{i}-of-{n}.tsv.gz``, n = variants.scatter."""
+    n = int(config.get("variants", {}).get("scatter", 1))
+    return [f"results/variants/{task}/{model}/shards/{i}-of-{n}.tsv.gz" for i in range(1, n + 1)]
+
+
+def variant_gather_inputs(config: Mapping[str, Any], task: str, model: str) -> dict[str, Any]:
+    """Inputs of the gather rule variant_score: all shards (tables + ``.json`` metadata), the
+    genome, datasets and classifier (null, mutation maps) and the VCF normalise counts."""
+    model_in = variant_model_inputs(config, task, model)
+    out: dict[str, Any] = {k: model_in[k] for k in
+                           ("fasta", "fai", "gzi", "train", "dev", "test", "classifier")}
+    shards = variant_shards(config, task, model)
+    out["shards"] = shards
+    out["shard_meta"] = [p[: -len(".tsv.gz")] + ".json" for p in shards]
+    out.update({k: v for k, v in vcf_inputs(config, task).items() if k.endswith("_counts")})
+    return out

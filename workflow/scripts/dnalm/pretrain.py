@@ -12,6 +12,8 @@ What it does, top to bottom:
   ``mask_schedule`` and evaluates the vocabulary head on masked positions only;
 - AdamW (no decay on biases and LayerNorm weights), linear warm-up then linear decay to 0,
   gradient clipping, bf16 autocast on CUDA, SDPA attention, optional ``torch.compile``;
+  on the CPU, attention and hidden dropout draw exact-rate masks from packed random bytes
+  (:func:`dnalm.attention_cpu.cpu_training`; same p, far fewer random draws);
 - DDP when launched by torchrun (``RANK``/``WORLD_SIZE``): gloo on CPU, nccl on CUDA, each
   rank takes every ``world_size``-th batch, gradients synchronise on the last micro-step,
   only rank 0 writes files;
@@ -52,6 +54,7 @@ from dnalm import checkpoint as ckpt
 from dnalm import kmers
 from dnalm._compat import autocast, resolve_device
 from dnalm._validate import validate_k
+from dnalm.attention_cpu import cpu_training
 from dnalm.mask import centre_prob_for_rate, mask_tokens
 from dnalm.modeling import SIZES, bert_config
 
@@ -655,8 +658,10 @@ def _train(shard_paths, out_dir, ckpt_dir, log_tsv, curves_png, k, size, cfg, de
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     lm = BertForMaskedLM(bert_config(k, size, max_positions=cfg.max_tokens))
     loss_mod = _MLMLoss(lm).to(dev)
+    # Fused AdamW: one kernel per parameter on CUDA, and on the CPU about 3x faster than the
+    # default single-tensor loop (foreach is slower there); the same AdamW update.
     opt = torch.optim.AdamW(_param_groups(lm, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
-                            eps=cfg.eps, fused=dev.type == "cuda")
+                            eps=cfg.eps, fused=dev.type in ("cuda", "cpu"))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps))
     scaler = None  # bf16 autocast (or fp32) needs no loss scaling
@@ -743,7 +748,11 @@ def _train(shard_paths, out_dir, ckpt_dir, log_tsv, curves_png, k, size, cfg, de
     bar = tqdm(total=cfg.steps, initial=step, disable=not (verbose and master), desc="pretrain",
                mininterval=5)
     status = "done"
-    with _stop_signals() as sig:
+    # CPU training without torch.compile: exact-rate dropout masks from packed random bytes
+    # (attention and hidden dropout, same p); CUDA, compile and evaluation use the stock path.
+    cheap_dropout = (cpu_training(lm) if dev.type == "cpu" and not cfg.compile
+                     else contextlib.nullcontext())
+    with _stop_signals() as sig, cheap_dropout:
         while step < cfg.steps:
             p = centre_prob_for_rate(mask_rate_at(cfg.mask_schedule, step), k)
             torch.manual_seed(_seed(cfg.seed, rank, step, 1))  # dropout
@@ -911,3 +920,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    device=a.device, threads=a.threads, stop_at=a.stop_at, verbose=False)
     print(json.dumps(res))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

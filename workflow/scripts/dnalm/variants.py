@@ -9,10 +9,25 @@ What is computed (one ``score_variants`` call per task and model):
    records are split and trimmed to minimal REF/ALT; only SNVs are scored; indels and
    symbolic/non-ACGT alleles are skipped and counted. REF is checked against the genome
    (upper-cased); mismatches are counted, logged, listed in the summary and never scored.
-2. **Windows.** Ref and alt windows of the task's input length ``L`` with the variant at
-   offset ``L // 2`` (50 for 101 bp). Past a chromosome end the window is padded with
-   ``N`` (its k-mers become ``[UNK]``), so the variant always sits at the same offset.
-   Windows of ``-`` strand regions are reverse-complemented, like the dataset rows.
+2. **Windows** (``context``). DNABERT's ``SNP/mutate_seqs.py`` mutates the task's own
+   sequences, so by default (``context="region"``) each variant (and each null SNV) is
+   scored inside a positive dataset window of the task that contains it: of the containing
+   windows (all ``L`` bp, looked up per contig with ``numpy.searchsorted`` on the sorted
+   starts), the one whose centre is nearest the variant (ties: lowest start, then strand
+   and ``source_id``). The window is that genome interval, reverse-complemented for ``-``
+   rows like the dataset; the variant sits at ``pos0 - start`` of the forward window
+   (``L - 1 - (pos0 - start)`` after reverse complement); ``offset`` in ``scores.tsv.gz``
+   is its position in the classifier input, ``window`` the genome interval
+   (``contig:start-end:strand``) and ``window_id`` the row's ``source_id``. A variant in no
+   positive window (dbSNP alleles at the edge of an attention region) falls back to the
+   centred window and is counted (``counts.<source>.centred_fallback``, ``window_id``
+   ``centred``). With ``context="centred"`` every window is centred: the variant at offset
+   ``L // 2`` (50 for 101 bp), on the strand of the selecting interval. Past a chromosome
+   end a window is padded with ``N`` (its k-mers become ``[UNK]``). Why region is the
+   default: a centred window around a variant 12+ bp from a motif is often predicted
+   negative, and the noisy mid-range probabilities of such windows give large ``|logOR|``
+   to benign variants; inside the positive window the classifier actually saw, the score
+   measures the variant's effect on a confident prediction.
 3. **Classifier scores** (DNABERT ``SNP.py``), with ``p`` the positive-class probability
    clipped to ``[eps, 1 - eps]``: ``diff = (p_alt - p_ref) * max(p_ref, p_alt)`` and
    ``logOR = log2(p_ref / (1 - p_ref)) - log2(p_alt / (1 - p_alt))`` (positive when the
@@ -25,7 +40,8 @@ What is computed (one ``score_variants`` call per task and model):
    log p(ref k-mer): the softmax normaliser cancels); tokens whose k-mer holds an ``N`` are
    ignored. ``zero_shot`` is the mean over those tokens, averaged over the forward and the
    reverse-complement window (site at ``L-1-c``, complemented alleles). Negative = alt
-   less likely than ref.
+   less likely than ref. The LLR is context-free, so it always uses the variant-centred
+   forward window (``c = L // 2``) whatever ``context`` is.
 5. **Ranking score** ``score = |logOR|`` (strength of the effect in either direction; unlike
    ``diff`` it does not shrink when the classifier saturates near 0 or 1).
 6. **Significance.** ``null_size`` random SNVs (uniform position in a random positive
@@ -37,6 +53,11 @@ What is computed (one ``score_variants`` call per task and model):
    ``scipy``) of (likely) pathogenic vs (likely) benign among high-scoring
    (``pvalue <= high_p``) vs other ClinVar variants, and AUROC (``sklearn``) of
    pathogenic (1) vs benign (0) by ``score``, ``|diff|`` and ``-zero_shot``.
+8. **Scatter.** :func:`score_variant_shard` does steps 1-4 for the contigs of one shard
+   (:func:`shard_contigs`: ``.fai`` contigs dealt round-robin by decreasing length) and
+   reads only their tabix regions; :func:`summarise_variants` gathers the shards and does
+   steps 5-7 (the null is scored once, there). Scores do not depend on the number of
+   shards; :func:`score_variants` runs both steps in one process.
 """
 
 from __future__ import annotations
@@ -46,7 +67,8 @@ import io
 import json
 import logging
 import math
-import os
+import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +78,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from dnalm import atomic, kmers
 from dnalm import clinvar as cv
-from dnalm import kmers
 from dnalm import vcf as dvcf
 from dnalm._compat import autocast, resolve_device
 
@@ -74,6 +96,9 @@ __all__ = [
     "select_alleles",
     "classifier_delta",
     "zero_shot_llr",
+    "shard_contigs",
+    "score_variant_shard",
+    "summarise_variants",
     "score_variants",
 ]
 
@@ -81,6 +106,7 @@ log = logging.getLogger("dnalm.variants")
 
 CLINVAR_INFO = ("CLNSIG", "CLNDN", "GENEINFO", "CLNREVSTAT", "RS")
 RANKING_SCORE = "abs_logOR"
+CONTEXTS = ("region", "centred")
 _COMP = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 _EPS = 1e-6
 
@@ -188,11 +214,7 @@ def genome_window(
         ``length // 2``.
     """
     off = length // 2
-    start = pos0 - off
-    end = start + length
-    a, b = max(0, start), min(end, contig_len)
-    core = fasta.fetch(contig, a, b).upper() if b > a else ""
-    return "N" * (a - start) + core + "N" * (end - b), off
+    return _fetch_padded(fasta, contig, pos0 - off, pos0 - off + length, contig_len), off
 
 
 def delta_scores(
@@ -360,6 +382,12 @@ def classifier_delta(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positive-class probabilities of ref and alt windows (predicted in batches).
 
+    Every batch is full: the last one is padded with copies of the last window (whose
+    outputs are dropped). Kernels then always see the same shapes, so a window's
+    probability does not depend on how many others are scored with it (bitwise, for a
+    given device and thread count; a short last batch can take another kernel path and
+    differ in the last float bits). This is what makes scattered runs identical.
+
     Returns
     -------
     p_ref, p_alt : numpy.ndarray, shape=(n,), dtype=float64
@@ -371,9 +399,10 @@ def classifier_delta(
         raise ValueError("`ref_windows` and `alt_windows` differ in length")
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    probs = predict_proba(model, list(ref_windows) + list(alt_windows), k,
-                          batch_size=batch_size, device=device, verbose=verbose)
-    p = probs[:, positive_class]
+    seqs = list(ref_windows) + list(alt_windows)
+    seqs += [seqs[-1]] * (-len(seqs) % batch_size)
+    probs = predict_proba(model, seqs, k, batch_size=batch_size, device=device, verbose=verbose)
+    p = probs[: 2 * n, positive_class]
     return p[:n], p[n:]
 
 
@@ -382,16 +411,24 @@ def _masked_llr_one_strand(mlm, k, windows, offsets, refs, alts, batch_size, dev
     out = np.full(n, np.nan)
     for b0 in tqdm(range(0, n, batch_size), disable=not verbose, desc="zero-shot"):
         sl = slice(b0, b0 + batch_size)
-        w = windows[sl]
-        alt_w = [s[:c] + a + s[c + 1:] for s, c, a in zip(w, offsets[sl], alts[sl], strict=True)]
+        # full batches (last row repeated) and a fixed number of masked tokens per batch, so
+        # kernels see the same shapes whatever n is (see classifier_delta)
+        pad = batch_size - len(windows[sl])
+        w = windows[sl] + windows[-1:] * pad
+        offs = offsets[sl] + offsets[-1:] * pad
+        alt_w = [s[:c] + a + s[c + 1:]
+                 for s, c, a in zip(w, offs, alts[sl] + alts[-1:] * pad, strict=True)]
         ids, mask = kmers.encode_batch(w, k)
         alt_ids, _ = kmers.encode_batch(alt_w, k)
         rows, cols = [], []
-        for i, c in enumerate(offsets[sl]):
+        for i, c in enumerate(offs):
             L = len(w[i])
             for j in range(max(0, c - k + 1), min(c, L - k) + 1):
                 rows.append(i)
                 cols.append(j + 1)  # +1 for [CLS]
+        n_tok = len(rows)
+        rows += rows[-1:] * (batch_size * k - n_tok)
+        cols += cols[-1:] * (batch_size * k - n_tok)
         rows_a, cols_a = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
         ref_tok = ids[rows_a, cols_a]
         alt_tok = alt_ids[rows_a, cols_a]
@@ -407,12 +444,13 @@ def _masked_llr_one_strand(mlm, k, windows, offsets, refs, alts, batch_size, dev
         r = np.arange(len(rows_a))
         tok = logits[r, alt_tok] - logits[r, ref_tok]
         ok = (ref_tok != kmers.UNK_ID) & (alt_tok != kmers.UNK_ID)
+        ok[n_tok:] = False  # padding tokens
         sums = np.zeros(len(w))
         cnt = np.zeros(len(w))
         np.add.at(sums, rows_a[ok], tok[ok])
         np.add.at(cnt, rows_a[ok], 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[sl] = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
+            out[sl] = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)[: batch_size - pad]
     return out
 
 
@@ -485,23 +523,107 @@ def _load_mlm(directory):
     return m, k
 
 
-# ----------------------------------------------------------------------------- orchestration
+# ----------------------------------------------------------------------------- scoring windows
 
 
-def _windows_for(cands, fasta, lengths, L):
-    ref_w, alt_w, fwd_w, offs = [], [], [], []
-    for a, iv in cands:
-        w, off = genome_window(fasta, a.contig, a.pos0, L, lengths[a.contig])
-        alt = w[:off] + a.alt + w[off + 1:]
-        fwd_w.append(w)
-        offs.append(off)
-        if iv.strand == "-":
-            ref_w.append(revcomp(w))
-            alt_w.append(revcomp(alt))
+def _fetch_padded(fasta, contig: str, start: int, end: int, contig_len: int) -> str:
+    """Upper-case ``contig[start:end]``, ``N`` where the interval leaves the contig."""
+    a, b = max(0, start), min(end, contig_len)
+    if b <= a:
+        return "N" * (end - start)
+    return "N" * (a - start) + fasta.fetch(contig, a, b).upper() + "N" * (end - b)
+
+
+class _WindowIndex:
+    """Nearest-centred positive window containing a position (per contig, numpy searchsorted).
+
+    Only windows of exactly ``L`` bp are indexed; sorted by (start, strand, name), so the
+    containing windows of ``pos0`` are the slice of starts in ``[pos0 - L + 1, pos0]``.
+    """
+
+    def __init__(self, windows: Sequence[Interval], L: int) -> None:
+        self.L = L
+        by: dict[str, list[Interval]] = {}
+        self.skipped = 0
+        for iv in windows:
+            if iv.end - iv.start != L:
+                self.skipped += 1
+                continue
+            by.setdefault(iv.contig, []).append(iv)
+        self._ivs = {c: sorted(v, key=lambda iv: (iv.start, iv.strand, iv.name))
+                     for c, v in by.items()}
+        self._starts = {c: np.fromiter((iv.start for iv in v), dtype=np.int64, count=len(v))
+                        for c, v in self._ivs.items()}
+        if self.skipped:
+            log.warning("%d positive windows are not %d bp long and are not used as scoring "
+                        "context", self.skipped, L)
+
+    def find(self, contig: str, pos0: int) -> Interval | None:
+        """The containing window whose centre is nearest ``pos0`` (ties: lowest start)."""
+        s = self._starts.get(contig)
+        if s is None:
+            return None
+        lo = int(np.searchsorted(s, pos0 - self.L + 1, side="left"))
+        hi = int(np.searchsorted(s, pos0, side="right"))
+        if hi <= lo:
+            return None
+        # twice the distance between base pos0 and the window centre start + (L - 1) / 2
+        dist = np.abs(2 * s[lo:hi] + (self.L - 1) - 2 * pos0)
+        return self._ivs[contig][lo + int(np.argmin(dist))]  # argmin: first = lowest start
+
+
+@dataclass
+class _Windows:
+    """Classifier inputs of n variants (oriented like the dataset rows)."""
+
+    ref: list[str]
+    alt: list[str]
+    offset: list[int]  # variant position in ref/alt
+    strand: list[str]
+    window: list[str]  # "contig:start-end:strand", 0-based half-open genome interval
+    window_id: list[str]  # source_id of the positive window, or "centred"
+    fallback: np.ndarray  # bool, region context without a containing window
+
+
+_WINDOW_RE = re.compile(r"^(.+):(-?\d+)-(-?\d+):([+\-.])$")
+
+
+def _scoring_windows(cands, fasta, lengths, L: int, index: _WindowIndex | None) -> _Windows:
+    """Ref/alt classifier windows: the nearest-centred containing positive window
+    (``index`` given) or, without one, the variant-centred window on the selection
+    interval's strand."""
+    out = _Windows([], [], [], [], [], [], np.zeros(len(cands), dtype=bool))
+    for i, (a, iv) in enumerate(cands):
+        hit = index.find(a.contig, a.pos0) if index is not None else None
+        if hit is None:
+            start, strand, wid = a.pos0 - L // 2, iv.strand, "centred"
+            out.fallback[i] = index is not None
         else:
-            ref_w.append(w)
-            alt_w.append(alt)
-    return ref_w, alt_w, fwd_w, offs
+            start, strand, wid = hit.start, hit.strand, hit.name
+        fwd = _fetch_padded(fasta, a.contig, start, start + L, lengths[a.contig])
+        off = a.pos0 - start
+        if fwd[off] != a.ref:
+            raise ValueError(f"{a.contig}:{a.pos}: genome base {fwd[off]!r} is not REF {a.ref!r}")
+        alt = fwd[:off] + a.alt + fwd[off + 1:]
+        if strand == "-":
+            fwd, alt, off = revcomp(fwd), revcomp(alt), L - 1 - off
+        out.ref.append(fwd)
+        out.alt.append(alt)
+        out.offset.append(off)
+        out.strand.append(strand)
+        out.window.append(f"{a.contig}:{start}-{start + L}:{strand}")
+        out.window_id.append(wid)
+    return out
+
+
+def _window_sequence(fasta, lengths, window: str) -> str:
+    """The oriented classifier input named by a ``window`` column value."""
+    m = _WINDOW_RE.match(window)
+    if m is None:
+        raise ValueError(f"bad window {window!r}, expected contig:start-end:strand")
+    contig, s, e, strand = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
+    seq = _fetch_padded(fasta, contig, s, e, lengths[contig])
+    return revcomp(seq) if strand == "-" else seq
 
 
 def _null_candidates(windows, fasta, lengths, L, n, rng):
@@ -523,6 +645,38 @@ def _null_candidates(windows, fasta, lengths, L, n, rng):
     return out
 
 
+# ----------------------------------------------------------------------------- orchestration
+
+
+def shard_contigs(lengths: Mapping[str, int], n_shards: int, shard: int) -> list[str]:
+    """Contigs of shard ``shard`` (1-based) of ``n_shards``.
+
+    Contigs are dealt round-robin in order of decreasing length (ties: input order, i.e.
+    ``.fai`` order), so shards are static and balanced, every contig lands in exactly one
+    shard, and with ``n_shards >= len(lengths)`` each shard holds at most one contig.
+
+    Parameters
+    ----------
+    lengths : mapping of str to int
+        Contig lengths in ``.fai`` order.
+    n_shards : int
+    shard : int
+        1 .. ``n_shards``.
+
+    Returns
+    -------
+    contigs : list of str
+        In dealing order (longest first).
+    """
+    if isinstance(n_shards, bool) or not isinstance(n_shards, int | np.integer) or n_shards < 1:
+        raise ValueError(f"`n_shards` must be an integer >= 1, got {n_shards!r}")
+    if isinstance(shard, bool) or not isinstance(shard, int | np.integer) or not 1 <= shard <= n_shards:
+        raise ValueError(f"`shard` must be in 1..{n_shards}, got {shard!r}")
+    order = sorted(range(len(lengths)), key=lambda j: (-list(lengths.values())[j], j))
+    names = list(lengths)
+    return [names[j] for r, j in enumerate(order) if r % n_shards == shard - 1]
+
+
 def _auroc(y: np.ndarray, s: np.ndarray):
     from sklearn.metrics import roc_auc_score
 
@@ -533,18 +687,15 @@ def _auroc(y: np.ndarray, s: np.ndarray):
     return float(roc_auc_score(y, s))
 
 
-def _write_tsv_gz(df: pd.DataFrame, path: Path) -> None:
+def _write_tsv_gz(df: pd.DataFrame, path: Path, float_format: str = "%.6g") -> None:
     buf = io.StringIO()
-    df.to_csv(buf, sep="\t", index=False, na_rep="NA", float_format="%.6g")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(gzip.compress(buf.getvalue().encode(), mtime=0))
-    os.replace(tmp, path)
+    df.to_csv(buf, sep="\t", index=False, na_rep="NA", float_format=float_format)
+    atomic.write_bytes(path, gzip.compress(buf.getvalue().encode(), mtime=0))
 
 
 def _write_tsv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
 
 
 def _jsonable(x):
@@ -561,6 +712,7 @@ def _jsonable(x):
 
 SCORE_COLUMNS = [
     "contig", "pos", "ref", "alt", "id", "source", "in_attention", "strand", "region",
+    "window", "window_id", "offset",
     "p_ref", "p_alt", "diff", "logOR", "zero_shot", "score", "pvalue", "qvalue",
     "clnsig", "clinvar_class", "stars",
 ]
@@ -569,90 +721,80 @@ CLINVAR_COLUMNS = [
     "p_ref", "p_alt", "diff", "logOR", "zero_shot", "score", "pvalue", "qvalue",
     "clnsig", "clinvar_class", "stars", "CLNDN", "GENEINFO", "CLNREVSTAT",
 ]
+# per-variant columns of a shard table (everything but the null-dependent pvalue/qvalue)
+SHARD_COLUMNS = [c for c in SCORE_COLUMNS if c not in ("pvalue", "qvalue")] + [
+    "in_dbsnp", "clinvar_id", "rsid", "CLNDN", "GENEINFO", "CLNREVSTAT",
+]
+_SHARD_FLOATS = ("p_ref", "p_alt", "diff", "logOR", "zero_shot", "score")
+_SHARD_BOOLS = ("in_attention", "in_dbsnp")
+_SHARD_INTS = ("pos", "offset")
 
 
-def score_variants(
+def _check_context(context: str) -> None:
+    if context not in CONTEXTS:
+        raise ValueError(f"`context` must be one of {CONTEXTS}, got {context!r}")
+
+
+def score_variant_shard(
     genome_fasta: str | Path,
     regions_bed: str | Path,
     datasets: Sequence[str | Path],
     classifier_dir: str | Path,
-    outputs: Mapping[str, str | Path],
+    output_table: str | Path,
+    output_meta: str | Path,
+    shard: int = 1,
+    n_shards: int = 1,
     dbsnp_vcf: str | Path | None = None,
     clinvar_vcf: str | Path | None = None,
     lm_dir: str | Path | None = None,
-    normalise_counts: Mapping[str, str | Path] | None = None,
+    context: str = "region",
     batch_size: int = 64,
-    null_size: int = 1000,
-    top_mutation_maps: int = 5,
-    seed: int = 1,
-    high_p: float = 0.05,
-    fdr: float = 0.05,
     positive_class: int = 1,
     device=None,
     verbose: bool = False,
-    labels: Mapping[str, str] | None = None,
 ) -> dict:
-    """Select, score and summarise the functional variants of one task and model.
+    """Select and score the variants on one shard's contigs (the scatter step).
+
+    Only the tabix regions of this shard's contigs are read (see :func:`shard_contigs`).
+    Scores do not depend on the null, so shards are independent; :func:`summarise_variants`
+    adds p-values and everything else.
 
     Parameters
     ----------
-    genome_fasta : path
-        bgzip FASTA with ``.fai`` (and ``.gzi``); genome contig names.
-    regions_bed : path
-        High-attention regions (BED6, genome coordinates).
-    datasets : sequence of path
-        The task's dataset TSVs (train/dev/test); positive windows come from all of them,
-        the window length from the first.
-    classifier_dir : path
-        Fine-tuned classifier (``dnalm.predict.load_classifier``).
-    outputs : mapping
-        Paths for ``scores`` (.tsv.gz), ``clinvar`` (.tsv), ``summary`` (.json),
-        ``fig_scores``, ``fig_top``, ``fig_maps`` (.png).
-    dbsnp_vcf, clinvar_vcf : path, optional
-        Normalised, indexed VCFs (genome contig names). Default is None (source skipped).
-    lm_dir : path, optional
-        Pretrained masked LM for the zero-shot score. Default is None (column is NaN).
-    normalise_counts : mapping, optional
-        ``{"dbsnp": json, "clinvar": json}`` from ``vcf_normalise`` (outside-genome
-        contigs) copied into the summary. Default is None.
-    batch_size, null_size, top_mutation_maps, seed : int, optional
-        Defaults 64, 1000, 5, 1.
-    high_p : float, optional
-        Empirical p-value threshold defining "high-scoring" for the Fisher test.
-        Default is 0.05.
-    fdr : float, optional
-        BH threshold for ``n_significant``. Default is 0.05.
-    positive_class : int, optional
-        Label of the positive windows and the class whose probability is scored.
-        Default is 1.
-    device : optional
-        Default is cuda if available, else cpu.
-    labels : mapping, optional
-        ``task`` / ``model`` names written into the summary.
+    genome_fasta, regions_bed, datasets, classifier_dir, dbsnp_vcf, clinvar_vcf, lm_dir
+        As in :func:`score_variants`.
+    output_table : path
+        ``.tsv.gz`` with :data:`SHARD_COLUMNS` (floats written round-trip exact).
+    output_meta : path
+        ``.json``: shard, n_shards, contigs, context, window_length, k, counts.
+    shard, n_shards : int, optional
+        Which shard (1-based) of how many. Default is 1 of 1.
+    context : {"region", "centred"}, optional
+        Classifier window of a variant. Default is "region".
+    batch_size, positive_class, device, verbose
+        As in :func:`score_variants`.
 
     Returns
     -------
-    summary : dict
-        What ``summary.json`` holds.
+    meta : dict
+        What ``output_meta`` holds.
     """
     import pysam
-    from scipy.stats import fisher_exact
 
-    from dnalm.mutagenesis import plot_mutation_maps, saturation_mutagenesis
     from dnalm.predict import load_classifier
 
-    outs = {k: Path(v) for k, v in outputs.items()}
-    for p in outs.values():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
+    _check_context(context)
     fasta = pysam.FastaFile(str(genome_fasta))
     lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+    mine = shard_contigs(lengths, n_shards, shard)
+    keep = set(mine)
     L = task_window_length(datasets[0])
-    attention = read_bed(regions_bed)
-    positives = read_positive_windows(datasets, positive_class)
+    attention = [iv for iv in read_bed(regions_bed) if iv.contig in keep]
+    positives = [iv for iv in read_positive_windows(datasets, positive_class) if iv.contig in keep]
     att_lookup = _Lookup(attention)
-    log.info("task window %d bp; %d high-attention regions; %d positive windows",
-             L, len(attention), len(positives))
+    log.info("shard %d of %d: contigs %s; task window %d bp; %d high-attention regions; "
+             "%d positive windows", shard, n_shards, ",".join(mine) or "-", L, len(attention),
+             len(positives))
 
     counts: dict[str, dict] = {}
     selected: dict[tuple, dict] = {}
@@ -677,74 +819,206 @@ def score_variants(
                                  "in_attention": att_lookup.contains(a.contig, a.pos0)}
             else:
                 ent["clinvar"] = a
-        if not sel:
-            log.warning("ClinVar: no variant inside the %d positive windows of this task; "
-                        "clinvar.tsv is empty and no AUROC/enrichment can be computed",
-                        len(positives))
-        else:
-            log.info("ClinVar: %d SNVs in positive windows (%d REF mismatches)",
-                     c["selected"], c["ref_mismatch"])
-    for src, path in (normalise_counts or {}).items():
-        if src in counts and path and Path(path).is_file():
-            nc = json.loads(Path(path).read_text())
-            counts[src]["outside_genome_records"] = nc.get("records_dropped", 0)
-            counts[src]["outside_genome_contigs"] = nc.get("dropped_contigs", {})
+        log.info("ClinVar: %d SNVs in positive windows (%d REF mismatches)",
+                 c["selected"], c["ref_mismatch"])
 
-    # ---- scoring
     clf, k = load_classifier(classifier_dir)
     ents = list(selected.values())
     cands = [(e["allele"], e["iv"]) for e in ents]
-    ref_w, alt_w, fwd_w, offs = _windows_for(cands, fasta, lengths, L)
-    p_ref, p_alt = classifier_delta(clf, k, ref_w, alt_w, batch_size, device, positive_class,
+    index = _WindowIndex(positives, L) if context == "region" else None
+    win = _scoring_windows(cands, fasta, lengths, L, index)
+    for src, flag in (("dbsnp", "dbsnp"), ("clinvar", "clinvar")):
+        if src in counts:
+            counts[src]["centred_fallback"] = int(sum(
+                bool(fb) for e, fb in zip(ents, win.fallback, strict=True) if e[flag]))
+    if win.fallback.any():
+        log.warning("%d of %d variants lie in no %d-bp positive window and are scored in a "
+                    "variant-centred window", int(win.fallback.sum()), len(ents), L)
+    p_ref, p_alt = classifier_delta(clf, k, win.ref, win.alt, batch_size, device, positive_class,
                                     verbose)
+    del clf
     diff, logor = delta_scores(p_ref, p_alt)
-    score = np.abs(logor)
     if lm_dir is not None and ents:
+        # the zero-shot LLR is context-free: always the variant-centred forward window
+        zs_w, zs_off = [], []
+        for a, _ in cands:
+            w, off = genome_window(fasta, a.contig, a.pos0, L, lengths[a.contig])
+            zs_w.append(w)
+            zs_off.append(off)
         mlm, lm_k = _load_mlm(lm_dir)
-        zs = zero_shot_llr(mlm, lm_k, fwd_w, offs,
-                           [a.ref for a, _ in cands], [a.alt for a, _ in cands],
-                           batch_size, device, verbose)
+        zs = zero_shot_llr(mlm, lm_k, zs_w, zs_off, [a.ref for a, _ in cands],
+                           [a.alt for a, _ in cands], batch_size, device, verbose)
         del mlm
     else:
         zs = np.full(len(ents), np.nan)
-
-    null = _null_candidates(positives, fasta, lengths, L, null_size, rng)
-    nref, nalt, _, _ = _windows_for(null, fasta, lengths, L)
-    np_ref, np_alt = classifier_delta(clf, k, nref, nalt, batch_size, device, positive_class,
-                                      verbose)
-    null_score = np.abs(delta_scores(np_ref, np_alt)[1])
-    pval = empirical_pvalues(score, null_score)
-    qval = benjamini_hochberg(pval)
 
     rows = []
     for i, e in enumerate(ents):
         a, iv, c = e["allele"], e["iv"], e["clinvar"]
         src = "both" if e["dbsnp"] and c is not None else ("dbsnp" if e["dbsnp"] else "clinvar")
         clnsig = c.info.get("CLNSIG", "") if c is not None else ""
+        info = c.info if c is not None else {}
         rows.append({
             "contig": a.contig, "pos": a.pos, "ref": a.ref, "alt": a.alt,
             "id": a.id, "source": src, "in_attention": bool(e["in_attention"]),
-            "strand": iv.strand, "region": iv.name,
+            "strand": win.strand[i], "region": iv.name, "window": win.window[i],
+            "window_id": win.window_id[i], "offset": win.offset[i],
             "p_ref": p_ref[i], "p_alt": p_alt[i], "diff": diff[i], "logOR": logor[i],
-            "zero_shot": zs[i], "score": score[i], "pvalue": pval[i], "qvalue": qval[i],
+            "zero_shot": zs[i], "score": abs(logor[i]),
             "clnsig": clnsig or ("." if c is None else "missing"),
             "clinvar_class": cv.clinsig_class(clnsig) if c is not None else ".",
-            "stars": cv.review_stars(c.info.get("CLNREVSTAT", "")) if c is not None else None,
-            "_clinvar": c, "_fwd": fwd_w[i], "_ref_w": ref_w[i], "_dbsnp": e["dbsnp"],
+            "stars": cv.review_stars(info.get("CLNREVSTAT", "")) if c is not None else None,
+            "in_dbsnp": bool(e["dbsnp"]),
+            "clinvar_id": c.id if c is not None else ".",
+            "rsid": ("rs" + info["RS"]) if info.get("RS") else ".",
+            **{key: info.get(key, "") or "." for key in ("CLNDN", "GENEINFO", "CLNREVSTAT")},
         })
-    df = pd.DataFrame(rows, columns=SCORE_COLUMNS + ["_clinvar", "_fwd", "_ref_w", "_dbsnp"])
+    df = pd.DataFrame(rows, columns=SHARD_COLUMNS)
+    df["stars"] = df["stars"].astype("Int64")
+    meta = {
+        "shard": int(shard), "n_shards": int(n_shards), "contigs": mine, "context": context,
+        "window_length": L, "k": k, "n_rows": len(df), "counts": counts,
+    }
+    _write_tsv_gz(df, Path(output_table), float_format="%.17g")
+    atomic.write_text(output_meta, json.dumps(_jsonable(meta), indent=2) + "\n")
+    return meta
+
+
+def _read_shard_table(path: str | Path) -> pd.DataFrame:
+    strings = [c for c in SHARD_COLUMNS if c not in _SHARD_FLOATS + _SHARD_INTS + ("stars",)]
+    df = pd.read_csv(path, sep="\t", dtype={c: str for c in strings}, keep_default_na=False,
+                     na_values={c: ["NA"] for c in (*_SHARD_FLOATS, "stars")})
+    if list(df.columns) != SHARD_COLUMNS:
+        raise ValueError(f"{path}: not a variant shard table (columns {list(df.columns)})")
+    for c in _SHARD_FLOATS:
+        df[c] = df[c].astype(np.float64)
+    for c in _SHARD_INTS:
+        df[c] = df[c].astype(np.int64)
+    for c in _SHARD_BOOLS:
+        df[c] = df[c] == "True"
+    df["stars"] = df["stars"].astype("Int64")
+    return df
+
+
+def _merge_counts(metas: Sequence[Mapping], max_examples: int = 20) -> dict:
+    """Sum the per-shard selection counts (REF-mismatch examples: first by position)."""
+    out: dict[str, dict] = {}
+    for m in metas:
+        for src, c in m["counts"].items():
+            acc = out.setdefault(src, {})
+            for key, v in c.items():
+                if isinstance(v, list):
+                    acc.setdefault(key, []).extend(v)
+                else:
+                    acc[key] = acc.get(key, 0) + v
+
+    def where(ex: str) -> tuple[str, int]:
+        contig, pos = ex.split(" ", 1)[0].rsplit(":", 1)
+        return contig, int(pos)
+
+    for acc in out.values():
+        if "ref_mismatch_examples" in acc:
+            acc["ref_mismatch_examples"] = sorted(acc["ref_mismatch_examples"], key=where)[:max_examples]
+    return out
+
+
+def summarise_variants(
+    shard_tables: Sequence[str | Path],
+    shard_meta: Sequence[str | Path],
+    genome_fasta: str | Path,
+    datasets: Sequence[str | Path],
+    classifier_dir: str | Path,
+    outputs: Mapping[str, str | Path],
+    normalise_counts: Mapping[str, str | Path] | None = None,
+    context: str = "region",
+    batch_size: int = 64,
+    null_size: int = 1000,
+    top_mutation_maps: int = 5,
+    seed: int = 1,
+    high_p: float = 0.05,
+    fdr: float = 0.05,
+    positive_class: int = 1,
+    device=None,
+    verbose: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> dict:
+    """Gather the shards: random-SNV null, p-values, BH, ClinVar statistics, figures.
+
+    Parameters
+    ----------
+    shard_tables, shard_meta : sequence of path
+        All shards of one scatter (``.tsv.gz`` and ``.json`` of :func:`score_variant_shard`),
+        in any order; they must be shards 1..n of the same n and context.
+    Other parameters
+        As in :func:`score_variants`.
+
+    Returns
+    -------
+    summary : dict
+        What ``summary.json`` holds. Identical for any number of shards, except ``scatter``.
+    """
+    import pysam
+    from scipy.stats import fisher_exact
+
+    from dnalm.mutagenesis import plot_mutation_maps, saturation_mutagenesis
+    from dnalm.predict import load_classifier
+
+    _check_context(context)
+    outs = {k: Path(v) for k, v in outputs.items()}
+    for p in outs.values():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    if len(shard_tables) != len(shard_meta) or not shard_tables:
+        raise ValueError("`shard_tables` and `shard_meta` must be non-empty and of equal length")
+    L = task_window_length(datasets[0])
+    metas = []
+    for p in shard_meta:
+        m = json.loads(Path(p).read_text())
+        for key, want in (("n_shards", len(shard_meta)), ("context", context), ("window_length", L)):
+            if m.get(key) != want:
+                raise ValueError(f"{p}: shard has {key}={m.get(key)!r}, expected {want!r}")
+        metas.append(m)
+    got = sorted(m["shard"] for m in metas)
+    if got != list(range(1, len(metas) + 1)):
+        raise ValueError(f"shards {got} are not 1..{len(metas)} exactly once ({list(shard_meta)})")
+    tables = []
+    for p, m in zip(shard_tables, metas, strict=True):
+        t = _read_shard_table(p)
+        if len(t) != m["n_rows"]:
+            raise ValueError(f"{p}: {len(t)} rows, its metadata says {m['n_rows']}")
+        tables.append(t)
+    df = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=SHARD_COLUMNS)
+    counts = _merge_counts(sorted(metas, key=lambda m: m["shard"]))
+    for src, path in (normalise_counts or {}).items():
+        if src in counts and path and Path(path).is_file():
+            nc = json.loads(Path(path).read_text())
+            counts[src]["outside_genome_records"] = nc.get("records_dropped", 0)
+            counts[src]["outside_genome_contigs"] = nc.get("dropped_contigs", {})
+    if "clinvar" in counts and counts["clinvar"].get("selected", 0) == 0:
+        log.warning("ClinVar: no variant inside the positive windows of this task; "
+                    "clinvar.tsv is empty and no AUROC/enrichment can be computed")
+
+    # ---- null: random SNVs in positive windows, scored like the variants
+    rng = np.random.default_rng(seed)
+    fasta = pysam.FastaFile(str(genome_fasta))
+    lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+    positives = read_positive_windows(datasets, positive_class)
+    clf, k = load_classifier(classifier_dir)
+    for p, m in zip(shard_meta, metas, strict=True):
+        if m.get("k") != k:
+            raise ValueError(f"{p}: shard scored with k={m.get('k')}, classifier has k={k}")
+    null = _null_candidates(positives, fasta, lengths, L, null_size, rng)
+    nwin = _scoring_windows(null, fasta, lengths, L,
+                            _WindowIndex(positives, L) if context == "region" else None)
+    np_ref, np_alt = classifier_delta(clf, k, nwin.ref, nwin.alt, batch_size, device,
+                                      positive_class, verbose)
+    null_score = np.abs(delta_scores(np_ref, np_alt)[1])
+    df["pvalue"] = empirical_pvalues(df["score"].to_numpy(np.float64), null_score)
+    df["qvalue"] = benjamini_hochberg(df["pvalue"].to_numpy(np.float64))
     if len(df):
         df = df.sort_values(["score", "contig", "pos", "alt"], ascending=[False, True, True, True],
                             kind="stable").reset_index(drop=True)
-    df["stars"] = df["stars"].astype("Int64")
     _write_tsv_gz(df[SCORE_COLUMNS], outs["scores"])
-
-    cdf = df[df["_clinvar"].notna()].copy()
-    cdf["clinvar_id"] = [c.id for c in cdf["_clinvar"]]
-    cdf["rsid"] = [("rs" + c.info["RS"]) if c.info.get("RS") else "." for c in cdf["_clinvar"]]
-    cdf["in_dbsnp"] = cdf["_dbsnp"].astype(bool)
-    for key in ("CLNDN", "GENEINFO", "CLNREVSTAT"):
-        cdf[key] = [c.info.get(key, "") or "." for c in cdf["_clinvar"]]
+    cdf = df[df["source"].isin(["clinvar", "both"])]
     _write_tsv(cdf.reindex(columns=CLINVAR_COLUMNS), outs["clinvar"])
 
     # ---- ClinVar statistics
@@ -774,27 +1048,30 @@ def score_variants(
     # ---- mutation maps and figures
     maps, seqs, titles, marks = [], [], [], []
     for r in df.head(top_mutation_maps).to_dict("records"):
-        m, _ = saturation_mutagenesis(clf, r["_ref_w"], k, batch_size, device, positive_class)
+        seq = _window_sequence(fasta, lengths, r["window"])
+        m, _ = saturation_mutagenesis(clf, seq, k, batch_size, device, positive_class)
         maps.append(m)
-        seqs.append(r["_ref_w"])
-        # the variant sits at L // 2 of the forward window, mirrored for '-' windows
-        marks.append(L // 2 if r["strand"] != "-" else L - 1 - L // 2)
+        seqs.append(seq)
+        marks.append(int(r["offset"]))  # the variant's own offset in the classifier input
         titles.append(f"{r['contig']}:{r['pos']} {r['ref']}>{r['alt']} ({r['source']}, "
-                      f"ClinVar {r['clinvar_class']}), strand {r['strand']}: "
+                      f"ClinVar {r['clinvar_class']}), {r['window_id']} {r['strand']}: "
                       f"p_ref={r['p_ref']:.3f} p_alt={r['p_alt']:.3f} logOR={r['logOR']:.2f}")
     plot_mutation_maps(maps, seqs, titles, marks, outs["fig_maps"])
     _plot_scores(df, null_score, outs["fig_scores"])
     _plot_top(df, outs["fig_top"])
 
+    n_fallback = int((df["window_id"] == "centred").sum()) if context == "region" else 0
     summary = {
         **dict(labels or {}),
         "window_length": L,
         "k": k,
+        "context": context,
+        "centred_fallback": n_fallback,
         "ranking_score": RANKING_SCORE,
         "high_scoring": f"empirical pvalue <= {high_p} against {len(null_score)} random SNVs",
         "counts": counts,
         "n_scored": int(len(df)),
-        "n_scored_dbsnp": int(df["_dbsnp"].sum()) if len(df) else 0,
+        "n_scored_dbsnp": int(df["in_dbsnp"].sum()) if len(df) else 0,
         "n_scored_clinvar": int(len(cdf)),
         "n_null": int(len(null_score)),
         "null_quantiles": {str(q): float(np.quantile(null_score, q)) for q in (0.5, 0.9, 0.95, 0.99)}
@@ -816,12 +1093,110 @@ def score_variants(
              "clinvar_class": r.clinvar_class, "score": r.score, "pvalue": r.pvalue}
             for r in df.head(10).itertuples(index=False)
         ],
+        "scatter": {"n_shards": len(metas),
+                    "contigs": {str(m["shard"]): m["contigs"] for m in sorted(metas, key=lambda m: m["shard"])}},
     }
     summary = _jsonable(summary)
-    tmp = outs["summary"].with_name(f".{outs['summary'].name}.tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, outs["summary"])
+    atomic.write_text(outs["summary"], json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def score_variants(
+    genome_fasta: str | Path,
+    regions_bed: str | Path,
+    datasets: Sequence[str | Path],
+    classifier_dir: str | Path,
+    outputs: Mapping[str, str | Path],
+    dbsnp_vcf: str | Path | None = None,
+    clinvar_vcf: str | Path | None = None,
+    lm_dir: str | Path | None = None,
+    normalise_counts: Mapping[str, str | Path] | None = None,
+    context: str = "region",
+    n_shards: int = 1,
+    batch_size: int = 64,
+    null_size: int = 1000,
+    top_mutation_maps: int = 5,
+    seed: int = 1,
+    high_p: float = 0.05,
+    fdr: float = 0.05,
+    positive_class: int = 1,
+    device=None,
+    verbose: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> dict:
+    """Select, score and summarise the functional variants of one task and model.
+
+    In one process: :func:`score_variant_shard` for shards 1..``n_shards`` (into a
+    temporary directory next to the outputs), then :func:`summarise_variants`. The workflow
+    runs the same two steps as separate jobs (rules ``variant_score_shard`` and
+    ``variant_score``).
+
+    Parameters
+    ----------
+    genome_fasta : path
+        bgzip FASTA with ``.fai`` (and ``.gzi``); genome contig names.
+    regions_bed : path
+        High-attention regions (BED6, genome coordinates).
+    datasets : sequence of path
+        The task's dataset TSVs (train/dev/test); positive windows come from all of them,
+        the window length from the first.
+    classifier_dir : path
+        Fine-tuned classifier (``dnalm.predict.load_classifier``).
+    outputs : mapping
+        Paths for ``scores`` (.tsv.gz), ``clinvar`` (.tsv), ``summary`` (.json),
+        ``fig_scores``, ``fig_top``, ``fig_maps`` (.png).
+    dbsnp_vcf, clinvar_vcf : path, optional
+        Normalised, indexed VCFs (genome contig names). Default is None (source skipped).
+    lm_dir : path, optional
+        Pretrained masked LM for the zero-shot score. Default is None (column is NaN).
+    normalise_counts : mapping, optional
+        ``{"dbsnp": json, "clinvar": json}`` from ``vcf_normalise`` (outside-genome
+        contigs) copied into the summary. Default is None.
+    context : {"region", "centred"}, optional
+        Classifier window: the nearest-centred positive dataset window containing the
+        variant (``region``, DNABERT's mutate-the-task's-sequences) or a window centred
+        on it (``centred``). Default is "region".
+    n_shards : int, optional
+        Contig shards scored one after the other (results do not depend on it). Default is 1.
+    batch_size, null_size, top_mutation_maps, seed : int, optional
+        Defaults 64, 1000, 5, 1.
+    high_p : float, optional
+        Empirical p-value threshold defining "high-scoring" for the Fisher test.
+        Default is 0.05.
+    fdr : float, optional
+        BH threshold for ``n_significant``. Default is 0.05.
+    positive_class : int, optional
+        Label of the positive windows and the class whose probability is scored.
+        Default is 1.
+    device : optional
+        Default is cuda if available, else cpu.
+    labels : mapping, optional
+        ``task`` / ``model`` names written into the summary.
+
+    Returns
+    -------
+    summary : dict
+        What ``summary.json`` holds.
+    """
+    _check_context(context)
+    summary_path = Path(outputs["summary"])
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".variant_shards.", dir=summary_path.parent) as tmp:
+        tables, metas = [], []
+        for i in range(1, n_shards + 1):
+            tables.append(Path(tmp) / f"{i}-of-{n_shards}.tsv.gz")
+            metas.append(Path(tmp) / f"{i}-of-{n_shards}.json")
+            score_variant_shard(genome_fasta, regions_bed, datasets, classifier_dir, tables[-1],
+                                metas[-1], shard=i, n_shards=n_shards, dbsnp_vcf=dbsnp_vcf,
+                                clinvar_vcf=clinvar_vcf, lm_dir=lm_dir, context=context,
+                                batch_size=batch_size, positive_class=positive_class,
+                                device=device, verbose=verbose)
+        return summarise_variants(tables, metas, genome_fasta, datasets, classifier_dir, outputs,
+                                  normalise_counts=normalise_counts, context=context,
+                                  batch_size=batch_size, null_size=null_size,
+                                  top_mutation_maps=top_mutation_maps, seed=seed, high_p=high_p,
+                                  fdr=fdr, positive_class=positive_class, device=device,
+                                  verbose=verbose, labels=labels)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -842,9 +1217,8 @@ def _plt():
 
 
 def _save(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
 
 
 def _plot_scores(df: pd.DataFrame, null: np.ndarray, path: Path) -> None:

@@ -2,7 +2,7 @@
 
 One training loop serves every neural model (BERT, long-input BERT, CNN/CNN+LSTM/CNN+GRU):
 AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0, gradient
-clipping, length-bucketed padded batches (on the CPU, cheap exact-rate dropout masks from
+clipping, length-bucketed padded batches (BERT models on the CPU: cheap exact-rate dropout masks from
 :func:`dnalm.attention_cpu.cpu_training`), dev evaluation several times per epoch, the best
 checkpoint by dev MCC (ties: lower dev loss) and early stopping after ``patience`` epochs
 in which neither dev MCC nor dev loss improved, counted only once the dev MCC has been above
@@ -169,8 +169,12 @@ def _train(
     bad, step, losses = 0, 0, []
     bar = tqdm(total=total, disable=not verbose, desc="finetune")
     stop = False
-    # CPU: exact-rate cheap dropout masks (dnalm.attention_cpu), same p; restored afterwards.
-    cheap_dropout = cpu_training(model) if device.type == "cpu" else contextlib.nullcontext()
+    # CPU BERT models: exact-rate cheap dropout masks (dnalm.attention_cpu), same p; restored
+    # afterwards. The one-hot baselines keep torch's own dropout (their dropout cost is small,
+    # and their training on small tasks proved sensitive to the different random stream).
+    is_bert = any(hasattr(getattr(m, "config", None), "_attn_implementation") for m in model.modules())
+    cheap_dropout = (cpu_training(model) if device.type == "cpu" and is_bert
+                     else contextlib.nullcontext())
     with cheap_dropout:
         for epoch in range(epochs):
             model.train()

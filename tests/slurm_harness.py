@@ -68,13 +68,14 @@ PartitionName=gpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
     return conf
 
 
-def _wait(pred, timeout: float, what: str) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
+def wait_for(pred, timeout: float, what: str, interval: float = 0.5, detail=lambda: "") -> None:
+    """Poll ``pred`` every ``interval`` s; raise with ``detail()`` after ``timeout`` s."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
         if pred():
             return
-        time.sleep(0.5)
-    raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail()}")
 
 
 @contextlib.contextmanager
@@ -114,7 +115,7 @@ def cluster(state: str | Path) -> Iterator[dict[str, str]]:
                 stdout=logf, stderr=logf,
             )
         )
-        _wait(lambda: (state / "munge.sock").exists(), 20, "munged socket")
+        wait_for(lambda: (state / "munge.sock").exists(), 20, "munged socket")
         procs.append(subprocess.Popen(["slurmctld", "-D", "-f", str(conf)], env=env,
                                       stdout=logf, stderr=logf))
         time.sleep(1)
@@ -126,7 +127,7 @@ def cluster(state: str | Path) -> Iterator[dict[str, str]]:
                                text=True)
             return r.returncode == 0 and r.stdout.strip() in ("idle", "mix")
 
-        _wait(_idle, 60, "the SLURM node to be idle")
+        wait_for(_idle, 60, "the SLURM node to be idle")
         print(f"slurm harness: cluster up (state {state})", flush=True)
         yield env
     finally:

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.slurm_harness import cluster
+from tests.slurm_harness import cluster, wait_for
 from tests.workflow_copy import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -148,15 +147,6 @@ def _job_field(show: str, key: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _poll(pred, timeout: float, what: str, detail=lambda: "") -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail()}")
-
-
 def _read(p: Path) -> str:
     return p.read_text(errors="replace") if p.exists() else ""
 
@@ -199,10 +189,10 @@ def test_requeued_pretraining_resumes_from_checkpoint(tmp_path: Path) -> None:
             assert st in ("PENDING", "RUNNING", "CONFIGURING"), f"job {st} before a checkpoint\n{detail()}"
             return any(ckpt_dir.glob("step*.pt"))
 
-        _poll(first_checkpoint, 120, "the first checkpoint", detail)
+        wait_for(first_checkpoint, 120, "the first checkpoint", 0.2, detail)
         first_ckpt = min(int(p.stem[4:]) for p in ckpt_dir.glob("step*.pt"))
         _slurm(env, "scontrol", "requeue", job)
-        _poll(lambda: "EXIT rc=" in _read(out_file), 60, "the first run to exit", detail)
+        wait_for(lambda: "EXIT rc=" in _read(out_file), 60, "the first run to exit", 0.2, detail)
 
         released = 0
 
@@ -215,7 +205,7 @@ def test_requeued_pretraining_resumes_from_checkpoint(tmp_path: Path) -> None:
                 released += 1
             return _job_field(s, "JobState") in _FINAL_STATES
 
-        _poll(finished, 240, "the requeued job to finish", detail)
+        wait_for(finished, 240, "the requeued job to finish", 0.2, detail)
         final = show()
 
     out = _read(out_file)

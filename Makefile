@@ -15,6 +15,7 @@ $(BIN)/.stamp: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade "pip==24.3.1"
 	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 setup: $(BIN)/.stamp apt-core
@@ -44,7 +45,7 @@ fmt: $(BIN)/.stamp
 	$(BIN)/snakefmt Snakefile workflow/rules
 
 bench: $(BIN)/.stamp
-	PYTHONPATH=workflow/scripts $(BIN)/python -m bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf results resources logs benchmarks .snakemake

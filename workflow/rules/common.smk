@@ -1,9 +1,4 @@
 # Config validation, wildcard constraints and input functions. Logic lives in dnalm.config.
-import sys
-
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-
 from snakemake.utils import validate
 from dnalm import config as dcfg
 

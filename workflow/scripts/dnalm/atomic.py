@@ -1,12 +1,36 @@
-"""Atomic file writes: write to a temporary sibling, then ``os.replace``; nothing partial survives."""
+"""Atomic file writes: write to a temporary sibling, then ``os.replace``; nothing partial survives.
+
+The one home for atomic output in dnalm:
+
+- :func:`atomic_path` yields a temporary file path (libraries that write by name: matplotlib, numpy);
+- :func:`write_bytes` / :func:`write_text` / :func:`write_json` write a whole payload at once;
+- :func:`open_gzip` streams a deterministic gzip (mtime 0, no file name) into place;
+- :func:`gzip_bytes` is the in-memory form of the same deterministic gzip;
+- :func:`atomic_dir` yields a temporary directory that replaces ``dest`` whole (model folders).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
+import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
+
+__all__ = [
+    "atomic_path",
+    "atomic_dir",
+    "open_gzip",
+    "gzip_bytes",
+    "write_bytes",
+    "write_text",
+    "write_json",
+]
 
 
 def _umask() -> int:
@@ -39,6 +63,52 @@ def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_dir(dest: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary directory next to ``dest``; on success it replaces ``dest`` whole.
+
+    An existing ``dest`` is removed only after the new content is complete. On error the
+    temporary directory is deleted and ``dest`` is left as it was.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if dest.is_dir() and not dest.is_symlink():
+            old = dest.with_name(f".{dest.name}.old{os.getpid()}")
+            os.replace(dest, old)
+            os.replace(tmp, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if dest.exists() or dest.is_symlink():
+                dest.unlink()
+            os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def open_gzip(dest: str | Path, compresslevel: int = 6) -> Iterator[BinaryIO]:
+    """Yield a binary file object that writes deterministic gzip (mtime 0, no name) to ``dest``."""
+    with (
+        atomic_path(dest) as tmp,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=compresslevel) as gz,
+    ):
+        yield gz  # type: ignore[misc]
+
+
+def gzip_bytes(data: bytes, compresslevel: int = 6) -> bytes:
+    """Deterministic gzip of ``data`` (mtime 0, no file name)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=compresslevel) as gz:
+        gz.write(data)
+    return buf.getvalue()
+
+
 def write_bytes(dest: str | Path, data: bytes) -> Path:
     """Atomically write ``data`` to ``dest``."""
     with atomic_path(dest) as tmp:
@@ -49,3 +119,8 @@ def write_bytes(dest: str | Path, data: bytes) -> Path:
 def write_text(dest: str | Path, text: str) -> Path:
     """Atomically write ``text`` (UTF-8) to ``dest``."""
     return write_bytes(dest, text.encode())
+
+
+def write_json(dest: str | Path, obj: Any, indent: int | None = 2) -> Path:
+    """Atomically write ``obj`` as JSON with sorted keys and a final newline."""
+    return write_text(dest, json.dumps(obj, indent=indent, sort_keys=True, default=str) + "\n")

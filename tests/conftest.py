@@ -84,3 +84,39 @@ def demo_dag(tmp_path_factory):
     from tests.e2e_demo import run_demo
 
     return run_demo(tmp_path_factory.mktemp("demo_dag"))
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One torch thread per test module: on a busy 2-core machine OpenMP threads spin and crawl.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures("torch_one_thread")``.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is in the lock
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.fixture(
+    params=[
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not _cuda_available(), reason="no CUDA device on this machine"),
+        ),
+    ]
+)
+def device(request) -> str:
+    """Each model test that takes ``device`` runs on the CPU and, where one exists, on CUDA."""
+    return request.param

@@ -1,4 +1,5 @@
-"""dnalm.attention: DNABERT-viz attention arithmetic, regions in genome coordinates, figures."""
+"""dnalm.attention (package): DNABERT-viz attention arithmetic, regions in genome coordinates,
+figures, and the rule's outputs with the TSS index taken from the dataset card."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 import torch
 from dnalm import attention as A
 from dnalm import kmers
-from dnalm.intervals import revcomp
+from dnalm.attention.scores import _last_self_attention
+from dnalm.dataset import Example, dataset_card, write_card
 from dnalm.predict import load_classifier
+from dnalm.seq import revcomp
 
 REPO = Path(__file__).resolve().parents[1]
 K = 3
@@ -105,7 +108,7 @@ def test_memory_stays_per_batch(model_dir):
     """Only the last layer's (B, H, T, T) is reduced, batch by batch; no output_attentions."""
     model, k = load_classifier(model_dir, attn_implementation="eager")
     seen = []
-    last = A._last_self_attention(model)
+    last = _last_self_attention(model)
     handle = last.register_forward_hook(lambda m, a, o: seen.append(tuple(o[1].shape)))
     calls = []
     orig = model.forward
@@ -211,7 +214,24 @@ def _dataset(path, seqs, labels, strands, coords=True):
     return path
 
 
-def test_write_attention_outputs(model_dir, tmp_path):
+def _card(path, seqs, labels, window=(-20, 19), kind="promoter"):
+    """A ``card.json`` written through the dataset contract (``dnalm.dataset``)."""
+    spec = {"kind": kind, "window": list(window)} if kind == "promoter" else {"kind": kind}
+    rows = [Example(s, lab) for s, lab in zip(seqs, labels, strict=True)]
+    return write_card(dataset_card("t", spec, {"test": rows}, None), path)
+
+
+def test_write_attention_outputs(model_dir, tmp_path, monkeypatch):
+    import dnalm.attention.outputs as outputs
+
+    seen_tss = []
+    landscape = outputs.plot_landscape
+
+    def spy(scores, labels, path, tss_index=None, *args, **kw):
+        seen_tss.append(tss_index)
+        return landscape(scores, labels, path, tss_index, *args, **kw)
+
+    monkeypatch.setattr(outputs, "plot_landscape", spy)
     seqs = _seqs(12, 40, 41, seed=3)
     labels = [i % 2 for i in range(12)]
     strands = ["+", "-"] * 6
@@ -231,7 +251,7 @@ def test_write_attention_outputs(model_dir, tmp_path):
         out / "landscape.png",
         out / "heatmaps.png",
         out / "context.png",
-        window=[-20, 19],
+        card=_card(tmp_path / "card.json", seqs[8:], labels[8:]),
         batch_size=3,
         n_heatmaps=3,
         min_len=3,
@@ -264,11 +284,36 @@ def test_write_attention_outputs(model_dir, tmp_path):
     for name in ("landscape.png", "heatmaps.png", "context.png"):
         assert (out / name).read_bytes().startswith(b"\x89PNG")
     assert not list(out.glob(".*tmp"))
+    assert seen_tss == [20]  # the card's tss_offset: window [-20, 19] -> TSS at index 20
+
+
+def test_write_attention_outputs_card_checks(model_dir, tmp_path):
+    seqs = _seqs(4, 40, 41, seed=5)
+    labels = [0, 1, 0, 1]
+    test = _dataset(tmp_path / "test.tsv.gz", seqs, labels, ["+"] * 4)
+    outs = [tmp_path / n for n in ("s.npz", "r.bed", "l.png", "h.png", "c.png")]
+    short = _card(tmp_path / "short.json", [s[:30] for s in seqs], labels)
+    with pytest.raises(ValueError, match="window_length 30"):
+        A.write_attention_outputs(model_dir, {"test": test}, *outs, card=short)
+    far = _card(tmp_path / "far.json", seqs, labels, window=(-60, -21))
+    with pytest.raises(ValueError, match="tss_offset 60"):
+        A.write_attention_outputs(model_dir, {"test": test}, *outs, card=far)
+    bare = tmp_path / "bare.tsv.gz"
+    with gzip.open(bare, "wt") as fh:
+        fh.write(
+            "sequence\tlabel\n"
+            + "".join(f"{s}\t{lab}\n" for s, lab in zip(seqs, labels, strict=True))
+        )
+    with pytest.raises(ValueError, match=r"bare.tsv.gz:1: header lacks column"):
+        A.write_attention_outputs(model_dir, {"test": bare}, *outs)
+    # a non-promoter card: no TSS, positions relative to the window centre
+    res = A.write_attention_outputs(
+        model_dir, {"test": test}, *outs, card=_card(tmp_path / "tf.json", seqs, labels, kind="tf")
+    )
+    assert res.scores.shape == (4, 40)
 
 
 # ----------------------------------------------------------------------------- demo (end to end)
-
-
 
 
 def _tata_tasks():
@@ -296,7 +341,9 @@ def test_demo_tata_landscape_peaks_upstream_of_tss(demo_dag):
     for task, model, window in _tata_tasks():
         seed = yaml_seed()
         metrics = json.loads(
-            (demo_dag.workdir / f"results/finetune/{task}/{model}/seed{seed}/metrics.json").read_text()
+            (
+                demo_dag.workdir / f"results/finetune/{task}/{model}/seed{seed}/metrics.json"
+            ).read_text()
         )
         if metrics["mcc"] <= 0.5:
             continue

@@ -6,15 +6,9 @@ import torch
 from dnalm.baselines import NEURAL_BASELINES, OneHotClassifier, build_baseline, one_hot
 from dnalm.finetune import finetune
 
-from tests.test_finetune import synth_splits
+from tests.synth import synth_splits
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

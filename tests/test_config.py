@@ -1,15 +1,20 @@
-"""Config validation: the JSON schema, the cross-key checks, and dry runs of the DAG."""
+"""Config: typed validation at load (dnalm.settings), cross-key checks naming the config path,
+the generated JSON schema, canonical params, and dry runs of the DAG."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from dnalm import config as dcfg
+from dnalm import settings
+from dnalm.settings import ConfigError, load_config
+
+from tests.workflow_copy import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
@@ -19,74 +24,142 @@ def _load(name: str) -> dict:
     return yaml.safe_load((REPO / "config" / name).read_text())
 
 
-def _validate(cfg: dict) -> None:
-    from snakemake.utils import validate
-
-    validate(cfg, schema=str(SCHEMA))
-    dcfg.check_config(cfg)
-
-
 @pytest.mark.parametrize("name", ["config.yaml", "hg38.yaml"])
 def test_shipped_configs_validate(name: str) -> None:
-    _validate(_load(name))
+    load_config(_load(name))
 
 
 def test_mm10_validates_on_top_of_hg38() -> None:
-    cfg = _load("hg38.yaml")
-    for key, val in _load("mm10.yaml").items():
-        cfg.setdefault(key, {}).update(val)
-    _validate(cfg)
+    cfg = settings.deep_update(_load("hg38.yaml"), _load("mm10.yaml"))
+    load_config(cfg)
+
+
+def test_defaults_are_filled_once() -> None:
+    cfg = _load("config.yaml")
+    del cfg["motifs"]["window"]
+    c = load_config(cfg)
+    assert c.motifs.window == 24  # the model's default
+    assert c.tasks["tf_ctcf"].flank == 50
+    assert c.pretrain_presets["demo"].keep_checkpoints == 2
+    plain = settings.canonical(c)
+    assert plain["motifs"]["window"] == 24
+    assert "pretrained" not in plain["language_models"]["dnabert6_tiny"]  # unset optional keys drop
+
+
+def test_schema_file_is_generated_from_the_models() -> None:
+    text = SCHEMA.read_text()
+    body = yaml.safe_load(text)
+    assert body == yaml.safe_load(yaml.safe_dump(settings.json_schema(), sort_keys=False)), (
+        "workflow/schemas/config.schema.yaml is stale: run python -m dnalm.settings --schema"
+    )
 
 
 def test_unknown_key_is_named() -> None:
-    from snakemake.exceptions import WorkflowError
-
     cfg = _load("config.yaml")
     cfg["corpus"]["coverge"] = 3
-    with pytest.raises(WorkflowError, match="coverge"):
-        _validate(cfg)
+    with pytest.raises(ConfigError, match=r"`corpus\.coverge`: unknown key"):
+        load_config(cfg)
 
 
 def test_wrong_type_is_named() -> None:
-    from snakemake.exceptions import WorkflowError
-
     cfg = _load("config.yaml")
     cfg["corpus"]["max_len"] = "long"
-    with pytest.raises(WorkflowError, match="max_len"):
-        _validate(cfg)
+    with pytest.raises(ConfigError, match=r"`corpus\.max_len`"):
+        load_config(cfg)
+
+
+def test_all_errors_are_reported_together() -> None:
+    cfg = _load("config.yaml")
+    cfg["tasks"]["tf_ctcf"]["experiment"] = "NOPE"
+    cfg["tasks"]["splice"]["window"] = 0
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert "tasks.tf_ctcf.experiment" in str(e.value) and "tasks.splice.window" in str(e.value)
+
+
+def _preset_without_lr(c: dict) -> None:
+    del c["pretrain_presets"]["demo"]["lr"]
 
 
 @pytest.mark.parametrize(
     ("mutate", "key"),
     [
+        # references between sections
         (lambda c: c["tasks"]["tf_ctcf"].update(experiment="NOPE"), "tasks.tf_ctcf.experiment"),
         (lambda c: c["tasks"]["splice"].update(genome="hg99"), "tasks.splice.genome"),
         (lambda c: c["finetune"]["models"].append("bert99"), "finetune.models"),
         (lambda c: c["attention"]["tasks"].append("nope"), "attention.tasks"),
         (lambda c: c["genomes"]["demo_hs"].update(contigs="chr(["), "genomes.demo_hs.contigs"),
-        (lambda c: c["language_models"]["dnabert6_tiny"].update(preset="x"), "preset"),
-        (lambda c: c["tasks"]["prom_core_tata"].update(window=[35, -34]), "window"),
+        (lambda c: c["language_models"]["dnabert6_tiny"].update(preset="x"),
+         "language_models.dnabert6_tiny.preset"),
+        (lambda c: c["tasks"]["prom_core_tata"].update(window=[35, -34]), "tasks.prom_core_tata.window"),
+        (lambda c: c["attention"].update(model="cnn"), "attention.model"),
+        (lambda c: c["variants"].update(model="nope-scratch"), "variants.model"),
+        # the nine checks that used to pass the dry run and fail after 2-5 jobs
+        (lambda c: c["corpus"].update(min_len=600), "corpus.max_len"),  # min_len > max_len
+        (lambda c: c["corpus"].update(min_len=300), "corpus.max_len"),  # max_len < 2 * min_len
+        (lambda c: c["corpus"].update(min_len=5), "corpus.min_len"),  # min_len < k = 6
+        (lambda c: c["splits"].update(train=1.2, dev=-0.1, test=-0.1), "splits.dev"),
+        (lambda c: c["splits"].update(train=0.5), "splits"),  # does not sum to 1
+        (_preset_without_lr, "pretrain_presets.demo.lr"),
+        (lambda c: c["pretrain_presets"]["demo"].update(mask_schedule=[[10, 0.15]]),
+         "pretrain_presets.demo"),
+        (lambda c: c["pretrain_presets"]["demo"].update(mask_schedule=[[0, 1.5]]),
+         "pretrain_presets.demo"),
+        (lambda c: c["tasks"]["splice"].update(window=0), "tasks.splice.window"),
+        (lambda c: c["tasks"]["splice"].update(window=-100), "tasks.splice.window"),
+        (lambda c: c["motifs"].update(candidate_len=3), "motifs"),
+        # remote sources need a checksum or an explicit opt-out
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="https://example.org/g.fa.gz"),
+         "genomes.demo_hs.fasta"),
     ],
 )
 def test_cross_key_errors_name_the_key(mutate, key: str) -> None:
     cfg = copy.deepcopy(_load("config.yaml"))
     mutate(cfg)
-    with pytest.raises(ValueError, match=key.replace(".", r"\.").replace("[", r"\[")):
-        dcfg.check_config(cfg)
+    with pytest.raises(ConfigError, match=r"config key `" + key.replace(".", r"\.")):
+        load_config(cfg)
+
+
+@pytest.mark.parametrize("section", ["tasks", "genomes", "language_models", "pretrain_presets"])
+@pytest.mark.parametrize("bad", ["../../x", "a/b", ".hidden", "x y", ""])
+def test_unsafe_keys_are_refused(section: str, bad: str) -> None:
+    cfg = _load("config.yaml")
+    first = next(iter(cfg[section]))
+    cfg[section][bad] = cfg[section][first]
+    with pytest.raises(ConfigError, match=r"`" + section):
+        load_config(cfg)
+
+
+def test_checksum_none_is_an_explicit_opt_out(caplog) -> None:
+    cfg = _load("config.yaml")
+    cfg["genomes"]["demo_hs"]["fasta"] = {"url": "https://example.org/g.fa.gz", "checksum": "none"}
+    with caplog.at_level("WARNING", logger="dnalm.settings"):
+        load_config(cfg)
+    assert "genomes.demo_hs.fasta" in caplog.text and "without a checksum" in caplog.text
+
+
+def test_canonical_ignores_key_order() -> None:
+    a = {"url": "x", "md5": "0" * 32, "nested": {"b": 1, "a": [{"z": 1, "y": 2}]}}
+    b = {"nested": {"a": [{"y": 2, "z": 1}], "b": 1}, "md5": "0" * 32, "url": "x"}
+    assert repr(settings.canonical(a)) == repr(settings.canonical(b))
+    assert repr(settings.canonical(a)) != repr(settings.canonical({**a, "url": "y"}))
 
 
 def test_model_names() -> None:
-    assert dcfg.model_lm("dnabert6_tiny-scratch") == "dnabert6_tiny"
-    assert dcfg.model_lm("cnn") is None
-    assert dcfg.is_scratch("x-scratch") and not dcfg.is_scratch("x")
+    assert settings.model_lm("dnabert6_tiny-scratch") == "dnabert6_tiny"
+    assert settings.model_lm("cnn") is None
+    assert settings.is_scratch("x-scratch") and not settings.is_scratch("x")
 
 
 def test_local_sources() -> None:
-    cfg = _load("config.yaml")
+    from dnalm import config as dcfg
+
+    cfg = settings.canonical(load_config(_load("config.yaml")))
     assert dcfg.local_source_inputs(cfg, "fasta", {"genome": "demo_hs"}) == [
         "resources/demo/demo_hs/genome.fa.gz"
     ]
-    hg = _load("hg38.yaml")
+    hg = settings.canonical(load_config(_load("hg38.yaml")))
     assert dcfg.local_source_inputs(hg, "fasta", {"genome": "hg38"}) == []
     assert dcfg.local_path("file:///data/x.fa") == "/data/x.fa"
 
@@ -117,8 +190,50 @@ def test_dry_run_production_config() -> None:
 def test_bad_config_fails_before_any_job(tmp_path: Path) -> None:
     cfg = _load("config.yaml")
     cfg["tasks"]["tf_ctcf"]["negatvies"] = "gc_matched"
+    cfg["corpus"]["min_len"] = 4
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(cfg))
     r = _snakemake("-n", "--configfile", str(p), "--replace-workflow-config")
     assert r.returncode != 0
-    assert "negatvies" in r.stdout + r.stderr
+    out = r.stdout + r.stderr
+    assert "tasks.tf_ctcf.negatvies" in out and "corpus.min_len" in out
+
+
+def _tiny_genome_config(root: Path, reorder: bool, contigs: str = "^chr[12]$") -> Path:
+    fa = root / "data" / "g.fa"
+    md5 = hashlib.md5(fa.read_bytes()).hexdigest()
+    fasta = {"url": "data/g.fa", "md5": md5}
+    genome = {"fasta": fasta, "contigs": contigs}
+    corpus = {"min_len": 10, "max_len": 100, "coverage": 1, "seed": 3}
+    if reorder:
+        fasta = dict(reversed(list(fasta.items())))
+        genome = {"contigs": contigs, "fasta": fasta}
+        corpus = dict(reversed(list(corpus.items())))
+    cfg = {"corpus": corpus, "genomes": {"g1": genome}} if reorder else {
+        "genomes": {"g1": genome}, "corpus": corpus}
+    p = root / ("reordered.yaml" if reorder else "config.yaml")
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return p
+
+
+@pytest.mark.slow
+def test_reordering_config_keys_reruns_nothing(tmp_path: Path) -> None:
+    """Params are canonical: the same values in another key order plan no job; a changed value
+    (the control) plans the affected jobs again."""
+    wf = copy_workflow(tmp_path / "wf")
+    (wf / "data").mkdir()
+    rng = __import__("random").Random(5)
+    seq = lambda n: "".join(rng.choice("ACGT") for _ in range(n))  # noqa: E731
+    (wf / "data" / "g.fa").write_text(f">chr1\n{seq(3000)}\n>chr2\n{seq(2000)}\n>chrUn\n{seq(500)}\n")
+    target = "results/corpus/g1/stats.json"
+    first = _tiny_genome_config(wf, reorder=False)
+    r = _snakemake("--configfile", str(first), "--replace-workflow-config", target, cwd=wf)
+    assert r.returncode == 0, r.stdout + r.stderr
+    again = _tiny_genome_config(wf, reorder=True)
+    r = _snakemake("-n", "--configfile", str(again), "--replace-workflow-config", target, cwd=wf)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout + r.stderr
+    changed = _tiny_genome_config(wf, reorder=True, contigs="^chr1$")
+    r = _snakemake("-n", "--configfile", str(changed), "--replace-workflow-config", target, cwd=wf)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "genome_prepare" in r.stdout + r.stderr and "Params have changed" in r.stdout + r.stderr

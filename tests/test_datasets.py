@@ -11,7 +11,8 @@ import pysam
 import pytest
 import yaml
 from dnalm import datasets
-from dnalm.intervals import gc_fraction, revcomp
+from dnalm.dataset import read_examples
+from dnalm.seq import gc_fraction, revcomp
 from dnalm.negatives import TATA_RE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +100,7 @@ def build(world, tmp_path, task, spec, **inputs):
     outs = {s: tmp_path / task / f"{s}.tsv.gz" for s in ("train", "dev", "test")}
     outs["card"] = tmp_path / task / "card.json"
     card = datasets.build_dataset(task, spec, {**base, **inputs}, outs, SPLITS, verbose=False)
-    parts = {s: datasets.read_split(outs[s]) for s in ("train", "dev", "test")}
+    parts = {s: read_examples(outs[s]) for s in ("train", "dev", "test")}
     return card, parts, outs
 
 
@@ -236,7 +237,7 @@ def test_imported_dnabert_tsv_and_gue(tmp_path):
         "imp", spec, {"path": DATA / "ds_import.tsv"}, outs, SPLITS, verbose=False
     )
     assert card["n_total"] == 6 and card["negative_strategy"] is None
-    rows = datasets.read_split(outs["train"])
+    rows = read_examples(outs["train"])
     assert rows[0].contig == "." and rows[0].start is None
     line = gzip.open(outs["train"], "rt").read().splitlines()[1].split("\t")
     assert line[2:6] == [".", ".", ".", "."]
@@ -295,7 +296,7 @@ def test_demo_builds_every_task(demo):
     for t, spec in cfg["tasks"].items():
         d = work / "results" / "datasets" / t
         card = json.loads((d / "card.json").read_text())
-        parts = {s: datasets.read_split(d / f"{s}.tsv.gz") for s in ("train", "dev", "test")}
+        parts = {s: read_examples(d / f"{s}.tsv.gz") for s in ("train", "dev", "test")}
         assert all(parts.values()), t
         assert_no_leakage(parts)
         labels = Counter(e.label for e in all_rows(parts))
@@ -312,7 +313,7 @@ def test_demo_builds_every_task(demo):
 def test_demo_tata_positives_carry_planted_tata_near_minus30(demo):
     work, _ = demo
     d = work / "results" / "datasets" / "prom300_tata"
-    rows = all_rows({s: datasets.read_split(d / f"{s}.tsv.gz") for s in ("train", "dev", "test")})
+    rows = all_rows({s: read_examples(d / f"{s}.tsv.gz") for s in ("train", "dev", "test")})
     tss = 249  # index of the TSS in a (-249, +50) window
     pattern = ["T", "A", "T", "A", "AT", "A", "AT"]  # TATAWAW, the core of the planted TATAWAWR
 

@@ -6,7 +6,8 @@ import numpy as np
 import pysam
 import pytest
 from dnalm import epd
-from dnalm.intervals import Genome, revcomp
+from dnalm.fasta import Genome
+from dnalm.seq import revcomp
 
 REAL_ROWS = (
     "chr1 959245 959305 NOC2L_1 900 - 959245 959256\n"

@@ -9,15 +9,9 @@ from dnalm.finetune import finetune
 from dnalm.longseq import LongSeqClassifier, encode_long, n_pieces
 from dnalm.predict import load_classifier, predict_proba
 
-from tests.test_finetune import make_lm
+from tests.synth import make_lm
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _random_seq(rng, n):

@@ -7,13 +7,7 @@ from dnalm import kmers
 from dnalm.baselines import build_baseline
 from dnalm.predict import load_classifier, predict_proba
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +33,24 @@ def seqs():
     return out
 
 
-def test_probabilities_do_not_depend_on_batch_size(saved_classifier, seqs):
+def test_probabilities_do_not_depend_on_batch_size(saved_classifier, seqs, device):
     model, k = load_classifier(saved_classifier[0])
     assert k == 5
-    p = {b: predict_proba(model, seqs, k, batch_size=b) for b in (1, 7, 64)}
+    p = {b: predict_proba(model, seqs, k, batch_size=b, device=device) for b in (1, 7, 64)}
     assert p[1].shape == (70, 3) and p[1].dtype == np.float64
     assert np.allclose(p[1].sum(1), 1)
     assert np.abs(p[1] - p[7]).max() < 1e-6
     assert np.abs(p[1] - p[64]).max() < 1e-6
     # the loaded model is the saved one
-    assert np.abs(predict_proba(saved_classifier[1], seqs, k) - p[1]).max() < 1e-6
+    assert np.abs(predict_proba(saved_classifier[1], seqs, k) - p[1]).max() < 1e-5
 
 
-def test_baseline_probabilities_do_not_depend_on_batch_size(seqs):
+def test_baseline_probabilities_do_not_depend_on_batch_size(seqs, device):
     torch.manual_seed(0)
     model = build_baseline("cnn_lstm", 2)
-    p1 = predict_proba(model, seqs, None, batch_size=1)
-    p64 = predict_proba(model, seqs, None, batch_size=64)
-    assert np.abs(p1 - p64).max() < 1e-6
+    p1 = predict_proba(model, seqs, None, batch_size=1, device=device)
+    p64 = predict_proba(model, seqs, None, batch_size=64, device=device)
+    assert np.abs(p1 - p64).max() < 1e-5
 
 
 def test_restores_train_mode_and_checks_arguments(saved_classifier, seqs):

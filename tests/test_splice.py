@@ -6,7 +6,8 @@ import numpy as np
 import pysam
 import pytest
 from dnalm import splice
-from dnalm.intervals import Genome, revcomp
+from dnalm.fasta import Genome
+from dnalm.seq import revcomp
 
 GTF = Path(__file__).parent / "data" / "ds_splice.gtf"
 

@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from dnalm.intervals import Example
+from dnalm.dataset import Example
 from dnalm.splits import check_no_leakage, dedupe, split_examples
 
 
@@ -70,7 +70,7 @@ def test_leakage_detector():
 
 def test_cap_per_class_is_seeded_and_keeps_order():
     import numpy as np
-    from dnalm.intervals import Example
+    from dnalm.dataset import Example
     from dnalm.splits import cap_per_class
 
     exs = [Example(sequence=f"ACGT{i:04d}".replace("0", "A"), label=i % 3) for i in range(90)]

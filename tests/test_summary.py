@@ -5,19 +5,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from dnalm.finetune import finetune
 from dnalm.summary import build_summary
 
-from tests.test_finetune import make_lm, synth_splits
+from tests.synth import make_lm, synth_splits
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

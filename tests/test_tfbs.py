@@ -8,7 +8,9 @@ import numpy as np
 import pysam
 import pytest
 from dnalm import negatives, tfbs
-from dnalm.intervals import Genome, allowed_regions, gc_fraction
+from dnalm.fasta import Genome
+from dnalm.sampling import allowed_regions
+from dnalm.seq import gc_fraction
 
 
 def make_genome(tmp_path: Path, seed: int = 0) -> tuple[Path, dict[str, str]]:

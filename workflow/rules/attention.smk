@@ -1,14 +1,16 @@
-# attention stage rules (see docs/ARCHITECTURE.md; logic in dnalm.attention).
+# attention stage rules (see docs/ARCHITECTURE.md; logic in the dnalm.attention package).
 
 
 # DNABERT-viz: last-layer [CLS] attention of the test set (eager attention, streamed per
-# batch), high-attention regions of all positives in genome coordinates, and figures.
+# batch), high-attention regions of all positives in genome coordinates, and figures. The TSS
+# index of promoter tasks comes from the dataset card (dnalm.dataset.read_card).
 rule attention_extract:
     input:
         metrics=lambda wc: f"results/finetune/{wc.task}/{wc.model}/seed{dcfg.seeds(config)[0]}/metrics.json",
         train="results/datasets/{task}/train.tsv.gz",
         dev="results/datasets/{task}/dev.tsv.gz",
         test="results/datasets/{task}/test.tsv.gz",
+        card="results/datasets/{task}/card.json",
     output:
         scores="results/attention/{task}/{model}/scores.npz",
         regions="results/attention/{task}/{model}/regions.bed",
@@ -45,11 +47,6 @@ rule attention_extract:
         gpu=0,
     params:
         model_dir=lambda wc: f"results/finetune/{wc.task}/{wc.model}/seed{dcfg.seeds(config)[0]}/model",
-        window=lambda wc: (
-            config["tasks"][wc.task].get("window")
-            if config["tasks"][wc.task].get("kind") == "promoter"
-            else None
-        ),
         batch_size=config.get("attention", {}).get("batch_size", 64),
         n_heatmaps=config.get("attention", {}).get("n_heatmaps", 20),
         min_len=config.get("motifs", {}).get("min_len", 5),

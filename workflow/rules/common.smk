@@ -1,9 +1,12 @@
 # Config validation, wildcard constraints and input functions. Logic lives in dnalm.config.
-from snakemake.utils import validate
 from dnalm import config as dcfg
+from dnalm import settings
 
-validate(config, schema="../schemas/config.schema.yaml")
-dcfg.check_config(config)
+# Validated once, here, before any job: typed, defaults filled in, cross-key checks done.
+CFG = settings.load_config(config)
+# Rules and input functions read the same validated values (defaults included) as plain dicts.
+config.clear()
+config.update(settings.canonical(CFG))
 
 SCRIPTS = str(Path(workflow.basedir) / "workflow" / "scripts")
 

@@ -1,4 +1,4 @@
-# motifs stage rules (see docs/ARCHITECTURE.md; logic in dnalm.motifs).
+# motifs stage rules (see docs/ARCHITECTURE.md; logic in the dnalm.motifs package).
 
 
 from dnalm import motifs as dmotifs

@@ -15,7 +15,7 @@ write_attention_outputs(
     landscape_out=sm.output.landscape,
     heatmaps_out=sm.output.heatmaps,
     context_out=sm.output.context,
-    window=sm.params.window,
+    card=sm.input.card,
     batch_size=int(sm.params.batch_size),
     n_heatmaps=int(sm.params.n_heatmaps),
     min_len=int(sm.params.min_len),

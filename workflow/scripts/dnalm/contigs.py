@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from dnalm import atomic
+from dnalm.textio import open_text
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ def parse_assembly_report(path: str | os.PathLike) -> list[AssemblyRow]:
     Parameters
     ----------
     path : str or os.PathLike
-        The report (plain text).
+        The report (plain or gzip text).
 
     Returns
     -------
@@ -84,7 +87,7 @@ def parse_assembly_report(path: str | os.PathLike) -> list[AssemblyRow]:
     header_line = 0
     rows: list[AssemblyRow] = []
     idx: dict[str, int] = {}
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with open_text(path) as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.rstrip("\r\n").replace("\r", "")
             if not line.strip():
@@ -234,19 +237,54 @@ def build_contig_table(
 
 def write_contig_table(table: Sequence[ContigRecord], path: str | os.PathLike) -> Path:
     """Write ``contigs.tsv`` (header ``name length ucsc ensembl refseq aliases``; unknown = ``.``)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write("\t".join(TSV_COLUMNS) + "\n")
-            for r in table:
-                cells = [r.name, str(r.length), r.ucsc, r.ensembl, r.refseq, ",".join(r.aliases)]
-                fh.write("\t".join(c if c else MISSING for c in cells) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    lines = ["\t".join(TSV_COLUMNS) + "\n"]
+    for r in table:
+        cells = [r.name, str(r.length), r.ucsc, r.ensembl, r.refseq, ",".join(r.aliases)]
+        lines.append("\t".join(c if c else MISSING for c in cells) + "\n")
+    return atomic.write_text(path, "".join(lines))
+
+
+def write_renamed(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    canonical: Callable[[str], str | None],
+    fields: Callable[[str, int], list[str] | None],
+) -> dict[str, int]:
+    """Stream a tab-separated annotation to ``out`` (deterministic gzip), renaming column 1.
+
+    Parameters
+    ----------
+    src, out : str or os.PathLike
+        Source (plain or gzip text, read through :func:`dnalm.textio.open_text`) and
+        destination, written atomically: on any error nothing is left at ``out``.
+    canonical : callable
+        Source contig name -> the genome's name, or None when the genome lacks it (the line
+        keeps its name and is counted as ``unknown_contig``).
+    fields : callable
+        ``(line, line_number) -> columns`` for a record, None for a line copied unchanged
+        (headers, comments); raises ``ValueError`` naming ``path:line`` for a bad record.
+
+    Returns
+    -------
+    stats : dict
+        ``lines`` (records), ``renamed``, ``unknown_contig``.
+    """
+    stats = {"lines": 0, "renamed": 0, "unknown_contig": 0}
+    with atomic.open_gzip(out) as gz, open_text(src) as fh:
+        for ln, line in enumerate(fh, 1):
+            f = fields(line, ln)
+            if f is None:
+                gz.write((line.rstrip("\r\n") + "\n").encode())
+                continue
+            stats["lines"] += 1
+            g = canonical(f[0])
+            if g is None:
+                stats["unknown_contig"] += 1
+            elif g != f[0]:
+                stats["renamed"] += 1
+                f[0] = g
+            gz.write(("\t".join(f) + "\n").encode())
+    return stats
 
 
 class ContigMap:
@@ -278,7 +316,7 @@ class ContigMap:
         """Load ``contigs.tsv`` (as written by ``dnalm.genome.prepare_genome``)."""
         path = Path(path)
         table: list[ContigRecord] = []
-        with open(path, encoding="utf-8") as fh:
+        with open_text(path) as fh:
             header = fh.readline().rstrip("\r\n").split("\t")
             if tuple(header) != TSV_COLUMNS:
                 want = "\t".join(TSV_COLUMNS)

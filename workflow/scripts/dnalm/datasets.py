@@ -26,64 +26,23 @@ from typing import Any
 
 import numpy as np
 
-from dnalm import card as dcard
 from dnalm import epd, importers, negatives, splice, tfbs
-from dnalm.intervals import Example, Genome, atomic_write_bytes, gzip_bytes
+from dnalm.dataset import Example, dataset_card, write_card, write_split
+from dnalm.fasta import Genome
 from dnalm.splits import SPLITS, cap_per_class, check_no_leakage, dedupe, split_examples
 
 __all__ = [
-    "HEADER",
     "DEFAULT_NEGATIVES",
     "build_dataset",
     "dataset_inputs",
     "genome_files",
     "prepare_annotation",
-    "write_split",
-    "read_split",
 ]
 
 log = logging.getLogger(__name__)
 
-HEADER = ("sequence", "label", "contig", "start", "end", "strand", "source_id")
 DEFAULT_NEGATIVES = {"promoter": "substitute", "tfbs": "gc_matched"}
 PROMOTER_MARGIN = 1000
-
-
-def write_split(path: str | Path, examples: Sequence[Example]) -> None:
-    """Write one split as deterministic gzip TSV (atomic)."""
-    lines = ["\t".join(HEADER)]
-    for ex in examples:
-        start = "." if ex.start is None else str(ex.start)
-        end = "." if ex.end is None else str(ex.end)
-        lines.append(
-            f"{ex.sequence}\t{ex.label}\t{ex.contig}\t{start}\t{end}\t{ex.strand}\t{ex.source_id}"
-        )
-    atomic_write_bytes(path, gzip_bytes(("\n".join(lines) + "\n").encode()))
-
-
-def read_split(path: str | Path) -> list[Example]:
-    """Read a split TSV written by :func:`write_split`."""
-    import gzip
-
-    out = []
-    with gzip.open(path, "rt") as fh:
-        header = fh.readline().rstrip("\n").split("\t")
-        if tuple(header) != HEADER:
-            raise ValueError(f"{path}:1: unexpected header {header}")
-        for line in fh:
-            f = line.rstrip("\n").split("\t")
-            out.append(
-                Example(
-                    f[0],
-                    int(f[1]),
-                    f[2],
-                    None if f[3] == "." else int(f[3]),
-                    None if f[4] == "." else int(f[4]),
-                    f[5],
-                    f[6],
-                )
-            )
-    return out
 
 
 def _task_rng(seed: int, task: str) -> np.random.Generator:
@@ -231,15 +190,15 @@ def build_dataset(
         parts, dst = split_examples(examples, fractions, seed, spec.get("holdout_chroms"))
         stats["dedupe"] = dst
     for s in SPLITS:
-        write_split(outputs[s], parts[s])
+        write_split(parts[s], outputs[s])
     sources = [
         (k, inputs[k]) for k in ("epd", "peaks", "gtf", "path", "labels", "contigs") if k in inputs
     ]
     if "fasta" in inputs:
         fai = Path(str(inputs["fasta"]) + ".fai")
         sources.append(("genome_fai", fai if fai.exists() else inputs["fasta"]))
-    card = dcard.dataset_card(task, spec, parts, strategy, sources, stats, seed)
-    dcard.write_card(card, outputs["card"])
+    card = dataset_card(task, spec, parts, strategy, sources, stats, seed)
+    write_card(card, outputs["card"])
     log.info("%s: %s", task, card["counts"])
     return card
 

@@ -13,7 +13,10 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
-from dnalm.intervals import Example, Genome, atomic_write_bytes, open_text
+from dnalm import atomic
+from dnalm.dataset import Example
+from dnalm.fasta import Genome
+from dnalm.textio import open_text
 
 __all__ = [
     "Promoter",
@@ -176,7 +179,7 @@ def normalize_epd(
         lines.append(f"{c}\t{p.tss0}\t{p.strand}\t{p.name}\t{tata}\n")
     if genome is not None:
         genome.close()
-    atomic_write_bytes(out, "".join(lines).encode())
+    atomic.write_text(out, "".join(lines))
     log.info("epd: %s", stats)
     return stats
 

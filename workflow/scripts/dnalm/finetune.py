@@ -22,10 +22,7 @@ import gzip
 import json
 import logging
 import math
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -40,9 +37,10 @@ from dnalm import atomic, kmers
 from dnalm._compat import autocast, resolve_device
 from dnalm.attention_cpu import cpu_training
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
-from dnalm.data import read_split
+from dnalm.dataset import read_split
 from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
 from dnalm.metrics import classification_metrics
+from dnalm.modeling import save_model_dir
 from dnalm.predict import _encode_inputs, _logits, predict_proba
 
 __all__ = ["finetune", "finetune_kwargs", "LOG_COLUMNS"]
@@ -272,20 +270,12 @@ def _atomic_gzip_tsv(path: Path, df: pd.DataFrame) -> None:
 
 
 def _save_model_dir(model: torch.nn.Module, k: int, target: Path) -> None:
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
-    try:
-        model.to("cpu")
-        if isinstance(model, LongSeqClassifier):
+    model.to("cpu")
+    if isinstance(model, LongSeqClassifier):
+        with atomic.atomic_dir(target) as tmp:
             model.save(tmp, k)
-        else:
-            model.save_pretrained(str(tmp))
-            kmers.write_tokenizer_files(tmp, k, max_len=int(model.config.max_position_embeddings))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    else:
+        save_model_dir(model, k, target)
 
 
 def _json_safe(d: dict) -> dict:
@@ -325,7 +315,7 @@ def finetune(
     ----------
     train, dev, test : pandas.DataFrame or path
         Splits with ``sequence`` and ``label`` columns (paths are read by
-        :func:`dnalm.data.read_split`). Test row i is ``index`` i of ``predictions.tsv.gz``.
+        :func:`dnalm.dataset.read_split`). Test row i is ``index`` i of ``predictions.tsv.gz``.
     out_dir : str or pathlib.Path
     model_name : str
         ``<lm>``, ``<lm>-scratch``, ``cnn``, ``cnn_lstm``, ``cnn_gru`` or ``kmer_lr``.

@@ -18,8 +18,9 @@ import csv
 import re
 from pathlib import Path
 
-from dnalm.intervals import Example, open_text
+from dnalm.dataset import Example
 from dnalm.kmers import kmer2seq
+from dnalm.textio import open_text
 
 __all__ = ["FORMATS", "read_dnabert_tsv", "read_gue_csv", "read_fasta_labels", "import_examples"]
 

@@ -15,8 +15,6 @@ settings and the BERT config) and the k-mer tokenizer files.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import torch
 from torch import nn
 
 from dnalm import kmers
+from dnalm.atomic import atomic_path, write_text
 
 __all__ = ["POOLINGS", "CONFIG_NAME", "LongSeqClassifier", "encode_long", "n_pieces"]
 
@@ -185,11 +184,9 @@ class LongSeqClassifier(nn.Module):
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         state = {n: t.detach().cpu().contiguous() for n, t in self.state_dict().items()}
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-        os.close(fd)
-        save_file(state, tmp, metadata={"format": "pt"})
-        os.replace(tmp, d / WEIGHTS_NAME)
-        (d / CONFIG_NAME).write_text(json.dumps(self.head_config(), indent=2))
+        with atomic_path(d / WEIGHTS_NAME) as tmp:
+            save_file(state, str(tmp), metadata={"format": "pt"})
+        write_text(d / CONFIG_NAME, json.dumps(self.head_config(), indent=2))
         kmers.write_tokenizer_files(d, k, max_len=self.max_tokens)
 
     @classmethod

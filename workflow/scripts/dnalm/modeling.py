@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,6 +23,7 @@ import torch
 
 from dnalm import kmers
 from dnalm._validate import validate_k
+from dnalm.atomic import atomic_dir
 
 __all__ = [
     "SIZES",
@@ -33,6 +32,7 @@ __all__ = [
     "build_mlm",
     "read_state_dict",
     "load_lm_dir",
+    "save_model_dir",
     "import_pretrained",
 ]
 
@@ -244,6 +244,58 @@ def load_lm_dir(path: str | Path, attn_implementation: str = "sdpa") -> LoadedLM
     return LoadedLM(model, tok, extra)
 
 
+def save_model_dir(
+    model: Any,
+    k: int,
+    out_dir: str | Path,
+    extra_files: Mapping[str, str | bytes] | None = None,
+    extra_weights: Mapping[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write a dnalm model directory atomically: HF weights + config, tokenizer files, extras.
+
+    The one writer of model directories (pretraining, import, fine-tuning). The directory is
+    built in a temporary sibling and replaces ``out_dir`` whole
+    (:func:`dnalm.atomic.atomic_dir`), so a crash leaves the previous directory or nothing.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        Saved with ``save_pretrained`` (safetensors) from the CPU copy of its weights.
+    k : int
+        Tokenizer files (:func:`dnalm.kmers.write_tokenizer_files`) are for this k, with
+        ``max_len`` = the model's ``max_position_embeddings``.
+    out_dir : str or Path
+    extra_files : mapping of str to str or bytes, optional
+        More files by name, e.g. ``{"training_fingerprint.json": text}``. Default is None.
+    extra_weights : mapping of str to torch.Tensor, optional
+        Tensors added to ``model.safetensors`` that the model class has no slot for (DNABERT's
+        ``bert.pooler.*``, reused by ``BertForSequenceClassification``). Default is None.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    from safetensors.torch import load_file, save_file
+
+    validate_k(k)
+    out = Path(out_dir)
+    for name in extra_files or {}:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"`extra_files`: {name!r} is not a plain file name")
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        if extra_weights:
+            weights = load_file(str(tmp / "model.safetensors"))
+            weights.update({key: v.detach().cpu().contiguous() for key, v in extra_weights.items()})
+            save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        kmers.write_tokenizer_files(tmp, k, max_len=int(model.config.max_position_embeddings))
+        for name, content in (extra_files or {}).items():
+            data = content.encode() if isinstance(content, str) else bytes(content)
+            (tmp / name).write_bytes(data)
+    return out
+
+
 def import_pretrained(src_dir: str | Path, out_dir: str | Path) -> Path:
     """Re-save a DNABERT-format model directory as a dnalm model directory (atomically).
 
@@ -256,26 +308,8 @@ def import_pretrained(src_dir: str | Path, out_dir: str | Path) -> Path:
     Path
         ``out_dir``.
     """
-    from safetensors.torch import load_file, save_file
-
     model, tok, extra = load_lm_dir(src_dir)
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        model.config.architectures = ["BertForMaskedLM"]
-        model.save_pretrained(tmp, safe_serialization=True)
-        pooler = {key: v.contiguous() for key, v in extra.items() if key.startswith("bert.pooler.")}
-        if pooler:
-            weights = load_file(str(tmp / "model.safetensors"))
-            weights.update(pooler)
-            save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        kmers.write_tokenizer_files(tmp, tok.k, max_len=int(model.config.max_position_embeddings))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    pooler = {key: v for key, v in extra.items() if key.startswith("bert.pooler.")}
+    out = save_model_dir(model, tok.k, out_dir, extra_weights=pooler)
     log.info("imported %s -> %s (k=%d, %d layers)", src_dir, out, tok.k, model.config.num_hidden_layers)
     return out

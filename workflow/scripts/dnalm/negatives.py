@@ -21,7 +21,10 @@ from collections.abc import Iterable
 import numpy as np
 from tqdm import tqdm
 
-from dnalm.intervals import Example, Genome, allowed_regions, gc_fraction, sample_windows
+from dnalm.dataset import Example
+from dnalm.fasta import Genome
+from dnalm.sampling import allowed_regions, sample_windows
+from dnalm.seq import gc_fraction
 from dnalm.shuffle import dinuc_shuffle
 
 __all__ = ["STRATEGIES", "TATA_RE", "substitute", "make_negatives"]

@@ -27,7 +27,10 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from dnalm.intervals import Example, Genome, open_text, write_renamed
+from dnalm.contigs import write_renamed
+from dnalm.dataset import Example
+from dnalm.fasta import Genome
+from dnalm.textio import open_text
 
 __all__ = [
     "DONOR",

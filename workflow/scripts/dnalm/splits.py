@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from dnalm.intervals import Example
+from dnalm.dataset import Example
 
 __all__ = ["SPLITS", "dedupe", "split_examples", "check_no_leakage"]
 

@@ -13,7 +13,10 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
-from dnalm.intervals import Example, Genome, open_text, write_renamed
+from dnalm.contigs import write_renamed
+from dnalm.dataset import Example
+from dnalm.fasta import Genome
+from dnalm.textio import open_text
 
 __all__ = ["Peak", "read_narrowpeak", "normalize_peaks", "peak_examples", "peak_intervals"]
 

@@ -10,21 +10,13 @@ import numpy as np
 import pandas as pd
 
 from dnalm.meme import read_meme
+from dnalm.stats import bh_adjust
 
 __all__ = ["COLUMNS", "match_motifs"]
 
 log = logging.getLogger("dnalm.tomtom")
 
 COLUMNS = ["query", "target", "offset", "overlap", "strand", "p", "E", "q"]
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    m = p.size
-    order = np.argsort(p, kind="mergesort")
-    adj = np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
 
 
 def match_motifs(
@@ -77,7 +69,7 @@ def match_motifs(
     n_eff = len(tn) * (2 if reverse_complement else 1)
     rows = []
     for i, q in enumerate(qn):
-        qv = _bh(p[i])
+        qv = bh_adjust(p[i])
         for j, t in enumerate(tn):
             rows.append(
                 (

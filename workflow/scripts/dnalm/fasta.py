@@ -1,0 +1,73 @@
+"""Reading an indexed genome FASTA window by window, strand-aware.
+
+Sequences are read through :class:`pysam.FastaFile` (bgzip + ``.fai`` + ``.gzi``, or plain FASTA
++ ``.fai``); the genome is never held as Python strings. Contig aliases (``1``,
+``NC_000001.11``) resolve through ``contigs.tsv`` (:class:`dnalm.contigs.ContigMap`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dnalm.contigs import ContigMap
+from dnalm.seq import revcomp
+
+__all__ = ["Genome"]
+
+
+class Genome:
+    """An indexed FASTA plus contig-name mapping.
+
+    Parameters
+    ----------
+    fasta : str or Path
+        bgzip FASTA with ``.fai``/``.gzi`` (or plain FASTA; an index is built if missing).
+    contigs : str or Path, optional
+        ``contigs.tsv``; lets :meth:`canonical` accept aliases (``1``, ``NC_000001.11``).
+        Default is None (only the FASTA's own names).
+    """
+
+    def __init__(self, fasta: str | Path, contigs: str | Path | None = None):
+        import pysam
+
+        self.path = Path(fasta)
+        self._fa = pysam.FastaFile(str(fasta))
+        self.sizes: dict[str, int] = dict(zip(self._fa.references, self._fa.lengths, strict=True))
+        self._map = ContigMap.from_tsv(contigs) if contigs else None
+
+    def canonical(self, name: str) -> str | None:
+        """The genome's name for contig ``name``, or None when it is not in the genome."""
+        if name in self.sizes:
+            return name
+        if self._map is not None:
+            c = self._map.canonical(name)
+            if c is not None and c in self.sizes:
+                return c
+        return None
+
+    def fetch(self, contig: str, start: int, end: int, strand: str = "+") -> str:
+        """Uppercase sequence of ``[start, end)``; reverse-complemented when ``strand == '-'``.
+
+        Raises ``ValueError`` when the window leaves the contig.
+        """
+        size = self.sizes.get(contig)
+        if size is None:
+            raise ValueError(f"contig {contig!r} is not in {self.path}")
+        if start < 0 or end > size or start >= end:
+            raise ValueError(f"window {contig}:{start}-{end} is outside the contig (length {size})")
+        seq = self._fa.fetch(contig, start, end).upper()
+        return revcomp(seq) if strand == "-" else seq
+
+    def within(self, contig: str, start: int, end: int) -> bool:
+        """True when ``[start, end)`` lies inside ``contig``."""
+        return contig in self.sizes and 0 <= start < end <= self.sizes[contig]
+
+    def close(self) -> None:
+        """Close the FASTA handle."""
+        self._fa.close()
+
+    def __enter__(self) -> Genome:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

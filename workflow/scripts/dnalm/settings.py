@@ -1,0 +1,569 @@
+"""The workflow config, validated once at load into typed objects (the one home of its defaults).
+
+``load_config(raw)`` turns the YAML mapping Snakemake reads into a :class:`Config`:
+
+- every key, type, range and default is declared here once (pydantic models, unknown keys are errors);
+- cross-key checks (a task's genome exists, ``corpus.min_len >= k``, splits sum to 1, ...) run at
+  load, before any job;
+- every error names the config path (``pretrain_presets.demo.lr``, ``tasks.splice.window``) and
+  all errors are reported together as one :class:`ConfigError`;
+- keys that become path components (genomes, tasks, language models, presets, worlds,
+  experiments) must be safe identifiers, so no key can name a path outside ``results/``.
+
+``workflow/schemas/config.schema.yaml`` is generated from these models (``python -m
+dnalm.settings --schema``) and a test keeps it in sync. Rules receive whole sections through
+:func:`canonical`, whose plain, key-sorted dicts make Snakemake's params comparison blind to the
+order of keys in the YAML.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+__all__ = [
+    "BASELINES",
+    "SCRATCH_SUFFIX",
+    "Config",
+    "ConfigError",
+    "canonical",
+    "is_scratch",
+    "load_config",
+    "model_lm",
+]
+
+log = logging.getLogger("dnalm.settings")
+
+BASELINES = ("cnn", "cnn_lstm", "cnn_gru", "kmer_lr")
+SCRATCH_SUFFIX = "-scratch"
+#: Keys that become path components: a letter or digit first, then letters, digits, ``_ . -``.
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+_URL = r"^(https?://|ftp://|file:|[^:]+$)"
+
+
+class ConfigError(ValueError):
+    """A config mistake; the message names every offending config path."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False)
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+class Source(_Model):
+    """A file to fetch: an http(s)/ftp/file URL or a plain path, with optional checksums."""
+
+    url: str = Field(pattern=_URL, description="http://, https://, ftp://, file: URL, or a path relative to the working directory.")
+    md5: str | None = Field(None, pattern=r"^[0-9a-fA-F]{32}$", description="Expected MD5 of the downloaded bytes.")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$", description="Expected SHA-256 of the downloaded bytes.")
+    checksum: Literal["none"] | None = Field(
+        None,
+        description="`none`: a remote file with no published checksum, fetched unverified (logged as a "
+        "warning). A remote URL needs md5, sha256 or this explicit opt-out.",
+    )
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file:") or "://" not in self.url
+
+
+class SimPeak(_Model):
+    """One simulated ChIP-seq experiment of a demo world."""
+
+    motif: str | None = Field(None, description="Planted PWM name under the peaks (the preset's PWMs); null: none.")
+    quality: Literal["good", "low"] = Field("good", description="`low`: few peaks carry the motif (a low-quality experiment).")
+
+
+class World(_Model):
+    preset: Literal["human", "mouse"] = Field("human", description="Background model.")
+    seed: int = Field(7, description="Simulator seed; same seed, same bytes.")
+    scale: float = Field(1.0, gt=0, description="Multiplies chromosome lengths and feature counts.")
+    peaks: dict[Key, SimPeak] | None = Field(
+        None, description="Simulated ChIP-seq experiments by name; default: the preset's own set."
+    )
+
+
+class GenomeSpec(_Model):
+    fasta: Source
+    assembly_report: Source | None = Field(None, description="NCBI assembly report used to map RefSeq / Ensembl / UCSC contig names.")
+    contigs: str = Field(".*", description="Regex (Python re.fullmatch) selecting the contigs to keep, matched against the FASTA names.")
+
+
+class Annotations(_Model):
+    epd: Source | None = Field(None, description="EPDnew BED (8-column space-delimited, or 6-column TSS BED).")
+    epd_motifs: Source | None = Field(None, description="EPDnew promoter_motifs.txt (TATA flags).")
+    gtf: Source | None = Field(None, description="Gene annotation GTF (plain or gzip).")
+    peaks: dict[Key, Source] = Field(default_factory=dict, description="ENCODE narrowPeak files keyed by experiment id.")
+    dbsnp: Source | None = Field(None, description="dbSNP VCF (bgzip; RefSeq or 1-style names).")
+    clinvar: Source | None = Field(None, description="ClinVar VCF (bgzip; 1-style names).")
+
+
+class CorpusSpec(_Model):
+    min_len: int = Field(10, ge=5, description="Shortest piece in bp (>= the k of every language model).")
+    max_len: int = Field(510, ge=10, le=100000, description="Longest piece in bp (>= 2 * min_len).")
+    coverage: int = Field(5, ge=1, description="Passes over the genome, each with its own offset and seed (DNABERT used about 5).")
+    seed: int = 1
+    val_fraction: float = Field(0.01, ge=0, le=0.5, description="Share of pieces held out for validation.")
+
+
+class LanguageModel(_Model):
+    genome: Key | None = Field(None, description="Genome id whose corpus trains the model.")
+    k: int = Field(6, ge=3, le=6)
+    arch: Literal["bert"] = "bert"
+    size: Literal["tiny", "small", "base"] = Field("tiny", description="Size preset; base = DNABERT's 12 x 768 x 12 heads.")
+    preset: Key = Field("demo", description="Key of pretrain_presets.")
+    pretrained: str | None = Field(None, description="Local HF-format DNABERT checkpoint directory; skips pretraining.")
+
+
+class PretrainPreset(_Model):
+    """A pretraining recipe. The global batch is ``batch_size * grad_accum * world_size``."""
+
+    steps: int = Field(ge=1)
+    batch_size: int = Field(ge=1, description="Sequences per device per micro-step.")
+    lr: float = Field(gt=0)
+    warmup_steps: int = Field(0, ge=0)
+    grad_accum: int = Field(1, ge=1)
+    weight_decay: float = Field(0.01, ge=0)
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = Field(1.0e-6, gt=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    mask_schedule: list[tuple[int, float]] = Field(
+        [(0, 0.15)],
+        description="[[from_step, masked_fraction], ...]: target share of masked tokens from each step on.",
+    )
+    checkpoint_every: int = Field(1000, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    log_every: int = Field(50, ge=1)
+    num_workers: int = Field(0, ge=0)
+    compile: bool = False
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _check(self) -> PretrainPreset:
+        if not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas: must be two numbers in [0, 1), got {list(self.betas)}")
+        s = self.mask_schedule
+        if not s:
+            raise ValueError("mask_schedule: must hold at least one [from_step, rate] pair")
+        if s[0][0] != 0:
+            raise ValueError(f"mask_schedule: must start at step 0, got {list(s[0])}")
+        if any(b[0] <= a[0] for a, b in zip(s, s[1:], strict=False)):
+            raise ValueError(f"mask_schedule: steps must increase, got {[list(x) for x in s]}")
+        if any(not 0 < r < 1 for _, r in s):
+            raise ValueError(f"mask_schedule: rates must be in (0, 1), got {[list(x) for x in s]}")
+        if self.warmup_steps > self.steps:
+            raise ValueError(f"warmup_steps: {self.warmup_steps} exceeds steps ({self.steps})")
+        return self
+
+
+class Task(_Model):
+    genome: Key | None = None
+    kind: Literal["promoter", "tfbs", "splice", "imported"]
+    window: list[int] | int | None = Field(None, description="promoter: [upstream, downstream] around the TSS (TSS = 0, inclusive); splice: total bp.")
+    subset: Literal["tata", "notata", "all"] = "all"
+    negatives: Literal["substitute", "genomic", "tata_genomic", "gc_matched", "dinuc_shuffle"] | None = Field(None, description="Negative strategy (see docs/datasets.md).")
+    experiment: Key | None = Field(None, description="tfbs: key of annotations.<genome>.peaks.")
+    top_n: int | None = Field(None, ge=1, description="tfbs: keep the top-N peaks by signalValue.")
+    flank: int = Field(50, ge=1, description="tfbs: bp each side of the summit (101 bp windows).")
+    unknown_contigs: Literal["error", "skip"] = Field("skip", description="What to do with records on contigs not in the genome.")
+    holdout_chroms: dict[Literal["dev", "test"], list[str]] | None = Field(None, description="Chromosome held-out split: {dev: [..], test: [..]}.")
+    format: Literal["dnabert_tsv", "gue_csv", "fasta_labels"] | None = Field(None, description="imported: input format.")
+    path: str | None = Field(None, description="imported: file or folder.")
+    labels: str | None = Field(None, description="imported fasta_labels: label table.")
+    label_set: list[int] | None = Field(None, description="imported: the declared label values; default [0, 1] (binary).")
+    k: int = Field(6, ge=3, le=6, description="k-mer size rows are checked against (rows shorter than k are refused).")
+    models: list[str] | None = Field(None, description="Overrides finetune.models for this task.")
+    max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded random subset, before splitting); default: all.")
+
+
+class Splits(_Model):
+    train: float = Field(0.8, ge=0, le=1)
+    dev: float = Field(0.1, ge=0, le=1)
+    test: float = Field(0.1, ge=0, le=1)
+    seed: int = 1
+
+    @model_validator(mode="after")
+    def _sum(self) -> Splits:
+        total = self.train + self.dev + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + dev + test must be 1, got {total:g}")
+        return self
+
+
+class FinetuneLR(_Model):
+    bert: float = Field(3.0e-5, gt=0)
+    baseline: float = Field(1.0e-3, gt=0)
+
+
+class Finetune(_Model):
+    models: list[str] = Field(default_factory=list, description="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr.")
+    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: FinetuneLR = Field(default_factory=FinetuneLR)
+    warmup_fraction: float = Field(0.1, ge=0, le=1)
+    weight_decay: float = Field(0.01, ge=0)
+    dropout: float = Field(0.1, ge=0, le=1)
+    patience: int = Field(2, ge=1)
+    min_steps: int = Field(0, ge=0, description="Train at least this many optimizer steps: small datasets get extra epochs.")
+    long_input: Literal["mean", "max", "concat"] = "mean"
+
+
+class Attention(_Model):
+    tasks: list[Key] = Field(default_factory=list)
+    model: str | None = None
+    batch_size: int = Field(64, ge=1)
+    n_heatmaps: int = Field(20, ge=1)
+
+
+class Motifs(_Model):
+    tasks: list[Key] = Field(default_factory=list)
+    min_len: int = Field(5, ge=2)
+    window: int = Field(24, ge=4)
+    pval_cutoff: float = Field(0.005, gt=0, le=1)
+    min_n_motif: int = Field(3, ge=1)
+    candidates: Literal["regions", "kmers"] = Field("regions", description="Candidate motifs: `regions` (DNABERT, each high-attention region string) or `kmers` (each distinct candidate_len-mer of a region; finds variable motif instances).")
+    candidate_len: int = Field(8, ge=2, description="k of `candidates: kmers`; must be >= min_len.")
+    positives: Literal["true_label", "predicted_label"] = "true_label"
+    known_motifs: dict[Key, str] = Field(default_factory=dict, description="Known-motif MEME file per genome id.")
+
+    @model_validator(mode="after")
+    def _lens(self) -> Motifs:
+        if self.candidates == "kmers" and self.candidate_len < self.min_len:
+            raise ValueError(f"candidate_len: {self.candidate_len} must be >= min_len ({self.min_len})")
+        return self
+
+
+class Variants(_Model):
+    tasks: list[Key] = Field(default_factory=list)
+    model: str | None = None
+    batch_size: int = Field(64, ge=1)
+    null_size: int = Field(1000, ge=10)
+    top_mutation_maps: int = Field(5, ge=0)
+    seed: int = Field(1, description="Seed of the random-SNV null.")
+    context: Literal["region", "centred"] = Field("region", description="Classifier window of a variant: the nearest-centred positive dataset window of the task that contains it (region; DNABERT mutates the task's own sequences) or a window centred on the variant (centred). Variants in no positive window fall back to centred.")
+    scatter: int = Field(1, ge=1, description="Number of variant_score_shard jobs per task; contigs of the genome's .fai are dealt round-robin by decreasing length.")
+
+
+class Config(_Model):
+    """dnalm workflow configuration. Unknown keys are errors."""
+
+    simulate: dict[Key, World] = Field(default_factory=dict, description="Demo worlds written by dnalm.sim into resources/demo/<world>/.")
+    genomes: dict[Key, GenomeSpec] = Field(min_length=1, description="Reference genomes, keyed by genome id (<g> in paths).")
+    annotations: dict[Key, Annotations] = Field(default_factory=dict, description="Annotation sources per genome id.")
+    corpus: CorpusSpec = Field(default_factory=CorpusSpec)
+    language_models: dict[Key, LanguageModel] = Field(default_factory=dict, description="Pretrained language models keyed by <lm>.")
+    pretrain_presets: dict[Key, PretrainPreset] = Field(default_factory=dict)
+    tasks: dict[Key, Task] = Field(default_factory=dict, description="Benchmark tasks keyed by <task>.")
+    splits: Splits = Field(default_factory=Splits)
+    finetune: Finetune = Field(default_factory=Finetune)
+    attention: Attention = Field(default_factory=Attention)
+    motifs: Motifs = Field(default_factory=Motifs)
+    variants: Variants = Field(default_factory=Variants)
+
+    # ------------------------------------------------------------------ derived views
+
+    def trained_lms(self) -> list[str]:
+        """Language models pretrained by the workflow (rule bert_pretrain)."""
+        return [n for n, m in self.language_models.items() if m.pretrained is None]
+
+    def imported_lms(self) -> list[str]:
+        """Language models imported from a local ``pretrained:`` checkpoint (rule lm_import)."""
+        return [n for n, m in self.language_models.items() if m.pretrained is not None]
+
+    def task_models(self, task: str) -> list[str]:
+        """Fine-tuned model names of a task (its own list, else ``finetune.models``)."""
+        own = self.tasks[task].models
+        return list(own if own is not None else self.finetune.models)
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def model_lm(model: str) -> str | None:
+    """The language model a fine-tuned model starts from (None for baselines)."""
+    if model in BASELINES:
+        return None
+    return model[: -len(SCRATCH_SUFFIX)] if model.endswith(SCRATCH_SUFFIX) else model
+
+
+def is_scratch(model: str) -> bool:
+    return model.endswith(SCRATCH_SUFFIX)
+
+
+# ----------------------------------------------------------------------------- cross-key checks
+
+
+def _cross_checks(c: Config) -> list[tuple[str, str]]:
+    """Every reference between sections, as (config path, problem) pairs."""
+    errs: list[tuple[str, str]] = []
+    add = lambda path, msg: errs.append((path, msg))  # noqa: E731
+
+    for g, spec in c.genomes.items():
+        try:
+            re.compile(spec.contigs)
+        except re.error as e:
+            add(f"genomes.{g}.contigs", f"invalid regex: {e}")
+    for g in c.annotations:
+        if g not in c.genomes:
+            add(f"annotations.{g}", f"genome {g!r} is not defined under `genomes`")
+    for g in c.motifs.known_motifs:
+        if g not in c.genomes:
+            add(f"motifs.known_motifs.{g}", f"genome {g!r} is not defined under `genomes`")
+
+    # sources: a remote file carries a checksum or opts out explicitly
+    def source(path: str, s: Source | None) -> None:
+        if s is None or s.is_local:
+            return
+        if s.md5 is None and s.sha256 is None and s.checksum is None:
+            add(path, f"remote source {s.url!r} needs md5 or sha256 (or `checksum: none` to fetch it unverified)")
+        elif s.checksum == "none" and (s.md5 or s.sha256):
+            add(f"{path}.checksum", "`none` contradicts the md5/sha256 given")
+
+    for g, spec in c.genomes.items():
+        source(f"genomes.{g}.fasta", spec.fasta)
+        source(f"genomes.{g}.assembly_report", spec.assembly_report)
+    for g, ann in c.annotations.items():
+        for key in ("epd", "epd_motifs", "gtf", "dbsnp", "clinvar"):
+            source(f"annotations.{g}.{key}", getattr(ann, key))
+        for exp, s in ann.peaks.items():
+            source(f"annotations.{g}.peaks.{exp}", s)
+
+    # language models and presets
+    for lm, spec in c.language_models.items():
+        if lm.endswith(SCRATCH_SUFFIX) or lm in BASELINES:
+            add(f"language_models.{lm}", "name is reserved (a baseline or a -scratch control)")
+        if spec.pretrained is not None:
+            continue
+        if spec.genome not in c.genomes:
+            add(f"language_models.{lm}.genome", f"unknown genome {spec.genome!r}")
+        if spec.preset not in c.pretrain_presets:
+            add(f"language_models.{lm}.preset", f"unknown preset {spec.preset!r} (pretrain_presets: {sorted(c.pretrain_presets)})")
+    ks = [m.k for m in c.language_models.values() if m.pretrained is None]
+    if ks and c.corpus.min_len < max(ks):
+        add("corpus.min_len", f"{c.corpus.min_len} is shorter than k = {max(ks)} of a language model (a piece needs one k-mer)")
+    if c.corpus.max_len < 2 * c.corpus.min_len:
+        add("corpus.max_len", f"{c.corpus.max_len} must be >= 2 * corpus.min_len = {2 * c.corpus.min_len}")
+
+    # tasks
+    for t, spec in c.tasks.items():
+        p = f"tasks.{t}"
+        if spec.kind == "imported":
+            for key in ("format", "path"):
+                if getattr(spec, key) is None:
+                    add(f"{p}.{key}", "required for kind: imported")
+            if spec.label_set is not None and len(set(spec.label_set)) < 2:
+                add(f"{p}.label_set", f"needs at least two distinct labels, got {spec.label_set}")
+            continue
+        g = spec.genome
+        if g not in c.genomes:
+            add(f"{p}.genome", f"unknown genome {g!r}")
+            continue
+        ann = c.annotations.get(g, Annotations())
+        w = spec.window
+        if spec.kind == "promoter":
+            if ann.epd is None:
+                add(f"annotations.{g}.epd", f"needed by promoter task {t!r}")
+            if not (isinstance(w, list) and len(w) == 2 and w[0] <= 0 <= w[1] and w[0] < w[1]):
+                add(f"{p}.window", f"expected [upstream <= 0, downstream >= 0] around the TSS, got {w!r}")
+            if spec.subset != "all" and ann.epd_motifs is None:
+                add(f"annotations.{g}.epd_motifs", f"needed by the {spec.subset} subset of task {t!r}")
+        elif spec.kind == "tfbs":
+            if spec.experiment not in ann.peaks:
+                add(f"{p}.experiment", f"{spec.experiment!r} is not in annotations.{g}.peaks")
+        elif spec.kind == "splice":
+            if ann.gtf is None:
+                add(f"annotations.{g}.gtf", f"needed by splice task {t!r}")
+            if w is not None and (not isinstance(w, int) or isinstance(w, bool) or w <= 0):
+                add(f"{p}.window", f"splice window must be a positive number of bp, got {w!r}")
+        if spec.kind == "splice" and w is None:
+            add(f"{p}.window", "required for kind: splice")
+        if spec.label_set is not None:
+            add(f"{p}.label_set", "only imported tasks declare a label set")
+
+    # models named by fine-tuning and interpretation
+    def model_name(m: str, path: str) -> None:
+        base = model_lm(m)
+        if m not in BASELINES and base not in c.language_models:
+            add(path, f"unknown model {m!r} (a language model, <lm>-scratch, or one of {list(BASELINES)})")
+
+    for m in c.finetune.models:
+        model_name(m, "finetune.models")
+    for t, spec in c.tasks.items():
+        for m in spec.models or []:
+            model_name(m, f"tasks.{t}.models")
+    for name in ("attention", "motifs", "variants"):
+        sec = getattr(c, name)
+        for t in sec.tasks:
+            if t not in c.tasks:
+                add(f"{name}.tasks", f"unknown task {t!r}")
+    for name in ("attention", "variants"):
+        sec = getattr(c, name)
+        if not sec.tasks:
+            continue
+        if sec.model is None:
+            add(f"{name}.model", "required when tasks are listed")
+            continue
+        if model_lm(sec.model) not in c.language_models or sec.model in BASELINES:
+            add(f"{name}.model", f"must name a fine-tuned BERT model (<lm> or <lm>-scratch), got {sec.model!r}")
+        for t in sec.tasks:
+            if t in c.tasks and sec.model not in c.task_models(t):
+                add(f"{name}.model", f"{sec.model!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
+    for t in c.motifs.tasks:
+        if t not in c.attention.tasks:
+            add("motifs.tasks", f"task {t!r} also needs to be in attention.tasks")
+    for t in c.variants.tasks:
+        if t not in c.tasks:
+            continue
+        if c.tasks[t].kind == "imported":
+            add("variants.tasks", f"task {t!r} is imported (no genome coordinates)")
+            continue
+        g = c.tasks[t].genome
+        ann = c.annotations.get(g, Annotations()) if g else Annotations()
+        if ann.dbsnp is None and ann.clinvar is None:
+            add(f"annotations.{g}", f"variants task {t!r} needs dbsnp and/or clinvar")
+        if t not in c.attention.tasks:
+            add("variants.tasks", f"task {t!r} also needs to be in attention.tasks")
+    for t in c.attention.tasks:
+        if t in c.tasks and c.tasks[t].kind == "imported":
+            add("attention.tasks", f"task {t!r} is imported (no genome coordinates)")
+    return errs
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc if not (isinstance(x, str) and x.startswith(("function-", "tagged-union"))))
+
+
+def _format(errors: list[tuple[str, str]]) -> str:
+    lines = [f"config key `{path}`: {msg}" for path, msg in errors]
+    head = "invalid config" if len(lines) > 1 else ""
+    return (head + ":\n  " + "\n  ".join(lines)) if head else lines[0]
+
+
+def load_config(raw: Mapping[str, Any]) -> Config:
+    """Validate the config mapping and return the typed :class:`Config` (defaults filled in).
+
+    Raises
+    ------
+    ConfigError
+        Naming every offending config path, e.g. ``config key `tasks.splice.window`: ...``.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config must be a mapping, got {type(raw).__name__}")
+    errors: list[tuple[str, str]] = []
+    for section in ("genomes", "annotations", "tasks", "language_models", "pretrain_presets", "simulate"):
+        for key in raw.get(section) or {}:
+            if not isinstance(key, str) or not _KEY_RE.match(key):
+                errors.append((f"{section}.{key}", f"key must match {KEY_PATTERN} (it becomes a path component)"))
+    try:
+        cfg = Config.model_validate(dict(raw))
+    except ValidationError as e:
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            errors.append((_loc(err["loc"]), msg))
+        raise ConfigError(_format(errors)) from None
+    errors += _cross_checks(cfg)
+    if errors:
+        raise ConfigError(_format(errors))
+    for path, s in _unverified(cfg):
+        log.warning("config key `%s`: %s is fetched without a checksum (checksum: none)", path, s.url)
+    return cfg
+
+
+def _unverified(c: Config) -> list[tuple[str, Source]]:
+    out = []
+    for g, spec in c.genomes.items():
+        for key in ("fasta", "assembly_report"):
+            s = getattr(spec, key)
+            if s is not None and s.checksum == "none":
+                out.append((f"genomes.{g}.{key}", s))
+    for g, ann in c.annotations.items():
+        for key in ("epd", "epd_motifs", "gtf", "dbsnp", "clinvar"):
+            s = getattr(ann, key)
+            if s is not None and s.checksum == "none":
+                out.append((f"annotations.{g}.{key}", s))
+        for exp, s in ann.peaks.items():
+            if s.checksum == "none":
+                out.append((f"annotations.{g}.peaks.{exp}", s))
+    return out
+
+
+def canonical(obj: Any) -> Any:
+    """A plain, key-sorted copy of a config object or section (for rule params).
+
+    Pydantic models become dicts without unset optional keys (``None``); dict keys are sorted
+    recursively and tuples become lists, so the ``repr`` Snakemake stores for params does not
+    depend on the order of keys in the YAML.
+    """
+    if isinstance(obj, BaseModel):
+        obj = obj.model_dump(mode="json", exclude_none=True)
+    if isinstance(obj, Mapping):
+        return {str(k): canonical(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, list | tuple):
+        return [canonical(x) for x in obj]
+    return obj
+
+
+def deep_update(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``new`` into ``base`` recursively (as Snakemake merges several ``--configfile``)."""
+    for key, val in new.items():
+        if isinstance(val, Mapping) and isinstance(base.get(key), dict):
+            deep_update(base[key], val)
+        else:
+            base[key] = val
+    return base
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the config, generated from the models."""
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dnalm.settings --schema`` prints the schema; ``CONFIG.yaml ...`` validates files."""
+    import yaml
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--schema"]:
+        header = (
+            "# Generated from dnalm.settings (python -m dnalm.settings --schema); do not edit.\n"
+            "# Every key, type, default and description of the workflow config.\n"
+        )
+        sys.stdout.write(header + yaml.safe_dump(json_schema(), sort_keys=False, width=100))
+        return 0
+    merged: dict[str, Any] = {}
+    for path in argv:
+        with open(path) as fh:
+            deep_update(merged, yaml.safe_load(fh) or {})
+    load_config(merged)
+    print(f"ok: {' '.join(argv)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

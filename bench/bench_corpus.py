@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    PYTHONPATH=workflow/scripts python -m bench.bench_corpus [--sizes 10 100 300] [--coverage 5]
+    python -m bench.bench_corpus [--sizes 10 100 300] [--coverage 5]
 
 For each size a synthetic one-chromosome genome (random ACGT, soft-masked blocks, N gaps) is
 written as bgzip FASTA with .fai/.gzi into a temporary directory. Each build runs in its own
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
 LINE = 60
 
 _PEAK = """
@@ -119,10 +117,9 @@ def write_genome(path: Path, mbp: int, seed: int = 0) -> int:
 
 
 def run_child(code: str, args: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")}
     t0 = time.perf_counter()
     res = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
     )
     if res.returncode:
         raise RuntimeError(f"benchmark child failed:\n{res.stderr[-2000:]}")

@@ -21,6 +21,10 @@ Throughput counts real (non-padding) tokens per second, timed per optimizer step
 preparation and masking included); the first steps of each run are warm-up and not counted.
 Runs alternate ours/naive for ``--rounds`` rounds and the median per-step rate is reported,
 so background load affects both alike.
+``--competent`` leaves the naive reference out and isolates :mod:`dnalm.attention_cpu`: one
+competent CPU step (SDPA with dropout, length-grouped batches, masked-only vocabulary head,
+fused AdamW) run with stock dropout, with dnalm's attention function only, and with
+``cpu_training`` (attention plus hidden dropout), everything else equal, rounds interleaved.
 ``--gpu`` measures the base size on pieces of 510 bp (507 tokens) and projects DNABERT's
 pretraining (120k steps x 2000 sequences x 512 tokens) onto one such GPU.
 """
@@ -45,8 +49,14 @@ from dnalm import kmers  # noqa: E402
 from dnalm._compat import resolve_device  # noqa: E402
 from dnalm.mask import centre_prob_for_rate, mask_tokens  # noqa: E402
 from dnalm.modeling import bert_config  # noqa: E402
-from dnalm.pretrain import Corpus, _flops_per_token, _peak_flops, find_shards, pretrain  # noqa: E402
-from dnalm.pretrain import epoch_batches  # noqa: E402
+from dnalm.pretrain import (  # noqa: E402
+    Corpus,
+    _flops_per_token,
+    _peak_flops,
+    epoch_batches,  # noqa: E402
+    find_shards,
+    pretrain,
+)
 
 K = 6
 DNABERT_STEPS, DNABERT_SEQS, DNABERT_TOKENS = 120_000, 2000, 512
@@ -126,27 +136,41 @@ def run_naive(
     return {"rates": rates, "padding_waste": 1 - real / padded, "mfu": None}
 
 
-def run_competent(
-    shards: Path, size: str, batch: int, steps: int, cheap_dropout: bool, warmup: int = 2
-) -> dict:
-    """A competent CPU training step, with or without :func:`dnalm.attention_cpu.cpu_training`.
+#: ``run_competent`` dropout paths: stock torch, dnalm.attention_cpu's attention only, and
+#: ``cpu_training`` (its attention plus hidden-state ``ExactDropout``), as dnalm uses it.
+DROPOUT_PATHS = ("stock", "attention", "cpu_training")
 
-    Same model and recipe as dnalm's pretraining (stock SDPA attention with dropout 0.1,
-    length-grouped batches from :func:`dnalm.pretrain.epoch_batches`, vocabulary head on
-    masked positions only, fused AdamW, clipping); ``cheap_dropout`` only switches the
-    attention and hidden dropout to :mod:`dnalm.attention_cpu`. Both settings see the same
-    batches, masks and seeds. Returns real tokens and seconds of the measured steps.
+
+def run_competent(
+    shards: Path, size: str, batch: int, steps: int, dropout_path: str, warmup: int = 2
+) -> dict:
+    """A competent CPU training step, with stock or :mod:`dnalm.attention_cpu` dropout.
+
+    Same model and recipe as dnalm's pretraining (SDPA attention with dropout 0.1,
+    length-grouped batches from :func:`epoch_batches`, vocabulary head on masked positions
+    only, fused AdamW, clipping); ``dropout_path`` (one of :data:`DROPOUT_PATHS`) is the only
+    difference. Every path sees the same batches, masks and seeds. Returns real tokens and
+    seconds of the measured steps.
     """
     import contextlib
 
     import torch.nn.functional as F
+    from dnalm import attention_cpu
     from transformers import BertForMaskedLM
-
-    from dnalm.attention_cpu import cpu_training
 
     corpus = Corpus(find_shards(shards), K)
     torch.manual_seed(0)
     lm = BertForMaskedLM(bert_config(K, size)).train()
+    ctx = contextlib.nullcontext()
+    if dropout_path == "cpu_training":
+        ctx = attention_cpu.cpu_training(lm)
+    elif dropout_path == "attention":  # the attention function alone, hidden dropout stock
+        attention_cpu._register()
+        for m in lm.modules():
+            if getattr(m, "config", None) is not None:
+                m.config._attn_implementation = attention_cpu.ATTN_IMPLEMENTATION
+    elif dropout_path != "stock":
+        raise ValueError(f"`dropout_path` must be one of {DROPOUT_PATHS}, got {dropout_path!r}")
     no_decay = [p for n, p in lm.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
     decay = [p for n, p in lm.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
     opt = torch.optim.AdamW(
@@ -157,7 +181,7 @@ def run_competent(
     gen = torch.Generator()
     p = centre_prob_for_rate(0.15, K)
     tokens, seconds = 0, 0.0
-    with cpu_training(lm) if cheap_dropout else contextlib.nullcontext():
+    with ctx:
         for s in range(warmup + steps):
             torch.manual_seed(s)  # dropout
             gen.manual_seed(s)  # masks
@@ -178,27 +202,27 @@ def run_competent(
 
 
 def competent_mode(a) -> dict:
-    """Stock vs :mod:`dnalm.attention_cpu` dropout in a competent step, rounds interleaved."""
+    """The dropout paths of :func:`run_competent`, interleaved round by round."""
     torch.set_num_threads(a.threads)
-    stock, cheap = [], []
+    rates: dict[str, list[float]] = {d: [] for d in DROPOUT_PATHS}
     with tempfile.TemporaryDirectory() as tmp:
         shards = write_corpus(Path(tmp) / "shards", a.pieces)
-        run_competent(shards, a.size, a.batch, 1, False)  # import/first-call warm-up
-        run_competent(shards, a.size, a.batch, 1, True)
+        for d in DROPOUT_PATHS:  # import/first-call warm-up
+            run_competent(shards, a.size, a.batch, 1, d)
         for r in range(a.rounds):
-            # alternate which setting goes first, so a load trend hits both alike
-            order = (False, True) if r % 2 == 0 else (True, False)
-            res = {c: run_competent(shards, a.size, a.batch, a.steps_ours, c) for c in order}
-            stock.append(res[False]["tokens_per_s"])
-            cheap.append(res[True]["tokens_per_s"])
-            print(f"round {r + 1}: stock SDPA {stock[-1]:.0f} tok/s, attention_cpu "
-                  f"{cheap[-1]:.0f} tok/s, ratio {cheap[-1] / stock[-1]:.3f}", flush=True)
-    ratios = [c / s for c, s in zip(cheap, stock, strict=True)]
-    return {"mode": "competent", "size": a.size, "batch": a.batch, "threads": a.threads,
-            "steps_per_round": a.steps_ours, "stock_tokens_per_s": stock,
-            "attention_cpu_tokens_per_s": cheap, "ratios": ratios,
-            "ratio": statistics.median(ratios), "ratio_min": min(ratios),
-            "ratio_max": max(ratios)}
+            # rotate which path goes first, so a load trend hits all alike
+            order = DROPOUT_PATHS[r % 3 :] + DROPOUT_PATHS[: r % 3]
+            for d in order:
+                rates[d].append(run_competent(shards, a.size, a.batch, a.steps_ours, d)["tokens_per_s"])
+            print(f"round {r + 1}: " + ", ".join(f"{d} {rates[d][-1]:.0f} tok/s" for d in DROPOUT_PATHS),
+                  flush=True)
+    res = {"mode": "competent", "size": a.size, "batch": a.batch, "threads": a.threads,
+           "steps_per_round": a.steps_ours, "tokens_per_s": rates}
+    for d in DROPOUT_PATHS[1:]:
+        ratios = [x / s for x, s in zip(rates[d], rates["stock"], strict=True)]
+        res[f"{d}_ratios"] = ratios
+        res[f"{d}_ratio"] = statistics.median(ratios)
+    return res
 
 
 def cpu_mode(a) -> dict:
@@ -300,8 +324,10 @@ def main(argv=None) -> int:
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=2))
     if a.competent:
-        print(f"attention_cpu / stock SDPA tokens per second: {res['ratio']:.3f}x "
-              f"(rounds {res['ratio_min']:.3f}-{res['ratio_max']:.3f})")
+        for d in DROPOUT_PATHS[1:]:
+            r = res[f"{d}_ratios"]
+            print(f"{d} / stock tokens per second: median {res[f'{d}_ratio']:.3f}x "
+                  f"(rounds {min(r):.3f}-{max(r):.3f})")
     else:
         print(f"ours / naive tokens per second: {res['ratio']:.2f}x")
     return 0

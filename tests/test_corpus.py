@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ import numpy as np
 import pysam
 import pytest
 from dnalm import corpus
+from dnalm.corpus.build import _pass_rng
 from dnalm.kmers import codes_to_ids, seq_to_codes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,9 +171,9 @@ def test_matches_reference_cutter(genome, tmp_path):
         seg_lens = [len(s) for s in kept_segments(recs[chrom], MIN)]
         passes = pass_bounds(np.asarray(shard.idx), meta["kept_bp"], coverage)
         for p, rows in enumerate(passes):
-            ref = reference_cut(seg_lens, corpus._pass_rng(1, chrom, p, 0), MIN, MAX)
+            ref = reference_cut(seg_lens, _pass_rng(1, chrom, p, 0), MIN, MAX)
             assert rows[:, 1].tolist() == [x for seg in ref for x in seg], (chrom, p)
-            u = corpus._pass_rng(1, chrom, p, 1).random(rows.shape[0])
+            u = _pass_rng(1, chrom, p, 1).random(rows.shape[0])
             assert rows[:, 2].tolist() == (u < 0.01).astype(int).tolist()
 
 
@@ -293,7 +293,7 @@ def test_gather_stats(genome, tmp_path):
     stats = corpus.gather_stats(seqs, out, tmp_path / "length_hist.png")
     assert json.loads(out.read_text()) == stats
     assert (tmp_path / "length_hist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert stats["k"] == 6 and stats["params"]["coverage"] == 2
+    assert stats["params"]["coverage"] == 2 and "k" not in stats["params"]
     assert set(stats["chromosomes"]) == {"chr1", "chr2"}
     for chrom, m in metas.items():
         c = stats["chromosomes"][chrom]
@@ -309,7 +309,7 @@ def test_gather_stats(genome, tmp_path):
     assert hist["edges"][0] == MIN and hist["edges"][-2:] == [MAX, MAX + 1]
     assert stats["full_length_share"] == pytest.approx(hist["counts"][-1] / stats["n_pieces"])
     assert 0.3 < stats["full_length_share"] < 0.7
-    assert stats["tokens_per_full_piece"] == MAX - 6 + 3
+    assert stats["tokens_per_full_piece"] == {str(k): MAX - k + 3 for k in (3, 4, 5, 6)}
     assert stats["bytes_per_stored_bp"] <= 1.2
     # shards with different parameters cannot be summarised together
     s3, _, _ = build(fasta, "chr2", tmp_path / "other", coverage=1)
@@ -327,15 +327,15 @@ def test_errors(genome, tmp_path):
     with pytest.raises(ValueError, match="not found"):
         build(tmp_path / "missing.fa.gz", "chr1", out)
     with pytest.raises(ValueError, match="min_len"):
-        build(fasta, "chr1", out, k=6, min_len=5)
+        build(fasta, "chr1", out, min_len=0)
     with pytest.raises(ValueError, match="max_len"):
         build(fasta, "chr1", out, min_len=10, max_len=19)
     with pytest.raises(ValueError, match="val_fraction"):
         build(fasta, "chr1", out, val_fraction=1.5)
     with pytest.raises(ValueError, match="coverage"):
         build(fasta, "chr1", out, coverage=0)
-    with pytest.raises(ValueError, match="k"):
-        build(fasta, "chr1", out, k=7)
+    with pytest.raises(TypeError, match="'k'"):  # shards do not depend on k
+        build(fasta, "chr1", out, k=6)
     seq_p, idx_p, _ = build(fasta, "chr2", out, coverage=1)
     idx_p.unlink()
     with pytest.raises(ValueError, match="chr2.idx.npy: shard file not found"):
@@ -365,9 +365,8 @@ def test_bounded_memory(tmp_path):
             status = open("/proc/self/status").read()
             print(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmHWM")))
         """)
-        env = {**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")}
         res = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
         )
         peaks[mbp] = int(res.stdout.split()[-1]) / 1024  # MiB
     assert peaks[25] - peaks[5] < 10, peaks  # holding the bases would cost >= 20 MB
@@ -389,33 +388,34 @@ def test_real_hg38_chr2_piece(tmp_path):
 
 # --------------------------------------------------------------------------- Snakemake
 
+
 @pytest.mark.slow
 def test_snakemake_demo_corpus(demo_dag):
     """The demo corpus as built through Snakemake by the shared demo run."""
     work = demo_dag.workdir
-    target = "results/corpus/demo_hs/k6/stats.json"
+    target = "results/corpus/demo_hs/stats.json"
     stats = json.loads((work / target).read_text())
     sizes = (work / "resources/genomes/demo_hs/chrom.sizes").read_text().split("\n")
     chroms = [line.split("\t")[0] for line in sizes if line.strip()]
     assert sorted(stats["chromosomes"]) == sorted(chroms)
-    assert stats["params"]["coverage"] == 2 and stats["k"] == 6
+    assert stats["params"]["coverage"] == 2
     for chrom, c in stats["chromosomes"].items():
         assert c["stored_bp"] == 2 * c["kept_bp"]
         assert c["kept_bp"] + c["excluded_bp"] == c["length_bp"]
-        shard = corpus.open_shard(work / f"results/corpus/demo_hs/k6/shards/{chrom}.seq.npy")
+        shard = corpus.open_shard(work / f"results/corpus/demo_hs/shards/{chrom}.seq.npy")
         assert shard.seq.shape[0] == c["stored_bp"] and shard.seq.max() <= 3
     assert 0.4 < stats["full_length_share"] < 0.6
-    assert (work / "results/corpus/demo_hs/k6/length_hist.png").is_file()
+    assert (work / "results/corpus/demo_hs/length_hist.png").is_file()
 
 
 def test_shard_files(tmp_path):
     sizes = tmp_path / "chrom.sizes"
     sizes.write_text("chr1\t1000\nchrX\t50\n\n")
-    got = corpus.shard_files(sizes, "results/corpus/g/k6/shards")
+    got = corpus.shard_files(sizes, "results/corpus/g/shards")
     assert got[:3] == [
-        "results/corpus/g/k6/shards/chr1.seq.npy",
-        "results/corpus/g/k6/shards/chr1.idx.npy",
-        "results/corpus/g/k6/shards/chr1.meta.json",
+        "results/corpus/g/shards/chr1.seq.npy",
+        "results/corpus/g/shards/chr1.idx.npy",
+        "results/corpus/g/shards/chr1.meta.json",
     ]
     assert len(got) == 6 and got[3].endswith("chrX.seq.npy")
     sizes.write_text("chr1\t1000\na/b\t5\n")
@@ -424,3 +424,34 @@ def test_shard_files(tmp_path):
     sizes.write_text("")
     with pytest.raises(ValueError, match="no chromosomes"):
         corpus.shard_files(sizes, "x")
+
+
+def test_open_shard_checks_rows(tmp_path):
+    """open_shard rejects pieces outside seq and splits other than 0/1, naming the file."""
+    np.save(tmp_path / "c.seq.npy", np.zeros(100, dtype=np.uint8))
+    for rows, msg in (
+        ([[0, 60, 0], [60, 41, 1]], r"c.idx.npy: row 1 \[60, 41, 1\] lies outside c.seq.npy \(100"),
+        ([[0, 60, 0], [60, 40, 2]], r"c.idx.npy: row 1 has split 2"),
+        ([[0, 0, 0]], r"row 0 .* lies outside"),
+    ):
+        np.save(tmp_path / "c.idx.npy", np.asarray(rows, dtype=np.int64))
+        with pytest.raises(ValueError, match=msg):
+            corpus.open_shard(tmp_path / "c.seq.npy")
+    np.save(tmp_path / "c.idx.npy", np.asarray([[0, 60, 0], [60, 40, 1]], dtype=np.int64))
+    shard = corpus.open_shard(tmp_path / "c.seq.npy")
+    assert isinstance(shard.seq, np.memmap) and isinstance(shard.idx, np.memmap)
+    assert [len(x) for x in corpus.iter_pieces(shard, "val")] == [40]
+
+
+def test_find_shards(tmp_path):
+    for c in ("chr2", "chr1"):
+        (tmp_path / f"{c}.seq.npy").touch()
+    assert [p.name for p in corpus.find_shards(tmp_path)] == ["chr1.seq.npy", "chr2.seq.npy"]
+    assert corpus.find_shards(tmp_path / "chr2.seq.npy") == [tmp_path / "chr2.seq.npy"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"empty: no \*.seq.npy corpus shards"):
+        corpus.find_shards(tmp_path / "empty")
+    with pytest.raises(ValueError, match="end with .seq.npy"):
+        corpus.find_shards([tmp_path / "x.npy"])
+    with pytest.raises(ValueError, match="empty"):
+        corpus.find_shards([])

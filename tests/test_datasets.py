@@ -253,8 +253,8 @@ def test_imported_dnabert_tsv_and_gue(tmp_path):
     assert card["counts"] == {"train": {"0": 1, "1": 2}, "dev": {"0": 1}, "test": {"0": 1, "1": 1}}
     assert card["stats"]["dedupe"]["duplicates"] == 1
     bad = tmp_path / "bad.tsv"
-    bad.write_text("x\tlabel\nACGTAC CGTACG\t7\nACGTAC CGTACG\tyes\n")
-    with pytest.raises(ValueError, match=r"bad.tsv:3: unexpected label"):
+    bad.write_text("x\tlabel\nACGTAC CGTACG\t1\nACGTAC CGTACG\t7\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:3: label 7 is not in the task's label set"):
         datasets.build_dataset(
             "bad",
             {"kind": "imported", "format": "dnabert_tsv", "path": str(bad)},

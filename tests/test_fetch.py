@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
+import logging
+import threading
 
 import pytest
-from dnalm.fetch import fetch
+from dnalm.fetch import fetch, fetch_source
 
 PAYLOAD = bytes(range(256)) * 4000 + b"tail"  # ~1 MB: more than one read chunk
 
@@ -112,3 +115,69 @@ def test_failure_keeps_an_existing_destination_untouched(served, tmp_path):
         fetch(served.url("data.bin"), dest, md5="0" * 32, verbose=False)
     assert dest.read_bytes() == b"old"
     assert _leftovers(tmp_path) == ["data.bin"]
+
+
+class _NoLengthHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with PAYLOAD and no Content-Length (HTTP/1.0: the body ends at close)."""
+
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format, *args):  # noqa: A002 - keep the test output quiet
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server naming
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        self.wfile.write(PAYLOAD)
+
+
+@pytest.fixture
+def no_length_url():
+    """URL of a loopback server that sends bodies without Content-Length; stopped in teardown."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoLengthHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/data.bin"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_no_checksum_and_no_content_length_is_refused(no_length_url, tmp_path):
+    dest = tmp_path / "data.bin"
+    with pytest.raises(ValueError) as err:
+        fetch(no_length_url, dest, verbose=False)
+    msg = str(err.value)
+    assert no_length_url in msg and "Content-Length" in msg and "checksum: none" in msg
+    assert _leftovers(tmp_path) == []
+
+
+def test_checksum_none_opts_in_with_a_warning(no_length_url, tmp_path, caplog):
+    dest = tmp_path / "data.bin"
+    with caplog.at_level(logging.WARNING, logger="dnalm.fetch"):
+        fetch_source({"url": no_length_url, "checksum": "none"}, dest, verbose=False)
+    assert dest.read_bytes() == PAYLOAD
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned and no_length_url in warned[0].getMessage()
+
+
+def test_a_checksum_verifies_a_body_without_content_length(no_length_url, tmp_path):
+    dest = tmp_path / "data.bin"
+    fetch_source({"url": no_length_url, "md5": hashlib.md5(PAYLOAD).hexdigest()}, dest, verbose=False)
+    assert dest.read_bytes() == PAYLOAD
+    with pytest.raises(ValueError, match="md5 mismatch"):
+        fetch_source({"url": no_length_url, "md5": "0" * 32}, tmp_path / "bad.bin", verbose=False)
+    assert _leftovers(tmp_path) == ["data.bin"]
+
+
+def test_checksum_none_contradicting_a_digest_or_misspelt_is_refused(served, tmp_path):
+    with pytest.raises(ValueError, match="contradicts"):
+        fetch(served.url("data.bin"), tmp_path / "a", md5="0" * 32, checksum="none", verbose=False)
+    with pytest.raises(ValueError, match="`checksum` must be None or 'none'"):
+        fetch(served.url("data.bin"), tmp_path / "b", checksum="skip", verbose=False)
+    assert _leftovers(tmp_path) == []
+    assert served.requests == []

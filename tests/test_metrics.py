@@ -93,3 +93,63 @@ def test_constant_prediction_flag():
 def test_bad_input(y, p, match):
     with pytest.raises((ValueError, TypeError), match=match):
         classification_metrics(np.asarray(y), p)
+
+
+# ----------------------------------------------------------------------------- bootstrap CIs
+
+
+def _noisy(n: int, n_classes: int, seed: int):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    p = rng.random((n, n_classes))
+    p[np.arange(n), y] += 0.6 * rng.random(n)
+    p = np.round(p, 2)  # ties, as real classifiers produce
+    return y, p / p.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_vectorised_metrics_with_unit_weights_equal_sklearn(n_classes):
+    from dnalm.metrics import _from_confusion, _weighted_auc_ap
+
+    y, p = _noisy(500, n_classes, seed=n_classes)
+    ref = classification_metrics(y, p)
+    cm = np.zeros((1, n_classes, n_classes))
+    np.add.at(cm[0], (y, p.argmax(1)), 1)
+    got = _from_confusion(cm, n_classes == 2)
+    for key in ("accuracy", "precision", "recall", "f1", "mcc"):
+        assert got[key][0] == pytest.approx(ref[key], abs=1e-12), key
+    w = np.ones((1, len(y)))
+    if n_classes == 2:
+        auc, ap = _weighted_auc_ap(p[:, 1], y == 1, w)
+    else:
+        pairs = [_weighted_auc_ap(p[:, c], y == c, w) for c in range(n_classes)]
+        auc = np.mean([a for a, _ in pairs], axis=0)
+        ap = np.mean([b for _, b in pairs], axis=0)
+    assert auc[0] == pytest.approx(ref["auroc"], abs=1e-12)
+    assert ap[0] == pytest.approx(ref["auprc"], abs=1e-12)
+
+
+def test_bootstrap_ci_brackets_the_estimate_and_shrinks_with_n():
+    from dnalm.metrics import CI_METRICS, bootstrap_ci
+
+    y, p = _noisy(300, 2, seed=1)
+    ci = bootstrap_ci(y, p, n_boot=500, random_state=3)
+    assert set(ci) == set(CI_METRICS)
+    ref = classification_metrics(y, p)
+    for m, (lo, hi) in ci.items():
+        assert lo <= ref[m] <= hi, m
+    assert ci == bootstrap_ci(y, p, n_boot=500, random_state=3)  # seeded
+    yb, pb = _noisy(3000, 2, seed=1)
+    big = bootstrap_ci(yb, pb, n_boot=500, random_state=3)
+    assert big["mcc"][1] - big["mcc"][0] < 0.6 * (ci["mcc"][1] - ci["mcc"][0])
+
+
+def test_bootstrap_ci_undefined_auroc_is_nan():
+    from dnalm.metrics import bootstrap_ci
+
+    y = np.zeros(50, dtype=np.int64)
+    p = np.tile([0.7, 0.3], (50, 1))
+    ci = bootstrap_ci(y, p, n_boot=50)
+    assert np.isnan(ci["auroc"]).all() and ci["accuracy"] == (1.0, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        bootstrap_ci(y, p, alpha=1.5)

@@ -12,14 +12,15 @@ import pytest
 import torch
 from dnalm import checkpoint as ckpt
 from dnalm import kmers
+from dnalm.corpus_stream import BatchStream, Corpus, epoch_batches, find_shards
 from dnalm.modeling import SIZES
 from dnalm.pretrain import (
+    FINGERPRINT_FILE,
     LOG_COLUMNS,
-    Corpus,
     PreemptedError,
     PretrainConfig,
-    epoch_batches,
-    find_shards,
+    TrainState,
+    fingerprint_changes,
     lr_factor,
     mask_rate_at,
     pretrain,
@@ -217,13 +218,83 @@ def test_rerun_after_finish_rewrites_outputs_without_training(shards, straight, 
     assert all(torch.equal(w0[key], w1[key]) for key in w0)
 
 
-def test_checkpoint_for_other_model_refused(shards, straight, tmp_path):
+def _stale_dirs(ckpt_dir: Path) -> list[Path]:
+    return sorted(p for p in ckpt_dir.iterdir() if p.is_dir() and p.name.startswith("stale-"))
+
+
+def test_changed_lr_never_resumes_old_checkpoints(shards, straight, tmp_path, caplog):
+    """Same checkpoint dir, lr changed: the old checkpoints are set aside, the model is new."""
     import shutil
 
-    shutil.copytree(straight[0] / "checkpoints", tmp_path / "checkpoints")
-    with pytest.raises(ValueError, match="k=6 size='tiny'"):
-        pretrain(shards, tmp_path / "m", tmp_path / "checkpoints", tmp_path / "l.tsv",
-                 tmp_path / "c.png", k=6, size="small", preset=PRESET, verbose=False)
+    d0, _ = straight
+    shutil.copytree(d0 / "checkpoints", tmp_path / "checkpoints")
+    old_steps = [p.name for _, p in ckpt.list_checkpoints(tmp_path / "checkpoints")]
+    assert old_steps
+    preset = {**PRESET, "lr": 1e-3}
+    with caplog.at_level("WARNING", logger="dnalm.pretrain"):
+        res = run(shards, tmp_path, preset=preset)
+    assert res["resumed_from"] is None and res["status"] == "done"
+    assert f"preset.lr: {PRESET['lr']} -> 0.001" in caplog.text
+    stale = _stale_dirs(tmp_path / "checkpoints")
+    assert len(stale) == 1
+    assert sorted(p.name for p in stale[0].glob("step*.pt")) == old_steps
+    assert (stale[0] / "train_log.live.tsv").is_file()
+    w0, w1 = weights(d0), weights(tmp_path)
+    assert any(not torch.equal(w0[key], w1[key]) for key in w0)
+    # the new checkpoints carry the new preset; the model directory names its fingerprint
+    _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
+    assert state["fingerprint"]["preset"]["lr"] == 1e-3 and state["preset"]["lr"] == 1e-3
+    fp = json.loads((tmp_path / "model" / FINGERPRINT_FILE).read_text())
+    assert fp == state["fingerprint"]
+    assert fp["preset"]["lr"] == 1e-3 and fp["k"] == 6 and fp["size"] == "tiny"
+    assert set(fp["corpus"]) == {"chr1.seq.npy", "chr2.seq.npy"}
+
+
+def test_changed_corpus_or_size_sets_checkpoints_aside(shards, straight, tmp_path, caplog):
+    import shutil
+
+    d0, _ = straight
+    ckpts = tmp_path / "checkpoints"
+    shutil.copytree(d0 / "checkpoints", ckpts)
+    other = write_shards(tmp_path / "other", seed=1)  # another corpus, same file names
+    with caplog.at_level("WARNING", logger="dnalm.pretrain"):
+        res = run(other, tmp_path, preset={**PRESET, "steps": 2})
+    assert res["resumed_from"] is None
+    assert "corpus.chr1.seq.npy" in caplog.text and "corpus.chr2.seq.npy" in caplog.text
+    assert len(_stale_dirs(ckpts)) == 1
+    # a bigger model against the same dir: its step-2 checkpoints are set aside in turn
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dnalm.pretrain"):
+        pretrain(other, tmp_path / "m", ckpts, tmp_path / "l.tsv", tmp_path / "c.png", k=6,
+                 size="small", preset={**PRESET, "steps": 1}, verbose=False)
+    assert "size: tiny -> small" in caplog.text and "architecture.hidden_size" in caplog.text
+    assert len(_stale_dirs(ckpts)) == 2
+
+
+def test_checkpoint_without_fingerprint_is_set_aside(shards, straight, tmp_path, caplog):
+    """A checkpoint from before fingerprints existed is never resumed."""
+    d0, _ = straight
+    path, state = ckpt.latest_checkpoint(d0 / "checkpoints")
+    state.pop("fingerprint")
+    ckpt.save_checkpoint(tmp_path / "checkpoints", state["step"], state)
+    with caplog.at_level("WARNING", logger="dnalm.pretrain"):
+        res = run(shards, tmp_path, preset={**PRESET, "steps": 2})
+    assert res["resumed_from"] is None and "before training fingerprints" in caplog.text
+    assert len(_stale_dirs(tmp_path / "checkpoints")) == 1
+
+
+def test_unchanged_fingerprint_ignores_housekeeping_keys():
+    """keep_checkpoints and num_workers do not change the result, so they do not block resume."""
+    from dnalm.modeling import bert_config
+    from dnalm.pretrain import training_fingerprint
+
+    a = PretrainConfig.from_dict(PRESET)
+    b = PretrainConfig.from_dict({**PRESET, "keep_checkpoints": 5, "num_workers": 2})
+    c = PretrainConfig.from_dict({**PRESET, "seed": 7})
+    cfg = bert_config(6, "tiny").to_dict()
+    fa, fb, fc = (training_fingerprint(6, "tiny", x, cfg, []) for x in (a, b, c))
+    assert fingerprint_changes(fa, fb) == []
+    assert fingerprint_changes(fa, fc) == ["preset.seed: 42 -> 7"]
 
 
 def test_epoch_batches_bucketing():
@@ -261,6 +332,25 @@ def test_preset_validation():
         PretrainConfig.from_dict({**PRESET, "mask_schedule": [[5, 0.15]]})
     with pytest.raises(ValueError, match="mask_schedule"):
         PretrainConfig.from_dict({**PRESET, "mask_schedule": [[0, 1.5]]})
+    with pytest.raises(ValueError, match=r"`pretrain_presets\.demo\.batch_size`"):
+        PretrainConfig.from_dict({**PRESET, "batch_size": 0}, "demo")
+    with pytest.raises(ValueError, match=r"`pretrain_presets\.demo\.lr`"):
+        PretrainConfig.from_dict({**PRESET, "lr": "fast"}, "demo")
+    with pytest.raises(ValueError, match=r"`pretrain_presets\.big`: unknown key"):
+        PretrainConfig.from_dict({**PRESET, "lr_typo": 1}, "big")
+
+
+def test_train_state_roundtrip_and_best_only_improves():
+    st = TrainState(step=3, epoch=1, cursor=4, rows=[{"step": 3, "split": "train", "loss": 2.0},
+                                                    {"step": 5, "split": "val", "loss": 1.0}])
+    st.record_val(2.5)
+    st.step = 4
+    st.record_val(3.0)  # worse: the best stays
+    assert (st.best_val_loss, st.best_step) == (2.5, 3)
+    back = TrainState.from_checkpoint({**st.to_checkpoint(), "step": 3})
+    assert (back.step, back.epoch, back.cursor, back.resumed_from) == (3, 1, 4, 3)
+    assert [r["step"] for r in back.rows] == [3]  # rows after the checkpoint's step are dropped
+    assert back.best_val_loss == 2.5 and back.last("val") is None
 
 
 def test_corpus_tokens_and_errors(tmp_path):
@@ -299,8 +389,7 @@ def test_ddp_two_cpu_processes(shards, tmp_path):
             "--ckpt-dir", str(tmp_path / "checkpoints"), "--log-tsv", str(tmp_path / "train_log.tsv"),
             "--curves-png", str(tmp_path / "curves.png"), "--k", "6", "--size", "tiny",
             "--preset", json.dumps(preset), "--threads", "1"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "workflow" / "scripts"), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = torchrun_command(2, ROOT / "workflow" / "scripts" / "bert_pretrain.py", args)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""dnalm.simulate: the seeded demo world, read back with independent parsers (pysam, plain text).
+"""dnalm.sim: the seeded demo world, read back with independent parsers (pysam, plain text).
 
 One small human world (scale 0.2) is simulated per module; every check re-derives the planted
 biology from the written files rather than from the simulator's internals.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
-from dnalm import simulate as sim
+from dnalm import sim
 from dnalm.meme import read_meme
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def tx_window(genome: dict[str, str], chrom: str, tss0: int, strand: str, up: in
 def world(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "demo_hs"
     written = sim.simulate_world(out, preset="human", seed=7, scale=SCALE)
-    assert sorted(written) == sorted(sim.output_files("human"))
+    assert sorted(written) == sorted(sim.output_files(sim.peak_experiments("human")))
     return out
 
 
@@ -105,7 +105,7 @@ def truth(world) -> list[dict]:
 
 # ------------------------------------------------------------------------------------ genome
 def test_outputs_complete_and_nothing_left_behind(world):
-    for rel in sim.output_files("human"):
+    for rel in sim.output_files(sim.peak_experiments("human")):
         assert (world / rel).is_file() and (world / rel).stat().st_size > 0, rel
     assert not [p for p in world.iterdir() if p.name.startswith(".")]
     assert (world / "truth/motifs.meme").stat().st_mode & 0o044  # readable by others (umask)
@@ -504,7 +504,7 @@ def test_same_seed_same_bytes(world, tmp_path):
 
 def test_mouse_world_differs(tmp_path):
     out = sim.simulate_world(tmp_path / "mm", preset="mouse", seed=11, scale=0.1)
-    assert sorted(out) == sorted(sim.output_files("mouse"))
+    assert sorted(out) == sorted(sim.output_files(sim.peak_experiments("mouse")))
     assert (tmp_path / "mm/peaks/CTCF_mm.narrowPeak.gz").is_file()
     report = (tmp_path / "mm/assembly_report.txt").read_text()
     assert "NC_000067.7" in report and "NC_000068.8" in report
@@ -521,18 +521,6 @@ def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         sim.simulate_world(tmp_path / "x", **kwargs)
     assert not (tmp_path / "x" / "genome.fa.gz").exists()
-
-
-def test_world_spec_defaults():
-    cfg = {"a": {"preset": "mouse", "seed": 3}, "b": {}}
-    assert sim.world_spec(cfg, "a") == {"preset": "mouse", "seed": 3, "scale": 1.0}
-    assert sim.world_spec(cfg, "b") == {"preset": "human", "seed": 7, "scale": 1.0}
-    assert sim.worlds_of(cfg, "human") == ["b"]
-    with pytest.raises(ValueError, match="simulate.c"):
-        sim.world_spec(cfg, "c")
-    outs = sim.rule_outputs("human")
-    assert outs["genome"] == "resources/demo/{world}/genome.fa.gz"
-    assert len(outs["peaks"]) == 3
 
 
 def test_snakemake_plans_demo_simulate():

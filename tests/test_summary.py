@@ -56,6 +56,13 @@ def test_table_rows_and_aggregates(tmp_path, runs):
     assert g[g.seed == "mean"]["mcc"].iloc[0] == pytest.approx(per_seed.mean(), abs=1e-5)
     assert g[g.seed == "sd"]["mcc"].iloc[0] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-5)
     assert (g[g.seed == "mean"]["n_seeds"] == 2).all()
+    # every metric has a 95% interval and n next to it
+    for m in ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc"):
+        assert {f"{m}_lo", f"{m}_hi"} <= set(disk.columns)
+    runs_ = disk[disk.seed.isin(["1", "2"])]
+    assert (runs_["mcc_lo"] <= runs_["mcc_hi"]).all() and (runs_["n_test"] == 30).all()
+    mean = disk[disk.seed == "mean"]
+    assert ((mean["mcc_lo"] <= mean["mcc"] + 1e-9) & (mean["mcc"] <= mean["mcc_hi"] + 1e-9)).all()
     for name in ("mcc.png", "roc_pr.png", "curves.png"):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

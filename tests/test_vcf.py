@@ -84,12 +84,97 @@ def test_normalise_unsorted_fails_cleanly(tmp_path):
     assert list(dest.parent.iterdir()) == []
 
 
-def test_normalise_rejects_non_vcf(tmp_path):
-    p = tmp_path / "x.vcf"
-    p.write_text("chr1\t1\n")
+def _assert_nothing_written(dest: Path) -> None:
+    assert not dest.exists() and not Path(f"{dest}.tbi").exists()
+    assert not dest.parent.exists() or list(dest.parent.iterdir()) == []
+
+
+GOOD = [f"NC_000001.11\t{p}\trs{p}\tA\tG\t.\t.\t." for p in range(1, 300)]
+N_HEADER = HEADER.count("\n")  # the first record is line N_HEADER + 1
+
+
+@pytest.mark.parametrize("n_good", [0, len(GOOD)])  # 299 good records: the fast path runs first
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ("NC_000001.11\t400\trs9\tA\tG", "record has 5 tab-separated columns, the #CHROM line has 8"),
+        ("NC_000001.11\t1x0\trs9\tA\tG\t.\t.\t.", "POS '1x0' is not an integer"),
+        ("NC_000001.11\t0\trs9\tA\tG\t.\t.\t.", r"POS 0 is outside 1\.\.1000, the length of chr1"),
+        ("NC_000001.11\t1001\trs9\tA\tG\t.\t.\t.", r"POS 1001 is outside 1\.\.1000"),
+        ("NC_000001.11\t400\trs9\tAXG\tG\t.\t.\t.", "REF 'AXG' is not A/C/G/T/N bases"),
+        ("NC_000001.11\t400\trs9\tA\tG,1\t.\t.\t.", "ALT allele '1' is not A/C/G/T/N bases"),
+        ("NC_000001.11\t400\trs9\tA\tG,\t.\t.\t.", "ALT allele '' is not"),
+        ("\t400\trs9\tA\tG\t.\t.\t.", "empty CHROM"),
+    ],
+)
+def test_normalise_rejects_bad_records_naming_file_and_line(tmp_path, record, message, n_good,
+                                                            monkeypatch):
+    monkeypatch.setattr(dvcf, "_BLOCK", 256)
+    src = _write(tmp_path, "bad", [*GOOD[:n_good], record], "plain")
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
-    with pytest.raises(ValueError, match=r"x\.vcf:1: expected a header line"):
-        dvcf.normalise_vcf(p, tmp_path / "o.vcf.gz", cmap, cmap.lengths)
+    dest = tmp_path / "out" / "x.vcf.gz"
+    with pytest.raises(ValueError, match=rf"bad\.vcf:{N_HEADER + n_good + 1}: {message}"):
+        dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+    _assert_nothing_written(dest)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER.split("\n", 1)[1] + RECORDS[0] + "\n", r"x\.vcf:1: not a VCF: the first line must be ##fileformat"),
+        ("chr1\t1\n", r"x\.vcf:1: not a VCF"),
+        ("", r"x\.vcf: empty file"),
+        (HEADER.replace("\tINFO", ""), r"x\.vcf:6: the #CHROM line must hold the 8 tab-separated"),
+        (HEADER.replace("\tINFO", "\tINFO\tSAMPLE1"), r"x\.vcf:6: the #CHROM line .*\(then FORMAT.*got 9"),
+        (HEADER.replace("#CHROM", "CHROM"), r"x\.vcf:6: expected a ## header line or #CHROM"),
+        (HEADER.rsplit("#CHROM", 1)[0], r"x\.vcf: no #CHROM header line"),
+    ],
+)
+def test_normalise_rejects_bad_headers(tmp_path, text, message):
+    p = tmp_path / "x.vcf"
+    p.write_text(text)
+    cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
+    dest = tmp_path / "out" / "o.vcf.gz"
+    with pytest.raises(ValueError, match=message):
+        dvcf.normalise_vcf(p, dest, cmap, cmap.lengths)
+    _assert_nothing_written(dest)
+
+
+@pytest.mark.parametrize("mode", ["bgzip", "gzip"])
+def test_normalise_truncated_gzip_names_the_file(tmp_path, mode):
+    full = _write(tmp_path, "t", GOOD * 1, mode).read_bytes()
+    src = tmp_path / "cut.vcf.gz"
+    src.write_bytes(full[: len(full) // 2])
+    cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
+    dest = tmp_path / "out" / "o.vcf.gz"
+    with pytest.raises(ValueError, match=r"cut\.vcf\.gz: truncated or corrupt gzip stream"):
+        dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+    _assert_nothing_written(dest)
+
+
+def test_normalise_counts_dropped_records(tmp_path):
+    recs = [
+        "NC_000001.11\t10\trs1\ta\tg\t.\t.\t.",  # lower case: kept
+        "NC_000001.11\t11\trs2\tA\t.\t.\t.\t.",  # no ALT: dropped
+        "NC_000001.11\t12\trs3\tA\t<DEL>\t.\t.\t.",  # symbolic only: dropped
+        "NC_000001.11\t13\trs4\tA\t*,G]NC_000002.12:5]\t.\t.\t.",  # dropped
+        "NC_000001.11\t14\trs5\tA\tG,<NON_REF>\t.\t.\t.",  # one base ALT: kept whole
+        "NC_000001.11\t15\trs6\tA\t.A\t.\t.\t.",  # single breakend: dropped
+        "NW_000001.1\t5000\trs7\tG\tC\t.\t.\t.",  # unknown contig: no length check
+    ]
+    src = _write(tmp_path, "d", recs, "plain")
+    cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
+    dest = tmp_path / "out" / "d.vcf.gz"
+    c = dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+    assert c["dropped"] == {"unknown_contig": 1, "no_alt": 1, "symbolic_alt": 3}
+    assert (c["records_in"], c["records_out"], c["records_dropped"]) == (7, 2, 5)
+    assert c["dropped_contigs"] == {"NW_000001.1": 1}
+    with pysam.VariantFile(str(dest)) as vf:
+        got = [(r.pos, r.alts) for r in vf.fetch("chr1")]
+    assert got == [(10, ("g",)), (14, ("G", "<NON_REF>"))]
+    with dvcf.open_vcf(dest) as vf:
+        alleles = [a for _, al in dvcf.iter_alleles(vf, "chr1", 13, 14) for a in al]
+    assert [(a.alt, a.is_symbolic) for a in alleles] == [("G", False), ("<NON_REF>", True)]
 
 
 def test_trim_allele():

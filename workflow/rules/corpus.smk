@@ -1,4 +1,5 @@
-# corpus stage rules (see docs/ARCHITECTURE.md, "Corpus shards"; logic in dnalm.corpus)
+# corpus stage rules (see docs/ARCHITECTURE.md, "Corpus shards"; logic in dnalm.corpus).
+# Shards hold base codes, not tokens: one corpus per genome serves every k.
 from dnalm.corpus import shard_files as corpus_shard_files
 
 
@@ -8,13 +9,13 @@ rule corpus_shard:
         fai="resources/genomes/{genome}/genome.fa.gz.fai",
         gzi="resources/genomes/{genome}/genome.fa.gz.gzi",
     output:
-        seq="results/corpus/{genome}/k{k}/shards/{chrom}.seq.npy",
-        idx="results/corpus/{genome}/k{k}/shards/{chrom}.idx.npy",
-        meta="results/corpus/{genome}/k{k}/shards/{chrom}.meta.json",
+        seq="results/corpus/{genome}/shards/{chrom}.seq.npy",
+        idx="results/corpus/{genome}/shards/{chrom}.idx.npy",
+        meta="results/corpus/{genome}/shards/{chrom}.meta.json",
     log:
-        "logs/corpus_shard/{genome}/k{k}/{chrom}.log",
+        "logs/corpus_shard/{genome}/{chrom}.log",
     benchmark:
-        "benchmarks/corpus_shard/{genome}/k{k}/{chrom}.tsv"
+        "benchmarks/corpus_shard/{genome}/{chrom}.tsv"
     wildcard_constraints:
         chrom=r"[^/]+",
     conda:
@@ -38,19 +39,19 @@ rule corpus_stats:
         # genome_prepare is a checkpoint: one shard per chromosome of its chrom.sizes
         lambda wc: corpus_shard_files(
             checkpoints.genome_prepare.get(genome=wc.genome).output.sizes,
-            f"results/corpus/{wc.genome}/k{wc.k}/shards",
+            f"results/corpus/{wc.genome}/shards",
         ),
     output:
-        stats="results/corpus/{genome}/k{k}/stats.json",
+        stats="results/corpus/{genome}/stats.json",
         png=report(
-            "results/corpus/{genome}/k{k}/length_hist.png",
+            "results/corpus/{genome}/length_hist.png",
             caption="../report/corpus_lengths.rst",
             category="Corpus",
         ),
     log:
-        "logs/corpus_stats/{genome}/k{k}.log",
+        "logs/corpus_stats/{genome}.log",
     benchmark:
-        "benchmarks/corpus_stats/{genome}/k{k}.tsv"
+        "benchmarks/corpus_stats/{genome}.tsv"
     conda:
         "../envs/bio.yaml"
     threads: 1

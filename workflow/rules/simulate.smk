@@ -1,39 +1,33 @@
-# simulate stage rules (see docs/ARCHITECTURE.md; logic in dnalm.simulate)
+# simulate stage rules (see docs/ARCHITECTURE.md; logic in dnalm.sim)
 # The seeded demo worlds: resources/demo/{world}/ holds a small genome and annotations in the
-# real file formats, plus the planted truth. The peak files a world writes depend on its preset,
-# so each preset has its own rule (same script).
-from dnalm import simulate as dsim
+# real file formats, plus the planted truth. The peak files a world writes are its experiments
+# (simulate.<world>.peaks, default the preset's), so worlds sharing one list of experiments share
+# a rule: demo_simulate (human defaults), demo_simulate_mouse (mouse defaults), and
+# demo_simulate_<world> for a world with its own peaks (dnalm.sim.rule_groups). Same script.
+from dnalm import sim as dsim
 
 SIMULATE = config.get("simulate", {})
 
+for _rule, _worlds in dsim.rule_groups(SIMULATE).items():
 
-rule demo_simulate:
-    output:
-        **dsim.rule_outputs("human"),
-    log:
-        "logs/demo_simulate/{world}.log",
-    benchmark:
-        "benchmarks/demo_simulate/{world}.tsv"
-    wildcard_constraints:
-        world=dcfg.alternation(dsim.worlds_of(SIMULATE, "human")),
-    conda:
-        "../envs/bio.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    params:
-        spec=lambda wc: dsim.world_spec(SIMULATE, wc.world),
-    script:
-        "../scripts/demo_simulate.py"
-
-
-use rule demo_simulate as demo_simulate_mouse with:
-    output:
-        **dsim.rule_outputs("mouse"),
-    log:
-        "logs/demo_simulate_mouse/{world}.log",
-    benchmark:
-        "benchmarks/demo_simulate_mouse/{world}.tsv"
-    wildcard_constraints:
-        world=dcfg.alternation(dsim.worlds_of(SIMULATE, "mouse")),
+    rule:
+        name:
+            _rule
+        output:
+            **dsim.rule_outputs(dsim.world_spec(SIMULATE, _worlds[0])["peaks"]),
+        log:
+            f"logs/{_rule}/{{world}}.log",
+        benchmark:
+            f"benchmarks/{_rule}/{{world}}.tsv"
+        wildcard_constraints:
+            world=dcfg.alternation(_worlds),
+        conda:
+            "../envs/bio.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        params:
+            spec=lambda wc: dsim.world_spec(SIMULATE, wc.world),
+        script:
+            "../scripts/demo_simulate.py"

@@ -12,7 +12,6 @@ build_corpus_shard(
     sm.wildcards.chrom,
     sm.output.seq,
     sm.output.idx,
-    k=int(sm.wildcards.k),
     min_len=int(sm.params.min_len),
     max_len=int(sm.params.max_len),
     coverage=int(sm.params.coverage),

@@ -1,9 +1,9 @@
-"""Rule demo_simulate: write one seeded demo world (dnalm.simulate.simulate_world)."""
+"""Rules demo_simulate*: write one seeded demo world (dnalm.sim.simulate_world)."""
 
 from pathlib import Path
 
 from dnalm._log import setup_script_logging
-from dnalm.simulate import simulate_world
+from dnalm.sim import simulate_world
 
 log = setup_script_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
 spec = snakemake.params.spec  # noqa: F821
@@ -12,5 +12,6 @@ simulate_world(
     preset=spec["preset"],
     seed=spec["seed"],
     scale=spec["scale"],
+    peaks=spec["peaks"],
     verbose=True,
 )

@@ -155,7 +155,7 @@ def final_outputs(config: Mapping[str, Any]) -> list[str]:
     for lm, spec in config.get("language_models", {}).items():
         if "pretrained" not in spec:
             out.append(f"results/pretrain/{lm}/train_log.tsv")
-            out.append(f"results/corpus/{spec['genome']}/k{spec.get('k', 6)}/stats.json")
+            out.append(f"results/corpus/{spec['genome']}/stats.json")
     out += finetune_outputs(config)
     if config.get("tasks") and config.get("finetune", {}).get("models"):
         out.append("results/summary/benchmarks.tsv")
@@ -217,9 +217,9 @@ def source(config: Mapping[str, Any], kind: str, wc: Mapping[str, str]) -> dict[
 
 
 def pretrain_corpus_stats(config: Mapping[str, Any], lm: str) -> str:
-    """The corpus stats.json of a trained LM's genome and k (written after all shards)."""
+    """The corpus stats.json of a trained LM's genome (written after all shards; any k)."""
     spec = config["language_models"][lm]
-    return f"results/corpus/{spec['genome']}/k{spec.get('k', 6)}/stats.json"
+    return f"results/corpus/{spec['genome']}/stats.json"
 
 
 def pretrain_preset(config: Mapping[str, Any], lm: str) -> dict[str, Any]:

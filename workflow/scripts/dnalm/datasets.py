@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from dnalm import epd, importers, negatives, splice, tfbs
-from dnalm.dataset import Example, dataset_card, write_card, write_split
+from dnalm.dataset import DEFAULT_K, Example, dataset_card, write_card, write_split
 from dnalm.fasta import Genome
 from dnalm.splits import SPLITS, cap_per_class, check_no_leakage, dedupe, split_examples
 
@@ -165,7 +165,13 @@ def build_dataset(
     elif kind == "splice":
         examples, strategy, stats = _splice(task, spec, inputs, rng, verbose)
     elif kind == "imported":
-        data, _ = importers.import_examples(spec["format"], inputs["path"], inputs.get("labels"))
+        data, _ = importers.import_examples(
+            spec["format"],
+            inputs["path"],
+            inputs.get("labels"),
+            spec.get("label_set"),
+            int(spec.get("k", DEFAULT_K)),
+        )
         strategy, stats = None, {"format": spec["format"]}
         if isinstance(data, dict):
             given, examples = data, [ex for s in SPLITS for ex in data[s]]
@@ -247,16 +253,16 @@ def dataset_inputs(config: Mapping[str, Any], task: str) -> dict[str, str | list
 
 
 def _obtain(src: Mapping[str, Any], tmp: str | Path) -> Path:
-    """A local path for source ``src`` ({url, md5, sha256}); remote or checksummed ones are fetched."""
+    """A local path for source ``src`` ({url, md5, sha256, checksum}); remote or checksummed ones are fetched."""
     from dnalm.config import is_local, local_path
 
     url = src["url"]
     if is_local(url) and not src.get("md5") and not src.get("sha256"):
         return Path(local_path(url))
-    from dnalm.fetch import fetch
+    from dnalm.fetch import fetch_source
 
     name = Path(url.split("?")[0].rstrip("/")).name or "source"
-    return Path(fetch(url, Path(tmp) / name, md5=src.get("md5"), sha256=src.get("sha256")))
+    return fetch_source(src, Path(tmp) / name)
 
 
 def prepare_annotation(
@@ -272,7 +278,7 @@ def prepare_annotation(
     ----------
     kind : str
         ``epd`` (sources ``epd`` and optional ``epd_motifs``), ``gtf`` or ``peaks``.
-    sources : mapping of name -> {url, md5, sha256}
+    sources : mapping of name -> {url, md5, sha256, checksum}
     out : str or Path
         ``epd.tsv``, ``genes.gtf.gz`` or ``<experiment>.narrowPeak.gz``.
     fasta, contigs : str or Path

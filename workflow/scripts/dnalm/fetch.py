@@ -3,6 +3,11 @@
 Bytes stream to ``<dest>.part`` in the destination directory while MD5 and SHA-256 are
 computed; the size is checked against Content-Length, the checksums against the expected
 values, and only then is the file moved into place. Any failure removes the partial file.
+
+A remote body that can be verified neither by a checksum (``md5``/``sha256``) nor by its
+Content-Length is refused before anything is written, unless the source opts in with
+``checksum: none`` (then it is fetched and a WARNING is logged). :func:`fetch_source` takes a
+config source entry ``{url, md5?, sha256?, checksum?: "none"}``.
 """
 
 from __future__ import annotations
@@ -14,14 +19,20 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
 from dnalm import __version__
 
+__all__ = ["fetch", "fetch_source", "UNVERIFIED"]
+
 log = logging.getLogger(__name__)
+
+#: The ``checksum`` value by which a source opts in to an unverified download.
+UNVERIFIED = "none"
 
 REMOTE_SCHEMES = ("http", "https", "ftp")
 CHUNK = 1 << 20
@@ -74,6 +85,7 @@ def fetch(
     sha256: str | None = None,
     timeout: float = 60,
     verbose: bool = True,
+    checksum: str | None = None,
 ) -> Path:
     """Copy ``url`` to ``dest`` atomically, verifying size and checksums.
 
@@ -90,6 +102,10 @@ def fetch(
         Socket timeout in seconds for remote URLs. Default is 60.
     verbose : bool, optional
         Show a tqdm progress bar. Default is True.
+    checksum : {None, "none"}, optional
+        ``"none"`` accepts a remote body that has neither a checksum nor a Content-Length
+        (logged as a WARNING); it contradicts ``md5``/``sha256``. Default is None (such a body
+        is refused).
 
     Returns
     -------
@@ -98,12 +114,18 @@ def fetch(
     Raises
     ------
     ValueError
-        Disallowed scheme, or checksum mismatch (naming the file, expected and actual digests).
+        Disallowed scheme; checksum mismatch (naming the file, expected and actual digests);
+        a remote body without checksum or Content-Length and no ``checksum="none"`` (naming
+        the URL; nothing is written); a ``checksum`` other than None/"none".
     OSError
         HTTP error status (naming URL and status), connection failure, truncated transfer,
         missing local file.
     """
     kind, where = _classify(url)
+    if checksum is not None and checksum != UNVERIFIED:
+        raise ValueError(f"`checksum` must be None or {UNVERIFIED!r}, got {checksum!r}")
+    if checksum == UNVERIFIED and (md5 or sha256):
+        raise ValueError(f"{url}: `checksum: none` contradicts the md5/sha256 given")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -112,6 +134,17 @@ def fetch(
     try:
         if kind == "remote":
             src, expected = _open_remote(where, timeout)
+            if expected is None and not (md5 or sha256):
+                if checksum != UNVERIFIED:
+                    src.close()
+                    raise ValueError(
+                        f"{url}: no md5/sha256 and the server sent no Content-Length, so the "
+                        "download cannot be verified; add a checksum to the source's config "
+                        "entry, or `checksum: none` to accept it unverified"
+                    )
+                log.warning("%s: fetched unverified (no checksum, no Content-Length)", url)
+            elif checksum == UNVERIFIED:
+                log.warning("%s: fetched without a checksum (checksum: none)", url)
         else:
             if Path(where).resolve() == dest.resolve():
                 raise ValueError(f"source {url!r} and destination {dest} are the same file")
@@ -158,3 +191,33 @@ def fetch(
         raise
     log.info("fetched %s: %d bytes, md5 %s, sha256 %s", dest, n, got["md5"], got["sha256"])
     return dest
+
+
+def fetch_source(
+    src: Mapping[str, Any], dest: str | os.PathLike, timeout: float = 60, verbose: bool = True
+) -> Path:
+    """:func:`fetch` a config source entry ``{url, md5?, sha256?, checksum?: "none"}``.
+
+    Parameters
+    ----------
+    src : mapping
+        The source's config entry.
+    dest : str or os.PathLike
+    timeout : float, optional
+        Default is 60.
+    verbose : bool, optional
+        Default is True.
+
+    Returns
+    -------
+    dest : pathlib.Path
+    """
+    return fetch(
+        src["url"],
+        dest,
+        md5=src.get("md5"),
+        sha256=src.get("sha256"),
+        timeout=timeout,
+        verbose=verbose,
+        checksum=src.get("checksum"),
+    )

@@ -2,12 +2,19 @@
 
 Formats
 -------
-dnabert_tsv   ``<space-separated k-mers><TAB><label>``; line 1 is always a header (DNABERT's
-              processors skip it), CRLF and a UTF-8 BOM are tolerated. A file, or a folder
-              with ``train.tsv`` + ``dev.tsv`` [+ ``test.tsv``].
-gue_csv       folder with ``train.csv``, ``dev.csv``, ``test.csv``, header ``sequence,label``;
-              its splits are kept.
-fasta_labels  FASTA plus a label table (``id<TAB or ,>label``, optional header).
+dnabert_tsv   ``<space-separated k-mers><TAB><label>``; line 1 must be a header (DNABERT's
+              processors skip it): a first line whose label field is an integer is a data row
+              and is refused, never silently dropped. CRLF and a UTF-8 BOM are tolerated. A
+              file, or a folder with ``train.tsv`` + ``dev.tsv`` [+ ``test.tsv``].
+gue_csv       folder with ``train.csv``, ``dev.csv``, ``test.csv``, header ``sequence,label``
+              (checked); its splits are kept.
+fasta_labels  FASTA plus a label table (``id<TAB or ,>label``); its line 1 is a header exactly
+              when its label field is not an integer.
+
+Every row is checked where it is read, and a bad one raises ``ValueError("<file>:<line>: ...")``:
+a label outside the declared label set (``tasks.<t>.label_set``; default binary ``{0, 1}``),
+a sequence with a character other than ACGTN, shorter than ``k`` (``tasks.<t>.k``, default 6)
+or made only of N.
 
 Rows carry no genome coordinates (``.``); ``source_id`` is ``<file>:<line>``.
 """
@@ -16,53 +23,117 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from dnalm.dataset import Example
 from dnalm.kmers import kmer2seq
 from dnalm.textio import open_text
 
-__all__ = ["FORMATS", "read_dnabert_tsv", "read_gue_csv", "read_fasta_labels", "import_examples"]
+__all__ = ["FORMATS", "DEFAULT_LABEL_SET", "read_dnabert_tsv", "read_gue_csv", "read_fasta_labels", "import_examples"]
 
 FORMATS = ("dnabert_tsv", "gue_csv", "fasta_labels")
+#: Label set of an imported task that declares none.
+DEFAULT_LABEL_SET = (0, 1)
 _SEQ = re.compile(r"^[ACGTN]+$")
+_INT = re.compile(r"\d+")
 
 
-def _label(value: str, path, ln: int) -> int:
+class _Rules(NamedTuple):
+    """What every imported row is checked against."""
+
+    labels: frozenset[int]
+    k: int
+
+
+def _rules(label_set: Iterable[int] | None, k: int) -> _Rules:
+    labels = frozenset(DEFAULT_LABEL_SET if label_set is None else (int(x) for x in label_set))
+    if len(labels) < 2 or min(labels) < 0:
+        raise ValueError(f"`label_set` needs >= 2 non-negative labels, got {sorted(labels)}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"`k` must be a positive integer, got {k!r}")
+    return _Rules(labels, k)
+
+
+def _label(value: str, path, ln: int, rules: _Rules) -> int:
     v = value.strip()
-    if not re.fullmatch(r"\d+", v):
+    if not _INT.fullmatch(v):
         raise ValueError(
             f"{path}:{ln}: unexpected label {value!r} (expected a non-negative integer)"
         )
-    return int(v)
+    lab = int(v)
+    if lab not in rules.labels:
+        raise ValueError(
+            f"{path}:{ln}: label {lab} is not in the task's label set {sorted(rules.labels)} "
+            "(declare it in `tasks.<task>.label_set`)"
+        )
+    return lab
 
 
-def _seq(value: str, path, ln: int) -> str:
+def _seq(value: str, path, ln: int, rules: _Rules) -> str:
     s = value.strip().upper()
     if not _SEQ.match(s):
         bad = next((c for c in s if c not in "ACGTN"), "")
         raise ValueError(f"{path}:{ln}: sequence has character {bad!r} (expected ACGTN)")
+    if len(s) < rules.k:
+        raise ValueError(
+            f"{path}:{ln}: sequence of {len(s)} bp is shorter than k = {rules.k} (no k-mer)"
+        )
+    if s.count("N") == len(s):
+        raise ValueError(f"{path}:{ln}: sequence is all N ({len(s)} bp)")
     return s
 
 
-def read_dnabert_tsv(path: str | Path) -> list[Example]:
+def _split_row(s: str) -> tuple[str, str]:
+    if "\t" in s:
+        kmers, _, lab = s.rpartition("\t")
+    else:
+        kmers, _, lab = s.strip().rpartition(" ")
+    return kmers, lab
+
+
+def read_dnabert_tsv(
+    path: str | Path, label_set: Iterable[int] | None = None, k: int = 6
+) -> list[Example]:
     """Read a DNABERT fine-tune TSV; k-mers are re-joined with :func:`dnalm.kmers.kmer2seq`.
 
-    Raises ``ValueError("<path>:<line>: ...")`` when k-mers do not overlap or a label is not
-    a non-negative integer.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    label_set : iterable of int, optional
+        Allowed labels. Default is None (binary, ``{0, 1}``).
+    k : int, optional
+        Shortest allowed sequence (bp). Default is 6.
+
+    Returns
+    -------
+    examples : list of Example
+
+    Raises
+    ------
+    ValueError
+        ``"<path>:<line>: ..."`` when line 1 is a data row instead of a header, k-mers do not
+        overlap, a label is not an integer of ``label_set``, or a sequence is not ACGTN,
+        shorter than ``k`` or all N; ``"<path>: ..."`` for an empty file.
     """
+    rules = _rules(label_set, k)
     out: list[Example] = []
     name = Path(path).name
     with open_text(path) as fh:
-        fh.readline()  # header, always skipped (tab- or space-separated)
+        header = fh.readline().rstrip("\r\n")
+        if not header.strip():
+            raise ValueError(f"{path}:1: expected a header line (e.g. 'sequence<TAB>label')")
+        if _INT.fullmatch(_split_row(header)[1].strip()):
+            raise ValueError(
+                f"{path}:1: line 1 is a data row, not a header; DNABERT TSVs start with a header "
+                "line (e.g. 'sequence<TAB>label'), add one"
+            )
         for ln, line in enumerate(fh, 2):
             s = line.rstrip("\r\n")
             if not s.strip():
                 continue
-            if "\t" in s:
-                kmers, _, lab = s.rpartition("\t")
-            else:
-                kmers, _, lab = s.strip().rpartition(" ")
+            kmers, lab = _split_row(s)
             if not kmers.strip():
                 raise ValueError(f"{path}:{ln}: expected '<k-mers><TAB><label>'")
             try:
@@ -70,12 +141,16 @@ def read_dnabert_tsv(path: str | Path) -> list[Example]:
             except ValueError as e:
                 raise ValueError(f"{path}:{ln}: {e}") from None
             out.append(
-                Example(_seq(seq, path, ln), _label(lab, path, ln), source_id=f"{name}:{ln}")
+                Example(
+                    _seq(seq, path, ln, rules),
+                    _label(lab, path, ln, rules),
+                    source_id=f"{name}:{ln}",
+                )
             )
     return out
 
 
-def _read_csv(path: Path) -> list[Example]:
+def _read_csv(path: Path, rules: _Rules) -> list[Example]:
     out: list[Example] = []
     with open_text(path) as fh:
         rows = csv.reader(fh)
@@ -89,26 +164,46 @@ def _read_csv(path: Path) -> list[Example]:
                 raise ValueError(f"{path}:{ln}: expected 'sequence,label'")
             out.append(
                 Example(
-                    _seq(row[0], path, ln), _label(row[1], path, ln), source_id=f"{path.name}:{ln}"
+                    _seq(row[0], path, ln, rules),
+                    _label(row[1], path, ln, rules),
+                    source_id=f"{path.name}:{ln}",
                 )
             )
     return out
 
 
-def read_gue_csv(folder: str | Path) -> dict[str, list[Example]]:
-    """Read a GUE task folder: {"train": [...], "dev": [...], "test": [...]}."""
+def read_gue_csv(
+    folder: str | Path, label_set: Iterable[int] | None = None, k: int = 6
+) -> dict[str, list[Example]]:
+    """Read a GUE task folder: {"train": [...], "dev": [...], "test": [...]}.
+
+    Rows are checked as in :func:`read_dnabert_tsv` (``label_set``, ``k``); the header must be
+    ``sequence,label``.
+    """
+    rules = _rules(label_set, k)
     folder = Path(folder)
     out = {}
     for split in ("train", "dev", "test"):
         p = folder / f"{split}.csv"
         if not p.exists():
             raise ValueError(f"{folder}: missing {split}.csv (gue_csv needs train/dev/test.csv)")
-        out[split] = _read_csv(p)
+        out[split] = _read_csv(p, rules)
     return out
 
 
-def read_fasta_labels(fasta: str | Path, labels: str | Path) -> list[Example]:
-    """FASTA records labelled by a table of ``id<TAB or comma>label`` (optional header)."""
+def read_fasta_labels(
+    fasta: str | Path,
+    labels: str | Path,
+    label_set: Iterable[int] | None = None,
+    k: int = 6,
+) -> list[Example]:
+    """FASTA records labelled by a table of ``id<TAB or comma>label``.
+
+    The table's line 1 is a header exactly when its label field is not an integer. Labels are
+    checked against ``label_set`` (errors name the table's line), sequences as in
+    :func:`read_dnabert_tsv` (errors name the record's ``>`` line in ``fasta``).
+    """
+    rules = _rules(label_set, k)
     table: dict[str, int] = {}
     with open_text(labels) as fh:
         for ln, line in enumerate(fh, 1):
@@ -118,11 +213,11 @@ def read_fasta_labels(fasta: str | Path, labels: str | Path) -> list[Example]:
             f = re.split(r"[\t,]", s)
             if len(f) < 2:
                 raise ValueError(f"{labels}:{ln}: expected 'id<TAB>label'")
-            if ln == 1 and not f[1].strip().isdigit():
+            if ln == 1 and not _INT.fullmatch(f[1].strip()):
                 continue  # header
-            if f[0] in table:
+            if f[0].strip() in table:
                 raise ValueError(f"{labels}:{ln}: duplicate id {f[0]!r}")
-            table[f[0].strip()] = _label(f[1], labels, ln)
+            table[f[0].strip()] = _label(f[1], labels, ln, rules)
     out: list[Example] = []
     used: set[str] = set()
     name, start_ln, parts = None, 0, []
@@ -133,7 +228,9 @@ def read_fasta_labels(fasta: str | Path, labels: str | Path) -> list[Example]:
         if name not in table:
             raise ValueError(f"{fasta}:{start_ln}: record {name!r} has no label in {labels}")
         used.add(name)
-        out.append(Example(_seq("".join(parts), fasta, start_ln), table[name], source_id=name))
+        out.append(
+            Example(_seq("".join(parts), fasta, start_ln, rules), table[name], source_id=name)
+        )
 
     with open_text(fasta) as fh:
         for ln, line in enumerate(fh, 1):
@@ -156,9 +253,26 @@ def read_fasta_labels(fasta: str | Path, labels: str | Path) -> list[Example]:
 
 
 def import_examples(
-    fmt: str, path: str | Path, labels: str | Path | None = None
+    fmt: str,
+    path: str | Path,
+    labels: str | Path | None = None,
+    label_set: Iterable[int] | None = None,
+    k: int = 6,
 ) -> tuple[list[Example] | dict[str, list[Example]], list[Path]]:
     """Read an imported dataset.
+
+    Parameters
+    ----------
+    fmt : str
+        One of :data:`FORMATS`.
+    path : str or pathlib.Path
+        File or folder (see the module docstring).
+    labels : str or pathlib.Path, optional
+        ``fasta_labels``: the label table. Default is None.
+    label_set : iterable of int, optional
+        ``tasks.<t>.label_set``. Default is None (binary, ``{0, 1}``).
+    k : int, optional
+        ``tasks.<t>.k``: shorter sequences are refused. Default is 6.
 
     Returns
     -------
@@ -175,15 +289,15 @@ def import_examples(
             ]
             if not files:
                 raise ValueError(f"{path}: no train.tsv/dev.tsv/test.tsv")
-            data = {f.stem: read_dnabert_tsv(f) for f in files}
+            data = {f.stem: read_dnabert_tsv(f, label_set, k) for f in files}
             if set(data) == {"train", "dev", "test"}:
                 return data, files
             return [ex for f in files for ex in data[f.stem]], files
-        return read_dnabert_tsv(path), [path]
+        return read_dnabert_tsv(path, label_set, k), [path]
     if fmt == "gue_csv":
-        return read_gue_csv(path), [path / f"{s}.csv" for s in ("train", "dev", "test")]
+        return read_gue_csv(path, label_set, k), [path / f"{s}.csv" for s in ("train", "dev", "test")]
     if fmt == "fasta_labels":
         if labels is None:
             raise ValueError("format fasta_labels needs `labels` (a label table)")
-        return read_fasta_labels(path, labels), [path, Path(labels)]
+        return read_fasta_labels(path, labels, label_set, k), [path, Path(labels)]
     raise ValueError(f"`format` must be one of {FORMATS}, got {fmt!r}")

@@ -15,7 +15,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-__all__ = ["classification_metrics"]
+__all__ = ["CI_METRICS", "bootstrap_ci", "classification_metrics"]
 
 
 def classification_metrics(y_true, probs) -> dict:
@@ -98,4 +98,140 @@ def classification_metrics(y_true, probs) -> dict:
     if out["constant_prediction"]:
         notes.append(f"all rows predicted class {int(pred[0])}")
     out["note"] = "; ".join(notes)
+    return out
+
+
+# ----------------------------------------------------------------------------- bootstrap CIs
+
+#: Metrics that get a bootstrap confidence interval (the test-set metrics of classification_metrics).
+CI_METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc")
+
+
+def _group_sums(w: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sum the columns of ``w`` (B, n) within the groups that begin at ``starts`` -> (B, G)."""
+    return np.add.reduceat(w, starts, axis=1) if w.shape[1] else np.zeros((w.shape[0], 0))
+
+
+def _weighted_auc_ap(score: np.ndarray, positive: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUROC and average precision of ``score`` for each row of bootstrap weights ``w``.
+
+    Ties are grouped as scikit-learn groups them (AUROC counts a tie as half; AP steps once per
+    distinct score). Rows with no positive or no negative weight give nan.
+    """
+    order = np.argsort(-score, kind="mergesort")  # descending
+    s = score[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    pos = positive[order].astype(np.float64)
+    wp = _group_sums(w[:, order] * pos, starts)  # (B, G) positive weight per distinct score
+    wn = _group_sums(w[:, order] * (1.0 - pos), starts)
+    P = wp.sum(1)
+    N = wn.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # AUROC: a positive beats the negatives below it (groups after it) and ties half of its own.
+        neg_below = N[:, None] - np.cumsum(wn, axis=1)
+        auc = (wp * (neg_below + 0.5 * wn)).sum(1) / (P * N)
+        tp = np.cumsum(wp, axis=1)
+        fp = np.cumsum(wn, axis=1)
+        prec = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        ap = (wp * prec).sum(1) / P
+    bad = (P == 0) | (N == 0)
+    auc[bad] = np.nan
+    ap[P == 0] = np.nan
+    return auc, ap
+
+
+def _from_confusion(cm: np.ndarray, binary: bool) -> dict[str, np.ndarray]:
+    """Threshold metrics from confusion matrices ``cm`` (B, C, C) [true, predicted]."""
+    n = cm.sum((1, 2))
+    tp = np.diagonal(cm, axis1=1, axis2=2)
+    pred_tot = cm.sum(1)  # (B, C) predicted as c
+    true_tot = cm.sum(2)  # (B, C) truly c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prec_c = np.where(pred_tot > 0, tp / pred_tot, 0.0)
+        rec_c = np.where(true_tot > 0, tp / true_tot, 0.0)
+        f1_c = np.where(prec_c + rec_c > 0, 2 * prec_c * rec_c / (prec_c + rec_c), 0.0)
+        correct = tp.sum(1)
+        cov_ytyp = correct * n - (true_tot * pred_tot).sum(1)
+        cov_ypyp = n * n - (pred_tot * pred_tot).sum(1)
+        cov_ytyt = n * n - (true_tot * true_tot).sum(1)
+        denom = np.sqrt(cov_ytyt * cov_ypyp)
+        mcc = np.where(denom > 0, cov_ytyp / np.where(denom > 0, denom, 1), 0.0)
+    if binary:
+        prec, rec, f1 = prec_c[:, 1], rec_c[:, 1], f1_c[:, 1]
+    else:
+        prec, rec, f1 = prec_c.mean(1), rec_c.mean(1), f1_c.mean(1)
+    return {"accuracy": correct / n, "precision": prec, "recall": rec, "f1": f1, "mcc": mcc}
+
+
+def bootstrap_ci(
+    y_true,
+    probs,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    random_state: int = 0,
+    batch_size: int = 100,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap confidence intervals of every test metric (resampling test rows).
+
+    The metrics are those of :func:`classification_metrics`, computed in a vectorised way from
+    multinomial resampling weights (exact bootstrap resamples), so 1,000 resamples of 20,000 rows
+    take about a second.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape=(n,)
+    probs : array-like of float, shape=(n, C)
+    n_boot : int, optional
+        Bootstrap resamples. Default is 1000.
+    alpha : float, optional
+        1 - confidence level. Default is 0.05 (95% intervals).
+    random_state : int, optional
+        Seed; same seed, same intervals. Default is 0.
+    batch_size : int, optional
+        Resamples evaluated at once (memory is ``batch_size * n`` floats). Default is 100.
+
+    Returns
+    -------
+    ci : dict
+        ``{metric: (low, high)}`` for each of :data:`CI_METRICS`; (nan, nan) when undefined in
+        too many resamples (e.g. AUROC on a test set with one class).
+    """
+    y = np.asarray(y_true)
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2 or y.shape != (p.shape[0],) or y.size == 0:
+        raise ValueError(f"`y_true` (n,) and `probs` (n, C>=2) expected, got {y.shape} and {p.shape}")
+    if not 0 < alpha < 1 or n_boot < 10:
+        raise ValueError(f"`alpha` must be in (0, 1) and `n_boot` >= 10, got {alpha}, {n_boot}")
+    n, C = p.shape
+    pred = p.argmax(1)
+    cell = np.zeros((n, C * C))
+    cell[np.arange(n), y * C + pred] = 1.0
+    present = [c for c in range(C) if (y == c).any() and not (y == c).all()]
+    rng = np.random.default_rng(random_state)
+    draws: dict[str, list[np.ndarray]] = {m: [] for m in CI_METRICS}
+    for start in range(0, n_boot, batch_size):
+        b = min(batch_size, n_boot - start)
+        w = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)  # (b, n)
+        cm = (w @ cell).reshape(b, C, C)
+        for name, v in _from_confusion(cm, C == 2).items():
+            draws[name].append(v)
+        if C == 2:
+            auc, ap = _weighted_auc_ap(p[:, 1], y == 1, w)
+        else:
+            pairs = [_weighted_auc_ap(p[:, c], y == c, w) for c in present]
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                auc = np.nanmean([a for a, _ in pairs], axis=0) if pairs else np.full(b, np.nan)
+                ap = np.nanmean([a for _, a in pairs], axis=0) if pairs else np.full(b, np.nan)
+        draws["auroc"].append(auc)
+        draws["auprc"].append(ap)
+    out: dict[str, tuple[float, float]] = {}
+    for name, parts in draws.items():
+        v = np.concatenate(parts)
+        v = v[np.isfinite(v)]
+        if v.size < 0.9 * n_boot:
+            out[name] = (math.nan, math.nan)
+        else:
+            lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
+            out[name] = (float(lo), float(hi))
     return out

@@ -2,7 +2,10 @@
 
 Reads ``results/finetune/{task}/{model}/seed{s}/metrics.json`` (with ``predictions.tsv.gz``
 and ``train_log.tsv`` beside it) and writes ``benchmarks.tsv`` (one row per task x model x
-seed, then ``mean`` and ``sd`` rows over seeds per task x model), ``mcc.png`` (test MCC per
+seed, then ``mean`` and ``sd`` rows over seeds per task x model; every test metric ``m`` has a
+95% interval ``m_lo``..``m_hi``: a percentile bootstrap over the test rows for a seed's row,
+a t interval over seeds for the ``mean`` row (the bootstrap interval when there is one seed),
+and ``n_test`` rows behind it), ``mcc.png`` (test MCC per
 task by model), ``roc_pr.png`` (test ROC and precision-recall curves per task) and
 ``curves.png`` (dev MCC and dev loss during fine-tuning, pretrained vs scratch).
 """
@@ -11,13 +14,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
+
+from dnalm import atomic
+from dnalm.metrics import CI_METRICS, bootstrap_ci
 
 __all__ = ["build_summary", "read_results", "METRIC_COLUMNS"]
 
@@ -56,34 +61,60 @@ def read_results(metrics_paths: Sequence[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _table(res: pd.DataFrame) -> pd.DataFrame:
+CI_COLUMNS = tuple(f"{m}_{end}" for m in CI_METRICS for end in ("lo", "hi"))
+
+
+def _run_ci(run_dir: str, n_boot: int) -> dict[str, float]:
+    """Bootstrap 95% intervals of one run's test metrics (nan without predictions)."""
+    pred = _load_predictions(run_dir)
+    if pred is None:
+        return dict.fromkeys(CI_COLUMNS, math.nan)
+    ci = bootstrap_ci(pred[0], pred[1], n_boot=n_boot, random_state=0)
+    return {f"{m}_{end}": v for m, (lo, hi) in ci.items() for end, v in (("lo", lo), ("hi", hi))}
+
+
+def _seed_ci(vals: pd.DataFrame, runs: pd.DataFrame) -> dict[str, float]:
+    """95% interval of the mean over seeds (t interval); one seed keeps its bootstrap interval."""
+    n = len(vals)
+    if n == 1:
+        return {c: float(runs[c].iloc[0]) for c in CI_COLUMNS}
+    t = float(sps.t.ppf(0.975, n - 1))
+    out = {}
+    for m in CI_METRICS:
+        v = vals[m].astype(float)
+        half = t * v.std(ddof=1) / math.sqrt(n)
+        out[f"{m}_lo"], out[f"{m}_hi"] = v.mean() - half, v.mean() + half
+    return out
+
+
+def _table(res: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
     out = []
+    cis = pd.DataFrame([_run_ci(d, n_boot) for d in res["run_dir"]], index=res.index)
+    res = pd.concat([res, cis], axis=1)
     for (task, model), g in res.groupby(["task", "model"], sort=False):
         g = g.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce"))
         out.append(g.drop(columns=["run_dir"]))
         vals = g[list(METRIC_COLUMNS)].astype(float)
+        n_test = g["n_test"].iloc[0] if "n_test" in g else None
         for name, agg in (("mean", vals.mean()), ("sd", vals.std(ddof=1))):
             row = {"task": task, "model": model, "seed": name, **agg.to_dict()}
             row["n_seeds"] = len(g)
+            row["n_test"] = n_test
+            if name == "mean":
+                row.update(_seed_ci(vals, g))
             out.append(pd.DataFrame([row]))
     table = pd.concat(out, ignore_index=True)
     table["n_seeds"] = table["n_seeds"].fillna(1).astype(int)
-    front = ["task", "model", "seed", "n_seeds", *METRIC_COLUMNS]
+    front = ["task", "model", "seed", "n_seeds", "n_test", *METRIC_COLUMNS, *CI_COLUMNS]
     return table[front + [c for c in table.columns if c not in front]]
 
 
 def _savefig(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic.atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
 
@@ -214,7 +245,8 @@ def build_summary(
         the same directories.
     out_tsv : path
         ``benchmarks.tsv``: columns task, model, seed (a number, ``mean`` or ``sd``),
-        n_seeds, the test metrics, dev_mcc and run information.
+        n_seeds, n_test, the test metrics, dev_mcc, 95% intervals ``<metric>_lo``/``_hi``
+        and run information.
     mcc_png, roc_pr_png, curves_png : path, optional
         Figures; each is skipped when None. Default is None.
 
@@ -229,16 +261,8 @@ def build_summary(
         raise ValueError("`metrics_paths` is empty")
     res = read_results(metrics_paths)
     table = _table(res)
-    out_tsv = Path(out_tsv)
-    out_tsv.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_tsv.parent, prefix=f".{out_tsv.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic.atomic_path(out_tsv) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="nan")
-        os.replace(tmp, out_tsv)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     if mcc_png is not None:
         _plot_mcc(res, Path(mcc_png))
     if roc_pr_png is not None:

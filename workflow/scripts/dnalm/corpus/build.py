@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import struct
 import zlib
 from pathlib import Path
 
@@ -47,6 +46,7 @@ import numpy as np
 
 from dnalm._validate import validate_probability
 from dnalm.atomic import atomic_path, write_json
+from dnalm.corpus._npy import HEADER_BYTES, RawAppender, RegionWriter, assemble_npy, npy_header
 from dnalm.corpus.shard import meta_path
 from dnalm.kmers import seq_to_codes
 
@@ -54,7 +54,6 @@ __all__ = ["build_corpus_shard"]
 
 log = logging.getLogger("dnalm.corpus")
 
-_HEADER_BYTES = 128  # fixed .npy header size so the final shape can be written in place
 _BLOCK = 1 << 16  # uniforms drawn per refill of a random stream
 
 
@@ -91,80 +90,6 @@ class _Uniforms:
         out = self.peek(n).copy()
         self.advance(n)
         return out
-
-
-# --------------------------------------------------------------------------- .npy writer
-def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
-    body = f"{{'descr': {dtype.str!r}, 'fortran_order': False, 'shape': {shape!r}, }}"
-    hlen = _HEADER_BYTES - 10
-    if len(body) + 1 > hlen:
-        raise ValueError(f"shape {shape} too large for the .npy header")
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", hlen) + (body.ljust(hlen - 1) + "\n").encode()
-
-
-class _RawAppender:
-    """Append rows of one dtype to a hidden temporary raw file next to ``path``.
-
-    These are the per-pass index parts: a pass's piece count is known only after the whole
-    chromosome was streamed, and all passes are cut at once, so their rows go to one raw file
-    each (memory stays bounded) and are joined by :func:`_assemble_npy` at the end. They are
-    never outputs; :meth:`abort` deletes them, which the builder does on success and error.
-    """
-
-    def __init__(self, path: Path, tag: str, dtype: np.dtype, row_shape=()) -> None:
-        self.tmp = path.with_name(f".{path.name}.{tag}.tmp{os.getpid()}")
-        self.dtype = np.dtype(dtype)
-        self.row_shape = tuple(row_shape)
-        self.n = 0
-        self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in close/abort
-
-    def append(self, rows: np.ndarray) -> None:
-        self._fh.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
-        self.n += rows.shape[0]
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def abort(self) -> None:
-        self._fh.close()
-        self.tmp.unlink(missing_ok=True)
-
-
-class _RegionWriter:
-    """Append uint8 rows at consecutive positions of an open file (``os.pwrite``), from ``start``."""
-
-    def __init__(self, fd: int, start: int) -> None:
-        self.fd = fd
-        self.start = start
-        self.n = 0
-
-    def append(self, rows: np.ndarray) -> None:
-        view = memoryview(np.ascontiguousarray(rows, dtype=np.uint8)).cast("B")
-        while view:
-            done = os.pwrite(self.fd, view, self.start + self.n)
-            view = view[done:]
-            self.n += done
-
-
-def _assemble_npy(dest: Path, parts: list[_RawAppender], shifts: list[int]) -> None:
-    """Concatenate raw parts into the ``.npy`` file ``dest`` (a temporary path).
-
-    Memory is bounded (4 MiB blocks). ``shifts``: per part, a value added to column 0 (the
-    piece offsets) of its rows.
-    """
-    dtype, row_shape = parts[0].dtype, parts[0].row_shape
-    n = sum(part.n for part in parts)
-    rows_per_block = max(1, (4 << 20) // (dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))))
-    buf = np.empty((rows_per_block, *row_shape), dtype=dtype)  # the only buffer: 4 MiB
-    with open(dest, "wb") as out:
-        out.write(_npy_header(dtype, (n, *row_shape)))
-        for part, shift in zip(parts, shifts, strict=True):
-            with open(part.tmp, "rb") as src:
-                while got := src.readinto(memoryview(buf).cast("B")):
-                    rows = buf[: got // (buf.nbytes // rows_per_block)]
-                    if shift:
-                        rows[:, 0] += shift
-                    out.write(memoryview(rows).cast("B"))
 
 
 # --------------------------------------------------------------------------- cutting
@@ -440,8 +365,8 @@ def build_corpus_shard(
             scan = _scan(fa, chrom, length, chunk_size, min_len, bar)
             kept = length - scan["nonacgt_bp"] - scan["short_segment_bp"]
             fd = os.open(seq_tmp, os.O_WRONLY | os.O_TRUNC)
-            os.write(fd, _npy_header(np.dtype(np.uint8), (coverage * kept,)))
-            os.ftruncate(fd, _HEADER_BYTES + coverage * kept)
+            os.write(fd, npy_header(np.dtype(np.uint8), (coverage * kept,)))
+            os.ftruncate(fd, HEADER_BYTES + coverage * kept)
             acc = {"short_segment_bp": 0, "n_segments": 0}
             for p in range(coverage):
                 cut_rng = _pass_rng(seed, chrom, p, 0)
@@ -451,8 +376,8 @@ def build_corpus_shard(
                         _Cutter(min_len, max_len, offset, _Uniforms(cut_rng)),
                         _Uniforms(_pass_rng(seed, chrom, p, 1)),
                         val_fraction,
-                        _RegionWriter(fd, _HEADER_BYTES + p * kept),
-                        _RawAppender(out_idx, f"p{p}", np.int64, (3,)),
+                        RegionWriter(fd, HEADER_BYTES + p * kept),
+                        RawAppender(out_idx, f"p{p}", np.int64, (3,)),
                         acc if p == 0 else None,
                         offset,
                     )
@@ -474,10 +399,12 @@ def build_corpus_shard(
                     raise AssertionError(f"a pass stored {sink.seq_w.n} bp, expected {kept}")
             for key in ("short_segment_bp", "n_segments"):
                 if acc[key] != scan[key]:
-                    raise AssertionError(f"{key}: {acc[key]} when cutting, {scan[key]} when scanning")
+                    raise AssertionError(
+                        f"{key}: {acc[key]} when cutting, {scan[key]} when scanning"
+                    )
             os.close(fd)
             fd = None
-            _assemble_npy(idx_tmp, [sk.idx_w for sk in sinks], [p * kept for p in range(coverage)])
+            assemble_npy(idx_tmp, [sk.idx_w for sk in sinks], [p * kept for p in range(coverage)])
         finally:
             if fd is not None:
                 os.close(fd)
@@ -485,9 +412,21 @@ def build_corpus_shard(
             fa.close()
             for sink in sinks:
                 sink.idx_w.abort()
-        meta = _meta(chrom, fasta_path, length, scan, acc["base_counts"], sinks,
-                     dict(min_len=min_len, max_len=max_len, coverage=coverage, seed=seed,
-                          val_fraction=val_fraction))
+        meta = _meta(
+            chrom,
+            fasta_path,
+            length,
+            scan,
+            acc["base_counts"],
+            sinks,
+            dict(
+                min_len=min_len,
+                max_len=max_len,
+                coverage=coverage,
+                seed=seed,
+                val_fraction=val_fraction,
+            ),
+        )
         write_json(meta_tmp, meta)
     log.info(
         "%s: %d bp, %d excluded, %d pieces (%d val), %d bp stored",

@@ -76,7 +76,9 @@ def gather_stats(
             raise ValueError(f"{mp}: parameters {meta['params']} differ from {params}")
         shard = open_shard(sp)
         lengths = np.asarray(shard.idx[:, 1])
-        if lengths.size and (lengths.min() < params["min_len"] or lengths.max() > params["max_len"]):
+        if lengths.size and (
+            lengths.min() < params["min_len"] or lengths.max() > params["max_len"]
+        ):
             raise ValueError(f"{sp}: piece lengths outside [min_len, max_len]")
         length_counts += np.bincount(lengths, minlength=length_counts.shape[0])
         n_val = int(np.count_nonzero(np.asarray(shard.idx[:, 2])))
@@ -111,7 +113,9 @@ def gather_stats(
         "totals": totals,
         "n_pieces": n_pieces,
         "length_histogram": {"edges": edges.tolist(), "counts": hist.tolist()},
-        "full_length_share": float(length_counts[params["max_len"]] / n_pieces) if n_pieces else 0.0,
+        "full_length_share": float(length_counts[params["max_len"]] / n_pieces)
+        if n_pieces
+        else 0.0,
         "mean_length": stored / n_pieces if n_pieces else 0.0,
         "gc": gc_bp / stored if stored else None,
         "tokens_per_full_piece": {str(k): params["max_len"] - k + 3 for k in _KS},
@@ -132,16 +136,31 @@ def _plot_lengths(edges: np.ndarray, hist: np.ndarray, params: dict, out_png: Pa
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     widths = np.diff(edges)
-    ax.bar(edges[:-2], hist[:-1], width=widths[:-1], align="edge", color="#4c72b0",
-           edgecolor="none", label="random length")
-    ax.bar(edges[-2], hist[-1], width=widths[0], align="edge", color="#dd8452", edgecolor="none",
-           label=f"full length ({params['max_len']} bp)")
+    ax.bar(
+        edges[:-2],
+        hist[:-1],
+        width=widths[:-1],
+        align="edge",
+        color="#4c72b0",
+        edgecolor="none",
+        label="random length",
+    )
+    ax.bar(
+        edges[-2],
+        hist[-1],
+        width=widths[0],
+        align="edge",
+        color="#dd8452",
+        edgecolor="none",
+        label=f"full length ({params['max_len']} bp)",
+    )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.set_yscale("log")
     ax.set_xlabel("piece length (bp)")
     ax.set_ylabel("pieces")
-    ax.set_title(f"corpus pieces: {params['min_len']}-{params['max_len']} bp, "
-                 f"coverage {params['coverage']}")
+    ax.set_title(
+        f"corpus pieces: {params['min_len']}-{params['max_len']} bp, coverage {params['coverage']}"
+    )
     fig.tight_layout()
     try:
         with atomic_path(out_png) as tmp:

@@ -195,5 +195,3 @@ def write_peaks(path: Path, rng: np.random.Generator, w: World, exp: str) -> dic
         "chrEBV": 3,
         "with_motif": sum(r["site"] is not None for r in rows),
     }
-
-

@@ -54,9 +54,7 @@ def transition_matrix(gc: float, cpg_oe: float) -> np.ndarray:
     return joint / joint.sum(axis=1, keepdims=True)
 
 
-def markov(
-    rng: np.random.Generator, n: int, trans: np.ndarray, n_chains: int = 2048
-) -> np.ndarray:
+def markov(rng: np.random.Generator, n: int, trans: np.ndarray, n_chains: int = 2048) -> np.ndarray:
     """Sample ``n`` bases, shape=(n,) uint8, as ``n_chains`` parallel chains laid end to end."""
     if n <= 0:
         return np.zeros(0, dtype=np.uint8)
@@ -163,4 +161,3 @@ def span(tss: int, strand: str, r0: int, r1: int) -> tuple[int, int]:
     if strand == "+":
         return tss + r0, tss + r1
     return tss - r1 + 1, tss - r0 + 1
-

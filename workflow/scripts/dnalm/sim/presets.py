@@ -133,7 +133,13 @@ class RepeatFamily:
 
 # Config defaults of one experiment by quality (``simulate.<world>.peaks.<name>``).
 _PEAK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "good": {"n": 1000, "motif_fraction": 0.9, "jitter": 5, "half_width": (100, 400), "signal": 60.0},
+    "good": {
+        "n": 1000,
+        "motif_fraction": 0.9,
+        "jitter": 5,
+        "half_width": (100, 400),
+        "signal": 60.0,
+    },
     "low": {"n": 800, "motif_fraction": 0.2, "jitter": 80, "half_width": (150, 600), "signal": 8.0},
 }
 _PEAK_KEYS = ("motif", "quality", *_PEAK_DEFAULTS["good"])
@@ -166,7 +172,9 @@ class PeakSpec:
             raise ValueError(f"config key `{where}` must be a mapping with a `motif` key")
         unknown = sorted(set(cfg) - set(_PEAK_KEYS))
         if unknown:
-            raise ValueError(f"config key `{where}`: unknown keys {unknown} (known: {list(_PEAK_KEYS)})")
+            raise ValueError(
+                f"config key `{where}`: unknown keys {unknown} (known: {list(_PEAK_KEYS)})"
+            )
         motif = cfg["motif"]
         if motif is None or motif == "none":
             motif = None
@@ -177,12 +185,23 @@ class PeakSpec:
         quality = cfg.get("quality", "good")
         if quality not in _PEAK_DEFAULTS:
             raise ValueError(f"config key `{where}.quality` must be good or low, got {quality!r}")
-        d = {**_PEAK_DEFAULTS[quality], **{k: v for k, v in cfg.items() if k in _PEAK_DEFAULTS["good"]}}
-        n, jitter, frac, signal, hw = d["n"], d["jitter"], d["motif_fraction"], d["signal"], d["half_width"]
+        d = {
+            **_PEAK_DEFAULTS[quality],
+            **{k: v for k, v in cfg.items() if k in _PEAK_DEFAULTS["good"]},
+        }
+        n, jitter, frac, signal, hw = (
+            d["n"],
+            d["jitter"],
+            d["motif_fraction"],
+            d["signal"],
+            d["half_width"],
+        )
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"config key `{where}.n` must be an integer >= 1, got {n!r}")
         if isinstance(jitter, bool) or not isinstance(jitter, int) or not 0 <= jitter <= 100:
-            raise ValueError(f"config key `{where}.jitter` must be an integer in [0, 100], got {jitter!r}")
+            raise ValueError(
+                f"config key `{where}.jitter` must be an integer in [0, 100], got {jitter!r}"
+            )
         if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 <= frac <= 1:
             raise ValueError(f"config key `{where}.motif_fraction` must be in [0, 1], got {frac!r}")
         if isinstance(signal, bool) or not isinstance(signal, int | float) or not signal > 0:

@@ -83,7 +83,9 @@ def peak_specs(
             raise ValueError(
                 f"config key `{where}`: experiment name {name!r} must match {NAME_RE.pattern}"
             )
-        out[name] = spec if isinstance(spec, PeakSpec) else PeakSpec.from_config(spec, f"{where}.{name}")
+        out[name] = (
+            spec if isinstance(spec, PeakSpec) else PeakSpec.from_config(spec, f"{where}.{name}")
+        )
     return out
 
 

@@ -73,7 +73,11 @@ def clinvar_records(rng: np.random.Generator, w: World, scale: float) -> list[di
         if site["strand"] == "+":
             g, ref, alt = site["start"] + j, int(cons[j]), alt_m
         else:
-            g, ref, alt = site["start"] + width - 1 - j, int(COMPLEMENT[cons[j]]), int(COMPLEMENT[alt_m])
+            g, ref, alt = (
+                site["start"] + width - 1 - j,
+                int(COMPLEMENT[cons[j]]),
+                int(COMPLEMENT[alt_m]),
+            )
         if w.codes[g] != ref:  # planted motifs are never overwritten; guard the invariant
             raise RuntimeError(f"planted {site['motif']} base at {g} was overwritten")
         sig = str(
@@ -166,7 +170,9 @@ def clinvar_records(rng: np.random.Generator, w: World, scale: float) -> list[di
     return recs
 
 
-def dbsnp_records(rng: np.random.Generator, w: World, clin: list[dict]) -> tuple[list[dict], list[tuple]]:
+def dbsnp_records(
+    rng: np.random.Generator, w: World, clin: list[dict]
+) -> tuple[list[dict], list[tuple]]:
     """dbSNP-style records: ~1 per 200 bp, denser in peak windows, plus ClinVar's rs records."""
     total = len(w.codes)
     non_n = np.flatnonzero(w.codes != N)
@@ -228,8 +234,6 @@ def dbsnp_records(rng: np.random.Generator, w: World, clin: list[dict]) -> tuple
             )
         )
     return recs, mism
-
-
 
 
 def _bgzip_tabix(path: Path, text: str) -> None:
@@ -371,5 +375,3 @@ def write_clinvar(path: Path, w: World, recs: list[dict]) -> None:
             f"{ch.name}\t{pos}\t{r['vid']}\t{r['ref']}\t{r['alt']}\t.\t.\t{';'.join(fields)}"
         )
     _bgzip_tabix(path, "\n".join(head + out) + "\n")
-
-

@@ -19,9 +19,7 @@ from dnalm.sim.core import (
     span,
     transition_matrix,
 )
-from dnalm.sim.spec import MIN_SCALE
 from dnalm.sim.presets import (
-    A,
     ACCEPTOR,
     ACCEPTOR_INTRON,
     BASES,
@@ -32,7 +30,8 @@ from dnalm.sim.presets import (
     GCBOX,
     INR,
     INR_A,
-    NONCANONICALDONOR,
+    NONCANONICAL_DONOR,
+    A,
     C,
     G,
     N,
@@ -40,6 +39,7 @@ from dnalm.sim.presets import (
     Preset,
     T,
 )
+from dnalm.sim.spec import MIN_SCALE
 
 __all__ = ["build_world", "gene_context"]
 
@@ -402,4 +402,3 @@ def gene_context(w: World, g: np.ndarray) -> tuple[list[str], np.ndarray, np.nda
     info = [f"{w.genes[k].name}:{w.genes[k].numeric_id}" for k in j]
     in_gene = (g >= starts[j]) & (g < ends[j])
     return info, w.exon_mask[g], in_gene
-

@@ -1,0 +1,131 @@
+"""The masked-LM objective, optimizer groups, validation and FLOP accounting for pretraining."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dnalm import kmers
+from dnalm._compat import autocast
+from dnalm.corpus_stream import Corpus, derive_seed
+from dnalm.mask import mask_tokens
+
+__all__ = ["MLMLoss", "param_groups", "evaluate", "flops_per_token", "peak_flops"]
+
+# Dense bf16 peak FLOP/s by GPU name fragment (for MFU; CPU rows leave mfu empty).
+_PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L40": 181e12,
+              "A10": 125e12, "4090": 165e12, "3090": 71e12, "A6000": 155e12}
+
+
+class MLMLoss(torch.nn.Module):
+    """Masked-LM loss with the vocabulary head evaluated on masked positions only.
+
+    ``forward(input_ids, attention_mask, labels)`` takes (B, T) int64 tensors (labels -100 at
+    unmasked positions) and returns ``(loss, correct, n_masked)``: the mean cross-entropy over
+    the M masked tokens, how many of them the argmax predicts, and M (0-dim tensors).
+    """
+
+    def __init__(self, lm: torch.nn.Module) -> None:
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor):
+        h = self.lm.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, H)
+        sel = labels != -100  # (B, T)
+        target = labels[sel]  # (M,)
+        if target.numel() == 0:  # keep every parameter in the graph (DDP needs it)
+            z = self.lm.cls(h[:, :1]).sum() * 0.0
+            return z, torch.zeros((), device=h.device), torch.zeros((), device=h.device)
+        logits = self.lm.cls(h[sel])  # (M, V)
+        loss = F.cross_entropy(logits.float(), target)
+        correct = (logits.argmax(-1) == target).sum()
+        return loss, correct, torch.tensor(float(target.numel()), device=h.device)
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: decay on weight matrices, none on biases and LayerNorm weights."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def evaluate(
+    loss_mod: MLMLoss, corpus: Corpus, batches: list[np.ndarray], k: int, centre_prob: float,
+    vocab_size: int, seed: int, device: torch.device,
+) -> dict[str, float]:
+    """Validation metrics over fixed batches with fixed masks (the same at every evaluation).
+
+    Parameters
+    ----------
+    loss_mod : MLMLoss
+    corpus : Corpus
+    batches : list of numpy.ndarray, each shape=(batch_size,)
+        Piece indices of each batch.
+    k : int
+    centre_prob : float
+        Span-centre probability (:func:`dnalm.mask.centre_prob_for_rate`).
+    vocab_size, seed : int
+    device : torch.device
+
+    Returns
+    -------
+    dict
+        ``{"loss", "mlm_acc", "perplexity", "mask_rate"}``; the loss is the mean over all masked
+        tokens of all batches.
+    """
+    loss_mod.eval()
+    gen = torch.Generator().manual_seed(derive_seed(seed, 7919))
+    loss_sum = correct = masked = masked_real = real = 0.0
+    with torch.no_grad():
+        for b in batches:
+            ids, att = corpus.collate(b)
+            mb = mask_tokens(ids, att, k, centre_prob, vocab_size, gen)
+            with autocast(device):
+                loss, n_correct, n_masked = loss_mod(mb.input_ids.to(device), att.to(device),
+                                                     mb.labels.to(device))
+            n_real = float((ids >= kmers.N_SPECIAL).sum())
+            loss_sum += float(loss) * float(n_masked)
+            correct += float(n_correct)
+            masked += float(n_masked)
+            masked_real += float(mb.mask_rate) * n_real
+            real += n_real
+    loss_mod.train()
+    mean_loss = loss_sum / max(masked, 1.0)
+    return {"loss": mean_loss, "mlm_acc": correct / max(masked, 1.0),
+            "perplexity": math.exp(min(mean_loss, 50.0)), "mask_rate": masked_real / max(real, 1.0)}
+
+
+def flops_per_token(cfg: Any, mean_tokens: float, mask_rate: float) -> float:
+    """Training FLOPs per real token (6 x weights, attention scores, head on masked tokens).
+
+    Parameters
+    ----------
+    cfg : transformers.BertConfig
+    mean_tokens : float
+        Mean real tokens per row (attention cost grows with it).
+    mask_rate : float
+        Share of tokens that reach the vocabulary head.
+    """
+    h, n_layers, inter, v = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size, cfg.vocab_size
+    enc = n_layers * (4 * h * h + 2 * h * inter)
+    attn = 2 * n_layers * h * mean_tokens  # QK^T and AV, multiply-adds
+    head = mask_rate * (h * h + h * v)
+    return 6.0 * (enc + attn + head)
+
+
+def peak_flops(device: torch.device) -> float | None:
+    """Dense bf16 peak FLOP/s of a known CUDA GPU; None on the CPU or an unknown GPU."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for frag, peak in _PEAK_BF16.items():
+        if frag in name:
+            return peak
+    return None

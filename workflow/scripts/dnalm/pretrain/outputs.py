@@ -1,0 +1,75 @@
+"""Pretraining outputs besides the model: ``train_log.tsv`` and ``curves.png`` (both atomic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dnalm.atomic import atomic_path, write_text
+from dnalm.pretrain.config import mask_rate_at
+
+__all__ = ["LOG_COLUMNS", "write_log_tsv", "plot_curves"]
+
+#: Columns of ``train_log.tsv``; ``split`` is "train" or "val" (val rows leave speed columns empty).
+LOG_COLUMNS = (
+    "step", "loss", "mlm_acc", "perplexity", "lr", "mask_rate",
+    "tokens_per_s", "padding_waste", "mfu", "split",
+)
+
+
+def write_log_tsv(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Write log rows as a tab-separated table of :data:`LOG_COLUMNS` (floats ``%.6g``, None empty)."""
+    lines = ["\t".join(LOG_COLUMNS)]
+    for r in rows:
+        vals = []
+        for c in LOG_COLUMNS:
+            v = r.get(c)
+            vals.append("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)))
+        lines.append("\t".join(vals))
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str,
+                schedule: list[list[float]] | None = None) -> None:
+    """Loss, masked-token accuracy, learning rate and mask rate against step (train and val).
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``train_log.tsv`` rows.
+    path : str or Path
+        PNG file.
+    title : str
+    schedule : list of [from_step, rate], optional
+        Drawn as the target mask rate. Default is None.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tr = [r for r in rows if r["split"] == "train"]
+    va = [r for r in rows if r["split"] == "val"]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    panels = [("loss", "MLM loss"), ("mlm_acc", "masked-token accuracy"), ("lr", "learning rate"),
+              ("mask_rate", "realised mask rate")]
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        ax.plot([r["step"] for r in tr], [r[key] for r in tr], label="train", lw=1.2)
+        if key in ("loss", "mlm_acc", "mask_rate") and va:
+            ax.plot([r["step"] for r in va], [r[key] for r in va], "o-", label="validation", ms=3)
+        ax.set_xlabel("step")
+        ax.set_title(label, fontsize=10)
+        if key == "mask_rate" and schedule and tr:
+            xs = [r["step"] for r in tr]
+            ax.step(xs, [mask_rate_at(schedule, x - 1) for x in xs], "k--", where="post",
+                    lw=0.8, label="target")
+            ax.legend(fontsize=8)
+        if key == "loss":
+            ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)

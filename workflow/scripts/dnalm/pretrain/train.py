@@ -1,0 +1,428 @@
+"""The pretraining run: set up, resume (only with an equal fingerprint), train, write outputs.
+
+Read :func:`pretrain` (set-up and outputs) and :func:`train_loop` (one optimizer step per
+iteration) top to bottom; everything they share is in a :class:`Run` and a
+:class:`~dnalm.pretrain.config.TrainState`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from dnalm import checkpoint as ckpt
+from dnalm import kmers
+from dnalm._compat import autocast
+from dnalm._validate import validate_k
+from dnalm.attention_cpu import cpu_training
+from dnalm.corpus_stream import BatchStream, Corpus, derive_seed, epoch_batches, find_shards
+from dnalm.mask import centre_prob_for_rate, mask_tokens
+from dnalm.modeling import SIZES, build_mlm, save_model_dir
+from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at
+from dnalm.pretrain.fingerprint import (
+    FINGERPRINT_FILE,
+    fingerprint_changes,
+    set_aside_checkpoints,
+    training_fingerprint,
+)
+from dnalm.pretrain.launch import PreemptedError, Processes, distributed, stop_signals
+from dnalm.pretrain.mlm import MLMLoss, evaluate, flops_per_token, param_groups, peak_flops
+from dnalm.pretrain.outputs import plot_curves, write_log_tsv
+
+__all__ = ["Run", "pretrain", "train_loop"]
+
+log = logging.getLogger("dnalm.pretrain")
+
+LIVE_LOG = "train_log.live.tsv"  # the log so far, next to the checkpoints
+
+
+@dataclass
+class Run:
+    """What the training loop works with, built once by :func:`pretrain`."""
+
+    cfg: PretrainConfig
+    k: int
+    size: str
+    procs: Processes
+    lm: Any  # transformers.BertForMaskedLM; its weights are what gets saved
+    loss_mod: MLMLoss  # lm + masked-token loss
+    model: torch.nn.Module  # loss_mod, wrapped for DDP and/or compiled
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    corpus: Corpus
+    stream: BatchStream
+    val_batches: list[np.ndarray]  # piece indices, rank 0 only
+    ckpt_dir: Path
+    fingerprint: dict[str, Any]
+    peak_flops: float | None = None
+    vocab: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.vocab = kmers.vocab_size(self.k)
+
+
+@dataclass
+class _Window:
+    """Sums over the optimizer steps since the last train row of ``train_log.tsv``.
+
+    Model outputs stay on the device (no host sync per step); batch shapes are host numbers.
+    """
+
+    loss: torch.Tensor  # sum over steps of the step's mean loss
+    correct: torch.Tensor  # masked tokens predicted right
+    masked: torch.Tensor  # masked tokens
+    real_tokens: float = 0.0  # non-padding tokens
+    slots: float = 0.0  # token slots including padding
+    mask_rate: float = 0.0  # sum over steps of the realised mask rate
+    steps: int = 0
+    t0: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def start(cls, device: torch.device) -> _Window:
+        z = [torch.zeros((), dtype=torch.float32, device=device) for _ in range(3)]
+        return cls(*z)
+
+    def add(self, loss, correct, n_masked, att: torch.Tensor, mask_rate: float, grad_accum: int) -> None:
+        """Add one micro-batch."""
+        self.loss += loss.detach().float() / grad_accum
+        self.correct += correct.float()
+        self.masked += n_masked.float()
+        self.real_tokens += float(att.sum())
+        self.slots += float(att.numel())
+        self.mask_rate += mask_rate / grad_accum
+
+    def totals(self, procs: Processes) -> dict[str, float]:
+        """Sums over all processes; ``loss`` and ``mask_rate`` are averaged over processes."""
+        names = ("loss", "correct", "masked", "real_tokens", "slots", "mask_rate")
+        vec = torch.tensor([float(self.loss), float(self.correct), float(self.masked),
+                            self.real_tokens, self.slots, self.mask_rate], dtype=torch.float64)
+        if procs.ddp:
+            import torch.distributed as dist
+
+            vec = vec.to(procs.device)
+            dist.all_reduce(vec)
+            vec = vec.cpu()
+        tot = dict(zip(names, vec.tolist(), strict=True))
+        tot["loss"] /= procs.world
+        tot["mask_rate"] /= procs.world
+        return tot
+
+
+def _train_row(run: Run, state: TrainState, w: _Window, lr: float) -> dict[str, Any]:
+    """The ``train_log.tsv`` row of a window (speed excludes validation and checkpoints)."""
+    if run.procs.device.type == "cuda":
+        torch.cuda.synchronize(run.procs.device)
+    t = w.totals(run.procs)
+    seconds = time.perf_counter() - w.t0
+    loss = t["loss"] / w.steps
+    mask_rate = t["mask_rate"] / w.steps
+    tokens_per_s = t["real_tokens"] / seconds
+    mfu = None
+    if run.peak_flops:
+        rows = w.steps * run.cfg.grad_accum * run.cfg.batch_size * run.procs.world
+        mean_tokens = t["real_tokens"] / max(1.0, rows)
+        fpt = flops_per_token(run.lm.config, mean_tokens, mask_rate)
+        mfu = fpt * tokens_per_s / (run.peak_flops * run.procs.world)
+    return {"step": state.step, "loss": loss, "mlm_acc": t["correct"] / max(t["masked"], 1.0),
+            "perplexity": math.exp(min(loss, 50.0)), "lr": lr, "mask_rate": mask_rate,
+            "tokens_per_s": tokens_per_s, "padding_waste": 1.0 - t["real_tokens"] / t["slots"],
+            "mfu": mfu, "split": "train"}
+
+
+def _validate(run: Run, state: TrainState) -> None:
+    """Rank 0: add a validation row (fixed batches and masks) and track the best loss."""
+    if not (run.procs.master and run.val_batches):
+        return
+    p = centre_prob_for_rate(mask_rate_at(run.cfg.mask_schedule, state.step), run.k)
+    v = evaluate(run.loss_mod, run.corpus, run.val_batches, run.k, p, run.vocab, run.cfg.seed,
+                 run.procs.device)
+    state.rows.append({"step": state.step, **v, "lr": float(run.sched.get_last_lr()[0]),
+                       "tokens_per_s": None, "padding_waste": None, "mfu": None, "split": "val"})
+    state.record_val(v["loss"])
+
+
+def _save_checkpoint(run: Run, state: TrainState) -> None:
+    """Every rank's RNG state, then rank 0 writes the checkpoint and the live log."""
+    state.epoch, state.cursor = run.stream.position
+    state.rng = [ckpt.capture_rng()]
+    if run.procs.ddp:
+        import torch.distributed as dist
+
+        state.rng = [None] * run.procs.world
+        dist.all_gather_object(state.rng, ckpt.capture_rng())
+    if run.procs.master:
+        saved = {
+            "model": run.lm.state_dict(), "optimizer": run.opt.state_dict(),
+            "scheduler": run.sched.state_dict(), **state.to_checkpoint(),
+            "k": run.k, "size": run.size, "world_size": run.procs.world,
+            "preset": run.cfg.to_dict(), "fingerprint": run.fingerprint,
+            "model_config": json.loads(json.dumps(run.lm.config.to_dict(), default=str)),
+        }
+        ckpt.save_checkpoint(run.ckpt_dir, state.step, saved, keep=run.cfg.keep_checkpoints)
+        write_log_tsv(state.rows, run.ckpt_dir / LIVE_LOG)
+    run.procs.barrier()
+
+
+def _resume(run: Run) -> TrainState:
+    """Resume from the newest checkpoint if it has this run's fingerprint; else start afresh.
+
+    Checkpoints of another fingerprint are moved into a ``stale-*`` subfolder, with a
+    warning that names each changed key.
+    """
+    procs = run.procs
+    found = ckpt.latest_checkpoint(run.ckpt_dir)
+    changes = fingerprint_changes(found[1].get("fingerprint"), run.fingerprint) if found else []
+    procs.barrier()  # every rank has read the checkpoint before any file moves
+    if found is None:
+        return TrainState()
+    path, saved = found
+    if changes:
+        if procs.master:
+            stale = set_aside_checkpoints(run.ckpt_dir, saved.get("fingerprint"))
+            log.warning("%s was written with other settings; not resuming from it. Changed:",
+                        path.name)
+            for change in changes:
+                log.warning("  %s", change)
+            log.warning("old checkpoints moved to %s; training from step 0", stale)
+        procs.barrier()
+        return TrainState()
+    run.lm.load_state_dict(saved["model"])
+    run.opt.load_state_dict(saved["optimizer"])
+    run.sched.load_state_dict(saved["scheduler"])
+    state = TrainState.from_checkpoint(saved)
+    if saved.get("world_size") == procs.world and procs.rank < len(state.rng):
+        ckpt.restore_rng(state.rng[procs.rank])
+    elif saved.get("world_size") != procs.world:
+        log.warning("%s was written by %s processes, now %d: data order differs from an "
+                    "uninterrupted run", path, saved.get("world_size"), procs.world)
+    if procs.master:
+        log.info("resumed from %s (step %d)", path, state.step)
+    return state
+
+
+def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose: bool = True,
+               on_step: Callable[[int], None] | None = None) -> str:
+    """Train from ``state.step`` to ``cfg.steps``; return "done", or "stopped" at ``stop_at``.
+
+    Each iteration is one optimizer step of ``grad_accum`` micro-batches. Randomness comes
+    from ``(seed, rank, step)`` (dropout, masks) and the data position, so a run resumed from
+    a checkpoint repeats the uninterrupted one. Raises :class:`PreemptedError` after a
+    SIGUSR1/SIGTERM, once the checkpoint is written.
+    """
+    cfg, k, procs = run.cfg, run.k, run.procs
+    gen = torch.Generator()  # span masks
+    window = _Window.start(procs.device)
+    bar = tqdm(total=cfg.steps, initial=state.step, disable=not (verbose and procs.master),
+               desc="pretrain", mininterval=5)
+    # CPU training without torch.compile: exact-rate dropout masks from packed random bytes
+    # (attention and hidden dropout, same p); CUDA, compile and evaluation use the stock path.
+    cheap_dropout = (cpu_training(run.lm) if procs.device.type == "cpu" and not cfg.compile
+                     else contextlib.nullcontext())
+    with stop_signals() as stop, cheap_dropout:
+        while state.step < cfg.steps:
+            # 1. One optimizer step: forward/backward over the micro-batches, then update.
+            centre_p = centre_prob_for_rate(mask_rate_at(cfg.mask_schedule, state.step), k)
+            torch.manual_seed(derive_seed(cfg.seed, procs.rank, state.step, 1))  # dropout
+            gen.manual_seed(derive_seed(cfg.seed, procs.rank, state.step, 2))  # masks
+            for micro in range(cfg.grad_accum):
+                ids, att = run.stream.next()  # (B, T) each
+                mb = mask_tokens(ids, att, k, centre_p, run.vocab, gen)
+                # DDP: gradients synchronise on the last micro-step only
+                last = micro == cfg.grad_accum - 1
+                sync = run.model.no_sync() if procs.ddp and not last else contextlib.nullcontext()
+                with sync, autocast(procs.device):
+                    loss, correct, n_masked = run.model(mb.input_ids.to(procs.device, non_blocking=True),
+                                                        att.to(procs.device, non_blocking=True),
+                                                        mb.labels.to(procs.device, non_blocking=True))
+                    (loss / cfg.grad_accum).backward()
+                window.add(loss, correct, n_masked, att, mb.mask_rate, cfg.grad_accum)
+            if cfg.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(run.lm.parameters(), cfg.max_grad_norm)
+            lr = float(run.sched.get_last_lr()[0])
+            run.opt.step()
+            run.sched.step()
+            run.opt.zero_grad(set_to_none=True)
+            state.step += 1
+            window.steps += 1
+            bar.update(1)
+            if on_step is not None:
+                on_step(state.step)
+
+            # 2. A train row every log_every steps.
+            final = state.step == cfg.steps
+            if state.step % cfg.log_every == 0 or final:
+                row = _train_row(run, state, window, lr)
+                state.rows.append(row)
+                if procs.master:
+                    bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['mlm_acc']:.3f}")
+                    log.info("step %d loss %.4f acc %.4f lr %.3g mask %.4f tok/s %.0f pad %.3f%s",
+                             state.step, row["loss"], row["mlm_acc"], lr, row["mask_rate"],
+                             row["tokens_per_s"], row["padding_waste"],
+                             f" mfu {row['mfu']:.3f}" if row["mfu"] else "")
+                window = _Window.start(procs.device)
+
+            # 3. Validation and checkpoints (their time does not count in tokens/s).
+            paused = time.perf_counter()
+            signum = stop.agreed(procs)
+            due = final or state.step % cfg.checkpoint_every == 0
+            if due:
+                _validate(run, state)
+            if due or signum or state.step == stop_at:
+                _save_checkpoint(run, state)
+            window.t0 += time.perf_counter() - paused
+            if signum:
+                bar.close()
+                raise PreemptedError(f"received signal {signum}; checkpoint for step {state.step} "
+                                     f"saved in {run.ckpt_dir}, rerun to resume")
+            if stop_at is not None and state.step >= stop_at and not final:
+                bar.close()
+                return "stopped"
+    bar.close()
+    return "done"
+
+
+def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes,
+           ckpt_dir: Path) -> Run:
+    """Corpus, model, optimizer, schedule and batch stream of a fresh run."""
+    paths = find_shards(shard_paths)
+    corpus = Corpus(paths, k, cfg.max_tokens)
+    train_pieces = np.flatnonzero(corpus.split == 0)
+    val_pieces = np.flatnonzero(corpus.split == 1)
+    if len(train_pieces) == 0:
+        raise ValueError(f"{paths[0].parent}: corpus has no training pieces (split 0)")
+    lm = build_mlm(k, size, max_positions=cfg.max_tokens, seed=cfg.seed)  # same weights on every rank
+    loss_mod = MLMLoss(lm).to(procs.device)
+    # Fused AdamW: one kernel per parameter on CUDA, and on the CPU about 3x faster than the
+    # default single-tensor loop (foreach is slower there); the same AdamW update.
+    opt = torch.optim.AdamW(param_groups(lm, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
+                            eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps))
+    model: torch.nn.Module = loss_mod
+    if procs.ddp:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [procs.device.index] if procs.device.type == "cuda" else None
+        model = DistributedDataParallel(loss_mod, device_ids=ids)
+    if cfg.compile:
+        model = torch.compile(model)
+    stream = BatchStream(corpus, train_pieces, cfg.batch_size, cfg.seed, cfg.pool_batches,
+                         procs.rank, procs.world, num_workers=cfg.num_workers,
+                         pin_memory=procs.device.type == "cuda")
+    val_batches = []
+    if len(val_pieces) and cfg.val_batches and procs.master:
+        vb = epoch_batches(corpus.n_tokens[val_pieces], cfg.batch_size, cfg.seed, -1 % 2**31,
+                           cfg.pool_batches)[: cfg.val_batches]
+        val_batches = [val_pieces[b] for b in vb]
+    fingerprint = training_fingerprint(k, size, cfg, lm.config.to_dict(), paths)
+    return Run(cfg, k, size, procs, lm, loss_mod, model, opt, sched, corpus, stream, val_batches,
+               ckpt_dir, fingerprint, peak_flops(procs.device))
+
+
+def pretrain(
+    shard_paths: str | Path | Sequence[str | Path],
+    out_dir: str | Path,
+    ckpt_dir: str | Path,
+    log_tsv: str | Path,
+    curves_png: str | Path,
+    k: int,
+    size: str,
+    preset: dict[str, Any] | PretrainConfig,
+    device: str | torch.device | None = None,
+    threads: int | None = None,
+    stop_at: int | None = None,
+    verbose: bool = True,
+    on_step: Callable[[int], None] | None = None,
+    preset_name: str | None = None,
+) -> dict[str, Any]:
+    """Pretrain a k-mer BERT masked LM; resume from ``ckpt_dir`` when it holds this run's checkpoint.
+
+    Parameters
+    ----------
+    shard_paths : directory, path or sequence of paths
+        Corpus shards (``*.seq.npy``, each with its ``*.idx.npy``); a directory is globbed.
+    out_dir : str or Path
+        Final model directory (:func:`dnalm.modeling.save_model_dir`, plus
+        ``training_fingerprint.json``).
+    ckpt_dir : str or Path
+        Checkpoint directory (not a Snakemake output, so it survives reruns). Checkpoints of
+        another fingerprint are moved into ``stale-*`` subfolders, never resumed.
+    log_tsv, curves_png : str or Path
+        ``train_log.tsv`` (columns :data:`dnalm.pretrain.LOG_COLUMNS`) and the curves figure.
+    k : int
+    size : {"tiny", "small", "base"}
+    preset : dict or PretrainConfig
+        ``pretrain_presets.<name>`` (see :class:`PretrainConfig`).
+    device : str or torch.device, optional
+        Default is cuda if available, else cpu (under DDP, ``cuda:LOCAL_RANK``).
+    threads : int, optional
+        ``torch.set_num_threads`` for CPU runs. Default is None (unchanged).
+    stop_at : int, optional
+        Checkpoint and return after this step without writing final outputs (a controlled
+        interruption). Default is None.
+    verbose : bool, optional
+        tqdm progress bar on rank 0. Default is True.
+    on_step : callable, optional
+        Called with the step number after each optimizer step (tests send signals from it).
+    preset_name : str, optional
+        The preset's name, for error messages (``pretrain_presets.<name>.<key>``). Default is None.
+
+    Returns
+    -------
+    dict
+        ``{"step", "status" ("done" / "stopped"), "resumed_from", "train_loss", "val_loss",
+        "best_val_loss"}``.
+
+    Raises
+    ------
+    PreemptedError
+        After SIGUSR1/SIGTERM, once the checkpoint is written.
+    """
+    k = validate_k(k)
+    if size not in SIZES:
+        raise ValueError(f"`size` must be one of {sorted(SIZES)}, got {size!r}")
+    if isinstance(preset, PretrainConfig):
+        cfg = preset
+        cfg.validate(preset_name)
+    else:
+        cfg = PretrainConfig.from_dict(dict(preset), preset_name)
+    out_dir, ckpt_dir, log_tsv, curves_png = map(Path, (out_dir, ckpt_dir, log_tsv, curves_png))
+    if threads:
+        torch.set_num_threads(int(threads))
+
+    with distributed(device) as procs:
+        run = _build(shard_paths, k, size, cfg, procs, ckpt_dir)
+        state = _resume(run)
+        if procs.master:
+            n_params = sum(p.numel() for p in run.lm.parameters())
+            log.info("k=%d size=%s params=%.2fM world=%d device=%s global batch=%d x %d x %d; "
+                     "%d train / %d val pieces in %d shards", k, size, n_params / 1e6, procs.world,
+                     procs.device, cfg.batch_size, cfg.grad_accum, procs.world,
+                     int((run.corpus.split == 0).sum()), int((run.corpus.split == 1).sum()),
+                     len(run.corpus.paths))
+            log.info("preset: %s", json.dumps(cfg.to_dict()))
+        status = train_loop(run, state, stop_at, verbose, on_step)
+        if status == "done" and procs.master:
+            if not any(r["split"] == "val" and r["step"] == state.step for r in state.rows):
+                _validate(run, state)  # resumed from the final checkpoint of a run without one
+            fp_text = json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n"
+            save_model_dir(run.lm, k, out_dir, extra_files={FINGERPRINT_FILE: fp_text})
+            write_log_tsv(state.rows, log_tsv)
+            plot_curves(state.rows, curves_png, f"{out_dir.parent.name}: k={k}, size={size}",
+                        cfg.mask_schedule)
+            log.info("wrote %s, %s, %s", out_dir, log_tsv, curves_png)
+    train, val = state.last("train"), state.last("val")
+    return {"step": state.step, "status": status, "resumed_from": state.resumed_from,
+            "train_loss": train["loss"] if train else None,
+            "val_loss": val["loss"] if val else None, "best_val_loss": state.best_val_loss}

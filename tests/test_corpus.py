@@ -455,3 +455,24 @@ def test_find_shards(tmp_path):
         corpus.find_shards([tmp_path / "x.npy"])
     with pytest.raises(ValueError, match="empty"):
         corpus.find_shards([])
+
+
+def test_failed_build_leaves_old_outputs_and_no_temporaries(genome, tmp_path, monkeypatch):
+    """An error mid-stream keeps the previous shard intact and deletes every temporary file."""
+    from dnalm.corpus import build as build_mod
+
+    fasta, _ = genome
+    seq_p, idx_p, _ = build(fasta, "chr2", tmp_path, coverage=2)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real, calls = build_mod._fetch_codes, []
+
+    def failing(*args):
+        calls.append(args)
+        if len(calls) > 3:  # the scan reads 3 chunks; fail in the cutting read
+            raise OSError("disk went away")
+        return real(*args)
+
+    monkeypatch.setattr(build_mod, "_fetch_codes", failing)
+    with pytest.raises(OSError, match="disk went away"):
+        build(fasta, "chr2", tmp_path, coverage=2, seed=9, chunk_size=12_000)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

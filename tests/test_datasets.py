@@ -253,16 +253,18 @@ def test_imported_dnabert_tsv_and_gue(tmp_path):
     assert card["counts"] == {"train": {"0": 1, "1": 2}, "dev": {"0": 1}, "test": {"0": 1, "1": 1}}
     assert card["stats"]["dedupe"]["duplicates"] == 1
     bad = tmp_path / "bad.tsv"
+    bad_outs = {s: tmp_path / "bad" / f"{s}.tsv.gz" for s in ("train", "dev", "test", "card")}
     bad.write_text("x\tlabel\nACGTAC CGTACG\t1\nACGTAC CGTACG\t7\n")
     with pytest.raises(ValueError, match=r"bad.tsv:3: label 7 is not in the task's label set"):
         datasets.build_dataset(
             "bad",
             {"kind": "imported", "format": "dnabert_tsv", "path": str(bad)},
             {"path": bad},
-            outs,
+            bad_outs,
             SPLITS,
             verbose=False,
         )
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
 def test_dataset_inputs_dispatch():

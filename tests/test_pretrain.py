@@ -201,6 +201,7 @@ def test_signal_checkpoints_and_exits(shards, straight, tmp_path):
     _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
     assert {"model", "optimizer", "scheduler", "rng", "epoch", "cursor", "preset"} <= set(state)
     assert set(state["rng"][0]) == {"python", "numpy", "torch", "cuda"}
+    assert "scaler" not in state  # bf16/fp32 training: no GradScaler, nothing saved for it
     res = run(shards, tmp_path)
     assert res["resumed_from"] == 7
     _compare(d0, tmp_path)
@@ -310,6 +311,26 @@ def test_epoch_batches_bucketing():
     assert not np.array_equal(b, epoch_batches(n_tok, 32, seed=1, epoch=1))
     small = epoch_batches(n_tok[:5], 32, seed=1, epoch=0)
     assert small.shape == (1, 5)
+
+
+def test_batch_stream_resumes_at_its_position(tmp_path):
+    d = write_shards(tmp_path / "s", n_pieces=(40, 30))
+    corpus = Corpus(find_shards(d), k=6)
+    pieces = np.flatnonzero(corpus.split == 0)
+    a = BatchStream(corpus, pieces, batch_size=4, seed=3, pool_batches=2)
+    first = [a.next()[0] for _ in range(25)]  # crosses an epoch boundary
+    assert a.position[0] == 1
+    b = BatchStream(corpus, pieces, batch_size=4, seed=3, pool_batches=2)
+    for _ in range(9):
+        b.next()
+    c = BatchStream(corpus, pieces, batch_size=4, seed=3, pool_batches=2,
+                    epoch=b.position[0], cursor=b.position[1])
+    for x, y in zip(first[9:], [c.next()[0] for _ in range(16)], strict=True):
+        assert torch.equal(x, y)
+    # two ranks split each epoch's batches
+    r0 = BatchStream(corpus, pieces, 4, 3, 2, rank=0, world=2)
+    r1 = BatchStream(corpus, pieces, 4, 3, 2, rank=1, world=2)
+    assert not torch.equal(r0.next()[0], r1.next()[0])
 
 
 def test_schedules():

@@ -100,3 +100,53 @@ def test_normalize_gtf_and_errors(genome, tmp_path):
     bad.write_text('chr1\tt\texon\t10\t20\t.\t+\t.\tgene_id "G";\n')
     with pytest.raises(ValueError, match=r"bad.gtf:1: exon without transcript_id"):
         splice.read_gtf_exons(bad)
+
+
+def test_attribute_key_is_matched_whole(tmp_path):
+    gtf = tmp_path / "keys.gtf"
+    gtf.write_text(
+        'chr1\tt\texon\t10\t20\t.\t+\t.\tgene_id "G"; orig_transcript_id "WRONG"; transcript_id "T";\n'
+        'chr1\tt\texon\t50\t60\t.\t+\t.\torig_transcript_id "WRONG";transcript_id T; gene_id "G";\n'
+    )
+    tx = splice.read_gtf_exons(gtf)
+    assert set(tx) == {"T"} and tx["T"].exons == [(10, 20), (50, 60)]
+    gtf.write_text('chr1\tt\texon\t10\t20\t.\t+\t.\tgene_id "G"; orig_transcript_id "X";\n')
+    with pytest.raises(ValueError, match=rf"^{gtf}:1: exon without transcript_id"):
+        splice.read_gtf_exons(gtf)
+
+
+def test_repeated_exon_lines_add_no_spurious_site(tmp_path):
+    gtf = tmp_path / "dup.gtf"
+    exon = 'chr1\tt\texon\t{}\t{}\t.\t{}\t.\tgene_id "G"; transcript_id "{}";\n'
+    gtf.write_text(
+        exon.format(1001, 1200, "+", "P")
+        + exon.format(1001, 1200, "+", "P")  # the same exon twice
+        + exon.format(1501, 1700, "+", "P")
+        + exon.format(4501, 4700, "-", "M")
+        + exon.format(4001, 4200, "-", "M")
+        + exon.format(4501, 4700, "-", "M")
+    )
+    tx = splice.read_gtf_exons(gtf)
+    assert tx["P"].exons == [(1001, 1200), (1501, 1700)]
+    assert tx["M"].exons == [(4001, 4200), (4501, 4700)]
+    D, A = splice.DONOR, splice.ACCEPTOR
+    assert {(s.transcript, s.label, s.boundary) for s in splice.splice_sites(tx)} == {
+        ("P", D, 1200),
+        ("P", A, 1500),
+        ("M", D, 4500),
+        ("M", A, 4200),
+    }
+
+
+def test_truncated_gzip_gtf_names_the_file(genome, tmp_path):
+    import gzip
+
+    fa, _ = genome
+    src = tmp_path / "genes.gtf.gz"
+    src.write_bytes(gzip.compress((GTF.read_text() * 200).encode())[:-30])
+    with pytest.raises(ValueError, match=rf"^{src}: truncated or corrupt gzip stream"):
+        splice.read_gtf_exons(src)
+    out = tmp_path / "out" / "genes.gtf.gz"
+    with pytest.raises(ValueError, match=rf"^{src}: truncated or corrupt gzip stream"):
+        splice.normalize_gtf(src, out, fa)
+    assert not out.exists() and list((tmp_path / "out").iterdir()) == []

@@ -39,7 +39,7 @@ def test_table_rows_and_aggregates(tmp_path, runs):
     root, paths = runs
     out = tmp_path / "summary"
     table = build_summary(paths, out / "benchmarks.tsv", out / "mcc.png", out / "roc_pr.png",
-                          out / "curves.png")  # fmt: skip
+                          out / "curves.png", comparisons_tsv=out / "comparisons.tsv")  # fmt: skip
     disk = pd.read_csv(out / "benchmarks.tsv", sep="\t", dtype={"seed": str})
     assert len(disk) == len(table) == 12 + 2 * 6
     assert list(disk.columns[:4]) == ["task", "model", "seed", "n_seeds"]
@@ -74,3 +74,30 @@ def test_bad_metrics_file_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"metrics.json: missing key"):
         build_summary([p], tmp_path / "b.tsv")
     assert not (tmp_path / "b.tsv").exists()
+
+
+def test_paired_comparisons(tmp_path, runs):
+    root, paths = runs
+    out = tmp_path / "summary"
+    build_summary(paths, out / "benchmarks.tsv", comparisons_tsv=out / "comparisons.tsv")
+    cmp = pd.read_csv(out / "comparisons.tsv", sep="\t")
+    pairs = set(zip(cmp.model_a, cmp.model_b, strict=True))
+    assert pairs == {("tiny", "tiny-scratch"), ("tiny", "kmer_lr"), ("tiny-scratch", "kmer_lr")}
+    one = cmp[(cmp.task == "two") & (cmp.model_a == "tiny") & (cmp.model_b == "kmer_lr")].iloc[0]
+    assert one.n_seeds == 2 and one.n_test == 30
+    assert one.delta_mcc == pytest.approx(one.mcc_a - one.mcc_b, abs=1e-6)
+    assert one.delta_lo <= one.delta_hi and 0 < one.p_bootstrap <= 1
+    assert set(cmp.task) == {"two", "three", "all"}
+
+
+def test_paired_bootstrap_detects_a_real_difference():
+    from dnalm.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    good = np.eye(2)[np.where(rng.random(400) < 0.85, y, 1 - y)] * 0.8 + 0.1
+    bad = np.eye(2)[np.where(rng.random(400) < 0.6, y, 1 - y)] * 0.8 + 0.1
+    d = paired_bootstrap(y, good, bad, n_boot=500)
+    assert np.quantile(d, 0.025) > 0  # good beats bad
+    same = paired_bootstrap(y, good, good, n_boot=100)
+    assert np.all(same == 0)  # a model against itself: no difference in any resample

@@ -109,6 +109,34 @@ def test_bad_peak_files(tmp_path):
         tfbs.read_narrowpeak(bad)
 
 
+@pytest.mark.parametrize("signal", ["nan", "inf", "-inf", "NaN"])
+def test_non_finite_signal_value_names_file_and_line(genome, tmp_path, signal):
+    fa, contigs, _ = genome
+    src = tmp_path / "nf.narrowPeak"
+    src.write_text(
+        "chr1\t10\t200\t.\t500\t.\t5.0\t-1\t2.0\t20\n"
+        f"chr1\t300\t400\t.\t500\t.\t{signal}\t-1\t2.0\t20\n"
+    )
+    with pytest.raises(ValueError, match=rf"^{src}:2: signalValue '{signal}' is not a finite number"):
+        tfbs.read_narrowpeak(src)
+    out = tmp_path / "out" / "nf.narrowPeak.gz"
+    with pytest.raises(ValueError, match=rf"^{src}:2: signalValue"):
+        tfbs.normalize_peaks(src, out, fa, contigs)
+    assert not out.exists() and not (out.parent.exists() and any(out.parent.iterdir()))
+
+
+def test_truncated_gzip_peaks_name_the_file(genome, tmp_path):
+    fa, contigs, _ = genome
+    src = tmp_path / "t.narrowPeak.gz"
+    rows = [("chr1", 10 + i, 200 + i, 5.0, -1, 20) for i in range(3000)]
+    write_peaks(src, rows)
+    src.write_bytes(src.read_bytes()[:-30])
+    out = tmp_path / "out" / "t.narrowPeak.gz"
+    with pytest.raises(ValueError, match=rf"^{src}: truncated or corrupt gzip stream"):
+        tfbs.normalize_peaks(src, out, fa, contigs)
+    assert not out.exists()
+
+
 def test_gc_matched_negatives_tolerance_and_exclusion(genome, tmp_path):
     fa, contigs, seqs = genome
     g = Genome(fa, contigs)

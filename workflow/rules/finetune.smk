@@ -95,6 +95,11 @@ rule summary_build:
             caption="../report/summary_curves.rst",
             category="Benchmarks",
         ),
+        comparisons=report(
+            "results/summary/comparisons.tsv",
+            caption="../report/summary_comparisons.rst",
+            category="Benchmarks",
+        ),
     log:
         "logs/summary_build/summary_build.log",
     conda:

@@ -13,4 +13,5 @@ build_summary(
     mcc_png=sm.output.mcc,
     roc_pr_png=sm.output.roc_pr,
     curves_png=sm.output.curves,
+    comparisons_tsv=sm.output.comparisons,
 )

@@ -242,6 +242,10 @@ class BatchStream:
         """``(epoch, cursor)``: the next batch is batch ``cursor`` of this rank in ``epoch``."""
         return self.epoch, self.cursor
 
+    def seek(self, epoch: int, cursor: int) -> None:
+        """Continue from a saved :attr:`position`."""
+        self.epoch, self.cursor, self._it = int(epoch), int(cursor), None
+
     def _rank_batches(self) -> np.ndarray:
         b = epoch_batches(self.corpus.n_tokens[self.pieces], self.batch_size, self.seed,
                           self.epoch, self.pool_batches)

@@ -15,7 +15,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-__all__ = ["CI_METRICS", "bootstrap_ci", "classification_metrics"]
+__all__ = ["CI_METRICS", "bootstrap_ci", "classification_metrics", "paired_bootstrap"]
 
 
 def classification_metrics(y_true, probs) -> dict:
@@ -235,3 +235,64 @@ def bootstrap_ci(
             lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
             out[name] = (float(lo), float(hi))
     return out
+
+
+def paired_bootstrap(
+    y_true,
+    probs_a,
+    probs_b,
+    metric: str = "mcc",
+    n_boot: int = 2000,
+    random_state: int = 0,
+    batch_size: int = 100,
+) -> np.ndarray:
+    """Bootstrap draws of ``metric(a) - metric(b)`` for two models scored on the same test rows.
+
+    Both models are evaluated on each resample (the same weights), so the draws carry the
+    pairing: their spread is the uncertainty of the difference, not of either model alone.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape=(n,)
+    probs_a, probs_b : array-like of float, shape=(n, C)
+    metric : {"mcc", "accuracy", "f1", "auroc"}, optional
+        Default is "mcc".
+    n_boot, random_state, batch_size : int, optional
+        Default is 2000, 0, 100.
+
+    Returns
+    -------
+    numpy.ndarray, shape=(n_boot,), dtype=float64
+        Differences; nan where the metric is undefined in a resample.
+    """
+    y = np.asarray(y_true)
+    pa = np.asarray(probs_a, dtype=np.float64)
+    pb = np.asarray(probs_b, dtype=np.float64)
+    if pa.shape != pb.shape or pa.ndim != 2 or y.shape != (pa.shape[0],):
+        raise ValueError(f"`probs_a`, `probs_b` (n, C) and `y_true` (n,) expected, got {pa.shape}, {pb.shape}, {y.shape}")
+    if metric not in ("mcc", "accuracy", "f1", "auroc"):
+        raise ValueError(f"`metric` must be mcc, accuracy, f1 or auroc, got {metric!r}")
+    n, C = pa.shape
+    rng = np.random.default_rng(random_state)
+    cells = []
+    for p in (pa, pb):
+        cell = np.zeros((n, C * C))
+        cell[np.arange(n), y * C + p.argmax(1)] = 1.0
+        cells.append(cell)
+    out = []
+    for start in range(0, n_boot, batch_size):
+        b = min(batch_size, n_boot - start)
+        w = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
+        vals = []
+        for p, cell in zip((pa, pb), cells, strict=True):
+            if metric == "auroc":
+                if C == 2:
+                    vals.append(_weighted_auc_ap(p[:, 1], y == 1, w)[0])
+                else:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        vals.append(np.nanmean([_weighted_auc_ap(p[:, c], y == c, w)[0] for c in range(C)], axis=0))
+            else:
+                vals.append(_from_confusion((w @ cell).reshape(b, C, C), C == 2)[metric])
+        out.append(vals[0] - vals[1])
+    return np.concatenate(out)

@@ -46,7 +46,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DONOR, ACCEPTOR, NONSITE = 0, 1, 2
-_TID = re.compile(r'transcript_id "([^"]*)"')
+# The whole key: ``orig_transcript_id "X"`` is another attribute. Values are quoted (GTF2.2) or bare.
+_TID = re.compile(r'(?:^|;)\s*transcript_id\s+(?:"([^"]*)"|([^;\s"]+))')
 
 
 class Site(NamedTuple):
@@ -79,7 +80,19 @@ def _gtf_fields(line: str, path, ln: int) -> list[str]:
 
 
 def read_gtf_exons(path: str | Path) -> dict[str, Transcript]:
-    """Exons of every transcript: {transcript_id: Transcript(contig, strand, sorted exons)}."""
+    """Exons of every transcript: {transcript_id: Transcript(contig, strand, sorted exons)}.
+
+    The ``transcript_id`` attribute is matched by its whole key (``orig_transcript_id`` is
+    not it). A transcript's repeated exon lines (same start and end) count once, so they add
+    no spurious donor or acceptor.
+
+    Raises
+    ------
+    ValueError
+        ``"<path>:<line>: ..."`` for a malformed feature line, an exon without
+        ``transcript_id`` or a transcript changing contig/strand; ``"<path>: ..."`` for a
+        truncated gzip stream.
+    """
     tx: dict[str, Transcript] = {}
     with open_text(path) as fh:
         for ln, line in enumerate(fh, 1):
@@ -91,7 +104,7 @@ def read_gtf_exons(path: str | Path) -> dict[str, Transcript]:
             m = _TID.search(f[8])
             if not m:
                 raise ValueError(f"{path}:{ln}: exon without transcript_id")
-            tid = m.group(1)
+            tid = m.group(1) if m.group(1) is not None else m.group(2)
             t = tx.get(tid)
             if t is None:
                 t = tx[tid] = Transcript(f[0], f[6], [])
@@ -100,8 +113,13 @@ def read_gtf_exons(path: str | Path) -> dict[str, Transcript]:
                     f"{path}:{ln}: transcript {tid} switches from {t.contig}{t.strand} to {f[0]}{f[6]}"
                 )
             t.exons.append((int(f[3]), int(f[4])))
+    n_dup = 0
     for t in tx.values():
-        t.exons.sort()
+        uniq = sorted(set(t.exons))
+        n_dup += len(t.exons) - len(uniq)
+        t.exons[:] = uniq
+    if n_dup:
+        log.info("%s: %d repeated exon line(s) ignored", path, n_dup)
     return tx
 
 

@@ -22,9 +22,10 @@ import pandas as pd
 from scipy import stats as sps
 
 from dnalm import atomic
-from dnalm.metrics import CI_METRICS, bootstrap_ci
+from dnalm.metrics import CI_METRICS, bootstrap_ci, paired_bootstrap
+from dnalm.settings import BASELINES, SCRATCH_SUFFIX
 
-__all__ = ["build_summary", "read_results", "METRIC_COLUMNS"]
+__all__ = ["build_summary", "compare_models", "read_results", "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc", "dev_mcc")
 _INFO_COLUMNS = ("init", "n_classes", "n_train", "n_dev", "n_test", "best_epoch", "runtime_s")
@@ -229,12 +230,89 @@ def _plot_curves(res: pd.DataFrame, path: Path) -> None:
     _savefig(fig, path)
 
 
+COMPARISON_COLUMNS = (
+    "task", "model_a", "model_b", "n_seeds", "n_test", "mcc_a", "mcc_b", "delta_mcc",
+    "delta_lo", "delta_hi", "p_bootstrap", "p_paired",
+)
+
+
+def _pairs(models: Sequence[str]) -> list[tuple[str, str]]:
+    """Pretrained vs its scratch control, and each BERT model vs each baseline."""
+    lms = [m for m in models if m not in BASELINES and not m.endswith(SCRATCH_SUFFIX)]
+    out = [(m, m + SCRATCH_SUFFIX) for m in lms if m + SCRATCH_SUFFIX in models]
+    bert = [m for m in models if m not in BASELINES]
+    out += [(m, b) for m in bert for b in models if b in BASELINES]
+    return out
+
+
+def compare_models(res: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Paired comparisons of test MCC: pretrained vs scratch, and BERT models vs baselines.
+
+    Per task, both models are scored on the same test rows for each seed they share. The
+    difference ``delta_mcc`` = MCC(a) - MCC(b) is averaged over those seeds; ``delta_lo``/``_hi``
+    is its 95% paired-bootstrap interval (the same resamples for both models and every seed)
+    and ``p_bootstrap`` the two-sided bootstrap p of no difference. ``p_paired`` is a paired
+    t-test over seeds (3 seeds or more). Rows with ``task`` = ``all`` pool every (task, seed)
+    pair with a Wilcoxon signed-rank test (5 pairs or more) and give no interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COMPARISON_COLUMNS`; empty when no pair of models shares a task.
+    """
+    rows = []
+    pooled: dict[tuple[str, str], list[float]] = {}
+    for task, g in res.groupby("task", sort=False):
+        by_model = {m: gm.set_index("seed") for m, gm in g.groupby("model", sort=False)}
+        for a, b in _pairs(list(by_model)):
+            seeds = [s for s in by_model[a].index if s in by_model[b].index]
+            draws, mcc_a, mcc_b, n_test = [], [], [], None
+            for s in seeds:
+                pa = _load_predictions(by_model[a].loc[s, "run_dir"])
+                pb = _load_predictions(by_model[b].loc[s, "run_dir"])
+                if pa is None or pb is None or not np.array_equal(pa[0], pb[0]):
+                    continue
+                n_test = len(pa[0])
+                draws.append(paired_bootstrap(pa[0], pa[1], pb[1], n_boot=n_boot, random_state=0))
+                mcc_a.append(float(by_model[a].loc[s, "mcc"]))
+                mcc_b.append(float(by_model[b].loc[s, "mcc"]))
+            if not draws:
+                continue
+            d = np.nanmean(np.stack(draws), axis=0)
+            d = d[np.isfinite(d)]
+            diff = np.asarray(mcc_a) - np.asarray(mcc_b)
+            pooled.setdefault((a, b), []).extend(diff.tolist())
+            p_boot = min(1.0, 2 * (min((d <= 0).sum(), (d >= 0).sum()) + 1) / (d.size + 1))
+            p_t = math.nan
+            if len(diff) >= 3 and np.std(diff) > 0:
+                p_t = float(sps.ttest_rel(mcc_a, mcc_b).pvalue)
+            lo, hi = np.quantile(d, [0.025, 0.975])
+            rows.append({
+                "task": task, "model_a": a, "model_b": b, "n_seeds": len(diff), "n_test": n_test,
+                "mcc_a": float(np.mean(mcc_a)), "mcc_b": float(np.mean(mcc_b)),
+                "delta_mcc": float(diff.mean()), "delta_lo": float(lo), "delta_hi": float(hi),
+                "p_bootstrap": p_boot, "p_paired": p_t,
+            })  # fmt: skip
+    for (a, b), diffs in pooled.items():
+        v = np.asarray(diffs)
+        p_w = math.nan
+        if v.size >= 5 and np.any(v != 0):
+            p_w = float(sps.wilcoxon(v).pvalue)
+        rows.append({
+            "task": "all", "model_a": a, "model_b": b, "n_seeds": int(v.size), "n_test": None,
+            "mcc_a": math.nan, "mcc_b": math.nan, "delta_mcc": float(v.mean()),
+            "delta_lo": math.nan, "delta_hi": math.nan, "p_bootstrap": math.nan, "p_paired": p_w,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
 def build_summary(
     metrics_paths: Sequence[str | Path],
     out_tsv: str | Path,
     mcc_png: str | Path | None = None,
     roc_pr_png: str | Path | None = None,
     curves_png: str | Path | None = None,
+    comparisons_tsv: str | Path | None = None,
 ) -> pd.DataFrame:
     """Write the benchmark table and figures.
 
@@ -249,6 +327,8 @@ def build_summary(
         and run information.
     mcc_png, roc_pr_png, curves_png : path, optional
         Figures; each is skipped when None. Default is None.
+    comparisons_tsv : path, optional
+        Paired model comparisons (:func:`compare_models`); skipped when None. Default is None.
 
     Returns
     -------
@@ -263,6 +343,9 @@ def build_summary(
     table = _table(res)
     with atomic.atomic_path(out_tsv) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="nan")
+    if comparisons_tsv is not None:
+        with atomic.atomic_path(comparisons_tsv) as tmp:
+            compare_models(res).to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="nan")
     if mcc_png is not None:
         _plot_mcc(res, Path(mcc_png))
     if roc_pr_png is not None:

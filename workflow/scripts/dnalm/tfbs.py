@@ -10,6 +10,7 @@ read on the + strand, N-free, the top-N by signalValue.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,7 +34,15 @@ class Peak(NamedTuple):
 
 
 def read_narrowpeak(path: str | Path) -> list[Peak]:
-    """Parse a narrowPeak file (plain or gzip). Errors name ``path:line``; empty files are errors."""
+    """Parse a narrowPeak file (plain or gzip).
+
+    Raises
+    ------
+    ValueError
+        ``"<path>:<line>: ..."`` for a row with < 10 columns, a non-numeric field, a
+        non-finite signalValue (nan, inf), a bad interval or a summit outside the peak;
+        ``"<path>: ..."`` for an empty file or a truncated gzip stream.
+    """
     peaks: list[Peak] = []
     with open_text(path) as fh:
         for ln, line in enumerate(fh, 1):
@@ -52,6 +61,8 @@ def read_narrowpeak(path: str | Path) -> list[Peak]:
                 offset = int(f[9])
             except ValueError:
                 raise ValueError(f"{path}:{ln}: non-numeric field in {s[:80]!r}") from None
+            if not math.isfinite(signal):
+                raise ValueError(f"{path}:{ln}: signalValue {f[6]!r} is not a finite number")
             if start < 0 or end <= start:
                 raise ValueError(f"{path}:{ln}: bad interval {start}-{end}")
             summit = start + offset if offset >= 0 else (start + end) // 2

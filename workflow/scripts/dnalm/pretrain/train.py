@@ -201,6 +201,7 @@ def _resume(run: Run) -> TrainState:
     run.opt.load_state_dict(saved["optimizer"])
     run.sched.load_state_dict(saved["scheduler"])
     state = TrainState.from_checkpoint(saved)
+    run.stream.seek(state.epoch, state.cursor)
     if saved.get("world_size") == procs.world and procs.rank < len(state.rng):
         ckpt.restore_rng(state.rng[procs.rank])
     elif saved.get("world_size") != procs.world:

@@ -1,8 +1,8 @@
-"""Attention-motif discovery speed: dnalm.motifs vs the plain-loop oracle, side by side.
+"""Motif discovery speed: dnalm.motifs.find_motifs vs the plain-loop oracle, side by side.
 
 Run from the repository root::
 
-    PYTHONPATH=workflow/scripts:. python -m bench.bench_motifs [--n 10000] [--length 101]
+    .venv/bin/python -m bench.bench_motifs [--n 10000] [--length 101]
 
 Synthetic input (``tests.motif_oracle.planted_dataset``): random sequences, half positive,
 most positives carrying one of two planted motifs (30% with one substitution) under a

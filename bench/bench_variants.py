@@ -2,17 +2,17 @@
 
 Run from the repository root::
 
-    PYTHONPATH=workflow/scripts python -m bench.bench_variants [--size tiny] [--n-variants 256]
+    python -m bench.bench_variants [--size tiny] [--n-variants 256]
         [--n-records 10000000] [--gpu]
 
 1. **Scoring.** The same random SNVs (101-bp windows, k=6, randomly initialised classifier
-   and masked LM of the ``--size`` preset) are scored by ``dnalm.variants`` batched
+   and masked LM of the ``--size`` preset) are scored by ``dnalm.variants.effects`` batched
    (``--batch-size``) and one variant per forward pass (the reference), in the same run;
    the two are checked to agree before the variants/s and the ratio are printed.
    Classifier (ref + alt windows) and zero-shot masked LM (both strands) are timed apart.
 2. **Streaming.** A synthetic bgzip VCF of ``--n-records`` records (RefSeq contig names,
    10 % multi-allelic) is written in chunks, then streamed through
-   ``dnalm.vcf.normalise_vcf`` (renaming, BGZF + tabix) while a sampler thread records the
+   ``dnalm.vcf.normalise_vcf`` (validation, renaming, BGZF + tabix) while a sampler thread records the
    resident set size; then the first contig is read back with ``iter_alleles``
    (tabix fetch, multi-allelic split). Peak RSS above the baseline and RSS early vs late
    show whether memory stays flat.
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from dnalm import variants as V
 from dnalm import vcf as dvcf
+from dnalm.variants import effects as V
 
 
 def _rss_mb() -> float:

@@ -5,7 +5,8 @@ alignment, ``scipy.stats.hypergeom`` and a textbook Benjamini-Hochberg. It share
 ``dnalm.motifs``; the tests check that both give the same motifs, windows and p-values.
 Semantics follow the DNABERT reference (``motif/find_motifs.py``) with the tie rules that
 ``dnalm.motifs`` documents: earliest-created key wins between keys; between offsets of one
-key, the offset closest to 0, then the more negative one.
+key, the one Biopython's ``PairwiseAligner`` (end gaps free) returns first: the largest optimal
+offset at which the key runs past the query's right end, else the smallest optimal offset.
 """
 
 from __future__ import annotations
@@ -44,18 +45,19 @@ def bh(pvals):
 
 
 def align(query, key):
-    """(score, offset): key[0] sits at query[offset]; ties -> |offset| smallest, then smallest."""
-    best = None
+    """(score, offset): key[0] sits at query[offset]; ties as Biopython's first alignment."""
+    matches = {}
     for off in range(-(len(key) - 1), len(query)):
-        matches = 0
+        n = 0
         for j in range(len(key)):
             qi = off + j
             if 0 <= qi < len(query) and query[qi] == key[j]:
-                matches += 1
-        rank = (-matches, abs(off), off)
-        if best is None or rank < best[0]:
-            best = (rank, matches, off)
-    return best[1], best[2]
+                n += 1
+        matches[off] = n
+    best = max(matches.values())
+    optimal = [off for off in sorted(matches) if matches[off] == best]
+    past_end = [off for off in optimal if off > len(query) - len(key)]
+    return best, (past_end[-1] if past_end else optimal[0])
 
 
 def oracle_find_motifs(

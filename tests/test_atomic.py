@@ -27,3 +27,62 @@ def test_failure_leaves_old_file_and_no_temp(tmp_path):
         raise RuntimeError("boom")
     assert dest.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["y.txt"]
+
+
+def test_atomic_dir_replaces_whole_and_failure_keeps_old(tmp_path):
+    dest = tmp_path / "model"
+    dest.mkdir()
+    (dest / "old.bin").write_bytes(b"old")
+    with atomic.atomic_dir(dest) as tmp:
+        assert tmp.parent == tmp_path and tmp != dest and not any(tmp.iterdir())
+        (tmp / "new.bin").write_bytes(b"new")
+        assert (dest / "old.bin").exists()  # the old folder stays until the new one is complete
+    assert sorted(p.name for p in dest.iterdir()) == ["new.bin"]
+    with pytest.raises(RuntimeError), atomic.atomic_dir(dest) as tmp:
+        (tmp / "half.bin").write_bytes(b"half")
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in dest.iterdir()) == ["new.bin"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temporary or .old folder left
+
+
+def test_atomic_dir_creates_missing_and_replaces_a_file(tmp_path):
+    dest = tmp_path / "a" / "b"
+    with atomic.atomic_dir(dest) as tmp:
+        (tmp / "x").write_text("1")
+    assert (dest / "x").read_text() == "1"
+    f = tmp_path / "f"
+    f.write_text("a file")
+    with atomic.atomic_dir(f) as tmp:
+        (tmp / "y").write_text("2")
+    assert f.is_dir() and (f / "y").read_text() == "2"
+
+
+def test_open_gzip_and_gzip_bytes_are_deterministic(tmp_path):
+    import gzip
+    import time
+
+    payload = b"sequence\tlabel\n" + b"ACGT\t1\n" * 1000
+    a, b = tmp_path / "a.tsv.gz", tmp_path / "sub" / "b.tsv.gz"
+    with atomic.open_gzip(a) as gz:
+        gz.write(payload)
+    time.sleep(1.1)  # a gzip header with a timestamp would now differ
+    with atomic.open_gzip(b) as gz:
+        gz.write(payload)
+    assert a.read_bytes() == b.read_bytes() == atomic.gzip_bytes(payload)
+    assert a.read_bytes()[4:8] == b"\0\0\0\0"  # mtime 0
+    assert not a.read_bytes()[3] & 0x08  # FNAME flag unset: no file name stored
+    assert gzip.decompress(a.read_bytes()) == payload
+
+
+def test_open_gzip_failure_leaves_nothing(tmp_path):
+    dest = tmp_path / "c.tsv.gz"
+    with pytest.raises(ValueError), atomic.open_gzip(dest) as gz:
+        gz.write(b"partial\n")
+        raise ValueError("bad row")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_json_sorted_with_newline(tmp_path):
+    dest = tmp_path / "card.json"
+    atomic.write_json(dest, {"b": 1, "a": [1, 2]})
+    assert dest.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'

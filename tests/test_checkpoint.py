@@ -6,14 +6,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from dnalm import checkpoint as ckpt
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
 
 
 def _state(v: float):
@@ -60,8 +57,7 @@ def test_crash_mid_write_keeps_previous(tmp_path):
     """SIGKILL while the next checkpoint is being written: the previous one stays usable."""
     ckpt.save_checkpoint(tmp_path, 1, _state(1.0))
     code = textwrap.dedent(f"""
-        import os, sys, signal, torch
-        sys.path.insert(0, {str(SCRIPTS)!r})
+        import os, signal, torch
         from dnalm import checkpoint as ckpt
         real_save = torch.save
         def dying_save(obj, fh):

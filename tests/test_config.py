@@ -109,6 +109,10 @@ def _preset_without_lr(c: dict) -> None:
         (lambda c: c["tasks"]["splice"].update(window=0), "tasks.splice.window"),
         (lambda c: c["tasks"]["splice"].update(window=-100), "tasks.splice.window"),
         (lambda c: c["motifs"].update(candidate_len=3), "motifs"),
+        # a demo narrowPeak no world writes
+        (lambda c: c["annotations"]["demo_hs"]["peaks"].update(
+            X={"url": "resources/demo/demo_hs/peaks/NOPE.narrowPeak.gz"}), "annotations.demo_hs.peaks.X"),
+        (lambda c: c["simulate"]["demo_hs"].update(peaks={"bad-name": {}}), "simulate.demo_hs.peaks"),
         # remote sources need a checksum or an explicit opt-out
         (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="https://example.org/g.fa.gz"),
          "genomes.demo_hs.fasta"),

@@ -135,3 +135,47 @@ def test_bad_report_and_tsv_name_file_and_line(tmp_path):
     tsv.write_text("name\tlength\nchr1\t10\n")
     with pytest.raises(ValueError, match=r"contigs\.tsv:1: expected header"):
         ContigMap.from_tsv(tsv)
+
+
+def test_gzip_report_is_read_and_truncation_names_the_file(tmp_path):
+    import gzip
+
+    gz = tmp_path / "report.txt.gz"
+    gz.write_bytes(gzip.compress(REPORT.read_bytes()))
+    assert parse_assembly_report(gz) == parse_assembly_report(REPORT)
+    cut = tmp_path / "cut.txt.gz"
+    data = b"".join(
+        x for x in REPORT.read_bytes().splitlines(keepends=True) if not x.startswith(b"#")
+    )
+    cut.write_bytes(gzip.compress(REPORT.read_bytes() + data * 200)[:-20])
+    with pytest.raises(ValueError, match=rf"^{cut}: truncated or corrupt gzip stream"):
+        parse_assembly_report(cut)
+
+
+def test_write_renamed_renames_column_one_and_leaves_nothing_on_error(tmp_path):
+    from dnalm.contigs import write_renamed
+
+    src = tmp_path / "in.tsv"
+    src.write_text("#header\n1\t10\nchrUn\t5\nchr1\t7\n")
+    out = tmp_path / "out" / "renamed.tsv.gz"
+    cmap = ContigMap(build_contig_table([("chr1", 100)]))
+
+    def fields(line, ln):
+        return None if line.startswith("#") else line.rstrip("\n").split("\t")
+
+    st = write_renamed(src, out, cmap.canonical, fields)
+    assert st == {"lines": 3, "renamed": 1, "unknown_contig": 1}
+    import gzip
+
+    assert gzip.decompress(out.read_bytes()).decode() == "#header\nchr1\t10\nchrUn\t5\nchr1\t7\n"
+    assert out.read_bytes()[4:8] == b"\0\0\0\0"
+
+    def strict(line, ln):
+        if line.startswith("chrUn"):
+            raise ValueError(f"{src}:{ln}: bad record")
+        return fields(line, ln)
+
+    out2 = tmp_path / "out" / "second.tsv.gz"
+    with pytest.raises(ValueError, match=rf"^{src}:3: bad record"):
+        write_renamed(src, out2, cmap.canonical, strict)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["renamed.tsv.gz"]

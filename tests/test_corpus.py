@@ -468,7 +468,7 @@ def test_failed_build_leaves_old_outputs_and_no_temporaries(genome, tmp_path, mo
 
     def failing(*args):
         calls.append(args)
-        if len(calls) > 3:  # the scan reads 3 chunks; fail in the cutting read
+        if len(calls) > 5:  # the scan reads 4 chunks; fail in the second cutting read
             raise OSError("disk went away")
         return real(*args)
 

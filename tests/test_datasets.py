@@ -12,8 +12,8 @@ import pytest
 import yaml
 from dnalm import datasets
 from dnalm.dataset import read_examples
-from dnalm.seq import gc_fraction, revcomp
 from dnalm.negatives import TATA_RE
+from dnalm.seq import gc_fraction, revcomp
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

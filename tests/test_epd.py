@@ -156,3 +156,42 @@ def test_bad_rows_name_file_and_line(tmp_path):
         epd.read_tata_flags(motifs)
     with pytest.raises(ValueError, match="window"):
         epd.promoter_window(100, "+", (10, -10))
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            "chr1 960643 960583 X_1 900 + 960632 960643",
+            "start 960643 must be >= 0 and below end 960583",
+        ),
+        (
+            "chr1 960583 960643 X_1 900 + 960500 960643",
+            "thickStart 960500 is outside start..end 960583..960643",
+        ),
+        ("chr1 960583 960643 X_1 900 + 960700 960710", "thickStart 960700 is outside start..end"),
+        ("chr1 959245 959305 X_1 900 - 959245 959400", "thickEnd 959400 is outside start..end"),
+        ("chr1 959245 959305 X_1 900 - 959256 959256", "thickStart 959256 must be below thickEnd"),
+        ("chr1 100 40 X_1 900 +", "start 100 must be >= 0 and below end 40"),
+    ],
+)
+def test_bad_coordinates_name_file_and_line(chr1, tmp_path, row, message):
+    fa, _ = chr1
+    bed = tmp_path / "bad.bed"
+    bed.write_text(REAL_ROWS + row + "\n")
+    with pytest.raises(ValueError) as err:
+        epd.read_epd_bed(bed)
+    assert str(err.value).startswith(f"{bed}:5: ") and message in str(err.value)
+    out = tmp_path / "out" / "epd.tsv"
+    with pytest.raises(ValueError, match=rf"^{bed}:5: "):
+        epd.normalize_epd(bed, out, genome_fasta=fa)
+    assert not out.exists()
+
+
+def test_truncated_gzip_epd_names_the_file(tmp_path):
+    import gzip
+
+    bed = tmp_path / "epd.bed.gz"
+    bed.write_bytes(gzip.compress((REAL_ROWS * 500).encode())[:-30])
+    with pytest.raises(ValueError, match=rf"^{bed}: truncated or corrupt gzip stream"):
+        epd.read_epd_bed(bed)

@@ -116,7 +116,9 @@ def test_fasta_labels_stray_label_short_and_all_n(tmp_path):
     lab = tmp_path / "labels.tsv"
     fa.write_text(">a\nACGTACGT\n>b\nGGGGCCAA\n")
     lab.write_text("a\t1\nb\t2\n")  # header-less table: line 1 is data and kept
-    with pytest.raises(ValueError, match=rf"^{lab}:2: label 2 is not in the task's label set \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=rf"^{lab}:2: label 2 is not in the task's label set \[0, 1\]"
+    ):
         read_fasta_labels(fa, lab)
     assert [e.label for e in read_fasta_labels(fa, lab, label_set=[0, 1, 2])] == [1, 2]
     fa.write_text(">a\nACGTACGT\n>b\nNNNN\nNNNN\n")

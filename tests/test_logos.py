@@ -52,7 +52,8 @@ def test_logo_panel_with_and_without_motifs(tmp_path):
     matches = pd.DataFrame({"query": ["m1"], "target": ["K1"], "strand": ["-"], "q": [0.001]})
     out = draw_logo_panel({"m1": pwm}, matches, {"K1": pwm}, tmp_path / "p.png")
     assert out.stat().st_size > 5000
-    empty = draw_logo_panel({}, pd.DataFrame(columns=["query", "target", "strand", "q"]), None,
-                            tmp_path / "e.png")
+    empty = draw_logo_panel(
+        {}, pd.DataFrame(columns=["query", "target", "strand", "q"]), None, tmp_path / "e.png"
+    )
     assert empty.stat().st_size > 1000
     assert not list(tmp_path.glob(".*tmp*"))

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 from dnalm import kmers
-from dnalm.modeling import SIZES, bert_config, build_mlm, import_pretrained, load_lm_dir
+from dnalm.modeling import (
+    SIZES,
+    bert_config,
+    build_mlm,
+    import_pretrained,
+    load_lm_dir,
+    save_model_dir,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DNABERT_CFG = SHARED / "interop" / "dnabert-config"
@@ -118,7 +125,38 @@ def test_import_pretrained_roundtrip(tmp_path):
     torch.testing.assert_close(
         clf.bert.embeddings.word_embeddings.weight, sd["bert.embeddings.word_embeddings.weight"]
     )
-    assert not list(tmp_path.joinpath("results").glob(".model.tmp-*"))
+    assert [p.name for p in tmp_path.joinpath("results").iterdir()] == ["model"]  # no temporaries
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+
+
+def test_save_model_dir_replaces_whole_and_keeps_old_on_error(tmp_path):
+    from transformers import BertForMaskedLM
+
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "leftover.txt").write_text("from an older run")
+    model = build_mlm(4, "tiny", max_positions=64, seed=0)
+    save_model_dir(model, 4, out, extra_files={"training_fingerprint.json": '{"a": 1}\n'})
+    assert not (out / "leftover.txt").exists()  # replaced whole, not merged
+    assert json.loads((out / "training_fingerprint.json").read_text()) == {"a": 1}
+    assert kmers.load_tokenizer(out).k == 4
+    again = BertForMaskedLM.from_pretrained(out)
+    for key, v in model.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[key], v)
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(ValueError, match="extra_files"):
+        save_model_dir(model, 4, out, extra_files={"../escape": "x"})
+
+    class Broken:
+        config = model.config
+
+        def save_pretrained(self, d, safe_serialization=True):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_model_dir(Broken(), 4, out)
+    assert sorted(p.name for p in out.iterdir()) == before  # the previous directory survives
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
 def test_load_rejects_bad_dirs(tmp_path):

@@ -19,6 +19,11 @@ at call time through ``from Bio import Align``) with a subclass whose constructo
 ``gap_score = 0`` (all internal and end gap scores) after the base constructor; DNABERT's own
 ``internal_gap_score = -10000`` is then applied on top as in the original.
 
+Offset ties. When a candidate aligns equally well to a key at several offsets, DNABERT takes
+Biopython's first alignment; ``test_ungapped_align_equals_biopython_first_alignment`` pins
+dnalm's rule (:func:`dnalm.motifs.ungapped_align`) to that order. Planted set 9 (two motifs
+that are each other's halves swapped, so offsets -5 and +5 tie) fails under any other rule.
+
 DNABERT also needs ``statsmodels`` (BH via ``multipletests``) and ``pyahocorasick``
 (presence counting); the tests skip with a reason when either, or ../shared, is absent.
 """
@@ -30,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dnalm.motifs import find_motifs
+from dnalm.motifs import find_motifs, ungapped_align
 
 from tests.motif_oracle import planted_dataset
 
@@ -117,6 +122,33 @@ def test_aligner_2021_leaves_end_gaps_free(aligner_2021):
     assert best.score == 3.0  # GTT overlaps, the two overhangs cost nothing
     assert best.aligned[0][0].tolist() == [2, 5] and best.aligned[1][0].tolist() == [0, 3]
     assert aligner.align("ACGTACGT", "TACG")[0].score == 4.0  # key inside the query
+
+
+def test_ungapped_align_equals_biopython_first_alignment(aligner_2021):
+    """dnalm's offset tie rule is the order in which Biopython enumerates optimal alignments."""
+    from Bio import Align
+
+    aligner = Align.PairwiseAligner()
+    aligner.internal_gap_score = -10000.0
+    rng = np.random.default_rng(0)
+    n_ties = 0
+    for _ in range(1500):
+        lk = int(rng.integers(2, 10))
+        lq = int(rng.integers(lk, 14))  # merge_motifs aligns a query at least as long as the key
+        alphabet = list("AC") if rng.random() < 0.6 else list("ACGT")  # low complexity: ties
+        q, k = ("".join(rng.choice(alphabet, n)) for n in (lq, lk))
+        best = aligner.align(q, k)[0]
+        if best.score < 1:
+            continue
+        offset = int(best.aligned[0][0][0] - best.aligned[1][0][0])  # DNABERT's left_offset
+        assert ungapped_align(q, k) == (int(best.score), offset), (q, k)
+        tied = [
+            o
+            for o in range(-(lk - 1), lq)
+            if sum(0 <= o + j < lq and q[o + j] == k[j] for j in range(lk)) == best.score
+        ]
+        n_ties += len(tied) > 1
+    assert n_ties > 300  # offsets tied often: the tie rule was exercised
 
 
 @pytest.mark.parametrize(("seed", "params"), DATASETS, ids=[f"set{s}" for s, _ in DATASETS])

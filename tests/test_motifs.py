@@ -89,11 +89,20 @@ def test_hypergeom_and_bh_reference_values():
 def test_ungapped_align_semantics():
     assert M.ungapped_align("ACGTAC", "GTAC") == (4, 2)
     assert M.ungapped_align("CGT", "ACGTT") == (3, -1)  # key overhangs on both sides
-    # Ties between offsets: closest to 0 first, then the more negative one.
-    assert M.ungapped_align("AAAA", "AA") == (2, 0)
+    # Ties between offsets (Biopython's first alignment): the largest tied offset at which
+    # the key runs past the query's end (offset > len(query) - len(key)), else the smallest.
+    assert M.ungapped_align("AAAA", "AA") == (2, 0)  # 0, 1, 2 tie; none runs past the end
     assert M.ungapped_align("ACA", "AXA") == (2, 0)
-    assert M.ungapped_align("AGA", "GAG") == (2, -1)  # offsets -1 and +1 tie
-    for q, k in [("ACGTAC", "GTAC"), ("CGT", "ACGTT"), ("AAAA", "AA"), ("AGA", "GAG")]:
+    assert M.ungapped_align("AGA", "GAG") == (2, 1)  # offsets -1 and +1 tie
+    assert M.ungapped_align("AAAAACCCCC", "CCCCCAAAAA") == (5, 5)  # -5 and +5 tie
+    assert M.ungapped_align("CCCCC", "AAC") == (1, -2)  # every offset scores 1
+    for q, k in [
+        ("ACGTAC", "GTAC"),
+        ("CGT", "ACGTT"),
+        ("AAAA", "AA"),
+        ("AGA", "GAG"),
+        ("CCCCC", "AAC"),
+    ]:
         assert M.ungapped_align(q, k) == align(q, k)
 
 

@@ -11,11 +11,15 @@ from dnalm.sim.presets import CODE_PWMS, PeakSpec, from_meme, to_meme
 def test_world_spec_defaults():
     cfg = {"a": {"preset": "mouse", "seed": 3}, "b": {}}
     a = sim.world_spec(cfg, "a")
-    assert {k: a[k] for k in ("preset", "seed", "scale")} == {"preset": "mouse", "seed": 3, "scale": 1.0}
+    assert {k: a[k] for k in ("preset", "seed", "scale")} == {
+        "preset": "mouse",
+        "seed": 3,
+        "scale": 1.0,
+    }
     assert list(a["peaks"]) == ["CTCF_mm"] == sim.peak_experiments("mouse")
     b = sim.world_spec(cfg, "b")
     assert (b["preset"], b["seed"], b["scale"]) == ("human", 7, 1.0)
-    assert list(b["peaks"]) == ["CTCF_demo", "TP53_demo", "LOWQ_demo"]
+    assert list(b["peaks"]) == ["CTCF_demo", "LOWQ_demo", "TP53_demo"]  # sorted
     assert b["peaks"]["LOWQ_demo"] == {
         "motif": "LOWQ_like", "quality": "low", "n": 800, "motif_fraction": 0.2, "jitter": 80,
         "half_width": [150, 600], "signal": 8.0,
@@ -26,10 +30,10 @@ def test_world_spec_defaults():
 
 
 def test_world_spec_peaks_from_config():
-    cfg = {"w": {"preset": "human", "peaks": {"MyTF_1": {"motif": "P53_like", "n": 50},
-                                              "Noise": {"motif": "none", "quality": "low"}}}}  # fmt: skip
+    cfg = {"w": {"preset": "human", "peaks": {"Noise": {"motif": "none", "quality": "low"},
+                                              "MyTF_1": {"motif": "P53_like", "n": 50}}}}  # fmt: skip
     peaks = sim.world_spec(cfg, "w")["peaks"]
-    assert list(peaks) == ["MyTF_1", "Noise"]
+    assert list(peaks) == ["MyTF_1", "Noise"]  # sorted: config key order does not matter
     assert peaks["MyTF_1"]["motif"] == "P53_like" and peaks["MyTF_1"]["n"] == 50
     assert peaks["MyTF_1"]["quality"] == "good" and peaks["MyTF_1"]["jitter"] == 5
     assert peaks["Noise"] == {**peaks["Noise"], "motif": "none", "motif_fraction": 0.0}
@@ -42,6 +46,14 @@ def test_world_spec_peaks_from_config():
         "resources/demo/{world}/peaks/Noise.narrowPeak.gz",
     ]
     assert outs["genome"] == "resources/demo/{world}/genome.fa.gz"
+
+
+def test_motif_free_experiments():
+    for cfg in ({}, None, {"motif": None}, {"motif": "none"}, {"quality": "good"}):
+        spec = PeakSpec.from_config(cfg, "x")
+        assert spec.motif is None and spec.motif_fraction == 0.0
+        assert spec.to_config()["motif"] == "none"
+        assert PeakSpec.from_config(spec.to_config(), "x") == spec
 
 
 def test_peak_spec_defaults_reproduce_the_presets():
@@ -58,7 +70,7 @@ def test_peak_spec_defaults_reproduce_the_presets():
     [
         ({"bad-name": {"motif": "CTCF_like"}}, r"w\.peaks`: experiment name 'bad-name'"),
         ({"A": {"motif": "FOXA_like"}}, r"w\.peaks\.A\.motif"),
-        ({"A": {"n": 10}}, r"w\.peaks\.A` must be a mapping with a `motif`"),
+        ({"A": "CTCF_like"}, r"w\.peaks\.A` must be a mapping"),
         ({"A": {"motif": "CTCF_like", "quality": "ok"}}, r"w\.peaks\.A\.quality"),
         ({"A": {"motif": "CTCF_like", "n": 0}}, r"w\.peaks\.A\.n"),
         ({"A": {"motif": "CTCF_like", "motif_fraction": 1.5}}, r"motif_fraction"),
@@ -90,13 +102,17 @@ def test_rule_groups():
         "mm": {"preset": "mouse"},
         "hs2": {"preset": "human", "seed": 3},
         "own": {"preset": "human", "peaks": {"X": {"motif": "CTCF_like"}}},
-        # explicit peaks equal to the preset's default: still the preset's rule
-        "hs3": {"peaks": {n: s.to_config() for n, s in sim.PRESETS["human"].peaks.items()}},
+        # explicit peaks equal to the preset's default (any key order): still the preset's rule
+        "hs3": {
+            "peaks": {n: s.to_config() for n, s in reversed(sim.PRESETS["human"].peaks.items())}
+        },
+        "w-2.b": {"preset": "mouse", "peaks": {"CTCF_mm": {"motif": "CTCF_like", "n": 99}}},
     }
     assert sim.rule_groups(cfg) == {
         "demo_simulate": ["hs1", "hs2", "hs3"],
         "demo_simulate_mouse": ["mm"],
         "demo_simulate_own": ["own"],
+        "demo_simulate_w_2_b": ["w-2.b"],
     }
     assert sim.rule_groups({}) == {}
     clash = {"mouse": {"peaks": {"X": {"motif": "none"}}}, "mm": {"preset": "mouse"}}

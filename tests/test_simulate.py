@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
+import yaml
 from dnalm import sim
 from dnalm.meme import read_meme
 
@@ -533,3 +534,30 @@ def test_snakemake_plans_demo_simulate():
     assert r.returncode == 0, out[-3000:]
     assert re.search(r"demo_simulate\s+1", out), out[-3000:]
     assert "logs/demo_simulate/demo_hs.log" in out
+
+
+def test_snakemake_runs_world_with_own_peaks(tmp_path):
+    """simulate.<world>.peaks reaches the rule's outputs and the simulator (run in tmp_path)."""
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["simulate"]["demo_x"] = {
+        "preset": "mouse", "seed": 5, "scale": 0.1,
+        "peaks": {"MyTF": {"motif": "P53_like"}, "Bg_1": {"quality": "low"}},
+    }  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    r = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1",
+         "--nolock", "--configfile", "config.yaml", "--replace-workflow-config",
+         "resources/demo/demo_x/peaks/MyTF.narrowPeak.gz"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    world = tmp_path / "resources/demo/demo_x"
+    assert sorted(p.name for p in (world / "peaks").iterdir()) == [
+        "Bg_1.narrowPeak.gz", "MyTF.narrowPeak.gz",
+    ]  # fmt: skip
+    assert (tmp_path / "logs/demo_simulate_demo_x/demo_x.log").is_file()
+    summary = json.loads((world / "truth/summary.json").read_text())
+    assert summary["experiments"]["MyTF"]["motif"] == "P53_like"
+    assert summary["peaks"]["MyTF"]["with_motif"] > 0 == summary["peaks"]["Bg_1"]["with_motif"]
+    assert set(read_meme(world / "truth/motifs.meme")) == {"P53_like", "TATA_like"}

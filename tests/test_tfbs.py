@@ -1,16 +1,13 @@
-"""narrowPeak positives (summit, dedupe, top-N, contigs) and GC-matched / shuffled negatives."""
+"""narrowPeak parsing and positives (summit, dedupe, top-N, contigs); negatives: test_negatives."""
 
 import gzip
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
-from dnalm import negatives, tfbs
+from dnalm import tfbs
 from dnalm.fasta import Genome
-from dnalm.sampling import allowed_regions
-from dnalm.seq import gc_fraction
 
 
 def make_genome(tmp_path: Path, seed: int = 0) -> tuple[Path, dict[str, str]]:
@@ -117,7 +114,9 @@ def test_non_finite_signal_value_names_file_and_line(genome, tmp_path, signal):
         "chr1\t10\t200\t.\t500\t.\t5.0\t-1\t2.0\t20\n"
         f"chr1\t300\t400\t.\t500\t.\t{signal}\t-1\t2.0\t20\n"
     )
-    with pytest.raises(ValueError, match=rf"^{src}:2: signalValue '{signal}' is not a finite number"):
+    with pytest.raises(
+        ValueError, match=rf"^{src}:2: signalValue '{signal}' is not a finite number"
+    ):
         tfbs.read_narrowpeak(src)
     out = tmp_path / "out" / "nf.narrowPeak.gz"
     with pytest.raises(ValueError, match=rf"^{src}:2: signalValue"):
@@ -135,65 +134,3 @@ def test_truncated_gzip_peaks_name_the_file(genome, tmp_path):
     with pytest.raises(ValueError, match=rf"^{src}: truncated or corrupt gzip stream"):
         tfbs.normalize_peaks(src, out, fa, contigs)
     assert not out.exists()
-
-
-def test_gc_matched_negatives_tolerance_and_exclusion(genome, tmp_path):
-    fa, contigs, seqs = genome
-    g = Genome(fa, contigs)
-    rng = np.random.default_rng(5)
-    rows = []
-    for i in range(60):
-        c = ["chr1", "chr2", "chrX"][i % 3]
-        s = int(rng.integers(200, len(seqs[c]) - 400))
-        if c == "chr2" and 29_500 < s < 32_500:
-            s = 5000
-        rows.append((c, s, s + 200, float(100 - i), 1.0, 100))
-    peaks = tfbs.read_narrowpeak(write_peaks(tmp_path / "gc.narrowPeak.gz", rows))
-    pos, _ = tfbs.peak_examples(peaks, g)
-    excl = tfbs.peak_intervals(peaks, g)
-    negs, st = negatives.make_negatives("gc_matched", pos, np.random.default_rng(1), g, excl)
-    assert len(negs) == len(pos) and st["gc_bin_exact"] == len(pos)
-    for p, n in zip(pos, negs, strict=True):
-        assert int(gc_fraction(p.sequence) * 100) == int(gc_fraction(n.sequence) * 100)
-        assert abs(gc_fraction(p.sequence) - gc_fraction(n.sequence)) < 0.01 + 1e-9
-        assert "N" not in n.sequence and len(n.sequence) == 101 and n.label == 0
-        assert n.sequence == g.fetch(n.contig, n.start, n.end, n.strand)
-        for c, s, e in excl:
-            assert not (n.contig == c and n.start < e and s < n.end)
-    # the GC spread is real (a constant-GC genome would make the test vacuous)
-    assert np.ptp([gc_fraction(p.sequence) for p in pos]) > 0.15
-    again, _ = negatives.make_negatives("gc_matched", pos, np.random.default_rng(1), g, excl)
-    assert again == negs
-
-
-def test_shuffle_and_substitute_negatives(genome):
-    _, _, seqs = genome
-    pos = [
-        tfbs.Example(seqs["chr1"][i : i + 101], 1, "chr1", i, i + 101, "+", f"p{i}", f"p{i}")
-        for i in range(0, 2000, 200)
-    ]
-    negs, st = negatives.make_negatives("dinuc_shuffle", pos, np.random.default_rng(0))
-    assert st["made"] == len(pos)
-    for p, n in zip(pos, negs, strict=True):
-        d = lambda s: Counter(s[i : i + 2] for i in range(len(s) - 1))  # noqa: E731
-        assert d(p.sequence) == d(n.sequence) and n.group == p.source_id and n.start is None
-    subs, _ = negatives.make_negatives("substitute", pos, np.random.default_rng(0))
-    for p, n in zip(pos, subs, strict=True):
-        assert len(n.sequence) == 101 and n.sequence != p.sequence
-
-
-def test_substitute_keeps_8_of_20_parts():
-    rng = np.random.default_rng(0)
-    seq = "A" * 300
-    out = negatives.substitute(seq, rng)
-    parts = [out[i : i + 15] for i in range(0, 300, 15)]
-    assert len(out) == 300 and sum(p == "A" * 15 for p in parts) >= 8
-    core = negatives.substitute("C" * 70, rng)  # 20 x 3 bp + a 10 bp remainder part
-    assert len(core) == 70
-
-
-def test_allowed_regions_pads_and_complements():
-    regs = allowed_regions(
-        {"a": 1000, "b": 500}, [("a", 100, 200), ("a", 150, 300), ("zz", 0, 5)], 50
-    )
-    assert regs == [("a", 0, 50), ("a", 350, 1000), ("b", 0, 500)]

@@ -1,7 +1,7 @@
-"""dnalm.variants: formulas, windows at chromosome ends, selection counts, zero-shot LLR,
-and the whole scoring run on a tiny genome with tiny random models."""
+"""dnalm.variants: formulas (effects), windows at chromosome ends and selection counts (select),
+zero-shot LLR (effects), the dataset-card contract, and the whole scatter/gather run (shard,
+gather, plots) on a tiny genome with tiny random models."""
 
-import gzip
 import json
 import logging
 from pathlib import Path
@@ -14,7 +14,11 @@ import torch
 from dnalm import kmers
 from dnalm import variants as V
 from dnalm import vcf as dvcf
+from dnalm.dataset import Example, dataset_card, write_card, write_split
 from dnalm.predict import load_classifier, predict_proba
+from dnalm.seq import revcomp
+from dnalm.stats import bh_adjust
+from dnalm.variants import select as S
 
 K = 3
 L = 21
@@ -86,17 +90,12 @@ def world(tmp_path_factory):
     for i, (c, s, st, lab) in enumerate([*((c, s, st, 1) for c, s, st in POSITIVES),
                                          ("chr2", 20, "+", 0)]):
         w = seqs[c][s:s + L]
-        rows.append([w if st != "-" else V.revcomp(w), lab, c, s, s + L, st, f"peak:{i}"])
-    rows.append(["ACGT" * 5 + "A", 0, ".", ".", ".", ".", "neg:0"])
-    ds = []
-    for split in ("train", "dev", "test"):
-        p = tmp / f"{split}.tsv.gz"
-        df = pd.DataFrame(rows if split == "test" else rows[:2],
-                          columns=["sequence", "label", "contig", "start", "end", "strand",
-                                   "source_id"])
-        with gzip.open(p, "wt") as fh:
-            df.to_csv(fh, sep="\t", index=False)
-        ds.append(p)
+        rows.append(Example(w if st != "-" else revcomp(w), lab, c, s, s + L, st, f"peak:{i}"))
+    rows.append(Example("ACGT" * 5 + "A", 0, source_id="neg:0"))
+    splits = {split: rows if split == "test" else rows[:2] for split in ("train", "dev", "test")}
+    ds = [write_split(splits[split], tmp / f"{split}.tsv.gz") for split in ("train", "dev", "test")]
+    card = write_card(dataset_card("t", {"kind": "tfbs", "genome": "g", "k": K}, splits, None),
+                      tmp / "card.json")
     bed = tmp / "regions.bed"
     bed.write_text("chr1\t55\t65\ttest:0\t800\t+\nchr1\t155\t168\ttest:1\t700\t-\n"
                    "chr2\t185\t200\ttest:2\t600\t+\n")
@@ -128,7 +127,7 @@ def world(tmp_path_factory):
     crec.append(f"chr2\t200\t10\t{g('chr2', 200)}\t{other[g('chr2', 200)]}\t.\t.\tCLNSIG=Benign/Likely_benign")
     clinvar = _vcf(tmp, "clinvar", CLN_HEADER, crec)
     return {"tmp": tmp, "fa": fa, "seqs": seqs, "clf": clf_dir, "lm": lm_dir, "ds": ds,
-            "bed": bed, "dbsnp": dbsnp, "clinvar": clinvar}
+            "card": card, "bed": bed, "dbsnp": dbsnp, "clinvar": clinvar}
 
 
 def _outputs(d: Path) -> dict:
@@ -138,12 +137,17 @@ def _outputs(d: Path) -> dict:
 
 
 def _run(world, out: Path, regions_bed=None, **kw):
+    # what vcf_normalise wrote for the ClinVar source (dbSNP's counts file is absent: skipped)
+    nc = world["tmp"] / "clinvar.normalise.json"
+    nc.write_text(json.dumps({"records_dropped": 3, "dropped_contigs": {"NW_1": 1},
+                              "dropped": {"unknown_contig": 1, "no_alt": 2, "symbolic_alt": 0}}))
     args = dict(dbsnp_vcf=world["dbsnp"], clinvar_vcf=world["clinvar"], lm_dir=world["lm"],
-                batch_size=8, null_size=40, top_mutation_maps=2, seed=1, device="cpu")
+                batch_size=8, null_size=40, top_mutation_maps=2, seed=1, device="cpu",
+                normalise_counts={"clinvar": nc, "dbsnp": world["tmp"] / "absent.json"})
     args.update(kw)
     outs = _outputs(out)
-    s = V.score_variants(world["fa"], regions_bed or world["bed"], world["ds"], world["clf"], outs,
-                         **args)
+    s = V.score_variants(world["fa"], regions_bed or world["bed"], world["ds"], world["card"],
+                         world["clf"], outs, **args)
     return s, outs
 
 
@@ -163,14 +167,6 @@ def test_dnabert_formula_reference_values():
     assert np.isfinite(logor).all() and logor[0] > 0 > logor[1]
 
 
-def test_benjamini_hochberg_by_hand():
-    p = np.array([0.01, 0.04, 0.03, 0.2, np.nan])
-    # sorted 0.01,0.03,0.04,0.2 -> *4/rank = 0.04,0.06,0.0533,0.2 -> cummin from the right
-    q = V.benjamini_hochberg(p)
-    np.testing.assert_allclose(q[:4], [0.04, 0.0533333, 0.0533333, 0.2], rtol=1e-5)
-    assert np.isnan(q[4])
-
-
 def test_empirical_pvalues():
     null = np.arange(1, 10, dtype=float)  # 1..9
     p = V.empirical_pvalues(np.array([9.5, 9.0, 0.0]), null)
@@ -187,10 +183,10 @@ def test_window_padding_at_chromosome_ends(world):
     w, off = V.genome_window(fa, "chr2", 199, L, 200)
     assert w == s[189:] + "N" * 10 and w[off] == s[199]
     lengths = {"chr1": 300, "chr2": 200}
-    assert V._window_sequence(fa, lengths, "chr2:189-210:-") == V.revcomp(s[189:] + "N" * 10)
-    assert V._window_sequence(fa, lengths, "chr2:-8-13:.") == "N" * 8 + s[:13]
+    assert V.window_sequence(fa, lengths, "chr2:189-210:-") == revcomp(s[189:] + "N" * 10)
+    assert V.window_sequence(fa, lengths, "chr2:-8-13:.") == "N" * 8 + s[:13]
     with pytest.raises(ValueError, match="bad window"):
-        V._window_sequence(fa, lengths, "chr2:5-26")
+        V.window_sequence(fa, lengths, "chr2:5-26")
     w, _ = V.genome_window(fa, "chr1", 105, L, 300)  # soft-masked bases are upper-cased
     assert w == world["seqs"]["chr1"][95:116] and w.isupper()
     # an N-padded window tokenizes with [UNK] for every k-mer touching the padding
@@ -204,7 +200,7 @@ def test_window_padding_at_chromosome_ends(world):
 def test_select_counts_multiallelic_indels_and_ref_mismatch(world, caplog):
     fa = pysam.FastaFile(str(world["fa"]))
     lengths = dict(zip(fa.references, fa.lengths, strict=True))
-    counts = V._new_counts()
+    counts = S.new_counts()
     with caplog.at_level(logging.WARNING, logger="dnalm.variants"), \
             dvcf.open_vcf(world["dbsnp"]) as vf:
         sel = V.select_alleles(vf, V.read_bed(world["bed"]), fa, lengths, counts, source="dbsnp")
@@ -247,7 +243,7 @@ def test_zero_shot_matches_bruteforce_and_is_antisymmetric(world):
 
     for i, w in enumerate(wins):
         f = one(w, 10, refs[i], alts[i])
-        rv = one(V.revcomp(w), L - 1 - 10, V.revcomp(refs[i]), V.revcomp(alts[i]))
+        rv = one(revcomp(w), L - 1 - 10, revcomp(refs[i]), revcomp(alts[i]))
         assert llr[i] == pytest.approx((f + rv) / 2, abs=1e-4)
     # swapping ref and alt (scored on the alt window) flips the sign exactly
     alt_wins = [w[:10] + a + w[11:] for w, a in zip(wins, alts, strict=True)]
@@ -275,6 +271,7 @@ def test_run_outputs_and_consistency(world, run):
     np.testing.assert_allclose(df["score"], np.abs(df["logOR"]), rtol=1e-5)
     assert df["zero_shot"].notna().all()
     assert ((df["pvalue"] > 0) & (df["pvalue"] <= 1)).all() and (df["qvalue"] >= df["pvalue"] - 1e-12).all()
+    np.testing.assert_allclose(df["qvalue"], bh_adjust(df["pvalue"].to_numpy()), rtol=1e-5)  # BH over all
     # region context: p_ref/p_alt equal a direct prediction of the containing positive window
     # (written out by hand here: every fixture variant lies in exactly one positive window)
     assert summary["context"] == "region" and summary["centred_fallback"] == 0
@@ -285,7 +282,7 @@ def test_run_outputs_and_consistency(world, run):
         off = r.pos - 1 - s
         aw = w[:off] + r.alt + w[off + 1:]
         if st == "-":
-            w, aw, off = V.revcomp(w), V.revcomp(aw), L - 1 - off
+            w, aw, off = revcomp(w), revcomp(aw), L - 1 - off
         assert (r.window, r.strand, r.offset) == (f"{r.contig}:{s}-{s + L}:{st}", st, off)
         p = predict_proba(clf, [w, aw], k, device="cpu")[:, 1]
         assert (r.p_ref, r.p_alt) == pytest.approx(tuple(p), abs=1e-5)
@@ -343,7 +340,8 @@ def test_clinvar_without_overlap_gives_valid_empty_outputs(world, caplog, tmp_pa
 def test_no_dbsnp_and_empty_regions(world, tmp_path):
     bed = tmp_path / "empty.bed"
     bed.write_text("")
-    summary = V.score_variants(world["fa"], bed, world["ds"], world["clf"], _outputs(tmp_path),
+    summary = V.score_variants(world["fa"], bed, world["ds"], world["card"], world["clf"],
+                               _outputs(tmp_path),
                                clinvar_vcf=world["clinvar"], null_size=10, top_mutation_maps=1,
                                device="cpu")
     assert "dbsnp" not in summary["counts"] and summary["n_scored_dbsnp"] == 0
@@ -357,12 +355,58 @@ def test_bad_bed_names_file_and_line(tmp_path):
         V.read_bed(p)
 
 
+def test_normalise_counts_reach_the_summary(run):
+    c = run[0]["counts"]
+    assert c["clinvar"]["outside_genome_records"] == 1
+    assert c["clinvar"]["outside_genome_contigs"] == {"NW_1": 1}
+    assert c["clinvar"]["normalise_dropped"] == {"unknown_contig": 1, "no_alt": 2, "symbolic_alt": 0}
+    assert "outside_genome_records" not in c["dbsnp"]
+
+
+# ----------------------------------------------------------------------------- dataset contract
+
+
+def test_window_length_comes_from_the_card(world, tmp_path):
+    assert V.card_window_length(world["card"]) == L
+    ragged = {"test": [Example("ACGTA" * 5, 1, "chr1", 0, 25, "+", "a"),
+                       Example("ACGTA" * 4, 0, "chr1", 40, 60, "+", "b")]}
+    card = write_card(dataset_card("r", {"kind": "tfbs"}, ragged, None), tmp_path / "card.json")
+    with pytest.raises(ValueError, match=r"card\.json: window_length is null .* task r"):
+        V.card_window_length(card)
+    with pytest.raises(ValueError, match=r"card\.json: `positive_class` 3 is not a label .*\[0, 1\]"):
+        V.card_window_length(world["card"], positive_class=3)
+    with pytest.raises(ValueError, match="dataset card not found"):
+        V.card_window_length(tmp_path / "missing" / "card.json")
+    # the shard refuses before writing anything
+    table, meta = tmp_path / "o" / "1-of-1.tsv.gz", tmp_path / "o" / "1-of-1.json"
+    with pytest.raises(ValueError, match="window_length is null"):
+        V.score_variant_shard(world["fa"], world["bed"], world["ds"], card, world["clf"], table,
+                              meta, device="cpu")
+    assert not (tmp_path / "o").exists()
+
+
+def test_positive_windows_through_the_dataset_contract(world, tmp_path):
+    got = V.read_positive_windows(world["ds"])
+    assert [(iv.contig, iv.start, iv.strand, iv.name) for iv in got] == [
+        ("chr1", 50, "+", "peak:0"), ("chr1", 150, "-", "peak:1"), ("chr2", 179, "+", "peak:2")]
+    assert [iv.start for iv in V.read_positive_windows(world["ds"], positive_label=0)] == [20]
+    bare = tmp_path / "bare.tsv"
+    bare.write_text("sequence\tlabel\nACGT\t1\n")
+    with pytest.raises(ValueError, match=r"bare\.tsv:1: header lacks .*contig"):
+        V.read_positive_windows([bare])
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("sequence\tlabel\tcontig\tstart\tend\tstrand\tsource_id\n"
+                   "ACGT\t0\tchr1\t1\t5\t+\tx\nACGT\t1\tchr1\t1O\t5\t+\ty\n")
+    with pytest.raises(ValueError, match=r"bad\.tsv:3: start/end '1O'/'5' are not integers"):
+        V.read_positive_windows([bad])
+
+
 # ----------------------------------------------------------------------------- scoring context
 
 
 def test_window_index_picks_nearest_centred_containing_window():
     iv = lambda s, st="+", name=None: V.Interval("c", s, s + 10, st, name or f"w{s}{st}")  # noqa: E731
-    idx = V._WindowIndex([iv(30), iv(0), iv(8), iv(4), iv(4, "-"), iv(50), V.Interval("c", 60, 65)], 10)
+    idx = S.WindowIndex([iv(30), iv(0), iv(8), iv(4), iv(4, "-"), iv(50), V.Interval("c", 60, 65)], 10)
     assert idx.skipped == 1  # the 5-bp window is never used as context
     # window centres (start + 4.5): 4.5, 8.5, 12.5, 34.5, 54.5
     assert idx.find("c", 6).start == 0  # 0 (d 1.5) beats 4 (d 2.5); 8 does not contain 6
@@ -374,14 +418,14 @@ def test_window_index_picks_nearest_centred_containing_window():
     assert idx.find("c", 29) is None and idx.find("c", 30).start == 30 and idx.find("c", 39).start == 30
     assert idx.find("c", 40) is None and idx.find("c", 20) is None and idx.find("d", 5) is None
     assert idx.find("c", 62) is None  # only the skipped short window holds it
-    tie = V._WindowIndex([V.Interval("c", 2, 13), V.Interval("c", 0, 11)], 11)
+    tie = S.WindowIndex([V.Interval("c", 2, 13), V.Interval("c", 0, 11)], 11)
     # base 6: centre of 0-11 is 5 (d 1), of 2-13 is 7 (d 1) -> tie -> lowest start
     assert tie.find("c", 6).start == 0
     # against a brute-force scan on random windows
     rng = np.random.default_rng(0)
     wins = [V.Interval("c", int(s), int(s) + 15, "+", str(i))
             for i, s in enumerate(rng.integers(0, 300, 60))]
-    idx = V._WindowIndex(wins, 15)
+    idx = S.WindowIndex(wins, 15)
     for pos in range(-5, 330):
         hits = [w for w in wins if w.start <= pos < w.end]
         want = min(hits, key=lambda w: (abs(2 * w.start + 14 - 2 * pos), w.start, w.name)) if hits else None
@@ -394,7 +438,7 @@ def test_scoring_windows_region_minus_strand_and_fallback(world):
     lengths = dict(zip(fa.references, fa.lengths, strict=True))
     s1 = world["seqs"]["chr1"]
     positives = V.read_positive_windows(world["ds"])
-    idx = V._WindowIndex(positives, L)
+    idx = S.WindowIndex(positives, L)
     sel = V.Interval("chr1", 0, 300, "+", "sel")
     other = {b: "A" if b != "A" else "C" for b in "ACGT"}
     cands = [
@@ -402,24 +446,24 @@ def test_scoring_windows_region_minus_strand_and_fallback(world):
         (dvcf.Allele("chr1", 52, s1[51], other[s1[51]]), sel),  # '+' window chr1:50-71
         (dvcf.Allele("chr1", 126, s1[125], other[s1[125]]), V.Interval("chr1", 120, 130, "-", "r")),
     ]
-    w = V._scoring_windows(cands, fa, lengths, L, idx)
+    w = V.scoring_windows(cands, fa, lengths, L, idx)
     # '-': the dataset row's sequence, variant mirrored: forward offset 5 -> 15
-    assert w.ref[0] == V.revcomp(s1[150:171]) and w.offset[0] == L - 1 - 5
-    assert w.ref[0][w.offset[0]] == V.revcomp(s1[155])
-    assert w.alt[0] == V.revcomp(s1[150:155] + other[s1[155]] + s1[156:171])
+    assert w.ref[0] == revcomp(s1[150:171]) and w.offset[0] == L - 1 - 5
+    assert w.ref[0][w.offset[0]] == revcomp(s1[155])
+    assert w.alt[0] == revcomp(s1[150:155] + other[s1[155]] + s1[156:171])
     assert (w.strand[0], w.window[0], w.window_id[0]) == ("-", "chr1:150-171:-", "peak:1")
     assert w.ref[1] == s1[50:71] and w.offset[1] == 1 and w.window_id[1] == "peak:0"
     # no positive window holds chr1:126: centred window, strand of the selecting region
     assert w.fallback.tolist() == [False, False, True]
     assert w.window_id[2] == "centred" and w.offset[2] == L - 1 - L // 2
-    assert w.ref[2] == V.revcomp(s1[125 - L // 2:125 - L // 2 + L])
+    assert w.ref[2] == revcomp(s1[125 - L // 2:125 - L // 2 + L])
     # centred context: no index, every window centred, no fallback
-    c = V._scoring_windows(cands, fa, lengths, L, None)
+    c = V.scoring_windows(cands, fa, lengths, L, None)
     assert not c.fallback.any() and set(c.window_id) == {"centred"}
     assert c.ref[1] == s1[51 - L // 2:51 - L // 2 + L] and c.offset[1] == L // 2
     # a different REF than the genome's is refused
     with pytest.raises(ValueError, match="not REF"):
-        V._scoring_windows([(dvcf.Allele("chr1", 52, other[s1[51]], s1[51]), sel)], fa, lengths, L, idx)
+        V.scoring_windows([(dvcf.Allele("chr1", 52, other[s1[51]], s1[51]), sel)], fa, lengths, L, idx)
 
 
 def test_region_fallback_counted_and_zero_shot_context_free(world, run, tmp_path):
@@ -457,9 +501,9 @@ def test_window_and_offset_locate_the_variant(world, run):
     df = pd.read_csv(run[1]["scores"], sep="\t")
     assert set(df["strand"]) == {"+", "-"} and df["offset"].nunique() > 3
     for r in df.itertuples():
-        seq = V._window_sequence(fa, lengths, r.window)
+        seq = V.window_sequence(fa, lengths, r.window)
         assert len(seq) == L
-        assert seq[r.offset] == (V.revcomp(r.ref) if r.strand == "-" else r.ref)
+        assert seq[r.offset] == (revcomp(r.ref) if r.strand == "-" else r.ref)
 
 
 # ----------------------------------------------------------------------------- scatter
@@ -516,7 +560,7 @@ def _assert_close(a, b, path="summary"):
 
 
 def test_gather_rejects_missing_or_foreign_shards(world, tmp_path):
-    args = (world["fa"], world["bed"], world["ds"], world["clf"])
+    args = (world["fa"], world["bed"], world["ds"], world["card"], world["clf"])
     tabs = [tmp_path / f"{i}-of-2.tsv.gz" for i in (1, 2)]
     metas = [tmp_path / f"{i}-of-2.json" for i in (1, 2)]
     for i in (1, 2):
@@ -524,7 +568,8 @@ def test_gather_rejects_missing_or_foreign_shards(world, tmp_path):
                                   clinvar_vcf=world["clinvar"], device="cpu")
         assert m["contigs"] == [["chr1"], ["chr2"]][i - 1]
     assert pd.read_csv(tabs[1], sep="\t")["contig"].eq("chr2").all()
-    gather = dict(genome_fasta=world["fa"], datasets=world["ds"], classifier_dir=world["clf"],
+    gather = dict(genome_fasta=world["fa"], datasets=world["ds"], card=world["card"],
+                  classifier_dir=world["clf"],
                   outputs=_outputs(tmp_path / "g"), null_size=10, top_mutation_maps=0, device="cpu")
     with pytest.raises(ValueError, match="n_shards=2, expected 1"):
         V.summarise_variants(tabs[:1], metas[:1], **gather)
@@ -546,6 +591,8 @@ def test_config_lists_every_shard():
     assert inp["shards"] == [f"results/variants/t/lm/shards/{i}-of-3.tsv.gz" for i in (1, 2, 3)]
     assert inp["shard_meta"][2] == "results/variants/t/lm/shards/3-of-3.json"
     assert inp["clinvar_counts"] == "resources/annotations/g/clinvar.normalise.json"
+    assert inp["card"] == "results/datasets/t/card.json"
+    assert dcfg.variant_model_inputs(cfg, "t", "lm")["card"] == inp["card"]
     assert "regions" not in inp and "dbsnp_counts" not in inp and "clinvar" not in inp
     assert "results/variants/t/lm/summary.json" in dcfg.final_outputs(cfg)
 

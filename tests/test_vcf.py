@@ -142,7 +142,7 @@ def test_normalise_rejects_bad_headers(tmp_path, text, message):
 
 @pytest.mark.parametrize("mode", ["bgzip", "gzip"])
 def test_normalise_truncated_gzip_names_the_file(tmp_path, mode):
-    full = _write(tmp_path, "t", GOOD * 1, mode).read_bytes()
+    full = _write(tmp_path, "t", GOOD, mode).read_bytes()
     src = tmp_path / "cut.vcf.gz"
     src.write_bytes(full[: len(full) // 2])
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))

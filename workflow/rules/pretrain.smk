@@ -2,8 +2,10 @@
 
 
 # Masked-LM pretraining. Checkpoints go to an undeclared directory (Snakemake deletes declared
-# outputs before a rerun); a retry or requeue resumes from the newest one. resources.gpu > 1
-# re-launches the script under torchrun (DDP, one process per GPU).
+# outputs before a rerun); a retry or requeue resumes from the newest one when its training
+# fingerprint (preset, architecture, corpus) is unchanged, and sets it aside in
+# checkpoints/stale-*/ otherwise. resources.gpu > 1 re-launches the script under torchrun
+# (DDP, one process per GPU).
 rule bert_pretrain:
     input:
         stats=lambda wc: dcfg.pretrain_corpus_stats(config, wc.lm),
@@ -38,6 +40,7 @@ rule bert_pretrain:
         k=lambda wc: config["language_models"][wc.lm].get("k", 6),
         size=lambda wc: config["language_models"][wc.lm].get("size", "tiny"),
         preset=lambda wc: dcfg.pretrain_preset(config, wc.lm),
+        preset_name=lambda wc: config["language_models"][wc.lm].get("preset", "demo"),
     script:
         "../scripts/bert_pretrain.py"
 

@@ -1,12 +1,14 @@
-# variants stage rules (see docs/ARCHITECTURE.md; logic in dnalm.vcf, dnalm.variants,
-# dnalm.clinvar, dnalm.mutagenesis)
+# variants stage rules (see docs/ARCHITECTURE.md; logic in dnalm.vcf, dnalm.variants.{select,
+# effects,shard,gather,plots}, dnalm.clinvar, dnalm.mutagenesis)
 
 
 VARIANTS = config.get("variants", {})
 
 
-# Stream dbSNP / ClinVar, rename contigs to the genome's names (RefSeq and 1-style names via
-# contigs.tsv), drop and count records on other contigs, write bgzip + tabix.
+# Stream dbSNP / ClinVar, validate every record (header, columns, POS within the contig, REF/ALT
+# alphabet; errors name file:line), rename contigs to the genome's names (RefSeq and 1-style
+# names via contigs.tsv), drop and count records on other contigs or without a base ALT, write
+# bgzip + tabix.
 rule vcf_normalise:
     input:
         src=lambda wc: dcfg.local_source_inputs(config, wc.source, dict(wc)),
@@ -36,7 +38,8 @@ rule vcf_normalise:
 # Scatter: select and score the dbSNP SNVs in high-attention regions and the ClinVar SNVs in
 # positive windows of one contig shard (contigs dealt round-robin by length, see
 # dnalm.variants.shard_contigs): ref/alt classifier windows (DNABERT diff/logOR), masked-LM
-# zero-shot LLR. Only the shard's tabix regions are read.
+# zero-shot LLR. Only the shard's tabix regions are read; the window length comes from the
+# task's card.json.
 rule variant_score_shard:
     input:
         unpack(lambda wc: dcfg.variant_model_inputs(config, wc.task, wc.model)),

@@ -2,7 +2,8 @@
 
 Under Snakemake with ``resources.gpu > 1`` this script re-executes itself under torchrun
 (one process per GPU; each process re-reads the Snakemake preamble). Outside Snakemake it
-is a command line (``--help``), also runnable as ``torchrun --nproc_per_node=N bert_pretrain.py ...``.
+is the command line of ``python -m dnalm.pretrain`` (``--help``), also runnable as
+``torchrun --nproc_per_node=N bert_pretrain.py ...``.
 """
 
 import os
@@ -30,11 +31,11 @@ if "snakemake" in globals():
             k=int(sm.params.k),
             size=sm.params.size,
             preset=dict(sm.params.preset),
+            preset_name=sm.params.preset_name,
             threads=sm.threads if n_gpu == 0 else None,
             verbose=True,
         )
 else:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from dnalm.pretrain import main
 
     sys.exit(main())

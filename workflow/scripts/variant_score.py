@@ -13,6 +13,7 @@ summarise_variants(
     shard_meta=list(sm.input.shard_meta),
     genome_fasta=sm.input.fasta,
     datasets=[sm.input.test, sm.input.train, sm.input.dev],
+    card=sm.input.card,
     classifier_dir=sm.input.classifier,
     outputs={k: sm.output[k] for k in
              ("scores", "clinvar", "summary", "fig_scores", "fig_top", "fig_maps")},

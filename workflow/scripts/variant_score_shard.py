@@ -12,6 +12,7 @@ score_variant_shard(
     genome_fasta=sm.input.fasta,
     regions_bed=sm.input.regions,
     datasets=[sm.input.test, sm.input.train, sm.input.dev],
+    card=sm.input.card,
     classifier_dir=sm.input.classifier,
     output_table=sm.output.table,
     output_meta=sm.output.meta,

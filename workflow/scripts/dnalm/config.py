@@ -243,7 +243,7 @@ def vcf_inputs(config: Mapping[str, Any], task: str) -> dict[str, str]:
 
 
 def variant_model_inputs(config: Mapping[str, Any], task: str, model: str) -> dict[str, str]:
-    """Genome, attention regions, datasets, fine-tuned classifier (first seed) and pretrained LM."""
+    """Genome, attention regions, datasets + card, fine-tuned classifier (first seed) and pretrained LM."""
     g = config["tasks"][task]["genome"]
     seed = seeds(config)[0]
     return {
@@ -254,6 +254,7 @@ def variant_model_inputs(config: Mapping[str, Any], task: str, model: str) -> di
         "train": f"results/datasets/{task}/train.tsv.gz",
         "dev": f"results/datasets/{task}/dev.tsv.gz",
         "test": f"results/datasets/{task}/test.tsv.gz",
+        "card": f"results/datasets/{task}/card.json",
         "classifier": f"results/finetune/{task}/{model}/seed{seed}/model",
         "lm": f"results/pretrain/{model}/model",
     }
@@ -270,7 +271,7 @@ def variant_gather_inputs(config: Mapping[str, Any], task: str, model: str) -> d
     genome, datasets and classifier (null, mutation maps) and the VCF normalise counts."""
     model_in = variant_model_inputs(config, task, model)
     out: dict[str, Any] = {k: model_in[k] for k in
-                           ("fasta", "fai", "gzi", "train", "dev", "test", "classifier")}
+                           ("fasta", "fai", "gzi", "train", "dev", "test", "card", "classifier")}
     shards = variant_shards(config, task, model)
     out["shards"] = shards
     out["shard_meta"] = [p[: -len(".tsv.gz")] + ".json" for p in shards]

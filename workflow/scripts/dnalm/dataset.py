@@ -380,7 +380,11 @@ def read_card(path: str | Path) -> Card:
         wl = raw["window_length"]
     else:
         length = raw.get("length") or {}
-        wl = length.get("min") if length.get("min") is not None and length.get("min") == length.get("max") else None
+        wl = (
+            length.get("min")
+            if length.get("min") is not None and length.get("min") == length.get("max")
+            else None
+        )
     tss = raw["tss_offset"] if "tss_offset" in raw else _tss_offset({"kind": raw["kind"], **spec})
     return Card(
         task=str(raw["task"]),

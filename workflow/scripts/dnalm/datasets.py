@@ -195,8 +195,6 @@ def build_dataset(
     else:
         parts, dst = split_examples(examples, fractions, seed, spec.get("holdout_chroms"))
         stats["dedupe"] = dst
-    for s in SPLITS:
-        write_split(parts[s], outputs[s])
     sources = [
         (k, inputs[k]) for k in ("epd", "peaks", "gtf", "path", "labels", "contigs") if k in inputs
     ]
@@ -204,6 +202,8 @@ def build_dataset(
         fai = Path(str(inputs["fasta"]) + ".fai")
         sources.append(("genome_fai", fai if fai.exists() else inputs["fasta"]))
     card = dataset_card(task, spec, parts, strategy, sources, stats, seed)
+    for s in SPLITS:  # every check has passed: only now is anything written
+        write_split(parts[s], outputs[s])
     write_card(card, outputs["card"])
     log.info("%s: %s", task, card["counts"])
     return card

@@ -74,7 +74,13 @@ def read_epd_bed(path: str | Path) -> list[Promoter]:
     6-column rows of width 1 are TSSs (``tss0 = start``); rows of width 60 follow EPD's
     -49..+10 layout. Lines starting with ``#``, ``track`` or ``browser`` are skipped.
 
-    Raises ``ValueError("<path>:<line>: ...")`` on malformed rows.
+    Raises
+    ------
+    ValueError
+        ``"<path>:<line>: ..."`` for a malformed row: wrong column count, non-integer
+        coordinate, ``start >= end`` or negative start, ``thickStart``/``thickEnd`` outside
+        ``start..end`` (or not increasing), bad strand; ``"<path>: ..."`` for a truncated gzip
+        stream.
     """
     out: list[Promoter] = []
     with open_text(path) as fh:
@@ -90,6 +96,20 @@ def read_epd_bed(path: str | Path) -> list[Promoter]:
                 thick = (int(f[6]), int(f[7])) if len(f) == 8 else None
             except ValueError:
                 raise ValueError(f"{path}:{ln}: non-integer coordinate in {s!r}") from None
+            if start < 0 or start >= end:
+                raise ValueError(
+                    f"{path}:{ln}: start {start} must be >= 0 and below end {end} (0-based, half-open)"
+                )
+            if thick is not None:
+                for col, v in zip(("thickStart", "thickEnd"), thick, strict=True):
+                    if not start <= v <= end:
+                        raise ValueError(
+                            f"{path}:{ln}: {col} {v} is outside start..end {start}..{end}"
+                        )
+                if thick[0] >= thick[1]:
+                    raise ValueError(
+                        f"{path}:{ln}: thickStart {thick[0]} must be below thickEnd {thick[1]}"
+                    )
             strand = f[5]
             if strand not in ("+", "-"):
                 raise ValueError(f"{path}:{ln}: strand must be + or -, got {strand!r}")

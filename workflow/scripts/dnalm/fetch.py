@@ -1,7 +1,7 @@
 """Fetch one source file (http(s)/ftp URL, ``file:`` URL or local path) atomically, with checksums.
 
-Bytes stream to ``<dest>.part`` in the destination directory while MD5 and SHA-256 are
-computed; the size is checked against Content-Length, the checksums against the expected
+Bytes stream to a temporary sibling of ``dest`` (:func:`dnalm.atomic.atomic_path`) while MD5 and
+SHA-256 are computed; the size is checked against Content-Length, the checksums against the expected
 values, and only then is the file moved into place. Any failure removes the partial file.
 
 A remote body that can be verified neither by a checksum (``md5``/``sha256``) nor by its
@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
-from dnalm import __version__
+from dnalm import __version__, atomic
 
 __all__ = ["fetch", "fetch_source", "UNVERIFIED"]
 
@@ -95,7 +95,7 @@ def fetch(
         ``http://``, ``https://`` or ``ftp://`` URL, ``file:`` URL, or a plain local path.
         Anything else (``s3://``, ``data:``, ...) raises ``ValueError``.
     dest : str or os.PathLike
-        Destination file; its directory is created. Written via ``<dest>.part`` + ``os.replace``.
+        Destination file; its directory is created. Written via a temporary sibling + ``os.replace``.
     md5, sha256 : str, optional
         Expected hex digests (case-insensitive). Default is None (not checked; both are logged).
     timeout : float, optional
@@ -127,55 +127,54 @@ def fetch(
     if checksum == UNVERIFIED and (md5 or sha256):
         raise ValueError(f"{url}: `checksum: none` contradicts the md5/sha256 given")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
     h_md5, h_sha = hashlib.md5(), hashlib.sha256()
     n = 0
-    try:
-        if kind == "remote":
-            src, expected = _open_remote(where, timeout)
-            if expected is None and not (md5 or sha256):
-                if checksum != UNVERIFIED:
-                    src.close()
-                    raise ValueError(
-                        f"{url}: no md5/sha256 and the server sent no Content-Length, so the "
-                        "download cannot be verified; add a checksum to the source's config "
-                        "entry, or `checksum: none` to accept it unverified"
-                    )
-                log.warning("%s: fetched unverified (no checksum, no Content-Length)", url)
-            elif checksum == UNVERIFIED:
-                log.warning("%s: fetched without a checksum (checksum: none)", url)
-        else:
-            if Path(where).resolve() == dest.resolve():
-                raise ValueError(f"source {url!r} and destination {dest} are the same file")
-            src = open(where, "rb")  # noqa: SIM115 - closed below
-            expected = os.fstat(src.fileno()).st_size
-        log.info("fetching %s -> %s (%s bytes)", url, dest, expected if expected else "unknown")
-        with (
-            src,
-            open(part, "wb") as out,
-            tqdm(
-                total=expected,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=dest.name,
-                disable=not verbose,
-                mininterval=2.0,
-            ) as bar,
-        ):
-            while True:
-                try:
-                    chunk = src.read(CHUNK)
-                except (http.client.IncompleteRead, TimeoutError, ConnectionError) as e:
-                    raise OSError(f"{url}: transfer interrupted after {n} bytes ({e!r})") from None
-                if not chunk:
-                    break
-                out.write(chunk)
-                h_md5.update(chunk)
-                h_sha.update(chunk)
-                n += len(chunk)
-                bar.update(len(chunk))
+    if kind == "remote":
+        src, expected = _open_remote(where, timeout)
+        if expected is None and not (md5 or sha256):
+            if checksum != UNVERIFIED:
+                src.close()
+                raise ValueError(
+                    f"{url}: no md5/sha256 and the server sent no Content-Length, so the "
+                    "download cannot be verified; add a checksum to the source's config "
+                    "entry, or `checksum: none` to accept it unverified"
+                )
+            log.warning("%s: fetched unverified (no checksum, no Content-Length)", url)
+        elif checksum == UNVERIFIED:
+            log.warning("%s: fetched without a checksum (checksum: none)", url)
+    else:
+        if Path(where).resolve() == dest.resolve():
+            raise ValueError(f"source {url!r} and destination {dest} are the same file")
+        src = open(where, "rb")  # noqa: SIM115 - closed below
+        expected = os.fstat(src.fileno()).st_size
+    log.info("fetching %s -> %s (%s bytes)", url, dest, expected if expected else "unknown")
+    with (
+        src,
+        atomic.atomic_path(dest) as part,
+        open(part, "wb") as out,
+        tqdm(
+            total=expected,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=dest.name,
+            disable=not verbose,
+            mininterval=2.0,
+        ) as bar,
+    ):
+        while True:
+            try:
+                chunk = src.read(CHUNK)
+            except (http.client.IncompleteRead, TimeoutError, ConnectionError) as e:
+                raise OSError(f"{url}: transfer interrupted after {n} bytes ({e!r})") from None
+            if not chunk:
+                break
+            out.write(chunk)
+            h_md5.update(chunk)
+            h_sha.update(chunk)
+            n += len(chunk)
+            bar.update(len(chunk))
+        out.flush()
         if expected is not None and n != expected:
             raise OSError(f"{url}: truncated transfer, got {n} of {expected} bytes")
         got = {"md5": h_md5.hexdigest(), "sha256": h_sha.hexdigest()}
@@ -185,10 +184,6 @@ def fetch(
                     f"{dest}: {algo} mismatch for {url}: expected {want.strip().lower()}, "
                     f"actual {got[algo]}"
                 )
-        os.replace(part, dest)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     log.info("fetched %s: %d bytes, md5 %s, sha256 %s", dest, n, got["md5"], got["sha256"])
     return dest
 

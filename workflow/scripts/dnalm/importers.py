@@ -31,7 +31,14 @@ from dnalm.dataset import Example
 from dnalm.kmers import kmer2seq
 from dnalm.textio import open_text
 
-__all__ = ["FORMATS", "DEFAULT_LABEL_SET", "read_dnabert_tsv", "read_gue_csv", "read_fasta_labels", "import_examples"]
+__all__ = [
+    "FORMATS",
+    "DEFAULT_LABEL_SET",
+    "read_dnabert_tsv",
+    "read_gue_csv",
+    "read_fasta_labels",
+    "import_examples",
+]
 
 FORMATS = ("dnabert_tsv", "gue_csv", "fasta_labels")
 #: Label set of an imported task that declares none.
@@ -295,7 +302,9 @@ def import_examples(
             return [ex for f in files for ex in data[f.stem]], files
         return read_dnabert_tsv(path, label_set, k), [path]
     if fmt == "gue_csv":
-        return read_gue_csv(path, label_set, k), [path / f"{s}.csv" for s in ("train", "dev", "test")]
+        return read_gue_csv(path, label_set, k), [
+            path / f"{s}.csv" for s in ("train", "dev", "test")
+        ]
     if fmt == "fasta_labels":
         if labels is None:
             raise ValueError("format fasta_labels needs `labels` (a label table)")

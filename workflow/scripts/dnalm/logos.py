@@ -110,7 +110,9 @@ def draw_logo_panel(
                 ax.axis("off")
             axes[0, 0].text(0.5, 0.5, "no significant attention motif", ha="center", va="center")
         for row, name in enumerate(names):
-            _logo_on_axis(np.asarray(motifs[name], float), axes[row, 0], (titles or {}).get(name, name))
+            _logo_on_axis(
+                np.asarray(motifs[name], float), axes[row, 0], (titles or {}).get(name, name)
+            )
             best = matches[matches["query"] == name].sort_values("q") if len(matches) else matches
             ax = axes[row, 1]
             if known and len(best) and best.iloc[0]["target"] in known:
@@ -118,7 +120,11 @@ def draw_logo_panel(
                 pwm = np.asarray(known[hit["target"]], float)
                 if hit.get("strand", "+") == "-":
                     pwm = pwm[::-1, ::-1]  # reverse complement (ACGT columns)
-                _logo_on_axis(pwm, ax, f"best match {hit['target']} ({hit.get('strand', '+')})  q={float(hit['q']):.2g}")
+                _logo_on_axis(
+                    pwm,
+                    ax,
+                    f"best match {hit['target']} ({hit.get('strand', '+')})  q={float(hit['q']):.2g}",
+                )
             else:
                 ax.axis("off")
                 ax.text(0.5, 0.5, "no known-motif match", ha="center", va="center", fontsize=8)

@@ -23,7 +23,6 @@ _W_RE = re.compile(r"\bw=\s*(\d+)")
 __all__ = ["ALPHABET", "read_meme", "write_meme"]
 
 
-
 def _check_pwm(name: str, pwm: np.ndarray) -> np.ndarray:
     arr = np.asarray(pwm, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 4 or arr.shape[0] < 1:

@@ -1,4 +1,4 @@
-"""k-mer BERT model configs, and loading/importing DNABERT-format model directories.
+"""k-mer BERT model configs; loading, importing and saving DNABERT-format model directories.
 
 Size presets share DNABERT's architecture (post-LN BERT, GELU, dropout 0.1, learned
 positions, 2 token types) and differ only in depth and width; ``base`` is DNABERT's

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnalm import atomic
 from dnalm._validate import validate_seqs
 
 __all__ = ["ISM_BASES", "saturation_mutagenesis", "plot_mutation_maps"]
@@ -123,10 +124,5 @@ def plot_mutation_maps(
 
 
 def _save(fig, path: str | Path) -> None:
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")

@@ -84,17 +84,28 @@ class Source(_Model):
 
 
 class SimPeak(_Model):
-    """One simulated ChIP-seq experiment of a demo world."""
+    """One simulated ChIP-seq experiment of a demo world.
 
-    motif: str | None = Field(None, description="Planted PWM name under the peaks (the preset's PWMs); null: none.")
-    quality: Literal["good", "low"] = Field("good", description="`low`: few peaks carry the motif (a low-quality experiment).")
+    Unset numbers take the quality-dependent defaults of ``dnalm.sim.presets.PeakSpec``.
+    """
+
+    motif: Literal["CTCF_like", "P53_like", "TATA_like", "LOWQ_like", "none"] | None = Field(None, description="Planted PWM under the peaks; null or none: no motif.")
+    quality: Literal["good", "low"] = Field("good", description="`low`: few peaks carry the motif, summits jitter widely (a low-quality experiment).")
+    n: int | None = Field(None, ge=1, description="Number of peaks (default 1000 good / 800 low).")
+    motif_fraction: float | None = Field(None, ge=0, le=1, description="Share of peaks with a motif instance (default 0.9 / 0.2).")
+    jitter: int | None = Field(None, ge=0, le=100, description="bp between the motif and the summit (default 5 / 80).")
+    half_width: tuple[int, int] | None = Field(None, description="Peak half-width range [lo, hi] bp, 1 <= lo < hi <= 2000 (default [100, 400] / [150, 600]).")
+    signal: float | None = Field(None, gt=0, description="Mean signalValue (default 60 / 8).")
+
+
+SimKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,100}$")]
 
 
 class World(_Model):
     preset: Literal["human", "mouse"] = Field("human", description="Background model.")
-    seed: int = Field(7, description="Simulator seed; same seed, same bytes.")
-    scale: float = Field(1.0, gt=0, description="Multiplies chromosome lengths and feature counts.")
-    peaks: dict[Key, SimPeak] | None = Field(
+    seed: int = Field(7, ge=0, description="Simulator seed; same seed, same bytes.")
+    scale: float = Field(1.0, ge=0.1, le=10, description="Multiplies chromosome lengths and feature counts.")
+    peaks: dict[SimKey, SimPeak] | None = Field(
         None, description="Simulated ChIP-seq experiments by name; default: the preset's own set."
     )
 
@@ -323,6 +334,7 @@ def _cross_checks(c: Config) -> list[tuple[str, str]]:
     for g in c.annotations:
         if g not in c.genomes:
             add(f"annotations.{g}", f"genome {g!r} is not defined under `genomes`")
+    errs += _demo_peak_checks(c)
     for g in c.motifs.known_motifs:
         if g not in c.genomes:
             add(f"motifs.known_motifs.{g}", f"genome {g!r} is not defined under `genomes`")
@@ -443,6 +455,30 @@ def _cross_checks(c: Config) -> list[tuple[str, str]]:
     for t in c.attention.tasks:
         if t in c.tasks and c.tasks[t].kind == "imported":
             add("attention.tasks", f"task {t!r} is imported (no genome coordinates)")
+    return errs
+
+
+_DEMO_PEAK = re.compile(r"^resources/demo/(?P<world>[^/]+)/peaks/(?P<exp>[^/]+)\.narrowPeak\.gz$")
+
+
+def _demo_peak_checks(c: Config) -> list[tuple[str, str]]:
+    """A narrowPeak that a demo world is expected to write must be one of that world's experiments."""
+    if not c.simulate:
+        return []
+    from dnalm.sim.spec import world_spec
+
+    errs = []
+    worlds = {}
+    for g, ann in c.annotations.items():
+        for exp, src in ann.peaks.items():
+            m = _DEMO_PEAK.match(src.url)
+            if not m or m["world"] not in c.simulate:
+                continue
+            w = m["world"]
+            if w not in worlds:
+                worlds[w] = set(world_spec(canonical(c.simulate), w)["peaks"])
+            if m["exp"] not in worlds[w]:
+                errs.append((f"annotations.{g}.peaks.{exp}", f"demo world {w!r} writes no experiment {m['exp']!r} (it writes {sorted(worlds[w])})"))
     return errs
 
 

@@ -113,7 +113,7 @@ def attention_scores(
     device: str | torch.device | None = None,
     verbose: bool = False,
 ) -> AttentionScores:
-    """DNABERT-viz nucleotide attention and class probabilities (see the module docstring).
+    """DNABERT-viz nucleotide attention and class probabilities (see :mod:`dnalm.attention`).
 
     Parameters
     ----------

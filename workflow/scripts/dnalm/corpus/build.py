@@ -353,8 +353,9 @@ def build_corpus_shard(
     sinks: list[_PassSink] = []
     fd = None
     bar = tqdm(total=2 * length, unit="bp", unit_scale=True, disable=not verbose, desc=chrom)
-    # All three outputs appear together: each is written to a temporary sibling, and the
-    # renames happen only after the last one (the metadata) is complete.
+    # All three outputs appear together: each is written to a temporary sibling (deleted on
+    # error) and renamed only once all are complete, the metadata last, so a meta.json
+    # always sits next to a complete shard.
     with contextlib.ExitStack() as outputs:
         meta_tmp = outputs.enter_context(atomic_path(out_meta))
         idx_tmp = outputs.enter_context(atomic_path(out_idx))

@@ -32,7 +32,9 @@ The steps and their exact semantics (see ``docs/ARCHITECTURE.md`` and the DNABER
    key's first base falls in the candidate). Ties are resolved deterministically:
    between keys, the earliest-created key wins (what DNABERT's ``max`` does, since its
    ``align_all_ties`` branch compares alignment objects and so never finds a second tie);
-   between offsets of one key, the offset closest to 0 wins, then the more negative one.
+   between offsets of one key, the alignment Biopython's ``PairwiseAligner`` (2021 defaults:
+   end gaps free) returns first, i.e. the largest optimal offset at which the key runs past the
+   candidate's right end (``offset > len(q) - len(key)``), else the smallest optimal offset.
    Without a qualifying key the candidate becomes a new key. Each key keeps one instance per
    high-attention region: that of the member with the lowest adjusted p (ties: merge order).
    With ``"regions"`` this changes nothing (each region is one instance of one candidate); with

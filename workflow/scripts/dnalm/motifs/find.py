@@ -109,7 +109,7 @@ def find_motifs(
     candidate_len: int = 8,
     verbose: bool = False,
 ) -> MotifResult:
-    """Discover motifs from attention (DNABERT-viz), see the module docstring.
+    """Discover motifs from attention (DNABERT-viz), rules in :mod:`dnalm.motifs`.
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ def find_motifs(
     min_n_motif : int, optional
         Minimum windows per motif. Default is 3.
     candidates : {"regions", "kmers"}, optional
-        Candidate mode (module docstring): ``"regions"`` is DNABERT's, ``"kmers"`` tests every
+        Candidate mode (:mod:`dnalm.motifs`): ``"regions"`` is DNABERT's, ``"kmers"`` tests every
         distinct ``candidate_len``-mer of each region. Default is "regions".
     candidate_len : int, optional
         k of the ``"kmers"`` mode (>= ``min_len``). Default is 8.

@@ -20,12 +20,12 @@ def ungapped_align(query: str, key: str) -> tuple[int, int]:
     -------
     score : int
     offset : int
-        Position of ``key[0]`` in ``query`` coordinates (may be negative). Ties: the offset
-        closest to 0, then the more negative one.
+        Position of ``key[0]`` in ``query`` coordinates (may be negative). Ties as
+        Biopython's first optimal alignment (see :func:`_pick_offset`).
     """
     scores = _offset_scores(_codes_for_align(query), _codes_for_align(key)[None, :])[0]
     offsets = np.arange(-(len(key) - 1), len(query))
-    best = _pick_offset(scores[None, :], offsets)[0]
+    best = _pick_offset(scores[None, :], offsets, np.array([len(query) - len(key)]))[0]
     return int(scores[best]), int(offsets[best])
 
 
@@ -43,19 +43,36 @@ def _offset_scores(q: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pick_offset(scores: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Column of the best score per row; ties -> |offset| smallest, then offset smallest."""
-    best = scores.max(axis=1, keepdims=True)
-    # Rank offsets by (|o|, o): lower is preferred.
-    pref = np.abs(offsets) * 2 + (offsets > 0)
-    masked = np.where(scores == best, pref[None, :], np.iinfo(np.int64).max)
-    return masked.argmin(axis=1)
+def _pick_offset(scores: np.ndarray, offsets: np.ndarray, end_offset: np.ndarray) -> np.ndarray:
+    """Column of the best score per row, ties broken as Biopython's first optimal alignment.
+
+    With end gaps free and internal gaps forbidden, ``PairwiseAligner.align(query, key)[0]``
+    is the largest optimal offset at which the key runs past the query's right end
+    (``offset > len(query) - len(key)``); without one, the smallest optimal offset.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape=(K, n_offsets)
+        Matches per key (row) and offset (column).
+    offsets : numpy.ndarray, shape=(n_offsets,)
+        Increasing offsets of the columns.
+    end_offset : numpy.ndarray, shape=(K,)
+        ``len(query) - len(key)`` per row.
+
+    Returns
+    -------
+    numpy.ndarray, shape=(K,), dtype=int64
+    """
+    opt = scores == scores.max(axis=1, keepdims=True)
+    past_end = opt & (offsets[None, :] > np.asarray(end_offset)[:, None])
+    last_past_end = offsets.size - 1 - past_end[:, ::-1].argmax(axis=1)
+    return np.where(past_end.any(axis=1), last_past_end, opt.argmax(axis=1))
 
 
 def merge_candidates(
     candidates: Sequence[str], min_len: int = 5
 ) -> tuple[list[str], dict[str, tuple[str, int]]]:
-    """Group candidates under keys (DNABERT's ``merge_motifs``; see the module docstring).
+    """Group candidates under keys (DNABERT's ``merge_motifs``; rules in :mod:`dnalm.motifs`).
 
     Parameters
     ----------
@@ -87,9 +104,9 @@ def merge_candidates(
             lk = int(key_len[:n_keys].max())
             scores = _offset_scores(q, key_mat[:n_keys, :lk])
             offsets = np.arange(-(lk - 1), q.size)
-            # Offsets beyond a shorter key's own range give 0 matches; they never win
+            # Offsets left of a shorter key's own range give 0 matches; they never win
             # because a qualifying score is at least 1 (min_len - 1 >= 1).
-            best_col = _pick_offset(scores, offsets)
+            best_col = _pick_offset(scores, offsets, q.size - key_len[:n_keys])
             best = scores[np.arange(n_keys), best_col]
             cond = np.maximum(min_len - 1, 0.5 * np.minimum(q.size, key_len[:n_keys]))
             ok = best >= cond

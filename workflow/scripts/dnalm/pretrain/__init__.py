@@ -14,7 +14,7 @@ Layout (nanoGPT's shape: a config, a loop you read top to bottom, launch concern
 - :mod:`dnalm.pretrain.launch`: DDP processes, torchrun relaunch, SIGUSR1/SIGTERM, the CLI
   (``python -m dnalm.pretrain``).
 
-The corpus side (shards -> length-bucketed token batches) is :mod:`dnalm.corpus_stream`.
+The corpus side (shards -> length-bucketed token batches) is :mod:`dnalm.corpus.stream`.
 
 What a run does:
 

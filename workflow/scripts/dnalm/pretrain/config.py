@@ -119,7 +119,7 @@ class TrainState:
     step : int
         Optimizer steps completed.
     epoch, cursor : int
-        Data position of this rank (see :class:`dnalm.corpus_stream.BatchStream`).
+        Data position of this rank (see :class:`dnalm.corpus.stream.BatchStream`).
     rows : list of dict
         ``train_log.tsv`` rows so far (train and validation).
     best_val_loss : float or None

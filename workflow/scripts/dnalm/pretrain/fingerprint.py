@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dnalm.corpus.shard import idx_path, meta_path
 from dnalm.pretrain.config import PretrainConfig
 
 __all__ = [
@@ -75,8 +76,7 @@ def corpus_identity(shard_paths: Sequence[Path]) -> dict[str, str]:
     out = {}
     for seq in shard_paths:
         seq = Path(seq)
-        stem = seq.name[: -len(".seq.npy")]
-        meta, idx = seq.with_name(f"{stem}.meta.json"), seq.with_name(f"{stem}.idx.npy")
+        meta, idx = meta_path(seq), idx_path(seq)
         if meta.is_file():
             out[seq.name] = f"meta.json sha256:{_sha256(meta)}"
         else:

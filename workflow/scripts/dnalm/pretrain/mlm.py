@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from dnalm import kmers
 from dnalm._compat import autocast
-from dnalm.corpus_stream import Corpus, derive_seed
+from dnalm.corpus.stream import Corpus, derive_seed
 from dnalm.mask import mask_tokens
 
 __all__ = ["MLMLoss", "param_groups", "evaluate", "flops_per_token", "peak_flops"]

@@ -26,7 +26,8 @@ from dnalm import kmers
 from dnalm._compat import autocast
 from dnalm._validate import validate_k
 from dnalm.attention_cpu import cpu_training
-from dnalm.corpus_stream import BatchStream, Corpus, derive_seed, epoch_batches, find_shards
+from dnalm.corpus import find_shards
+from dnalm.corpus.stream import BatchStream, Corpus, derive_seed, epoch_batches
 from dnalm.mask import centre_prob_for_rate, mask_tokens
 from dnalm.modeling import SIZES, build_mlm, save_model_dir
 from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at

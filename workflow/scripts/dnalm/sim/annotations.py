@@ -22,6 +22,7 @@ _LOWER = np.frombuffer(BASES.lower().encode(), dtype=np.uint8)
 
 
 def write_fasta(path: Path, w: World) -> None:
+    """Plain-gzip FASTA, ``>chr`` headers, 60-bp lines, repeats in lower case, gaps as N."""
     buf = io.BytesIO()
     for c, name in enumerate(w.names):
         a, b = int(w.offsets[c]), int(w.offsets[c + 1])
@@ -38,6 +39,7 @@ def write_fasta(path: Path, w: World) -> None:
 
 
 def write_report(path: Path, w: World) -> None:
+    """NCBI assembly report: comment block, then one row per chromosome plus a fix-patch."""
     p = w.preset
     lines = [
         f"# Assembly name:  {p.assembly}",
@@ -87,6 +89,7 @@ def write_report(path: Path, w: World) -> None:
 
 
 def write_epd(bed: Path, motifs: Path, w: World) -> None:
+    """EPDnew-style promoter BED (space separated, TSS -49..+10) and its motif flag table."""
     rows = []
     for pr in w.promoters:
         chrom, t0 = w.local(pr["tss"])
@@ -113,6 +116,7 @@ def write_epd(bed: Path, motifs: Path, w: World) -> None:
 
 
 def write_gtf(path: Path, w: World) -> None:
+    """GENCODE-style GTF (gene, transcript, exon rows; minus-strand exons in descending order)."""
     lines = [
         "##description: dnalm simulated demo annotation (multi-exon protein-coding genes)",
         "##provider: dnalm.sim",
@@ -150,6 +154,10 @@ def write_gtf(path: Path, w: World) -> None:
 
 
 def write_peaks(path: Path, rng: np.random.Generator, w: World, exp: str) -> dict[str, int]:
+    """ENCODE narrowPeak of experiment ``exp`` (unsorted, duplicate intervals, ``chrEBV`` rows).
+
+    Returns the counts stored under ``peaks.<exp>`` in ``summary.json``.
+    """
     rows = w.peaks[exp]
     lines = []
     n_dup = 0

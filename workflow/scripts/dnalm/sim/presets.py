@@ -165,17 +165,19 @@ class PeakSpec:
     def from_config(cls, cfg: Mapping[str, Any] | None, where: str) -> PeakSpec:
         """Parse ``{motif, quality, n, motif_fraction, jitter, half_width, signal}``.
 
-        Only ``motif`` is required (a ``PWMS`` name, or ``none``/null for motif-free peaks);
-        the other keys default by ``quality`` (``good`` or ``low``). Errors name ``where``.
+        ``motif`` is a ``PWMS`` name, or ``none``/null/absent for motif-free peaks; the other
+        keys default by ``quality`` (``good`` or ``low``). None means ``{}``. Errors name
+        ``where``.
         """
-        if not isinstance(cfg, Mapping) or "motif" not in cfg:
-            raise ValueError(f"config key `{where}` must be a mapping with a `motif` key")
+        cfg = {} if cfg is None else cfg
+        if not isinstance(cfg, Mapping):
+            raise ValueError(f"config key `{where}` must be a mapping, got {cfg!r}")
         unknown = sorted(set(cfg) - set(_PEAK_KEYS))
         if unknown:
             raise ValueError(
                 f"config key `{where}`: unknown keys {unknown} (known: {list(_PEAK_KEYS)})"
             )
-        motif = cfg["motif"]
+        motif = cfg.get("motif")
         if motif is None or motif == "none":
             motif = None
         elif motif not in PWMS:

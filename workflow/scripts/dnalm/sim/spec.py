@@ -7,6 +7,7 @@ experiment name to ``{motif, quality, n, motif_fraction, jitter, half_width, sig
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,9 +46,9 @@ def _check_preset(preset: str, where: str = "`preset`") -> None:
 
 
 def peak_experiments(preset: str) -> list[str]:
-    """Names of the experiments a preset writes by default (``peaks/<name>.narrowPeak.gz``)."""
+    """Names of the experiments a preset writes by default (``peaks/<name>.narrowPeak.gz``), sorted."""
     _check_preset(preset)
-    return list(PRESETS[preset].peaks)
+    return sorted(PRESETS[preset].peaks)
 
 
 def peak_specs(
@@ -70,15 +71,16 @@ def peak_specs(
     Returns
     -------
     dict of str to PeakSpec
-        In the given order.
+        Sorted by name: the world (its random draws) does not depend on the order of keys in
+        the config, which Snakemake's canonical config sorts anyway.
     """
     _check_preset(preset)
     if peaks is None:
-        return dict(PRESETS[preset].peaks)
+        return dict(sorted(PRESETS[preset].peaks.items()))
     if not isinstance(peaks, Mapping) or not peaks:
         raise ValueError(f"config key `{where}` must be a non-empty mapping of experiment names")
     out: dict[str, PeakSpec] = {}
-    for name, spec in peaks.items():
+    for name, spec in sorted(peaks.items(), key=lambda kv: str(kv[0])):
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise ValueError(
                 f"config key `{where}`: experiment name {name!r} must match {NAME_RE.pattern}"
@@ -127,8 +129,6 @@ def world_spec(simulate: Mapping[str, Any], world: str) -> dict[str, Any]:
     """
     if world not in simulate:
         raise ValueError(f"config key `simulate.{world}` is missing (worlds: {sorted(simulate)})")
-    if not NAME_RE.match(str(world)):
-        raise ValueError(f"config key `simulate.{world}`: world names must match {NAME_RE.pattern}")
     spec = dict(simulate[world] or {})
     unknown = sorted(set(spec) - {"preset", "seed", "scale", "peaks"})
     if unknown:
@@ -154,7 +154,7 @@ def rule_groups(simulate: Mapping[str, Any]) -> dict[str, list[str]]:
 
     Worlds that keep their preset's default experiments share the preset's rule
     (``demo_simulate`` for human, ``demo_simulate_<preset>`` otherwise); a world with its own
-    ``peaks`` gets the rule ``demo_simulate_<world>``.
+    ``peaks`` gets the rule ``demo_simulate_<world>`` (non-word characters as ``_``).
     """
     groups: dict[str, list[str]] = {}
     custom: set[str] = set()
@@ -162,11 +162,11 @@ def rule_groups(simulate: Mapping[str, Any]) -> dict[str, list[str]]:
         spec = world_spec(simulate, world)
         preset = spec["preset"]
         default = {n: p.to_config() for n, p in PRESETS[preset].peaks.items()}
-        if list(spec["peaks"].items()) == list(default.items()):
+        if spec["peaks"] == default:
             name = "demo_simulate" if preset == "human" else f"demo_simulate_{preset}"
             clash = name in custom
         else:
-            name = f"demo_simulate_{world}"
+            name = "demo_simulate_" + re.sub(r"\W", "_", str(world))
             clash = name in groups
             custom.add(name)
         if clash:

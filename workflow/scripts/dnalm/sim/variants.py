@@ -237,6 +237,7 @@ def dbsnp_records(
 
 
 def _bgzip_tabix(path: Path, text: str) -> None:
+    """Write ``text`` as BGZF to ``path`` and index it (``path.tbi``)."""
     import pysam
 
     plain = path.with_name(path.name[: -len(".gz")])
@@ -247,6 +248,7 @@ def _bgzip_tabix(path: Path, text: str) -> None:
 
 
 def _freq(rng: np.random.Generator, af: float, n_alt: int) -> tuple[str, bool]:
+    """dbSNP ``FREQ`` value (REF first, ``|`` between studies) and the COMMON flag."""
     pops = []
     for pop in ("GnomAD", "TOPMED", "dbGaP_PopFreq"):
         if rng.random() < 0.7:
@@ -266,6 +268,7 @@ def _freq(rng: np.random.Generator, af: float, n_alt: int) -> tuple[str, bool]:
 
 
 def write_dbsnp(path: Path, rng: np.random.Generator, w: World, recs: list[dict]) -> None:
+    """dbSNP-style VCFv4.2 on RefSeq contig names, bgzipped and tabix-indexed."""
     p = w.preset
     head = [
         "##fileformat=VCFv4.2",
@@ -310,6 +313,7 @@ def write_dbsnp(path: Path, rng: np.random.Generator, w: World, recs: list[dict]
 
 
 def write_clinvar(path: Path, w: World, recs: list[dict]) -> None:
+    """ClinVar-style VCFv4.1 on ``1``-style contig names, bgzipped and tabix-indexed."""
     p = w.preset
     head = [
         "##fileformat=VCFv4.1",

@@ -66,6 +66,7 @@ def build_world(
 
 
 def _background(rng: np.random.Generator, p: Preset, scale: float) -> World:
+    """A world of Markov background (chromosome lengths x ``scale``, at least 50 kb each)."""
     lengths = np.array(
         [max(int(round(c.length * scale)), 50_000) for c in p.chroms], dtype=np.int64
     )

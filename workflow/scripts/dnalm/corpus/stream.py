@@ -1,7 +1,7 @@
 """Corpus shards as a stream of length-bucketed, tokenized training batches.
 
-The reading side of :mod:`dnalm.corpus`: shards are opened with :func:`dnalm.corpus.open_shard`
-(memory maps, nothing is loaded whole), pieces are tokenized on demand as
+The training side of :mod:`dnalm.corpus`: shards (:func:`dnalm.corpus.find_shards`) are
+opened with :func:`dnalm.corpus.open_shard` (memory maps, nothing is loaded whole), pieces are tokenized on demand as
 ``[CLS] k-mers [SEP]`` (cropped to ``max_tokens``), and each epoch is cut into batches of
 pieces of similar length (:func:`epoch_batches`), so padding stays a few percent where
 DNABERT padded every row to 512 tokens.
@@ -23,57 +23,14 @@ import torch
 
 from dnalm import kmers
 from dnalm._validate import validate_k
-from dnalm.corpus import Shard, open_shard
+from dnalm.corpus.shard import Shard, open_shard
 
-__all__ = ["find_shards", "Corpus", "epoch_batches", "BatchStream", "derive_seed"]
+__all__ = ["Corpus", "epoch_batches", "BatchStream", "derive_seed"]
 
 
 def derive_seed(*parts: int) -> int:
     """A 63-bit seed derived from integers (``numpy.random.SeedSequence``); same parts, same seed."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def find_shards(shards: str | Path | Sequence[str | Path]) -> list[Path]:
-    """``*.seq.npy`` shard files: a directory is globbed, a list is taken as given (sorted).
-
-    Parameters
-    ----------
-    shards : str, Path or sequence of them
-        A shard directory, one ``{chrom}.seq.npy`` file, or several.
-
-    Returns
-    -------
-    paths : list of Path
-        Sorted by name.
-    """
-    if isinstance(shards, str | Path):
-        p = Path(shards)
-        if p.is_dir():
-            paths = sorted(p.glob("*.seq.npy"))
-            if not paths:
-                raise ValueError(f"{p}: no *.seq.npy corpus shards in directory")
-            return paths
-        shards = [p]
-    paths = sorted(Path(s) for s in shards)
-    if not paths:
-        raise ValueError("`shard_paths` is empty")
-    for p in paths:
-        if not p.name.endswith(".seq.npy"):
-            raise ValueError(f"{p}: corpus shard names end with .seq.npy")
-    return paths
-
-
-def _check_rows(shard: Shard, seq_path: Path) -> None:
-    """Every piece inside the shard and split 0/1 (``open_shard`` checks only the last one)."""
-    idx, name = np.asarray(shard.idx), seq_path.name[: -len(".seq.npy")] + ".idx.npy"
-    bad = np.flatnonzero((idx[:, 0] < 0) | (idx[:, 1] < 0) | (idx[:, 0] + idx[:, 1] > len(shard.seq)))
-    if len(bad):
-        raise ValueError(f"{seq_path.parent / name}: row {bad[0]} {idx[bad[0]].tolist()} lies "
-                         f"outside {seq_path.name} ({len(shard.seq)} bases)")
-    bad = np.flatnonzero(~np.isin(idx[:, 2], (0, 1)))
-    if len(bad):
-        raise ValueError(f"{seq_path.parent / name}: row {bad[0]} has split {idx[bad[0], 2]}, "
-                         "expected 0 or 1")
 
 
 class Corpus:
@@ -104,8 +61,7 @@ class Corpus:
         self._shards: dict[int, Shard] = {}
         shard, offset, length, split = [], [], [], []
         for i, path in enumerate(self.paths):
-            sh = open_shard(path)
-            _check_rows(sh, path)
+            sh = open_shard(path)  # checks every piece against the contract
             self._shards[i] = sh
             idx = np.asarray(sh.idx)
             keep = idx[:, 1] >= k

@@ -36,6 +36,9 @@ def test_write_read_round_trip(tmp_path):
     assert list(df.columns) == list(COLUMNS) and df["label"].dtype == "int64"
     assert df["sequence"].tolist() == [ex.sequence for ex in ROWS]
     assert df["start"].tolist() == ["100", "5", "."]
+    renamed = tmp_path / "train.tsv"  # gzip found by its magic bytes, not its name
+    renamed.write_bytes(raw)
+    assert read_split(renamed).equals(df)
     write_split(ROWS, tmp_path / "again.tsv.gz")
     assert (tmp_path / "again.tsv.gz").read_bytes() == raw
 

@@ -267,6 +267,42 @@ def test_imported_dnabert_tsv_and_gue(tmp_path):
     assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        ("sequence\tlabel\nACGTAC CGTACG\t1\nACGTAC CGTACG\t2\n", 3, "label 2 is not in"),
+        ("sequence\tlabel\nACGTAC CGTACG\t1\nACG CGT\t0\n", 3, "shorter than k = 6"),
+        ("sequence\tlabel\nACGTAC CGTACG\t1\nNNNNNN NNNNNN\t0\n", 3, "all N"),
+        ("ACGTAC CGTACG\t1\nACGTAC CGTACG\t0\n", 1, "data row, not a header"),
+    ],
+)
+def test_bad_imported_rows_write_nothing(tmp_path, body, line, message):
+    src = tmp_path / "in.tsv"
+    src.write_text(body)
+    outs = {s: tmp_path / "out" / f"{s}.tsv.gz" for s in ("train", "dev", "test")}
+    outs["card"] = tmp_path / "out" / "card.json"
+    spec = {"kind": "imported", "format": "dnabert_tsv", "path": str(src)}
+    with pytest.raises(ValueError) as err:
+        datasets.build_dataset("imp", spec, {"path": src}, outs, SPLITS, verbose=False)
+    assert str(err.value).startswith(f"{src}:{line}: ") and message in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_declared_label_set_and_k_reach_the_importer_and_card(tmp_path):
+    src = tmp_path / "in.tsv"
+    rows = "".join(f"{s}\t{i % 3}\n" for i, s in enumerate(["ACG CGT", "GGA GAT", "TTA TAC"] * 10))
+    src.write_text("sequence\tlabel\n" + rows)
+    outs = {s: tmp_path / "out" / f"{s}.tsv.gz" for s in ("train", "dev", "test")}
+    outs["card"] = tmp_path / "out" / "card.json"
+    spec = {"kind": "imported", "format": "dnabert_tsv", "path": str(src), "label_set": [0, 1, 2]}
+    with pytest.raises(ValueError, match=r"in.tsv:2: sequence of 4 bp is shorter than k = 6"):
+        datasets.build_dataset("imp", spec, {"path": src}, outs, SPLITS, verbose=False)
+    card = datasets.build_dataset(
+        "imp", {**spec, "k": 3}, {"path": src}, outs, SPLITS, verbose=False
+    )
+    assert card["labels"] == [0, 1, 2] and card["k"] == 3 and card["window_length"] == 4
+
+
 def test_dataset_inputs_dispatch():
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert (

@@ -156,7 +156,7 @@ def run(world):
     return _run(world, world["tmp"] / "run")
 
 
-# ----------------------------------------------------------------------------- formulas
+# ----------------------------------------------------------------------------- effects + gather: formulas
 
 
 def test_dnabert_formula_reference_values():
@@ -194,7 +194,7 @@ def test_window_padding_at_chromosome_ends(world):
     assert (ids[-10:] == kmers.UNK_ID).all() and (ids[:L - 10 - K + 1] != kmers.UNK_ID).all()
 
 
-# ----------------------------------------------------------------------------- selection
+# ----------------------------------------------------------------------------- select: alleles
 
 
 def test_select_counts_multiallelic_indels_and_ref_mismatch(world, caplog):
@@ -214,7 +214,7 @@ def test_select_counts_multiallelic_indels_and_ref_mismatch(world, caplog):
         assert world["seqs"][c][p - 1] == r
 
 
-# ----------------------------------------------------------------------------- zero-shot
+# ----------------------------------------------------------------------------- effects: zero-shot
 
 
 def test_zero_shot_matches_bruteforce_and_is_antisymmetric(world):
@@ -253,7 +253,7 @@ def test_zero_shot_matches_bruteforce_and_is_antisymmetric(world):
         V.zero_shot_llr(mlm, K, wins[:1], [10], [alts[0]], [refs[0]], device="cpu")
 
 
-# ----------------------------------------------------------------------------- full run
+# ----------------------------------------------------------------------------- gather: full run
 
 
 def test_run_outputs_and_consistency(world, run):
@@ -363,7 +363,7 @@ def test_normalise_counts_reach_the_summary(run):
     assert "outside_genome_records" not in c["dbsnp"]
 
 
-# ----------------------------------------------------------------------------- dataset contract
+# ----------------------------------------------------------------------------- select: dataset contract
 
 
 def test_window_length_comes_from_the_card(world, tmp_path):
@@ -401,7 +401,7 @@ def test_positive_windows_through_the_dataset_contract(world, tmp_path):
         V.read_positive_windows([bad])
 
 
-# ----------------------------------------------------------------------------- scoring context
+# ----------------------------------------------------------------------------- select: scoring context
 
 
 def test_window_index_picks_nearest_centred_containing_window():
@@ -506,7 +506,7 @@ def test_window_and_offset_locate_the_variant(world, run):
         assert seq[r.offset] == (revcomp(r.ref) if r.strand == "-" else r.ref)
 
 
-# ----------------------------------------------------------------------------- scatter
+# ----------------------------------------------------------------------------- shard + gather: scatter
 
 
 def test_shard_contigs_cover_every_contig_once():

@@ -128,11 +128,13 @@ def test_normalise_rejects_bad_records_naming_file_and_line(tmp_path, record, me
         (HEADER.replace("\tINFO", "\tINFO\tSAMPLE1"), r"x\.vcf:6: the #CHROM line .*\(then FORMAT.*got 9"),
         (HEADER.replace("#CHROM", "CHROM"), r"x\.vcf:6: expected a ## header line or #CHROM"),
         (HEADER.rsplit("#CHROM", 1)[0], r"x\.vcf: no #CHROM header line"),
+        (None, r"x\.vcf: VCF file not found"),
     ],
 )
 def test_normalise_rejects_bad_headers(tmp_path, text, message):
     p = tmp_path / "x.vcf"
-    p.write_text(text)
+    if text is not None:
+        p.write_text(text)
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "o.vcf.gz"
     with pytest.raises(ValueError, match=message):

@@ -26,7 +26,7 @@ import pandas as pd
 
 from dnalm import atomic
 from dnalm.seq import gc_fraction
-from dnalm.textio import gzip_error, open_text, sha256sum
+from dnalm.textio import gzip_error, is_gzip, open_text, sha256sum
 
 __all__ = [
     "COLUMNS",
@@ -117,7 +117,14 @@ def read_split(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{path}: dataset split not found")
     try:
-        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
+        df = pd.read_csv(
+            path,
+            sep="\t",
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            compression="gzip" if is_gzip(path) else None,  # by magic bytes, not by name
+        )
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}:1: empty file, expected a header line") from None
     except _GZIP_ERRORS as e:

@@ -151,6 +151,8 @@ class _Reader:
     """Plain or gzip bytes, as header lines then blocks of whole lines; gzip errors name the file."""
 
     def __init__(self, path: Path, size: int) -> None:
+        if not path.is_file():
+            raise ValueError(f"{path}: VCF file not found")
         self.path, self.size = path, size
         self._fh = (gzip.open if textio.is_gzip(path) else open)(path, "rb")
         self._buf, self._at = b"", 0
@@ -548,10 +550,10 @@ def prepare_vcf(
         if is_local(url) and not src.get("md5") and not src.get("sha256"):
             path = Path(local_path(url))
         else:
-            from dnalm.fetch import fetch
+            from dnalm.fetch import fetch_source
 
             name = Path(url.split("?")[0].rstrip("/")).name or "source.vcf.gz"
-            path = Path(fetch(url, Path(tmp) / name, md5=src.get("md5"), sha256=src.get("sha256")))
+            path = fetch_source(src, Path(tmp) / name)
         counts = normalise_vcf(path, dest, cmap, cmap.lengths, verbose=verbose)
     atomic.write_json(counts_json, counts)
     return counts

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -310,7 +311,7 @@ def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes
     opt = torch.optim.AdamW(param_groups(lm, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
                             eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps))
+        opt, partial(lr_factor, warmup_steps=cfg.warmup_steps, total_steps=cfg.steps))
     model: torch.nn.Module = loss_mod
     if procs.ddp:
         from torch.nn.parallel import DistributedDataParallel

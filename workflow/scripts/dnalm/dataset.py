@@ -14,6 +14,7 @@ See docs/ARCHITECTURE.md, "Dataset TSV".
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -361,8 +362,6 @@ def read_card(path: str | Path) -> Card:
     ValueError
         Naming the file when it is missing, not JSON, or lacks ``task``/``kind``/``counts``.
     """
-    import json
-
     p = Path(path)
     if p.is_dir():
         p = p / "card.json"

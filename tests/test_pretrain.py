@@ -304,7 +304,7 @@ def test_preset_validation():
         PretrainConfig.from_dict({**PRESET, "batch_size": 0}, "demo")
     with pytest.raises(ValueError, match=r"`pretrain_presets\.demo\.lr`"):
         PretrainConfig.from_dict({**PRESET, "lr": "fast"}, "demo")
-    with pytest.raises(ValueError, match=r"`pretrain_presets\.big`: unknown key"):
+    with pytest.raises(ValueError, match=r"`pretrain_presets\.big\.lr_typo`: unknown key"):
         PretrainConfig.from_dict({**PRESET, "lr_typo": 1}, "big")
 
 

@@ -153,7 +153,7 @@ class PretrainPreset(_Model):
     weight_decay: float = Field(0.01, ge=0)
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = Field(1.0e-6, gt=0)
-    max_grad_norm: float = Field(1.0, gt=0)
+    max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping; 0 switches it off.")
     mask_schedule: list[tuple[int, float]] = Field(
         [(0, 0.15)],
         description="[[from_step, masked_fraction], ...]: target share of masked tokens from each step on.",
@@ -163,7 +163,7 @@ class PretrainPreset(_Model):
     log_every: int = Field(50, ge=1)
     num_workers: int = Field(0, ge=0)
     compile: bool = False
-    seed: int = 42
+    seed: int = Field(42, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> PretrainPreset:
@@ -178,8 +178,6 @@ class PretrainPreset(_Model):
             raise ValueError(f"mask_schedule: steps must increase, got {[list(x) for x in s]}")
         if any(not 0 < r < 1 for _, r in s):
             raise ValueError(f"mask_schedule: rates must be in (0, 1), got {[list(x) for x in s]}")
-        if self.warmup_steps > self.steps:
-            raise ValueError(f"warmup_steps: {self.warmup_steps} exceeds steps ({self.steps})")
         return self
 
 

@@ -2,112 +2,67 @@
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import Field, ValidationError
+
+from dnalm.settings import PretrainPreset
 
 __all__ = ["PretrainConfig", "TrainState", "mask_rate_at", "lr_factor"]
 
 
-@dataclass
-class PretrainConfig:
+class PretrainConfig(PretrainPreset):
     """Pretraining recipe: one ``pretrain_presets.<name>`` of the config, stored in checkpoints.
 
-    ``batch_size`` is sequences per process per micro-step; the global batch is
-    ``batch_size * grad_accum * world_size`` (DNABERT: 10 x 25 x 8 = 2000).
+    The keys, defaults and checks are those of :class:`dnalm.settings.PretrainPreset` (declared
+    once there); this class adds programmatic knobs that are not config keys. ``batch_size`` is
+    sequences per process per micro-step; the global batch is ``batch_size * grad_accum *
+    world_size`` (DNABERT: 10 x 25 x 8 = 2000).
     """
 
-    steps: int  # optimizer steps in total
-    batch_size: int  # sequences per process per micro-step
-    lr: float  # peak learning rate (AdamW)
-    warmup_steps: int = 0  # linear warm-up, then linear decay to 0 at `steps`
-    grad_accum: int = 1  # micro-steps per optimizer step
-    weight_decay: float = 0.01  # not applied to biases and LayerNorm weights
-    betas: tuple[float, float] = (0.9, 0.98)
-    eps: float = 1e-6
-    max_grad_norm: float = 1.0  # gradient clipping; 0 switches it off
-    # [[from_step, rate], ...]: the share of k-mer tokens to mask from each step on
-    mask_schedule: list[list[float]] = field(default_factory=lambda: [[0, 0.15]])
-    checkpoint_every: int = 1000  # also when the validation loss is computed
-    keep_checkpoints: int = 2
-    log_every: int = 50  # steps per train row of train_log.tsv
-    num_workers: int = 0  # DataLoader worker processes
-    compile: bool = False  # torch.compile the model
-    seed: int = 42
-    # Not in the config schema: programmatic knobs with sensible defaults.
-    pool_batches: int = 50  # batches per length-sorted pool (length bucketing)
-    val_batches: int = 20  # validation batches (rank 0 only)
-    max_tokens: int = 512  # tokens per row including [CLS]/[SEP]; the model's positions
+    pool_batches: int = Field(50, ge=1)  # batches per length-sorted pool (length bucketing)
+    val_batches: int = Field(20, ge=0)  # validation batches (rank 0 only)
+    max_tokens: int = Field(512, ge=3)  # tokens per row including [CLS]/[SEP]; the model's positions
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], name: str | None = None) -> PretrainConfig:
-        """Build from a mapping, rejecting unknown keys and checking types and ranges.
+    def from_dict(cls, d: Mapping[str, Any], name: str | None = None) -> PretrainConfig:
+        """Validate a preset mapping; ``ValueError`` names ``pretrain_presets.<name>.<key>``.
 
         Parameters
         ----------
-        d : dict
+        d : mapping
             The preset's keys and values.
         name : str, optional
-            The preset's name; errors then name ``pretrain_presets.<name>.<key>``. Default is
-            None (errors name ``preset.<key>``).
+            The preset's name. Default is None (errors then name ``preset.<key>``).
         """
         where = f"pretrain_presets.{name}" if name else "preset"
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"`{where}`: unknown key(s) {unknown}; known: {sorted(known)}")
-        for req in ("steps", "batch_size", "lr"):
-            if req not in d:
-                raise ValueError(f"`{where}.{req}` is required")
-        cfg = cls(**dict(d))
-        cfg.validate(name)
-        return cfg
+        try:
+            return cls.model_validate(dict(d))
+        except ValidationError as e:
+            raise ValueError(_messages(e, where)) from None
 
     def validate(self, name: str | None = None) -> None:
-        """Check types and ranges (normalising ``betas`` and ``mask_schedule``); ValueError names the key."""
-        where = f"pretrain_presets.{name}" if name else "preset"
-        ints = ("steps", "batch_size", "grad_accum", "checkpoint_every", "keep_checkpoints",
-                "log_every", "pool_batches", "max_tokens")
-        for key in ints:
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"`{where}.{key}` must be a positive integer, got {v!r}")
-        for key in ("warmup_steps", "num_workers", "val_batches", "seed"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"`{where}.{key}` must be a non-negative integer, got {v!r}")
-        for key in ("lr", "weight_decay", "eps", "max_grad_norm"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise ValueError(f"`{where}.{key}` must be a non-negative number, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"`{where}.lr` must be > 0, got {self.lr!r}")
-        if not isinstance(self.compile, bool):
-            raise ValueError(f"`{where}.compile` must be true or false, got {self.compile!r}")
-        betas = list(self.betas)
-        if len(betas) != 2 or not all(isinstance(b, int | float) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"`{where}.betas` must be two numbers in [0, 1), got {self.betas!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
-        sched = [list(x) for x in self.mask_schedule]
-        if not sched or any(len(x) != 2 for x in sched):
-            raise ValueError(f"`{where}.mask_schedule` must be [[from_step, rate], ...], got {sched!r}")
-        if sched[0][0] != 0:
-            raise ValueError(f"`{where}.mask_schedule` must start at step 0, got {sched[0]!r}")
-        if any(b[0] <= a[0] for a, b in zip(sched, sched[1:], strict=False)):
-            raise ValueError(f"`{where}.mask_schedule` steps must increase, got {sched!r}")
-        if any(not 0 < x[1] < 1 for x in sched):
-            raise ValueError(f"`{where}.mask_schedule` rates must be in (0, 1), got {sched!r}")
-        self.mask_schedule = [[int(a), float(b)] for a, b in sched]
-        if self.max_tokens < 3:
-            raise ValueError(f"`{where}.max_tokens` must be >= 3, got {self.max_tokens}")
-        self.lr, self.weight_decay = float(self.lr), float(self.weight_decay)
-        self.eps, self.max_grad_norm = float(self.eps), float(self.max_grad_norm)
+        """Re-check a config built or changed in code (e.g. ``max_tokens`` set by the caller)."""
+        type(self).from_dict(self.to_dict(), name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (``betas`` as a list)."""
-        d = dataclasses.asdict(self)
-        d["betas"] = list(self.betas)
-        return d
+        """Plain JSON-able dict (``betas`` and the schedule as lists)."""
+        return self.model_dump(mode="json")
+
+
+def _messages(e: ValidationError, where: str) -> str:
+    out = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith("function-"))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "is required"
+        out.append(f"`{where}.{loc}`: {msg}" if loc else f"`{where}`: {msg}")
+    return "; ".join(out)
 
 
 @dataclass

@@ -32,6 +32,7 @@ pretraining (120k steps x 2000 sequences x 512 tokens) onto one such GPU.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -128,101 +129,106 @@ def run_naive(
     return {"rates": rates, "padding_waste": 1 - real / padded, "mfu": None}
 
 
-#: ``run_competent`` dropout paths: stock torch, dnalm.attention_cpu's attention only, and
-#: ``cpu_training`` (its attention plus hidden-state ``ExactDropout``), as dnalm uses it.
+#: Dropout paths of the competent step: stock torch, dnalm.attention_cpu's attention function
+#: only, and ``cpu_training`` (its attention plus hidden-state ``ExactDropout``) as dnalm uses it.
 DROPOUT_PATHS = ("stock", "attention", "cpu_training")
 
 
-def run_competent(
-    shards: Path, size: str, batch: int, steps: int, dropout_path: str, warmup: int = 2
-) -> dict:
-    """A competent CPU training step, with stock or :mod:`dnalm.attention_cpu` dropout.
+class CompetentStep:
+    """A competent CPU masked-LM training step with one of :data:`DROPOUT_PATHS`.
 
     Same model and recipe as dnalm's pretraining (SDPA attention with dropout 0.1,
-    length-grouped batches from :func:`dnalm.corpus.stream.epoch_batches`, vocabulary head on masked positions
-    only, fused AdamW, clipping); ``dropout_path`` (one of :data:`DROPOUT_PATHS`) is the only
-    difference. Every path sees the same batches, masks and seeds. Returns real tokens and
-    seconds per measured step.
+    length-grouped batches from :func:`epoch_batches`, vocabulary head on masked positions
+    only, fused AdamW, clipping); ``dropout_path`` is the only difference. Step ``s`` uses
+    the same batch, masks and dropout seed on every path. Each instance holds its own model,
+    so the paths can be stepped in turn (interleaved) within one process.
     """
-    import contextlib
 
-    import torch.nn.functional as F
-    from dnalm import attention_cpu
-    from transformers import BertForMaskedLM
+    def __init__(self, corpus: Corpus, size: str, batch: int, dropout_path: str) -> None:
+        from dnalm import attention_cpu
+        from transformers import BertForMaskedLM
 
-    corpus = Corpus(find_shards(shards), K)
-    torch.manual_seed(0)
-    lm = BertForMaskedLM(bert_config(K, size)).train()
-    ctx = contextlib.nullcontext()
-    if dropout_path == "cpu_training":
-        ctx = attention_cpu.cpu_training(lm)
-    elif dropout_path == "attention":  # the attention function alone, hidden dropout stock
-        attention_cpu._register()
-        for m in lm.modules():
-            if getattr(m, "config", None) is not None:
-                m.config._attn_implementation = attention_cpu.ATTN_IMPLEMENTATION
-    elif dropout_path != "stock":
-        raise ValueError(f"`dropout_path` must be one of {DROPOUT_PATHS}, got {dropout_path!r}")
-    no_decay = [p for n, p in lm.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
-    decay = [p for n, p in lm.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=4e-4, betas=(0.9, 0.98), eps=1e-6, fused=True,
-    )
-    batches = epoch_batches(corpus.n_tokens, batch, seed=1, epoch=0)
-    gen = torch.Generator()
-    p = centre_prob_for_rate(0.15, K)
-    tokens, seconds = [], []
-    with ctx:
-        for s in range(warmup + steps):
-            torch.manual_seed(s)  # dropout
-            gen.manual_seed(s)  # masks
-            t0 = time.perf_counter()
-            ids, att = corpus.collate(batches[s % len(batches)])
-            mb = mask_tokens(ids, att, K, p, generator=gen)
-            h = lm.bert(input_ids=mb.input_ids, attention_mask=att).last_hidden_state
-            sel = mb.labels != -100
-            loss = F.cross_entropy(lm.cls(h[sel]), mb.labels[sel])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            if s >= warmup:
-                seconds.append(time.perf_counter() - t0)
-                tokens.append(int(att.sum()))
-    return {"tokens": tokens, "seconds": seconds, "tokens_per_s": sum(tokens) / sum(seconds)}
+        torch.manual_seed(0)
+        self.lm = BertForMaskedLM(bert_config(K, size)).train()
+        self.ctx = contextlib.ExitStack()
+        if dropout_path == "cpu_training":
+            self.ctx.enter_context(attention_cpu.cpu_training(self.lm))
+        elif dropout_path == "attention":  # the attention function alone, hidden dropout stock
+            attention_cpu._register()
+            for m in self.lm.modules():
+                if getattr(m, "config", None) is not None:
+                    m.config._attn_implementation = attention_cpu.ATTN_IMPLEMENTATION
+        elif dropout_path != "stock":
+            raise ValueError(f"`dropout_path` must be one of {DROPOUT_PATHS}, got {dropout_path!r}")
+        named = list(self.lm.named_parameters())
+        no_decay = [p for n, p in named if n.endswith("bias") or "LayerNorm" in n]
+        decay = [p for n, p in named if not (n.endswith("bias") or "LayerNorm" in n)]
+        self.opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=4e-4, betas=(0.9, 0.98), eps=1e-6, fused=True,
+        )
+        self.corpus = corpus
+        self.batches = epoch_batches(corpus.n_tokens, batch, seed=1, epoch=0)
+        self.gen = torch.Generator()
+        self.p = centre_prob_for_rate(0.15, K)
+
+    def __call__(self, s: int) -> tuple[int, float]:
+        """Run training step ``s``; return (real tokens, seconds)."""
+        import torch.nn.functional as F
+
+        torch.manual_seed(s)  # dropout
+        self.gen.manual_seed(s)  # masks
+        t0 = time.perf_counter()
+        ids, att = self.corpus.collate(self.batches[s % len(self.batches)])
+        mb = mask_tokens(ids, att, K, self.p, generator=self.gen)
+        h = self.lm.bert(input_ids=mb.input_ids, attention_mask=att).last_hidden_state
+        sel = mb.labels != -100
+        loss = F.cross_entropy(self.lm.cls(h[sel]), mb.labels[sel])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.lm.parameters(), 1.0)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        return int(att.sum()), time.perf_counter() - t0
 
 
 def competent_mode(a) -> dict:
-    """The dropout paths of :func:`run_competent`, interleaved round by round."""
+    """The :data:`DROPOUT_PATHS` stepped in turn: step s of every path, then step s + 1.
+
+    On a shared machine the load changes within seconds; stepping the paths in turn (the
+    order rotating every step) puts the paths' samples of each step next to each other in
+    time, and each round's ratio compares the sums of the same steps.
+    """
     torch.set_num_threads(a.threads)
-    rates: dict[str, list[float]] = {d: [] for d in DROPOUT_PATHS}
-    steps: dict[str, list[list[float]]] = {d: [] for d in DROPOUT_PATHS}
-    tokens: list[int] = []
+    n = len(DROPOUT_PATHS)
     with tempfile.TemporaryDirectory() as tmp:
-        shards = write_corpus(Path(tmp) / "shards", a.pieces)
-        for d in DROPOUT_PATHS:  # import/first-call warm-up
-            run_competent(shards, a.size, a.batch, 1, d)
+        corpus = Corpus(find_shards(write_corpus(Path(tmp) / "shards", a.pieces)), K)
+        arms = {d: CompetentStep(corpus, a.size, a.batch, d) for d in DROPOUT_PATHS}
+        tokens = {d: np.zeros((a.rounds, a.steps_ours)) for d in DROPOUT_PATHS}
+        secs = {d: np.zeros((a.rounds, a.steps_ours)) for d in DROPOUT_PATHS}
+        for s in range(2):  # warm-up steps, not timed
+            for arm in arms.values():
+                arm(s)
         for r in range(a.rounds):
-            # rotate which path goes first, so a load trend hits all alike
-            order = DROPOUT_PATHS[r % 3 :] + DROPOUT_PATHS[: r % 3]
-            for d in order:
-                run = run_competent(shards, a.size, a.batch, a.steps_ours, d)
-                rates[d].append(run["tokens_per_s"])
-                steps[d].append(run["seconds"])
-                tokens = run["tokens"]  # the same batches on every path and round
-            print(f"round {r + 1}: " + ", ".join(f"{d} {rates[d][-1]:.0f} tok/s" for d in DROPOUT_PATHS),
-                  flush=True)
-    # best of rounds: each step's fastest time over the rounds (the least disturbed by other
-    # load on a shared machine), summed over the steps
-    best = {d: sum(tokens) / float(np.min(steps[d], axis=0).sum()) for d in DROPOUT_PATHS}
+            for i in range(a.steps_ours):
+                s = 2 + r * a.steps_ours + i
+                for j in range(n):
+                    d = DROPOUT_PATHS[(s + j) % n]
+                    tokens[d][r, i], secs[d][r, i] = arms[d](s)
+            print(f"round {r + 1}: " + ", ".join(
+                f"{d} {tokens[d][r].sum() / secs[d][r].sum():.0f} tok/s" for d in DROPOUT_PATHS),
+                flush=True)
+        for arm in arms.values():
+            arm.ctx.close()
+    rates = {d: (tokens[d].sum(1) / secs[d].sum(1)).tolist() for d in DROPOUT_PATHS}
     res = {"mode": "competent", "size": a.size, "batch": a.batch, "threads": a.threads,
-           "steps_per_round": a.steps_ours, "tokens_per_s": rates, "best_tokens_per_s": best}
+           "rounds": a.rounds, "steps_per_round": a.steps_ours, "tokens_per_s": rates,
+           "tokens_per_s_all": {d: float(tokens[d].sum() / secs[d].sum()) for d in DROPOUT_PATHS}}
     for d in DROPOUT_PATHS[1:]:
-        ratios = [x / s for x, s in zip(rates[d], rates["stock"], strict=True)]
+        ratios = [x / y for x, y in zip(rates[d], rates["stock"], strict=True)]
+        step_ratios = (secs["stock"] / secs[d]).ravel()  # same tokens: time ratio = rate ratio
         res[f"{d}_ratios"] = ratios
-        res[f"{d}_ratio"] = statistics.median(ratios)
-        res[f"{d}_ratio_best"] = best[d] / best["stock"]
+        res[f"{d}_ratio"] = res["tokens_per_s_all"][d] / res["tokens_per_s_all"]["stock"]
+        res[f"{d}_step_ratio_quartiles"] = np.percentile(step_ratios, [25, 50, 75]).tolist()
     return res
 
 
@@ -309,7 +315,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.competent:
         a.batch = a.batch or 4
-        a.steps_ours = a.steps_ours or 12
+        a.steps_ours = a.steps_ours or 10
         res = competent_mode(a)
     elif a.gpu:
         a.batch = a.batch or 64
@@ -327,9 +333,9 @@ def main(argv=None) -> int:
     if a.competent:
         for d in DROPOUT_PATHS[1:]:
             r = res[f"{d}_ratios"]
-            print(f"{d} / stock tokens per second: median {res[f'{d}_ratio']:.3f}x "
-                  f"(rounds {min(r):.3f}-{max(r):.3f}), best of rounds "
-                  f"{res[f'{d}_ratio_best']:.3f}x")
+            q = res[f"{d}_step_ratio_quartiles"]
+            print(f"{d} / stock tokens per second: {res[f'{d}_ratio']:.3f}x (rounds "
+                  f"{min(r):.3f}-{max(r):.3f}; per step median {q[1]:.3f}, IQR {q[0]:.3f}-{q[2]:.3f})")
     else:
         print(f"ours / naive tokens per second: {res['ratio']:.2f}x")
     return 0

@@ -157,15 +157,47 @@ def test_model_names() -> None:
 
 
 def test_local_sources() -> None:
-    from dnalm import config as dcfg
+    from dnalm import paths
+    from dnalm.fetch import local_path
 
-    cfg = settings.canonical(load_config(_load("config.yaml")))
-    assert dcfg.local_source_inputs(cfg, "fasta", {"genome": "demo_hs"}) == [
+    cfg = load_config(_load("config.yaml"))
+    assert paths.local_source_inputs(cfg, "fasta", {"genome": "demo_hs"}) == [
         "resources/demo/demo_hs/genome.fa.gz"
     ]
-    hg = settings.canonical(load_config(_load("hg38.yaml")))
-    assert dcfg.local_source_inputs(hg, "fasta", {"genome": "hg38"}) == []
-    assert dcfg.local_path("file:///data/x.fa") == "/data/x.fa"
+    hg = load_config(_load("hg38.yaml"))
+    assert paths.local_source_inputs(hg, "fasta", {"genome": "hg38"}) == []
+    assert paths.source(hg, "fasta", {"genome": "hg38"})["md5"]
+    assert local_path("file:///data/x.fa") == "/data/x.fa"
+    assert local_path("https://example.org/x.fa") is None
+
+
+def test_rule_params_leave_out_job_selection() -> None:
+    """Adding a task or a model to a section must not change the params of existing jobs."""
+    from dnalm import paths
+
+    a = load_config(_load("config.yaml"))
+    cfg = _load("config.yaml")
+    cfg["finetune"]["models"].append("cnn_lstm")
+    cfg["motifs"]["tasks"] = cfg["motifs"]["tasks"][:1]
+    cfg["variants"]["scatter"] = 1
+    b = load_config(cfg)
+    for section in ("finetune", "motifs", "variants", "attention"):
+        assert paths.rule_params(a, section) == paths.rule_params(b, section), section
+    assert "window" in paths.rule_params(a, "motifs") and "models" not in paths.rule_params(a, "finetune")
+
+
+def test_dataset_inputs_dispatch() -> None:
+    from dnalm import paths
+
+    cfg = _load("config.yaml")
+    c = load_config(cfg)
+    assert paths.dataset_inputs(c, "tf_mm_ctcf")["peaks"] == (
+        "resources/annotations/demo_mm/peaks/CTCF_mm.narrowPeak.gz")
+    assert paths.dataset_inputs(c, "prom300_tata")["epd"] == "resources/annotations/demo_hs/epd.tsv"
+    cfg["tasks"]["mine"] = {"kind": "imported", "format": "gue_csv", "path": "some/dir"}
+    assert paths.dataset_inputs(load_config(cfg), "mine") == {
+        "path": ["some/dir/train.csv", "some/dir/dev.csv", "some/dir/test.csv"]
+    }
 
 
 def _snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -303,22 +303,6 @@ def test_declared_label_set_and_k_reach_the_importer_and_card(tmp_path):
     assert card["labels"] == [0, 1, 2] and card["k"] == 3 and card["window_length"] == 4
 
 
-def test_dataset_inputs_dispatch():
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    assert (
-        datasets.dataset_inputs(cfg, "tf_mm_ctcf")["peaks"]
-        == "resources/annotations/demo_mm/peaks/CTCF_mm.narrowPeak.gz"
-    )
-    assert (
-        datasets.dataset_inputs(cfg, "prom300_tata")["epd"]
-        == "resources/annotations/demo_hs/epd.tsv"
-    )
-    cfg["tasks"]["mine"] = {"kind": "imported", "format": "gue_csv", "path": "some/dir"}
-    assert datasets.dataset_inputs(cfg, "mine") == {
-        "path": ["some/dir/train.csv", "some/dir/dev.csv", "some/dir/test.csv"]
-    }
-
-
 # ----------------------------------------------------------------------------- end to end (demo)
 
 

@@ -582,19 +582,27 @@ def test_gather_rejects_missing_or_foreign_shards(world, tmp_path):
 
 
 def test_config_lists_every_shard():
-    from dnalm import config as dcfg
+    from dnalm import paths
+    from dnalm.settings import load_config
 
-    cfg = {"tasks": {"t": {"genome": "g", "kind": "tfbs"}},
-           "annotations": {"g": {"clinvar": {"url": "x"}}},
-           "variants": {"tasks": ["t"], "model": "lm", "scatter": 3}}
-    inp = dcfg.variant_gather_inputs(cfg, "t", "lm")
+    cfg = load_config({
+        "genomes": {"g": {"fasta": {"url": "g.fa"}}},
+        "annotations": {"g": {"clinvar": {"url": "x"}, "peaks": {"e": {"url": "e.bed"}}}},
+        "language_models": {"lm": {"genome": "g", "preset": "p"}},
+        "pretrain_presets": {"p": {"steps": 1, "batch_size": 1, "lr": 1e-3}},
+        "tasks": {"t": {"genome": "g", "kind": "tfbs", "experiment": "e"}},
+        "finetune": {"models": ["lm"]},
+        "attention": {"tasks": ["t"], "model": "lm"},
+        "variants": {"tasks": ["t"], "model": "lm", "scatter": 3},
+    })  # fmt: skip
+    inp = paths.variant_gather_inputs(cfg, "t", "lm")
     assert inp["shards"] == [f"results/variants/t/lm/shards/{i}-of-3.tsv.gz" for i in (1, 2, 3)]
     assert inp["shard_meta"][2] == "results/variants/t/lm/shards/3-of-3.json"
     assert inp["clinvar_counts"] == "resources/annotations/g/clinvar.normalise.json"
     assert inp["card"] == "results/datasets/t/card.json"
-    assert dcfg.variant_model_inputs(cfg, "t", "lm")["card"] == inp["card"]
+    assert paths.variant_model_inputs(cfg, "t", "lm")["card"] == inp["card"]
     assert "regions" not in inp and "dbsnp_counts" not in inp and "clinvar" not in inp
-    assert "results/variants/t/lm/summary.json" in dcfg.final_outputs(cfg)
+    assert "results/variants/t/lm/summary.json" in paths.final_outputs(cfg)
 
 
 # ----------------------------------------------------------------------------- end to end

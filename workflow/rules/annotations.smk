@@ -2,13 +2,10 @@
 # dnalm.epd, dnalm.splice, dnalm.tfbs). Sources are renamed to the genome's own contig names.
 
 
-from dnalm import datasets as ddatasets
-
-
 # EPDnew BED (+ TATA flags) -> epd.tsv: contig, tss0 (0-based TSS), strand, name, tata.
 rule annotation_epd:
     input:
-        unpack(lambda wc: ddatasets.genome_files(wc.genome)),
+        unpack(lambda wc: P.genome_files(wc.genome)),
         bed=get_source("epd"),
         motifs=get_source("epd_motifs"),
     output:
@@ -23,8 +20,8 @@ rule annotation_epd:
         runtime=30,
     params:
         sources=lambda wc: {
-            "epd": dcfg.source(config, "epd", dict(wc)),
-            "epd_motifs": dcfg.source(config, "epd_motifs", dict(wc)),
+            "epd": P.source(CFG, "epd", dict(wc)),
+            "epd_motifs": P.source(CFG, "epd_motifs", dict(wc)),
         },
     script:
         "../scripts/annotation_epd.py"
@@ -33,7 +30,7 @@ rule annotation_epd:
 # Gene annotation GTF, validated and renamed (gzip, mtime 0).
 rule annotation_gtf:
     input:
-        unpack(lambda wc: ddatasets.genome_files(wc.genome)),
+        unpack(lambda wc: P.genome_files(wc.genome)),
         gtf=get_source("gtf"),
     output:
         "resources/annotations/{genome}/genes.gtf.gz",
@@ -48,7 +45,7 @@ rule annotation_gtf:
         mem_mb=2000,
         runtime=60,
     params:
-        sources=lambda wc: {"gtf": dcfg.source(config, "gtf", dict(wc))},
+        sources=lambda wc: {"gtf": P.source(CFG, "gtf", dict(wc))},
     script:
         "../scripts/annotation_gtf.py"
 
@@ -56,7 +53,7 @@ rule annotation_gtf:
 # One ENCODE narrowPeak per experiment, validated and renamed (gzip, mtime 0).
 rule annotation_peaks:
     input:
-        unpack(lambda wc: ddatasets.genome_files(wc.genome)),
+        unpack(lambda wc: P.genome_files(wc.genome)),
         peaks=get_source("peaks"),
     output:
         "resources/annotations/{genome}/peaks/{experiment}.narrowPeak.gz",
@@ -71,6 +68,6 @@ rule annotation_peaks:
         mem_mb=1000,
         runtime=30,
     params:
-        sources=lambda wc: {"peaks": dcfg.source(config, "peaks", dict(wc))},
+        sources=lambda wc: {"peaks": P.source(CFG, "peaks", dict(wc))},
     script:
         "../scripts/annotation_peaks.py"

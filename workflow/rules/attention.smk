@@ -6,7 +6,7 @@
 # index of promoter tasks comes from the dataset card (dnalm.dataset.read_card).
 rule attention_extract:
     input:
-        metrics=lambda wc: f"results/finetune/{wc.task}/{wc.model}/seed{dcfg.seeds(config)[0]}/metrics.json",
+        metrics=lambda wc: P.first_seed_run(CFG, wc.task, wc.model, "metrics.json"),
         train="results/datasets/{task}/train.tsv.gz",
         dev="results/datasets/{task}/dev.tsv.gz",
         test="results/datasets/{task}/test.tsv.gz",
@@ -46,9 +46,9 @@ rule attention_extract:
         runtime=120,
         gpu=0,
     params:
-        model_dir=lambda wc: f"results/finetune/{wc.task}/{wc.model}/seed{dcfg.seeds(config)[0]}/model",
-        batch_size=config.get("attention", {}).get("batch_size", 64),
-        n_heatmaps=config.get("attention", {}).get("n_heatmaps", 20),
-        min_len=config.get("motifs", {}).get("min_len", 5),
+        model_dir=lambda wc: P.first_seed_run(CFG, wc.task, wc.model, "model"),
+        batch_size=CFG.attention.batch_size,
+        n_heatmaps=CFG.attention.n_heatmaps,
+        min_len=CFG.motifs.min_len,
     script:
         "../scripts/attention_extract.py"

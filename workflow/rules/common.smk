@@ -1,33 +1,41 @@
-# Config validation, wildcard constraints and input functions. Logic lives in dnalm.config.
-from dnalm import config as dcfg
+# Config validation, wildcard constraints and input functions. Logic lives in dnalm.settings
+# (the typed config) and dnalm.paths (every path, input function and rule parameter).
+from dnalm import paths as P
 from dnalm import settings
 
 # Validated once, here, before any job: typed, defaults filled in, cross-key checks done.
 CFG = settings.load_config(config)
-# Rules and input functions read the same validated values (defaults included) as plain dicts.
+# The same validated values (defaults included) as a plain dict, e.g. for --report's config table.
 config.clear()
 config.update(settings.canonical(CFG))
 
-SCRIPTS = str(Path(workflow.basedir) / "workflow" / "scripts")
-
 
 wildcard_constraints:
-    genome=dcfg.alternation(config.get("genomes", {})),
-    world=dcfg.alternation(config.get("simulate", {})),
-    task=dcfg.alternation(config.get("tasks", {})),
-    lm=dcfg.alternation(config.get("language_models", {})),
+    genome=P.alternation(CFG.genomes),
+    world=P.alternation(CFG.simulate),
+    task=P.alternation(CFG.tasks),
+    lm=P.alternation(CFG.language_models),
     seed=r"\d+",
     k=r"[3-6]",
 
 
 def get_final_outputs():
-    return dcfg.final_outputs(config)
+    return P.final_outputs(CFG)
 
 
 def get_source(kind):
     """Input function: a local annotation/genome source path, so the demo simulator runs first."""
 
     def _inner(wildcards):
-        return dcfg.local_source_inputs(config, kind, dict(wildcards))
+        return P.local_source_inputs(CFG, kind, dict(wildcards))
+
+    return _inner
+
+
+def source_params(kind):
+    """Params function: the source entry {url, md5?, sha256?, checksum?} of a fetch rule."""
+
+    def _inner(wildcards):
+        return P.source(CFG, kind, dict(wildcards))
 
     return _inner

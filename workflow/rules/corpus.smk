@@ -25,11 +25,7 @@ rule corpus_shard:
         mem_mb=1000,
         runtime=60,
     params:
-        min_len=config.get("corpus", {}).get("min_len", 10),
-        max_len=config.get("corpus", {}).get("max_len", 510),
-        coverage=config.get("corpus", {}).get("coverage", 5),
-        seed=config.get("corpus", {}).get("seed", 1),
-        val_fraction=config.get("corpus", {}).get("val_fraction", 0.01),
+        corpus=P.rule_params(CFG, "corpus"),
     script:
         "../scripts/corpus_shard.py"
 

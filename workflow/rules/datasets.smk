@@ -1,12 +1,11 @@
 # datasets stage rules (see docs/ARCHITECTURE.md; logic in dnalm.datasets.build_dataset).
-from dnalm import datasets as ddatasets
 
 
 # One job per task: positives, negatives, leakage-free splits, TSVs (gzip, mtime 0), card.json.
 rule dataset_build:
     input:
         # genome + normalised annotation, or only an imported task's own files
-        unpack(lambda wc: ddatasets.dataset_inputs(config, wc.task)),
+        unpack(lambda wc: P.dataset_inputs(CFG, wc.task)),
     output:
         train="results/datasets/{task}/train.tsv.gz",
         dev="results/datasets/{task}/dev.tsv.gz",
@@ -27,7 +26,7 @@ rule dataset_build:
         mem_mb=4000,
         runtime=120,
     params:
-        spec=lambda wc: dict(config["tasks"][wc.task]),
-        splits=config.get("splits", {}),
+        spec=lambda wc: P.task_params(CFG, wc.task),
+        splits=P.rule_params(CFG, "splits"),
     script:
         "../scripts/dataset_build.py"

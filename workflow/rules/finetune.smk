@@ -4,20 +4,17 @@
 # (baselines cnn, cnn_lstm, cnn_gru, kmer_lr: --forcerun baseline_finetune)
 FT_SPLITS = {s: f"results/datasets/{{task}}/{s}.tsv.gz" for s in ("train", "dev", "test")}
 FT_DIR = "results/finetune/{task}/{model}/seed{seed}"
-# Summary inputs: the three files of every run in dcfg.finetune_outputs(config).
+# Summary inputs: the three files of every run (task x model x seed).
 FT_RUNS = {
-    name: [p.replace("metrics.json", name) for p in dcfg.finetune_outputs(config)]
+    name: P.finetune_outputs(CFG, name)
     for name in ("metrics.json", "predictions.tsv.gz", "train_log.tsv")
 }
-FT_BERT_MODELS = dcfg.alternation(
-    [m for lm in config.get("language_models", {}) for m in (lm, lm + dcfg.SCRATCH_SUFFIX)]
-)
 
 
 rule bert_finetune:
     input:
         **FT_SPLITS,
-        lm=lambda wc: f"results/pretrain/{dcfg.model_lm(wc.model)}/model",
+        lm=lambda wc: P.lm_dir(wc.model),
     output:
         metrics=f"{FT_DIR}/metrics.json",
         predictions=f"{FT_DIR}/predictions.tsv.gz",
@@ -28,7 +25,7 @@ rule bert_finetune:
     benchmark:
         "benchmarks/bert_finetune/{task}/{model}/seed{seed}.tsv"
     wildcard_constraints:
-        model=FT_BERT_MODELS,
+        model=P.alternation(P.bert_models(CFG)),
     conda:
         "../envs/ml.yaml"
     threads: 2
@@ -37,8 +34,8 @@ rule bert_finetune:
         runtime=240,
         gpu=0,
     params:
-        ft=config.get("finetune", {}),
-        scratch=lambda wc: dcfg.is_scratch(wc.model),
+        ft=P.rule_params(CFG, "finetune"),
+        scratch=lambda wc: settings.is_scratch(wc.model),
     script:
         "../scripts/finetune_model.py"
 
@@ -55,7 +52,7 @@ rule baseline_finetune:
     benchmark:
         "benchmarks/baseline_finetune/{task}/{model}/seed{seed}.tsv"
     wildcard_constraints:
-        model=dcfg.alternation(list(dcfg.BASELINES)),
+        model=P.alternation(P.baseline_models()),
     conda:
         "../envs/ml.yaml"
     threads: 2
@@ -64,7 +61,7 @@ rule baseline_finetune:
         runtime=60,
         gpu=0,
     params:
-        ft=config.get("finetune", {}),
+        ft=P.rule_params(CFG, "finetune"),
     script:
         "../scripts/finetune_model.py"
 

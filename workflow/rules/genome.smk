@@ -19,7 +19,7 @@ rule genome_download:
         mem_mb=500,
         runtime=240,
     params:
-        src=lambda wc: dcfg.source(config, "fasta", dict(wc)),
+        src=source_params("fasta"),
     script:
         "../scripts/genome_download.py"
 
@@ -39,7 +39,7 @@ rule genome_assembly_report:
         mem_mb=200,
         runtime=10,
     params:
-        src=lambda wc: dcfg.source(config, "assembly_report", dict(wc)),
+        src=source_params("assembly_report"),
     script:
         "../scripts/genome_download.py"
 
@@ -52,7 +52,7 @@ checkpoint genome_prepare:
         # The fetched assembly report, or nothing when none is configured.
         report=lambda wc: (
             f"resources/genomes/{wc.genome}/assembly_report.txt"
-            if dcfg.source(config, "assembly_report", dict(wc))
+            if P.source(CFG, "assembly_report", dict(wc))
             else []
         ),
     output:
@@ -72,6 +72,6 @@ checkpoint genome_prepare:
         mem_mb=1000,
         runtime=120,
     params:
-        contigs=lambda wc: config["genomes"][wc.genome].get("contigs", ".*"),
+        contigs=lambda wc: CFG.genomes[wc.genome].contigs,
     script:
         "../scripts/genome_prepare.py"

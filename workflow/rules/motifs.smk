@@ -1,16 +1,13 @@
 # motifs stage rules (see docs/ARCHITECTURE.md; logic in the dnalm.motifs package).
 
 
-from dnalm import motifs as dmotifs
-
-
 # DNABERT-viz motif discovery on the test set's attention, then TOMTOM (memelite) against
 # the known motifs of the task's genome, and logomaker logos.
 rule motif_discover:
     input:
         scores="results/attention/{task}/{model}/scores.npz",
         test="results/datasets/{task}/test.tsv.gz",
-        known=lambda wc: dmotifs.known_motif_inputs(config, wc.task),
+        known=lambda wc: P.known_motif_inputs(CFG, wc.task),
     output:
         meme="results/motifs/{task}/{model}/motifs.meme",
         instances="results/motifs/{task}/{model}/instances.tsv",
@@ -41,12 +38,6 @@ rule motif_discover:
         runtime=60,
         gpu=0,
     params:
-        positives=config.get("motifs", {}).get("positives", "true_label"),
-        min_len=config.get("motifs", {}).get("min_len", 5),
-        window=config.get("motifs", {}).get("window", 24),
-        pval_cutoff=config.get("motifs", {}).get("pval_cutoff", 0.005),
-        min_n_motif=config.get("motifs", {}).get("min_n_motif", 3),
-        candidates=config.get("motifs", {}).get("candidates", "regions"),
-        candidate_len=config.get("motifs", {}).get("candidate_len", 8),
+        motifs=P.rule_params(CFG, "motifs"),
     script:
         "../scripts/motif_discover.py"

@@ -8,7 +8,7 @@
 # (DDP, one process per GPU).
 rule bert_pretrain:
     input:
-        stats=lambda wc: dcfg.pretrain_corpus_stats(config, wc.lm),
+        stats=lambda wc: P.pretrain_corpus_stats(CFG, wc.lm),
     output:
         model=directory("results/pretrain/{lm}/model"),
         log_tsv=report(
@@ -26,7 +26,7 @@ rule bert_pretrain:
     benchmark:
         "benchmarks/bert_pretrain/{lm}.tsv"
     wildcard_constraints:
-        lm=dcfg.alternation(dcfg.trained_lms(config)),
+        lm=P.alternation(CFG.trained_lms()),
     retries: 2
     conda:
         "../envs/ml.yaml"
@@ -37,10 +37,7 @@ rule bert_pretrain:
         gpu=0,
     params:
         ckpt_dir="results/pretrain/{lm}/checkpoints",
-        k=lambda wc: config["language_models"][wc.lm].get("k", 6),
-        size=lambda wc: config["language_models"][wc.lm].get("size", "tiny"),
-        preset=lambda wc: dcfg.pretrain_preset(config, wc.lm),
-        preset_name=lambda wc: config["language_models"][wc.lm].get("preset", "demo"),
+        run=lambda wc: P.pretrain_params(CFG, wc.lm),
     script:
         "../scripts/bert_pretrain.py"
 
@@ -48,13 +45,13 @@ rule bert_pretrain:
 # A `pretrained:` DNABERT-format checkpoint directory re-saved as a dnalm model directory.
 rule lm_import:
     input:
-        src=lambda wc: config["language_models"][wc.lm]["pretrained"],
+        src=lambda wc: CFG.language_models[wc.lm].pretrained,
     output:
         model=directory("results/pretrain/{lm}/model"),
     log:
         "logs/lm_import/{lm}.log",
     wildcard_constraints:
-        lm=dcfg.alternation(dcfg.imported_lms(config)),
+        lm=P.alternation(CFG.imported_lms()),
     conda:
         "../envs/ml.yaml"
     threads: 1

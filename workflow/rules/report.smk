@@ -3,7 +3,7 @@
 
 rule report_tables:
     input:
-        cards=expand("results/datasets/{task}/card.json", task=list(config.get("tasks", {}))),
+        cards=[P.dataset_files(t)["card"] for t in CFG.tasks],
     output:
         cards=report(
             "results/summary/datasets.tsv",

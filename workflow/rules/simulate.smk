@@ -6,7 +6,7 @@
 # demo_simulate_<world> for a world with its own peaks (dnalm.sim.rule_groups). Same script.
 from dnalm import sim as dsim
 
-SIMULATE = config.get("simulate", {})
+SIMULATE = settings.canonical(CFG.simulate)
 
 for _rule, _worlds in dsim.rule_groups(SIMULATE).items():
 
@@ -20,7 +20,7 @@ for _rule, _worlds in dsim.rule_groups(SIMULATE).items():
         benchmark:
             f"benchmarks/{_rule}/{{world}}.tsv"
         wildcard_constraints:
-            world=dcfg.alternation(_worlds),
+            world=P.alternation(_worlds),
         conda:
             "../envs/bio.yaml"
         threads: 1

@@ -1,8 +1,8 @@
 # variants stage rules (see docs/ARCHITECTURE.md; logic in dnalm.vcf, dnalm.variants.{select,
 # effects,shard,gather,plots}, dnalm.clinvar, dnalm.mutagenesis)
 
-
-VARIANTS = config.get("variants", {})
+VARIANT_TASKS = P.alternation(CFG.variants.tasks)
+VARIANT_MODEL = P.alternation([CFG.variants.model] if CFG.variants.model else [])
 
 
 # Stream dbSNP / ClinVar, validate every record (header, columns, POS within the contig, REF/ALT
@@ -11,7 +11,7 @@ VARIANTS = config.get("variants", {})
 # bgzip + tabix.
 rule vcf_normalise:
     input:
-        src=lambda wc: dcfg.local_source_inputs(config, wc.source, dict(wc)),
+        src=lambda wc: P.local_source_inputs(CFG, wc.source, dict(wc)),
         contigs="resources/genomes/{genome}/contigs.tsv",
     output:
         vcf="resources/annotations/{genome}/{source}.vcf.gz",
@@ -30,7 +30,7 @@ rule vcf_normalise:
         mem_mb=1000,
         runtime=720,
     params:
-        src=lambda wc: dcfg.source(config, wc.source, dict(wc)),
+        src=lambda wc: P.source(CFG, wc.source, dict(wc)),
     script:
         "../scripts/vcf_normalise.py"
 
@@ -42,8 +42,8 @@ rule vcf_normalise:
 # task's card.json.
 rule variant_score_shard:
     input:
-        unpack(lambda wc: dcfg.variant_model_inputs(config, wc.task, wc.model)),
-        unpack(lambda wc: dcfg.vcf_inputs(config, wc.task)),
+        unpack(lambda wc: P.variant_model_inputs(CFG, wc.task, wc.model)),
+        unpack(lambda wc: P.vcf_inputs(CFG, wc.task)),
     output:
         table="results/variants/{task}/{model}/shards/{shard}-of-{n}.tsv.gz",
         meta="results/variants/{task}/{model}/shards/{shard}-of-{n}.json",
@@ -52,8 +52,8 @@ rule variant_score_shard:
     benchmark:
         "benchmarks/variant_score_shard/{task}/{model}/{shard}-of-{n}.tsv"
     wildcard_constraints:
-        task=dcfg.alternation(VARIANTS.get("tasks", [])),
-        model=dcfg.alternation([VARIANTS["model"]] if VARIANTS.get("model") else []),
+        task=VARIANT_TASKS,
+        model=VARIANT_MODEL,
         shard=r"[1-9]\d*",
         n=r"[1-9]\d*",
     conda:
@@ -64,8 +64,8 @@ rule variant_score_shard:
         runtime=240,
         gpu=0,
     params:
-        context=VARIANTS.get("context", "region"),
-        batch_size=VARIANTS.get("batch_size", 64),
+        context=CFG.variants.context,
+        batch_size=CFG.variants.batch_size,
     script:
         "../scripts/variant_score_shard.py"
 
@@ -74,7 +74,7 @@ rule variant_score_shard:
 # ClinVar enrichment/AUROC, mutation maps of the top variants, figures.
 rule variant_score:
     input:
-        unpack(lambda wc: dcfg.variant_gather_inputs(config, wc.task, wc.model)),
+        unpack(lambda wc: P.variant_gather_inputs(CFG, wc.task, wc.model)),
     output:
         scores="results/variants/{task}/{model}/scores.tsv.gz",
         clinvar=report(
@@ -107,8 +107,8 @@ rule variant_score:
     benchmark:
         "benchmarks/variant_score/{task}/{model}.tsv"
     wildcard_constraints:
-        task=dcfg.alternation(VARIANTS.get("tasks", [])),
-        model=dcfg.alternation([VARIANTS["model"]] if VARIANTS.get("model") else []),
+        task=VARIANT_TASKS,
+        model=VARIANT_MODEL,
     conda:
         "../envs/ml.yaml"
     threads: 2
@@ -117,10 +117,6 @@ rule variant_score:
         runtime=240,
         gpu=0,
     params:
-        context=VARIANTS.get("context", "region"),
-        batch_size=VARIANTS.get("batch_size", 64),
-        null_size=VARIANTS.get("null_size", 1000),
-        top_mutation_maps=VARIANTS.get("top_mutation_maps", 5),
-        seed=VARIANTS.get("seed", 1),
+        variants=P.rule_params(CFG, "variants"),
     script:
         "../scripts/variant_score.py"

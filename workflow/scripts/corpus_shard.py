@@ -12,11 +12,7 @@ build_corpus_shard(
     sm.wildcards.chrom,
     sm.output.seq,
     sm.output.idx,
-    min_len=int(sm.params.min_len),
-    max_len=int(sm.params.max_len),
-    coverage=int(sm.params.coverage),
-    seed=int(sm.params.seed),
-    val_fraction=float(sm.params.val_fraction),
+    **sm.params.corpus,  # min_len, max_len, coverage, seed, val_fraction (dnalm.settings)
     out_meta=sm.output.meta,
     verbose=True,
 )

@@ -16,12 +16,6 @@ discover_motifs(
     logos_dir=sm.output.logos,
     logo_panel_out=sm.output.logo_panel,
     known_meme=sm.input.known[0] if sm.input.known else None,
-    positives=sm.params.positives,
-    min_len=int(sm.params.min_len),
-    window=int(sm.params.window),
-    pval_cutoff=float(sm.params.pval_cutoff),
-    min_n_motif=int(sm.params.min_n_motif),
-    candidates=str(sm.params.candidates),
-    candidate_len=int(sm.params.candidate_len),
+    **sm.params.motifs,  # the motifs section (dnalm.settings.Motifs) less its task selection
     n_jobs=int(sm.threads),
 )

@@ -18,11 +18,7 @@ summarise_variants(
     outputs={k: sm.output[k] for k in
              ("scores", "clinvar", "summary", "fig_scores", "fig_top", "fig_maps")},
     normalise_counts={s: sm.input.get(f"{s}_counts") for s in ("dbsnp", "clinvar")},
-    context=sm.params.context,
-    batch_size=sm.params.batch_size,
-    null_size=sm.params.null_size,
-    top_mutation_maps=sm.params.top_mutation_maps,
-    seed=sm.params.seed,
+    **sm.params.variants,  # context, batch_size, null_size, top_mutation_maps, seed
     labels={"task": sm.wildcards.task, "model": sm.wildcards.model},
     verbose=True,
 )

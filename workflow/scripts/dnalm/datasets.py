@@ -29,13 +29,12 @@ import numpy as np
 from dnalm import epd, importers, negatives, splice, tfbs
 from dnalm.dataset import DEFAULT_K, Example, dataset_card, write_card, write_split
 from dnalm.fasta import Genome
+from dnalm.fetch import obtain
 from dnalm.splits import SPLITS, cap_per_class, check_no_leakage, dedupe, split_examples
 
 __all__ = [
     "DEFAULT_NEGATIVES",
     "build_dataset",
-    "dataset_inputs",
-    "genome_files",
     "prepare_annotation",
 ]
 
@@ -209,62 +208,6 @@ def build_dataset(
     return card
 
 
-def genome_files(genome: str) -> dict[str, str]:
-    """The prepared genome's files (bgzip FASTA, its two indexes, contigs.tsv)."""
-    gdir = f"resources/genomes/{genome}"
-    return {
-        "fasta": f"{gdir}/genome.fa.gz",
-        "fai": f"{gdir}/genome.fa.gz.fai",
-        "gzi": f"{gdir}/genome.fa.gz.gzi",
-        "contigs": f"{gdir}/contigs.tsv",
-    }
-
-
-def dataset_inputs(config: Mapping[str, Any], task: str) -> dict[str, str | list[str]]:
-    """Input files of task ``task`` (for the ``dataset_build`` rule), by kind.
-
-    Genome tasks take the bgzip FASTA with its indexes and contig table plus the normalised
-    annotation (``epd``, ``peaks`` or ``gtf``); imported tasks take only their own files.
-    """
-    spec = config["tasks"][task]
-    kind = spec["kind"]
-    if kind == "imported":
-        p = Path(spec["path"])
-        out: dict[str, str | list[str]] = {}
-        if spec["format"] == "gue_csv":
-            out["path"] = [str(p / f"{s}.csv") for s in SPLITS]
-        elif spec["format"] == "dnabert_tsv" and p.is_dir():
-            out["path"] = [str(p / f"{s}.tsv") for s in SPLITS if (p / f"{s}.tsv").exists()]
-        else:
-            out["path"] = str(p)
-        if spec.get("labels"):
-            out["labels"] = str(spec["labels"])
-        return out
-    g = spec["genome"]
-    out = dict(genome_files(g))
-    adir = f"resources/annotations/{g}"
-    if kind == "promoter":
-        out["epd"] = f"{adir}/epd.tsv"
-    elif kind == "tfbs":
-        out["peaks"] = f"{adir}/peaks/{spec['experiment']}.narrowPeak.gz"
-    elif kind == "splice":
-        out["gtf"] = f"{adir}/genes.gtf.gz"
-    return out
-
-
-def _obtain(src: Mapping[str, Any], tmp: str | Path) -> Path:
-    """A local path for source ``src`` ({url, md5, sha256, checksum}); remote or checksummed ones are fetched."""
-    from dnalm.config import is_local, local_path
-
-    url = src["url"]
-    if is_local(url) and not src.get("md5") and not src.get("sha256"):
-        return Path(local_path(url))
-    from dnalm.fetch import fetch_source
-
-    name = Path(url.split("?")[0].rstrip("/")).name or "source"
-    return fetch_source(src, Path(tmp) / name)
-
-
 def prepare_annotation(
     kind: str,
     sources: Mapping[str, Mapping[str, Any]],
@@ -290,7 +233,7 @@ def prepare_annotation(
     """
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=Path(out).parent, prefix=".fetch_") as tmp:
-        paths = {k: _obtain(v, tmp) for k, v in sources.items() if v}
+        paths = {k: obtain(v, tmp) for k, v in sources.items() if v}
         if kind == "epd":
             return epd.normalize_epd(paths["epd"], out, paths.get("epd_motifs"), contigs, fasta)
         if kind == "gtf":

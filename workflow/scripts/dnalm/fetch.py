@@ -216,3 +216,22 @@ def fetch_source(
         verbose=verbose,
         checksum=src.get("checksum"),
     )
+
+
+def local_path(url: str) -> str | None:
+    """The local path of a ``file:`` URL or plain path; None for a remote URL."""
+    kind, where = _classify(url)
+    return where if kind == "local" else None
+
+
+def obtain(src: Mapping[str, Any], tmp_dir: str | os.PathLike, default_name: str = "source") -> Path:
+    """A readable local path for a config source: a local file without checksums is used in
+    place; anything else is :func:`fetch_source`-ed (and verified) into ``tmp_dir``."""
+    if not src or "url" not in src:
+        raise ValueError(f"source entry needs a `url` key, got {dict(src or {})!r}")
+    url = str(src["url"])
+    path = local_path(url)
+    if path is not None and not src.get("md5") and not src.get("sha256"):
+        return Path(path)
+    name = Path(url.split("?")[0].rstrip("/")).name or default_name
+    return fetch_source(src, Path(tmp_dir) / name)

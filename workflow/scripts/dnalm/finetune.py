@@ -54,21 +54,23 @@ _METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc"
 def finetune_kwargs(ft_config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     """Keyword arguments of :func:`finetune` from the config's ``finetune:`` section.
 
-    Schema defaults are applied for missing keys; ``lr`` is ``lr.bert`` for BERT models
-    and ``lr.baseline`` for baselines.
+    The section is validated by :class:`dnalm.settings.Finetune` (where the defaults live);
+    ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines.
     """
-    lr = dict(ft_config.get("lr") or {})
+    from dnalm.settings import Finetune
+
+    ft = Finetune.model_validate(dict(ft_config))
     baseline = model_name in NEURAL_BASELINES or model_name == "kmer_lr"
     return {
-        "epochs": int(ft_config.get("epochs", 3)),
-        "batch_size": int(ft_config.get("batch_size", 32)),
-        "lr": float(lr.get("baseline", 1e-3) if baseline else lr.get("bert", 3e-5)),
-        "warmup_fraction": float(ft_config.get("warmup_fraction", 0.1)),
-        "weight_decay": float(ft_config.get("weight_decay", 0.01)),
-        "dropout": float(ft_config.get("dropout", 0.1)),
-        "patience": int(ft_config.get("patience", 2)),
-        "long_input": str(ft_config.get("long_input", "mean")),
-        "min_steps": int(ft_config.get("min_steps", 0)),
+        "epochs": ft.epochs,
+        "batch_size": ft.batch_size,
+        "lr": ft.lr.baseline if baseline else ft.lr.bert,
+        "warmup_fraction": ft.warmup_fraction,
+        "weight_decay": ft.weight_decay,
+        "dropout": ft.dropout,
+        "patience": ft.patience,
+        "long_input": ft.long_input,
+        "min_steps": ft.min_steps,
     }
 
 

@@ -538,22 +538,15 @@ def prepare_vcf(
     -------
     counts : dict
     """
-    from dnalm.config import is_local, local_path
+    from dnalm.fetch import obtain
 
     if not src or "url" not in src:
         raise ValueError("`src` needs a `url` key (annotations.<genome>.dbsnp/clinvar)")
     cmap = ContigMap.from_tsv(contigs_tsv)
-    url = str(src["url"])
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".fetch_") as tmp:
-        if is_local(url) and not src.get("md5") and not src.get("sha256"):
-            path = Path(local_path(url))
-        else:
-            from dnalm.fetch import fetch_source
-
-            name = Path(url.split("?")[0].rstrip("/")).name or "source.vcf.gz"
-            path = fetch_source(src, Path(tmp) / name)
+        path = obtain(src, tmp, "source.vcf.gz")
         counts = normalise_vcf(path, dest, cmap, cmap.lengths, verbose=verbose)
     atomic.write_json(counts_json, counts)
     return counts

@@ -55,7 +55,7 @@ plain-loop oracle (``tests/motif_oracle.py``) and against DNABERT's own ``motif_
 (``tests/test_motif_parity.py``).
 """
 
-from dnalm.motifs.discover import INSTANCE_COLUMNS, discover_motifs, known_motif_inputs
+from dnalm.motifs.discover import INSTANCE_COLUMNS, discover_motifs
 from dnalm.motifs.enrichment import hypergeom_pvalues, presence_counts
 from dnalm.motifs.find import Motif, MotifResult, find_motifs
 from dnalm.motifs.merge import merge_candidates, pwm_from_sites, ungapped_align, widen_windows
@@ -71,7 +71,6 @@ __all__ = [
     "find_motifs",
     "high_attention_regions",
     "hypergeom_pvalues",
-    "known_motif_inputs",
     "merge_candidates",
     "presence_counts",
     "pwm_from_sites",

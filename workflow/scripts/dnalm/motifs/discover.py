@@ -10,16 +10,9 @@ import numpy as np
 from dnalm import atomic
 from dnalm.motifs.find import MotifResult, find_motifs
 
-__all__ = ["INSTANCE_COLUMNS", "discover_motifs", "known_motif_inputs"]
+__all__ = ["INSTANCE_COLUMNS", "discover_motifs"]
 
 log = logging.getLogger("dnalm.motifs")
-
-
-def known_motif_inputs(config: dict, task: str) -> list[str]:
-    """The known-motif MEME file of the task's genome (``motifs.known_motifs.<genome>``), or []."""
-    genome = config["tasks"][task].get("genome")
-    path = config.get("motifs", {}).get("known_motifs", {}).get(genome)
-    return [path] if path else []
 
 
 INSTANCE_COLUMNS = [

@@ -1,0 +1,275 @@
+"""Every path, input function and rule parameter of the DAG (the one module ``common.smk`` calls).
+
+All functions take the validated :class:`dnalm.settings.Config`. Paths under ``results/`` and
+``resources/`` are the public interface (docs/ARCHITECTURE.md); the rule files only name the
+output patterns and call these functions for everything that depends on the config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from dnalm.fetch import local_path
+from dnalm.settings import BASELINES, SCRATCH_SUFFIX, Config, canonical, model_lm
+
+__all__ = [
+    "alternation",
+    "dataset_inputs",
+    "final_outputs",
+    "finetune_outputs",
+    "genome_files",
+    "known_motif_inputs",
+    "local_source_inputs",
+    "rule_params",
+    "source",
+]
+
+#: Keys of a section that pick *which* jobs exist, not what a job computes: they stay out of the
+#: params of that section's rules, so adding a task or a model does not rerun existing jobs.
+_SELECTION = {"finetune": ("models", "seeds"), "attention": ("tasks", "model"),
+              "motifs": ("tasks", "known_motifs"),
+              "variants": ("tasks", "model", "scatter")}  # fmt: skip
+SPLIT_NAMES = ("train", "dev", "test")
+
+
+def alternation(keys: Iterable[str]) -> str:
+    """A regex matching exactly the given keys (for wildcard constraints)."""
+    names = sorted(set(keys))
+    return "|".join(re.escape(n) for n in names) if names else r"(?!x)x"
+
+
+def rule_params(cfg: Config, section: str) -> dict[str, Any]:
+    """A whole config section as a rule's params: plain, key-sorted, without selection keys."""
+    data = canonical(getattr(cfg, section))
+    for key in _SELECTION.get(section, ()):
+        data.pop(key, None)
+    return data
+
+
+# ----------------------------------------------------------------------------- genome + sources
+
+
+def genome_files(genome: str) -> dict[str, str]:
+    """The prepared genome's files (bgzip FASTA, its two indexes, contigs.tsv)."""
+    gdir = f"resources/genomes/{genome}"
+    return {
+        "fasta": f"{gdir}/genome.fa.gz",
+        "fai": f"{gdir}/genome.fa.gz.fai",
+        "gzi": f"{gdir}/genome.fa.gz.gzi",
+        "contigs": f"{gdir}/contigs.tsv",
+    }
+
+
+def _source_spec(cfg: Config, kind: str, wc: dict[str, str]):
+    g = wc["genome"]
+    if kind in ("fasta", "assembly_report"):
+        return getattr(cfg.genomes[g], kind)
+    ann = cfg.annotations.get(g)
+    if ann is None:
+        return None
+    if kind == "peaks":
+        return ann.peaks.get(wc["experiment"])
+    return getattr(ann, kind)
+
+
+def source(cfg: Config, kind: str, wc: dict[str, str]) -> dict[str, Any]:
+    """The source entry ``{url, md5?, sha256?, checksum?}`` of a fetch rule ({} when unset).
+
+    ``kind`` is ``fasta`` / ``assembly_report`` (under ``genomes.<g>``) or an annotations key
+    (``epd``, ``epd_motifs``, ``gtf``, ``dbsnp``, ``clinvar``, ``peaks``).
+    """
+    spec = _source_spec(cfg, kind, wc)
+    return canonical(spec) if spec is not None else {}
+
+
+def local_source_inputs(cfg: Config, kind: str, wc: dict[str, str]) -> list[str]:
+    """The source as an input file when it is local (so producers, e.g. the simulator, run first)."""
+    spec = _source_spec(cfg, kind, wc)
+    if spec is None:
+        return []
+    path = local_path(spec.url)
+    return [path] if path is not None else []
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def dataset_inputs(cfg: Config, task: str) -> dict[str, str | list[str]]:
+    """Input files of a task's ``dataset_build`` job, by kind.
+
+    Genome tasks take the prepared genome plus the normalised annotation (``epd``, ``peaks``
+    or ``gtf``); imported tasks take only their own files.
+    """
+    spec = cfg.tasks[task]
+    if spec.kind == "imported":
+        p = Path(spec.path)
+        out: dict[str, str | list[str]] = {}
+        if spec.format == "gue_csv":
+            out["path"] = [str(p / f"{s}.csv") for s in SPLIT_NAMES]
+        elif spec.format == "dnabert_tsv" and p.is_dir():
+            out["path"] = [str(p / f"{s}.tsv") for s in SPLIT_NAMES if (p / f"{s}.tsv").exists()]
+        else:
+            out["path"] = str(p)
+        if spec.labels:
+            out["labels"] = str(spec.labels)
+        return out
+    g = spec.genome
+    out = dict(genome_files(g))
+    adir = f"resources/annotations/{g}"
+    if spec.kind == "promoter":
+        out["epd"] = f"{adir}/epd.tsv"
+    elif spec.kind == "tfbs":
+        out["peaks"] = f"{adir}/peaks/{spec.experiment}.narrowPeak.gz"
+    elif spec.kind == "splice":
+        out["gtf"] = f"{adir}/genes.gtf.gz"
+    return out
+
+
+def dataset_files(task: str) -> dict[str, str]:
+    """The three splits and the card of a task."""
+    d = f"results/datasets/{task}"
+    return {**{s: f"{d}/{s}.tsv.gz" for s in SPLIT_NAMES}, "card": f"{d}/card.json"}
+
+
+def task_params(cfg: Config, task: str) -> dict[str, Any]:
+    """A task's config entry as rule params (without ``models``, which only selects jobs)."""
+    data = canonical(cfg.tasks[task])
+    data.pop("models", None)
+    return data
+
+
+# ----------------------------------------------------------------------------- pretraining
+
+
+def corpus_stats(genome: str) -> str:
+    """``stats.json`` of a genome's corpus (written after all of its shards)."""
+    return f"results/corpus/{genome}/stats.json"
+
+
+def pretrain_corpus_stats(cfg: Config, lm: str) -> str:
+    """The corpus a trained language model reads (one corpus per genome serves every k)."""
+    return corpus_stats(cfg.language_models[lm].genome)
+
+
+def pretrain_params(cfg: Config, lm: str) -> dict[str, Any]:
+    """k, size, preset name and the full preset of a trained language model."""
+    spec = cfg.language_models[lm]
+    return {"k": spec.k, "size": spec.size, "preset_name": spec.preset,
+            "preset": canonical(cfg.pretrain_presets[spec.preset])}  # fmt: skip
+
+
+def lm_dir(model: str) -> str:
+    """The pretrained model directory a fine-tuned model starts from."""
+    return f"results/pretrain/{model_lm(model)}/model"
+
+
+def bert_models(cfg: Config) -> list[str]:
+    """Every BERT model name: each language model and its ``-scratch`` control."""
+    return [m for lm in cfg.language_models for m in (lm, lm + SCRATCH_SUFFIX)]
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+
+
+def finetune_dir(task: str, model: str, seed: int) -> str:
+    return f"results/finetune/{task}/{model}/seed{seed}"
+
+
+def finetune_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
+    """``name`` of every fine-tuning run (task x model x seed)."""
+    return [
+        f"{finetune_dir(t, m, s)}/{name}"
+        for t in cfg.tasks
+        for m in cfg.task_models(t)
+        for s in cfg.finetune.seeds
+    ]
+
+
+def first_seed_run(cfg: Config, task: str, model: str, name: str) -> str:
+    """A file of the first seed's run: interpretation stages read that model."""
+    return f"{finetune_dir(task, model, cfg.finetune.seeds[0])}/{name}"
+
+
+# ----------------------------------------------------------------------------- interpretation
+
+
+def known_motif_inputs(cfg: Config, task: str) -> list[str]:
+    """The known-motif MEME file of the task's genome (``motifs.known_motifs.<genome>``), or []."""
+    path = cfg.motifs.known_motifs.get(cfg.tasks[task].genome or "")
+    return [path] if path else []
+
+
+def vcf_inputs(cfg: Config, task: str) -> dict[str, str]:
+    """Normalised dbSNP / ClinVar VCFs (+ index, + counts) configured for a task's genome."""
+    g = cfg.tasks[task].genome
+    ann = cfg.annotations.get(g)
+    out = {}
+    for src in ("dbsnp", "clinvar"):
+        if ann is not None and getattr(ann, src) is not None:
+            base = f"resources/annotations/{g}/{src}"
+            out[src] = f"{base}.vcf.gz"
+            out[f"{src}_tbi"] = f"{base}.vcf.gz.tbi"
+            out[f"{src}_counts"] = f"{base}.normalise.json"
+    return out
+
+
+def variant_model_inputs(cfg: Config, task: str, model: str) -> dict[str, str]:
+    """Genome, attention regions, datasets + card, fine-tuned classifier (first seed) and its LM."""
+    g = cfg.tasks[task].genome
+    gf = genome_files(g)
+    return {
+        "fasta": gf["fasta"],
+        "fai": gf["fai"],
+        "gzi": gf["gzi"],
+        "regions": f"results/attention/{task}/{model}/regions.bed",
+        **dataset_files(task),
+        "classifier": first_seed_run(cfg, task, model, "model"),
+        "lm": lm_dir(model),
+    }
+
+
+def variant_shards(cfg: Config, task: str, model: str) -> list[str]:
+    """Shard tables of rule variant_score_shard: ``shards/{i}-of-{n}.tsv.gz``, n = variants.scatter."""
+    n = cfg.variants.scatter
+    return [f"results/variants/{task}/{model}/shards/{i}-of-{n}.tsv.gz" for i in range(1, n + 1)]
+
+
+def variant_gather_inputs(cfg: Config, task: str, model: str) -> dict[str, Any]:
+    """Inputs of the gather rule variant_score: every shard (table + ``.json``), the genome,
+    datasets, card and classifier (null, mutation maps), and the VCF normalise counts."""
+    model_in = variant_model_inputs(cfg, task, model)
+    keep = ("fasta", "fai", "gzi", "train", "dev", "test", "card", "classifier")
+    out: dict[str, Any] = {k: model_in[k] for k in keep}
+    shards = variant_shards(cfg, task, model)
+    out["shards"] = shards
+    out["shard_meta"] = [p[: -len(".tsv.gz")] + ".json" for p in shards]
+    out.update({k: v for k, v in vcf_inputs(cfg, task).items() if k.endswith("_counts")})
+    return out
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def final_outputs(cfg: Config) -> list[str]:
+    """Everything ``rule all`` builds."""
+    out: list[str] = ["results/summary/software.tsv"]
+    out += [dataset_files(t)["card"] for t in cfg.tasks]
+    for lm in cfg.trained_lms():
+        out.append(f"results/pretrain/{lm}/train_log.tsv")
+        out.append(pretrain_corpus_stats(cfg, lm))
+    out += finetune_outputs(cfg)
+    if cfg.tasks and cfg.finetune.models:
+        out.append("results/summary/benchmarks.tsv")
+    att = cfg.attention
+    out += [f"results/attention/{t}/{att.model}/landscape.png" for t in att.tasks]
+    out += [f"results/motifs/{t}/{att.model}/matches.tsv" for t in cfg.motifs.tasks]
+    var = cfg.variants
+    out += [f"results/variants/{t}/{var.model}/summary.json" for t in var.tasks]
+    return list(dict.fromkeys(out))
+
+
+def baseline_models() -> list[str]:
+    return list(BASELINES)

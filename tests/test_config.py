@@ -273,3 +273,37 @@ def test_reordering_config_keys_reruns_nothing(tmp_path: Path) -> None:
     r = _snakemake("-n", "--configfile", str(changed), "--replace-workflow-config", target, cwd=wf)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "genome_prepare" in r.stdout + r.stderr and "Params have changed" in r.stdout + r.stderr
+
+
+def _defaults(fn) -> dict:
+    import inspect
+
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items()
+            if p.default is not inspect.Parameter.empty}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("section", "func"),
+    [
+        ("motifs", "dnalm.motifs:discover_motifs"),
+        ("variants", "dnalm.variants:summarise_variants"),
+        ("variants", "dnalm.variants:score_variant_shard"),
+        ("corpus", "dnalm.corpus:build_corpus_shard"),
+        ("finetune", "dnalm.finetune:finetune"),
+        ("attention", "dnalm.attention:write_attention_outputs"),
+    ],
+)
+def test_library_defaults_agree_with_config_defaults(section: str, func: str) -> None:
+    """Config defaults are declared once (dnalm.settings); a library function called without
+    the config must not quietly use another value for the same knob."""
+    import importlib
+
+    mod, name = func.split(":")
+    fn = getattr(importlib.import_module(mod), name)
+    model = type(getattr(settings.Config.model_fields[section], "default_factory")())
+    cfg_defaults = {n: f.get_default(call_default_factory=True) for n, f in model.model_fields.items()}
+    cfg_defaults = {n: v for n, v in cfg_defaults.items() if isinstance(v, int | float | str)}
+    shared = set(_defaults(fn)) & set(cfg_defaults)
+    assert shared, (func, section)
+    for key in shared:
+        assert _defaults(fn)[key] == cfg_defaults[key], f"{func}({key}=) vs {section}.{key}"

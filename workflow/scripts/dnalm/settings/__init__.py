@@ -1,0 +1,137 @@
+"""The workflow config, validated once at load into typed objects (the one home of its defaults).
+
+``load_config(raw)`` turns the YAML mapping Snakemake reads into a :class:`Config`:
+
+- every key, type, range and default is declared here once (pydantic models, unknown keys are errors);
+- cross-key checks (a task's genome exists, ``corpus.min_len >= k``, splits sum to 1, ...) run at
+  load, before any job;
+- every error names the config path (``pretrain_presets.demo.lr``, ``tasks.splice.window``) and
+  all errors are reported together as one :class:`ConfigError`;
+- keys that become path components (genomes, tasks, language models, presets, worlds,
+  experiments) must be safe identifiers, so no key can name a path outside ``results/``.
+
+``workflow/schemas/config.schema.yaml`` is generated from these models (``python -m
+dnalm.settings --schema``) and a test keeps it in sync. Rules receive whole sections through
+:func:`canonical`, whose plain, key-sorted dicts make Snakemake's params comparison blind to the
+order of keys in the YAML.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from dnalm.settings.checks import cross_checks, unverified
+from dnalm.settings.model import (
+    _KEY_RE,
+    BASELINES,
+    KEY_PATTERN,
+    SCRATCH_SUFFIX,
+    Annotations,
+    Attention,
+    Config,
+    ConfigError,
+    CorpusSpec,
+    Finetune,
+    GenomeSpec,
+    LanguageModel,
+    Motifs,
+    PretrainPreset,
+    SimPeak,
+    Source,
+    Splits,
+    Task,
+    Variants,
+    World,
+    canonical,
+    deep_update,
+    is_scratch,
+    model_lm,
+)
+
+__all__ = [
+    "BASELINES",
+    "KEY_PATTERN",
+    "SCRATCH_SUFFIX",
+    "Annotations",
+    "Attention",
+    "Config",
+    "ConfigError",
+    "CorpusSpec",
+    "Finetune",
+    "GenomeSpec",
+    "LanguageModel",
+    "Motifs",
+    "PretrainPreset",
+    "SimPeak",
+    "Source",
+    "Splits",
+    "Task",
+    "Variants",
+    "World",
+    "canonical",
+    "deep_update",
+    "is_scratch",
+    "json_schema",
+    "load_config",
+    "model_lm",
+]
+
+log = logging.getLogger("dnalm.settings")
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc if not (isinstance(x, str) and x.startswith(("function-", "tagged-union"))))
+
+
+def _format(errors: list[tuple[str, str]]) -> str:
+    lines = [f"config key `{path}`: {msg}" for path, msg in errors]
+    head = "invalid config" if len(lines) > 1 else ""
+    return (head + ":\n  " + "\n  ".join(lines)) if head else lines[0]
+
+
+def load_config(raw: Mapping[str, Any]) -> Config:
+    """Validate the config mapping and return the typed :class:`Config` (defaults filled in).
+
+    Raises
+    ------
+    ConfigError
+        Naming every offending config path, e.g. ``config key `tasks.splice.window`: ...``.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config must be a mapping, got {type(raw).__name__}")
+    errors: list[tuple[str, str]] = []
+    for section in ("genomes", "annotations", "tasks", "language_models", "pretrain_presets", "simulate"):
+        for key in raw.get(section) or {}:
+            if not isinstance(key, str) or not _KEY_RE.match(key):
+                errors.append((f"{section}.{key}", f"key must match {KEY_PATTERN} (it becomes a path component)"))
+    try:
+        cfg = Config.model_validate(dict(raw))
+    except ValidationError as e:
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            errors.append((_loc(err["loc"]), msg))
+        raise ConfigError(_format(errors)) from None
+    errors += cross_checks(cfg)
+    if errors:
+        raise ConfigError(_format(errors))
+    for path, s in unverified(cfg):
+        log.warning("config key `%s`: %s is fetched without a checksum (checksum: none)", path, s.url)
+    return cfg
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the config, generated from the models."""
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -1,0 +1,33 @@
+"""``python -m dnalm.settings --schema`` prints the schema; ``CONFIG.yaml ...`` validates files."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from dnalm.settings import deep_update, json_schema, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dnalm.settings --schema`` prints the schema; ``CONFIG.yaml ...`` validates files."""
+    import yaml
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--schema"]:
+        header = (
+            "# Generated from dnalm.settings (python -m dnalm.settings --schema); do not edit.\n"
+            "# Every key, type, default and description of the workflow config.\n"
+        )
+        sys.stdout.write(header + yaml.safe_dump(json_schema(), sort_keys=False, width=100))
+        return 0
+    merged: dict[str, Any] = {}
+    for path in argv:
+        with open(path) as fh:
+            deep_update(merged, yaml.safe_load(fh) or {})
+    load_config(merged)
+    print(f"ok: {' '.join(argv)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""Cross-key checks: every reference between config sections, as (config path, problem) pairs."""
+
+from __future__ import annotations
+
+import re
+
+from dnalm.settings.model import (
+    BASELINES,
+    SCRATCH_SUFFIX,
+    Annotations,
+    Config,
+    Source,
+    canonical,
+    model_lm,
+)
+
+
+def cross_checks(c: Config) -> list[tuple[str, str]]:
+    """Every reference between sections, as (config path, problem) pairs."""
+    errs: list[tuple[str, str]] = []
+    add = lambda path, msg: errs.append((path, msg))  # noqa: E731
+
+    for g, spec in c.genomes.items():
+        try:
+            re.compile(spec.contigs)
+        except re.error as e:
+            add(f"genomes.{g}.contigs", f"invalid regex: {e}")
+    for g in c.annotations:
+        if g not in c.genomes:
+            add(f"annotations.{g}", f"genome {g!r} is not defined under `genomes`")
+    errs += _demo_peak_checks(c)
+    for g in c.motifs.known_motifs:
+        if g not in c.genomes:
+            add(f"motifs.known_motifs.{g}", f"genome {g!r} is not defined under `genomes`")
+
+    # sources: a remote file carries a checksum or opts out explicitly
+    def source(path: str, s: Source | None) -> None:
+        if s is None or s.is_local:
+            return
+        if s.md5 is None and s.sha256 is None and s.checksum is None:
+            add(path, f"remote source {s.url!r} needs md5 or sha256 (or `checksum: none` to fetch it unverified)")
+        elif s.checksum == "none" and (s.md5 or s.sha256):
+            add(f"{path}.checksum", "`none` contradicts the md5/sha256 given")
+
+    for g, spec in c.genomes.items():
+        source(f"genomes.{g}.fasta", spec.fasta)
+        source(f"genomes.{g}.assembly_report", spec.assembly_report)
+    for g, ann in c.annotations.items():
+        for key in ("epd", "epd_motifs", "gtf", "dbsnp", "clinvar"):
+            source(f"annotations.{g}.{key}", getattr(ann, key))
+        for exp, s in ann.peaks.items():
+            source(f"annotations.{g}.peaks.{exp}", s)
+
+    # language models and presets
+    for lm, spec in c.language_models.items():
+        if lm.endswith(SCRATCH_SUFFIX) or lm in BASELINES:
+            add(f"language_models.{lm}", "name is reserved (a baseline or a -scratch control)")
+        if spec.pretrained is not None:
+            continue
+        if spec.genome not in c.genomes:
+            add(f"language_models.{lm}.genome", f"unknown genome {spec.genome!r}")
+        if spec.preset not in c.pretrain_presets:
+            add(f"language_models.{lm}.preset", f"unknown preset {spec.preset!r} (pretrain_presets: {sorted(c.pretrain_presets)})")
+    ks = [m.k for m in c.language_models.values() if m.pretrained is None]
+    if ks and c.corpus.min_len < max(ks):
+        add("corpus.min_len", f"{c.corpus.min_len} is shorter than k = {max(ks)} of a language model (a piece needs one k-mer)")
+    if c.corpus.max_len < 2 * c.corpus.min_len:
+        add("corpus.max_len", f"{c.corpus.max_len} must be >= 2 * corpus.min_len = {2 * c.corpus.min_len}")
+
+    # tasks
+    for t, spec in c.tasks.items():
+        p = f"tasks.{t}"
+        if spec.kind == "imported":
+            for key in ("format", "path"):
+                if getattr(spec, key) is None:
+                    add(f"{p}.{key}", "required for kind: imported")
+            if spec.label_set is not None and len(set(spec.label_set)) < 2:
+                add(f"{p}.label_set", f"needs at least two distinct labels, got {spec.label_set}")
+            continue
+        g = spec.genome
+        if g not in c.genomes:
+            add(f"{p}.genome", f"unknown genome {g!r}")
+            continue
+        ann = c.annotations.get(g, Annotations())
+        w = spec.window
+        if spec.kind == "promoter":
+            if ann.epd is None:
+                add(f"annotations.{g}.epd", f"needed by promoter task {t!r}")
+            if not (isinstance(w, list) and len(w) == 2 and w[0] <= 0 <= w[1] and w[0] < w[1]):
+                add(f"{p}.window", f"expected [upstream <= 0, downstream >= 0] around the TSS, got {w!r}")
+            if spec.subset != "all" and ann.epd_motifs is None:
+                add(f"annotations.{g}.epd_motifs", f"needed by the {spec.subset} subset of task {t!r}")
+        elif spec.kind == "tfbs":
+            if spec.experiment not in ann.peaks:
+                add(f"{p}.experiment", f"{spec.experiment!r} is not in annotations.{g}.peaks")
+        elif spec.kind == "splice":
+            if ann.gtf is None:
+                add(f"annotations.{g}.gtf", f"needed by splice task {t!r}")
+            if w is not None and (not isinstance(w, int) or isinstance(w, bool) or w <= 0):
+                add(f"{p}.window", f"splice window must be a positive number of bp, got {w!r}")
+        if spec.kind == "splice" and w is None:
+            add(f"{p}.window", "required for kind: splice")
+        if spec.label_set is not None:
+            add(f"{p}.label_set", "only imported tasks declare a label set")
+
+    # models named by fine-tuning and interpretation
+    def model_name(m: str, path: str) -> None:
+        base = model_lm(m)
+        if m not in BASELINES and base not in c.language_models:
+            add(path, f"unknown model {m!r} (a language model, <lm>-scratch, or one of {list(BASELINES)})")
+
+    for m in c.finetune.models:
+        model_name(m, "finetune.models")
+    for t, spec in c.tasks.items():
+        for m in spec.models or []:
+            model_name(m, f"tasks.{t}.models")
+    for name in ("attention", "motifs", "variants"):
+        sec = getattr(c, name)
+        for t in sec.tasks:
+            if t not in c.tasks:
+                add(f"{name}.tasks", f"unknown task {t!r}")
+    for name in ("attention", "variants"):
+        sec = getattr(c, name)
+        if not sec.tasks:
+            continue
+        if sec.model is None:
+            add(f"{name}.model", "required when tasks are listed")
+            continue
+        if model_lm(sec.model) not in c.language_models or sec.model in BASELINES:
+            add(f"{name}.model", f"must name a fine-tuned BERT model (<lm> or <lm>-scratch), got {sec.model!r}")
+        for t in sec.tasks:
+            if t in c.tasks and sec.model not in c.task_models(t):
+                add(f"{name}.model", f"{sec.model!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
+    for t in c.motifs.tasks:
+        if t not in c.attention.tasks:
+            add("motifs.tasks", f"task {t!r} also needs to be in attention.tasks")
+    for t in c.variants.tasks:
+        if t not in c.tasks:
+            continue
+        if c.tasks[t].kind == "imported":
+            add("variants.tasks", f"task {t!r} is imported (no genome coordinates)")
+            continue
+        g = c.tasks[t].genome
+        ann = c.annotations.get(g, Annotations()) if g else Annotations()
+        if ann.dbsnp is None and ann.clinvar is None:
+            add(f"annotations.{g}", f"variants task {t!r} needs dbsnp and/or clinvar")
+        if t not in c.attention.tasks:
+            add("variants.tasks", f"task {t!r} also needs to be in attention.tasks")
+    for t in c.attention.tasks:
+        if t in c.tasks and c.tasks[t].kind == "imported":
+            add("attention.tasks", f"task {t!r} is imported (no genome coordinates)")
+    return errs
+
+
+_DEMO_PEAK = re.compile(r"^resources/demo/(?P<world>[^/]+)/peaks/(?P<exp>[^/]+)\.narrowPeak\.gz$")
+
+
+def _demo_peak_checks(c: Config) -> list[tuple[str, str]]:
+    """A narrowPeak that a demo world is expected to write must be one of that world's experiments."""
+    if not c.simulate:
+        return []
+    from dnalm.sim.spec import world_spec
+
+    errs = []
+    worlds = {}
+    for g, ann in c.annotations.items():
+        for exp, src in ann.peaks.items():
+            m = _DEMO_PEAK.match(src.url)
+            if not m or m["world"] not in c.simulate:
+                continue
+            w = m["world"]
+            if w not in worlds:
+                worlds[w] = set(world_spec(canonical(c.simulate), w)["peaks"])
+            if m["exp"] not in worlds[w]:
+                errs.append((f"annotations.{g}.peaks.{exp}", f"demo world {w!r} writes no experiment {m['exp']!r} (it writes {sorted(worlds[w])})"))
+    return errs
+
+
+def unverified(c: Config) -> list[tuple[str, Source]]:
+    out = []
+    for g, spec in c.genomes.items():
+        for key in ("fasta", "assembly_report"):
+            s = getattr(spec, key)
+            if s is not None and s.checksum == "none":
+                out.append((f"genomes.{g}.{key}", s))
+    for g, ann in c.annotations.items():
+        for key in ("epd", "epd_motifs", "gtf", "dbsnp", "clinvar"):
+            s = getattr(ann, key)
+            if s is not None and s.checksum == "none":
+                out.append((f"annotations.{g}.{key}", s))
+        for exp, s in ann.peaks.items():
+            if s.checksum == "none":
+                out.append((f"annotations.{g}.peaks.{exp}", s))
+    return out

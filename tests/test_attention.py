@@ -20,12 +20,13 @@ from dnalm.seq import revcomp
 REPO = Path(__file__).resolve().parents[1]
 K = 3
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     from transformers import BertConfig, BertForSequenceClassification
 
-    torch.set_num_threads(1)
     torch.manual_seed(0)
     cfg = BertConfig(
         vocab_size=4**K + 5,

@@ -300,7 +300,7 @@ def test_library_defaults_agree_with_config_defaults(section: str, func: str) ->
 
     mod, name = func.split(":")
     fn = getattr(importlib.import_module(mod), name)
-    model = type(getattr(settings.Config.model_fields[section], "default_factory")())
+    model = type(settings.Config.model_fields[section].default_factory())
     cfg_defaults = {n: f.get_default(call_default_factory=True) for n, f in model.model_fields.items()}
     cfg_defaults = {n: v for n, v in cfg_defaults.items() if isinstance(v, int | float | str)}
     shared = set(_defaults(fn)) & set(cfg_defaults)

@@ -7,7 +7,7 @@ from dnalm import kmers
 from dnalm.mutagenesis import ISM_BASES, plot_mutation_maps, saturation_mutagenesis
 from dnalm.predict import predict_proba
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 K = 3
 
 

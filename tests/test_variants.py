@@ -23,7 +23,7 @@ from dnalm.variants import select as S
 K = 3
 L = 21
 POSITIVES = [("chr1", 50, "+"), ("chr1", 150, "-"), ("chr2", 179, "+")]
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 # ----------------------------------------------------------------------------- fixtures

@@ -10,8 +10,7 @@ Both sides train k=6 BERT masked LMs with the same AdamW settings and the same s
 the corpus stage (half full 510-bp pieces, half uniform in 10..510 bp):
 
 - **ours**: :func:`dnalm.pretrain.pretrain` itself (length-bucketed batches, SDPA attention,
-  vocabulary head on masked positions only, fused AdamW, bf16 autocast on CUDA; on the CPU,
-  exact-rate dropout masks from packed random bytes, :mod:`dnalm.attention_cpu`); its
+  vocabulary head on masked positions only, fused AdamW, bf16 autocast on CUDA); its
   ``tokens_per_s`` is read from ``train_log.tsv`` (steps after the second, so warm-up is
   excluded);
 - **naive**: HF ``BertForMaskedLM`` with eager attention in fp32, random batches each padded
@@ -21,10 +20,6 @@ Throughput counts real (non-padding) tokens per second, timed per optimizer step
 preparation and masking included); the first steps of each run are warm-up and not counted.
 Runs alternate ours/naive for ``--rounds`` rounds and the median per-step rate is reported,
 so background load affects both alike.
-``--competent`` leaves the naive reference out and isolates :mod:`dnalm.attention_cpu`: one
-competent CPU step (SDPA with dropout, length-grouped batches, masked-only vocabulary head,
-fused AdamW) run with stock dropout, with dnalm's attention function only, and with
-``cpu_training`` (attention plus hidden dropout), everything else equal, rounds interleaved.
 ``--gpu`` measures the base size on pieces of 510 bp (507 tokens) and projects DNABERT's
 pretraining (120k steps x 2000 sequences x 512 tokens) onto one such GPU.
 """
@@ -32,7 +27,6 @@ pretraining (120k steps x 2000 sequences x 512 tokens) onto one such GPU.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -45,7 +39,7 @@ import torch
 from dnalm import kmers
 from dnalm._compat import resolve_device
 from dnalm.corpus import find_shards
-from dnalm.corpus.stream import Corpus, epoch_batches
+from dnalm.corpus.stream import Corpus
 from dnalm.mask import centre_prob_for_rate, mask_tokens
 from dnalm.modeling import bert_config
 from dnalm.pretrain import pretrain
@@ -129,109 +123,6 @@ def run_naive(
     return {"rates": rates, "padding_waste": 1 - real / padded, "mfu": None}
 
 
-#: Dropout paths of the competent step: stock torch, dnalm.attention_cpu's attention function
-#: only, and ``cpu_training`` (its attention plus hidden-state ``ExactDropout``) as dnalm uses it.
-DROPOUT_PATHS = ("stock", "attention", "cpu_training")
-
-
-class CompetentStep:
-    """A competent CPU masked-LM training step with one of :data:`DROPOUT_PATHS`.
-
-    Same model and recipe as dnalm's pretraining (SDPA attention with dropout 0.1,
-    length-grouped batches from :func:`epoch_batches`, vocabulary head on masked positions
-    only, fused AdamW, clipping); ``dropout_path`` is the only difference. Step ``s`` uses
-    the same batch, masks and dropout seed on every path. Each instance holds its own model,
-    so the paths can be stepped in turn (interleaved) within one process.
-    """
-
-    def __init__(self, corpus: Corpus, size: str, batch: int, dropout_path: str) -> None:
-        from dnalm import attention_cpu
-        from transformers import BertForMaskedLM
-
-        torch.manual_seed(0)
-        self.lm = BertForMaskedLM(bert_config(K, size)).train()
-        self.ctx = contextlib.ExitStack()
-        if dropout_path == "cpu_training":
-            self.ctx.enter_context(attention_cpu.cpu_training(self.lm))
-        elif dropout_path == "attention":  # the attention function alone, hidden dropout stock
-            attention_cpu._register()
-            for m in self.lm.modules():
-                if getattr(m, "config", None) is not None:
-                    m.config._attn_implementation = attention_cpu.ATTN_IMPLEMENTATION
-        elif dropout_path != "stock":
-            raise ValueError(f"`dropout_path` must be one of {DROPOUT_PATHS}, got {dropout_path!r}")
-        named = list(self.lm.named_parameters())
-        no_decay = [p for n, p in named if n.endswith("bias") or "LayerNorm" in n]
-        decay = [p for n, p in named if not (n.endswith("bias") or "LayerNorm" in n)]
-        self.opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=4e-4, betas=(0.9, 0.98), eps=1e-6, fused=True,
-        )
-        self.corpus = corpus
-        self.batches = epoch_batches(corpus.n_tokens, batch, seed=1, epoch=0)
-        self.gen = torch.Generator()
-        self.p = centre_prob_for_rate(0.15, K)
-
-    def __call__(self, s: int) -> tuple[int, float]:
-        """Run training step ``s``; return (real tokens, seconds)."""
-        import torch.nn.functional as F
-
-        torch.manual_seed(s)  # dropout
-        self.gen.manual_seed(s)  # masks
-        t0 = time.perf_counter()
-        ids, att = self.corpus.collate(self.batches[s % len(self.batches)])
-        mb = mask_tokens(ids, att, K, self.p, generator=self.gen)
-        h = self.lm.bert(input_ids=mb.input_ids, attention_mask=att).last_hidden_state
-        sel = mb.labels != -100
-        loss = F.cross_entropy(self.lm.cls(h[sel]), mb.labels[sel])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.lm.parameters(), 1.0)
-        self.opt.step()
-        self.opt.zero_grad(set_to_none=True)
-        return int(att.sum()), time.perf_counter() - t0
-
-
-def competent_mode(a) -> dict:
-    """The :data:`DROPOUT_PATHS` stepped in turn: step s of every path, then step s + 1.
-
-    On a shared machine the load changes within seconds; stepping the paths in turn (the
-    order rotating every step) puts the paths' samples of each step next to each other in
-    time, and each round's ratio compares the sums of the same steps.
-    """
-    torch.set_num_threads(a.threads)
-    n = len(DROPOUT_PATHS)
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Corpus(find_shards(write_corpus(Path(tmp) / "shards", a.pieces)), K)
-        arms = {d: CompetentStep(corpus, a.size, a.batch, d) for d in DROPOUT_PATHS}
-        tokens = {d: np.zeros((a.rounds, a.steps_ours)) for d in DROPOUT_PATHS}
-        secs = {d: np.zeros((a.rounds, a.steps_ours)) for d in DROPOUT_PATHS}
-        for s in range(2):  # warm-up steps, not timed
-            for arm in arms.values():
-                arm(s)
-        for r in range(a.rounds):
-            for i in range(a.steps_ours):
-                s = 2 + r * a.steps_ours + i
-                for j in range(n):
-                    d = DROPOUT_PATHS[(s + j) % n]
-                    tokens[d][r, i], secs[d][r, i] = arms[d](s)
-            print(f"round {r + 1}: " + ", ".join(
-                f"{d} {tokens[d][r].sum() / secs[d][r].sum():.0f} tok/s" for d in DROPOUT_PATHS),
-                flush=True)
-        for arm in arms.values():
-            arm.ctx.close()
-    rates = {d: (tokens[d].sum(1) / secs[d].sum(1)).tolist() for d in DROPOUT_PATHS}
-    res = {"mode": "competent", "size": a.size, "batch": a.batch, "threads": a.threads,
-           "rounds": a.rounds, "steps_per_round": a.steps_ours, "tokens_per_s": rates,
-           "tokens_per_s_all": {d: float(tokens[d].sum() / secs[d].sum()) for d in DROPOUT_PATHS}}
-    for d in DROPOUT_PATHS[1:]:
-        ratios = [x / y for x, y in zip(rates[d], rates["stock"], strict=True)]
-        step_ratios = (secs["stock"] / secs[d]).ravel()  # same tokens: time ratio = rate ratio
-        res[f"{d}_ratios"] = ratios
-        res[f"{d}_ratio"] = res["tokens_per_s_all"][d] / res["tokens_per_s_all"]["stock"]
-        res[f"{d}_step_ratio_quartiles"] = np.percentile(step_ratios, [25, 50, 75]).tolist()
-    return res
-
-
 def cpu_mode(a) -> dict:
     torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -296,11 +187,6 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--gpu", action="store_true", help="base size, 510-bp pieces, bf16, MFU, projection"
     )
-    ap.add_argument(
-        "--competent",
-        action="store_true",
-        help="CPU: stock SDPA dropout vs dnalm.attention_cpu in a competent step",
-    )
     ap.add_argument("--size", default="small", choices=["tiny", "small", "base"])
     ap.add_argument("--batch", type=int, default=None, help="default 4 (CPU) / 64 (GPU)")
     ap.add_argument("--rounds", type=int, default=3)
@@ -313,11 +199,7 @@ def main(argv=None) -> int:
     ap.add_argument("--allow-cpu", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write the result here")
     a = ap.parse_args(argv)
-    if a.competent:
-        a.batch = a.batch or 4
-        a.steps_ours = a.steps_ours or 10
-        res = competent_mode(a)
-    elif a.gpu:
+    if a.gpu:
         a.batch = a.batch or 64
         a.steps_ours = a.steps_ours or 60
         a.steps_naive = a.steps_naive or 20
@@ -330,14 +212,7 @@ def main(argv=None) -> int:
     print(json.dumps(res, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=2))
-    if a.competent:
-        for d in DROPOUT_PATHS[1:]:
-            r = res[f"{d}_ratios"]
-            q = res[f"{d}_step_ratio_quartiles"]
-            print(f"{d} / stock tokens per second: {res[f'{d}_ratio']:.3f}x (rounds "
-                  f"{min(r):.3f}-{max(r):.3f}; per step median {q[1]:.3f}, IQR {q[0]:.3f}-{q[2]:.3f})")
-    else:
-        print(f"ours / naive tokens per second: {res['ratio']:.2f}x")
+    print(f"ours / naive tokens per second: {res['ratio']:.2f}x")
     return 0
 
 

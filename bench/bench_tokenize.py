@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    PYTHONPATH=workflow/scripts python -m bench.bench_tokenize [--n-seqs 2000] [--length 510]
+    python -m bench.bench_tokenize [--n-seqs 2000] [--length 510]
 
 Both sides tokenise the same random sequences (1 % N, 30 % soft-masked) in the same run; the
 ids of every mode are checked to equal the reference before anything is timed. Modes:

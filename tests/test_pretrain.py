@@ -12,7 +12,6 @@ import pytest
 import torch
 from dnalm import checkpoint as ckpt
 from dnalm import kmers
-from dnalm.modeling import SIZES
 from dnalm.pretrain import (
     FINGERPRINT_FILE,
     LOG_COLUMNS,
@@ -104,38 +103,16 @@ def test_outputs(straight):
     assert not list(d.glob(".*tmp*"))
 
 
-def test_saved_model_and_checkpoint_have_no_custom_attention(straight):
-    """CPU training switched to dnalm's attention function; nothing on disk names it."""
-    from dnalm.attention_cpu import ATTN_IMPLEMENTATION
+def test_saved_model_loads_with_stock_attention(straight):
+    """Nothing on disk names an attention implementation; reloaded models use stock SDPA."""
     from transformers import BertForMaskedLM, BertForSequenceClassification
 
     d, _ = straight
-    text = (d / "model" / "config.json").read_text()
-    assert ATTN_IMPLEMENTATION not in text and "attn_implementation" not in text
-    _, state = ckpt.latest_checkpoint(d / "checkpoints")
-    assert ATTN_IMPLEMENTATION not in json.dumps(state["model_config"], default=str)
+    assert "attn_implementation" not in (d / "model" / "config.json").read_text()
     for cls in (BertForMaskedLM, BertForSequenceClassification):
         m = cls.from_pretrained(d / "model")
         assert m.config._attn_implementation == "sdpa"
 
-
-def test_cpu_training_uses_cheap_dropout(shards, tmp_path, monkeypatch):
-    import dnalm.attention_cpu as attention_cpu
-
-    shapes = []
-    real = attention_cpu.drop_mask
-
-    def counting(shape, p, generator=None):
-        shapes.append((tuple(shape), p))
-        return real(shape, p, generator)
-
-    monkeypatch.setattr(attention_cpu, "drop_mask", counting)
-    run(shards, tmp_path, preset={**PRESET, "steps": 1, "grad_accum": 1, "val_batches": 0})
-    heads = SIZES["tiny"]["num_attention_heads"]
-    att = [s for s, _ in shapes if len(s) == 4]
-    assert len(att) == 2 and all(s[1] == heads and s[2] == s[3] for s in att)  # 2 layers
-    assert len(shapes) - len(att) == 2 * 2 + 1  # hidden dropouts: 2 per layer + embeddings
-    assert {p for _, p in shapes} == {0.1}
 
 
 def test_deterministic_rerun(shards, straight, tmp_path):

@@ -2,8 +2,7 @@
 
 One training loop serves every neural model (BERT, long-input BERT, CNN/CNN+LSTM/CNN+GRU):
 AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0, gradient
-clipping, length-bucketed padded batches (BERT models on the CPU: cheap exact-rate dropout masks from
-:func:`dnalm.attention_cpu.cpu_training`), dev evaluation several times per epoch, the best
+clipping, length-bucketed padded batches, dev evaluation several times per epoch, the best
 checkpoint by dev MCC (ties: lower dev loss) and early stopping after ``patience`` epochs
 in which neither dev MCC nor dev loss improved, counted only once the dev MCC has been above
 0 (so a slow start on a loss plateau, common for small and randomly initialised models, is
@@ -17,7 +16,6 @@ Outputs in ``out_dir`` (written atomically): ``metrics.json``, ``predictions.tsv
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import logging
@@ -35,7 +33,6 @@ from tqdm.auto import tqdm
 
 from dnalm import atomic, kmers
 from dnalm._compat import autocast, resolve_device
-from dnalm.attention_cpu import cpu_training
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
 from dnalm.dataset import read_split
 from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
@@ -169,61 +166,54 @@ def _train(
     bad, step, losses = 0, 0, []
     bar = tqdm(total=total, disable=not verbose, desc="finetune")
     stop = False
-    # CPU BERT models: exact-rate cheap dropout masks (dnalm.attention_cpu), same p; restored
-    # afterwards. The one-hot baselines keep torch's own dropout (their dropout cost is small,
-    # and their training on small tasks proved sensitive to the different random stream).
-    is_bert = any(hasattr(getattr(m, "config", None), "_attn_implementation") for m in model.modules())
-    cheap_dropout = (cpu_training(model) if device.type == "cpu" and is_bert
-                     else contextlib.nullcontext())
-    with cheap_dropout:
-        for epoch in range(epochs):
-            model.train()
-            for b, idx in enumerate(_bucketed_batches(lengths, batch_size, rng), start=1):
-                inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
-                y = torch.from_numpy(train_y[idx]).to(device)
-                with autocast(device):
-                    logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
-                loss = torch.nn.functional.cross_entropy(logits.float(), y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-                cur_lr = opt.param_groups[0]["lr"]
-                opt.step()
-                sched.step()
-                step += 1
-                losses.append(float(loss.detach()))
-                bar.update(1)
-                if b not in eval_at:
-                    continue
-                probs = predict_proba(model, dev_seqs, k, batch_size=max(batch_size, 64), device=device)
-                dev_mcc = classification_metrics(dev_y, probs)["mcc"]
-                row = {
-                    "epoch": round(epoch + b / steps_per_epoch, 4),
-                    "step": step,
-                    "train_loss": float(np.mean(losses)),
-                    "dev_loss": _cross_entropy(probs, dev_y),
-                    "dev_mcc": dev_mcc,
-                    "lr": cur_lr,
-                }
-                rows.append(row)
-                losses = []
-                bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
-                key = (round(dev_mcc, 10), -row["dev_loss"])
-                improved = row["dev_loss"] < best_loss - 1e-4  # still learning (e.g. a plateau)
-                best_loss = min(best_loss, row["dev_loss"])
-                if best_key is None or key > best_key:
-                    best_key, best_row, bad = key, row, 0
-                    best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
-                elif improved or best_key[0] <= 0:  # learning, or not yet above chance
-                    bad = 0
-                else:
-                    bad += 1
-                    if bad >= max_bad:
-                        log.info("early stop at step %d (no dev improvement in %d evals)", step, bad)
-                        stop = True
-                        break
-            if stop:
-                break
+    for epoch in range(epochs):
+        model.train()
+        for b, idx in enumerate(_bucketed_batches(lengths, batch_size, rng), start=1):
+            inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
+            y = torch.from_numpy(train_y[idx]).to(device)
+            with autocast(device):
+                logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
+            loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            cur_lr = opt.param_groups[0]["lr"]
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            bar.update(1)
+            if b not in eval_at:
+                continue
+            probs = predict_proba(model, dev_seqs, k, batch_size=max(batch_size, 64), device=device)
+            dev_mcc = classification_metrics(dev_y, probs)["mcc"]
+            row = {
+                "epoch": round(epoch + b / steps_per_epoch, 4),
+                "step": step,
+                "train_loss": float(np.mean(losses)),
+                "dev_loss": _cross_entropy(probs, dev_y),
+                "dev_mcc": dev_mcc,
+                "lr": cur_lr,
+            }
+            rows.append(row)
+            losses = []
+            bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
+            key = (round(dev_mcc, 10), -row["dev_loss"])
+            improved = row["dev_loss"] < best_loss - 1e-4  # still learning (e.g. a plateau)
+            best_loss = min(best_loss, row["dev_loss"])
+            if best_key is None or key > best_key:
+                best_key, best_row, bad = key, row, 0
+                best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
+            elif improved or best_key[0] <= 0:  # learning, or not yet above chance
+                bad = 0
+            else:
+                bad += 1
+                if bad >= max_bad:
+                    log.info("early stop at step %d (no dev improvement in %d evals)", step, bad)
+                    stop = True
+                    break
+        if stop:
+            break
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)

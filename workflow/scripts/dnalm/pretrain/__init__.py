@@ -24,8 +24,7 @@ What a run does:
   ``mask_schedule``; the vocabulary head runs on masked positions only;
 - AdamW (no decay on biases and LayerNorm weights), linear warm-up then linear decay to 0,
   gradient clipping, bf16 autocast on CUDA (fp32 elsewhere; no fp16, so no GradScaler), SDPA
-  attention, optional ``torch.compile``; on the CPU, attention and hidden dropout draw
-  exact-rate masks from packed random bytes (:func:`dnalm.attention_cpu.cpu_training`);
+  attention (stock SDPA and ``nn.Dropout`` on every device), optional ``torch.compile``;
 - DDP when launched by torchrun: each rank takes every ``world_size``-th batch, gradients
   synchronise on the last micro-step, only rank 0 writes files;
 - complete atomic checkpoints (:mod:`dnalm.checkpoint`) every ``checkpoint_every`` steps; a

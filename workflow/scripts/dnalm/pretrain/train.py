@@ -26,7 +26,6 @@ from dnalm import checkpoint as ckpt
 from dnalm import kmers
 from dnalm._compat import autocast
 from dnalm._validate import validate_k
-from dnalm.attention_cpu import cpu_training
 from dnalm.corpus import find_shards
 from dnalm.corpus.stream import BatchStream, Corpus, derive_seed, epoch_batches
 from dnalm.mask import centre_prob_for_rate, mask_tokens
@@ -228,11 +227,7 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
     window = _Window.start(procs.device)
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not (verbose and procs.master),
                desc="pretrain", mininterval=5)
-    # CPU training without torch.compile: exact-rate dropout masks from packed random bytes
-    # (attention and hidden dropout, same p); CUDA, compile and evaluation use the stock path.
-    cheap_dropout = (cpu_training(run.lm) if procs.device.type == "cpu" and not cfg.compile
-                     else contextlib.nullcontext())
-    with stop_signals() as stop, cheap_dropout:
+    with stop_signals() as stop:
         while state.step < cfg.steps:
             # 1. One optimizer step: forward/backward over the micro-batches, then update.
             centre_p = centre_prob_for_rate(mask_rate_at(cfg.mask_schedule, state.step), k)

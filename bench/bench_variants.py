@@ -12,7 +12,7 @@ Run from the repository root::
    Classifier (ref + alt windows) and zero-shot masked LM (both strands) are timed apart.
 2. **Streaming.** A synthetic bgzip VCF of ``--n-records`` records (RefSeq contig names,
    10 % multi-allelic) is written in chunks, then streamed through
-   ``dnalm.vcf.normalise_vcf`` (validation, renaming, BGZF + tabix) while a sampler thread records the
+   ``dnalm.vcf_prepare.normalise_vcf`` (validation, renaming, BGZF + tabix) while a sampler thread records the
    resident set size; then the first contig is read back with ``iter_alleles``
    (tabix fetch, multi-allelic split). Peak RSS above the baseline and RSS early vs late
    show whether memory stays flat.
@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from dnalm import vcf as dvcf
+from dnalm import vcf_prepare as vprep
 from dnalm.variants import effects as V
 
 
@@ -198,7 +199,7 @@ def bench_streaming(n_records: int, workdir: Path) -> dict:
     sampler = _Sampler()
     sampler.start()
     t0 = time.perf_counter()
-    counts = dvcf.normalise_vcf(
+    counts = vprep.normalise_vcf(
         src, workdir / "norm.vcf.gz", _Map(), {"chr1": 2_000_000_000, "chr2": 2_000_000_000}
     )
     t_norm = time.perf_counter() - t0

@@ -6,6 +6,7 @@ from pathlib import Path
 import pysam
 import pytest
 from dnalm import vcf as dvcf
+from dnalm import vcf_prepare as vprep
 from dnalm.contigs import ContigMap
 
 HEADER = """##fileformat=VCFv4.2
@@ -54,7 +55,7 @@ def test_normalise_renames_drops_and_indexes(tmp_path, mode):
     src = _write(tmp_path, "src", RECORDS, mode)
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "dbsnp.vcf.gz"
-    counts = dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+    counts = vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     assert counts["records_in"] == 5 and counts["records_out"] == 4
     assert counts["dropped_contigs"] == {"NW_000001.1": 1}
     assert counts["renamed"] == {"NC_000001.11": "chr1", "NC_000002.12": "chr2"}
@@ -75,12 +76,12 @@ def test_normalise_unsorted_fails_cleanly(tmp_path):
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "x.vcf.gz"
     with pytest.raises(ValueError, match=r"bad\.vcf:9: records are not sorted"):
-        dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+        vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     assert list(dest.parent.iterdir()) == []
     back = [RECORDS[2], RECORDS[0]]
     src = _write(tmp_path, "back", back, "plain")
     with pytest.raises(ValueError, match="tabix indexing .* not sorted"):
-        dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+        vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     assert list(dest.parent.iterdir()) == []
 
 
@@ -114,7 +115,7 @@ def test_normalise_rejects_bad_records_naming_file_and_line(tmp_path, record, me
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "x.vcf.gz"
     with pytest.raises(ValueError, match=rf"bad\.vcf:{N_HEADER + n_good + 1}: {message}"):
-        dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+        vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     _assert_nothing_written(dest)
 
 
@@ -138,7 +139,7 @@ def test_normalise_rejects_bad_headers(tmp_path, text, message):
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "o.vcf.gz"
     with pytest.raises(ValueError, match=message):
-        dvcf.normalise_vcf(p, dest, cmap, cmap.lengths)
+        vprep.normalise_vcf(p, dest, cmap, cmap.lengths)
     _assert_nothing_written(dest)
 
 
@@ -150,7 +151,7 @@ def test_normalise_truncated_gzip_names_the_file(tmp_path, mode):
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "o.vcf.gz"
     with pytest.raises(ValueError, match=r"cut\.vcf\.gz: truncated or corrupt gzip stream"):
-        dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+        vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     _assert_nothing_written(dest)
 
 
@@ -167,7 +168,7 @@ def test_normalise_counts_dropped_records(tmp_path):
     src = _write(tmp_path, "d", recs, "plain")
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "d.vcf.gz"
-    c = dvcf.normalise_vcf(src, dest, cmap, cmap.lengths)
+    c = vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     assert c["dropped"] == {"unknown_contig": 1, "no_alt": 1, "symbolic_alt": 3}
     assert (c["records_in"], c["records_out"], c["records_dropped"]) == (7, 2, 5)
     assert c["dropped_contigs"] == {"NW_000001.1": 1}
@@ -228,9 +229,9 @@ def test_block_fast_path_equals_line_path(tmp_path, monkeypatch):
     recs += [f"NC_000002.12\t{p}\t.\tC\tT,G\t.\t.\t." for p in range(1, 300)]
     src = _write(tmp_path, "many", recs)
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
-    big = dvcf.normalise_vcf(src, tmp_path / "a.vcf.gz", cmap, cmap.lengths)
+    big = vprep.normalise_vcf(src, tmp_path / "a.vcf.gz", cmap, cmap.lengths)
     monkeypatch.setattr(dvcf, "_BLOCK", 97)  # most blocks hold a single contig: fast path
-    small = dvcf.normalise_vcf(src, tmp_path / "b.vcf.gz", cmap, cmap.lengths)
+    small = vprep.normalise_vcf(src, tmp_path / "b.vcf.gz", cmap, cmap.lengths)
     assert big == {**small, "source": big["source"]}
     assert small["dropped_contigs"] == {"NW_000001.1": 39} and small["records_out"] == 498
     a = gzip.decompress((tmp_path / "a.vcf.gz").read_bytes())

@@ -1,7 +1,7 @@
 """Rule vcf_normalise: dbSNP/ClinVar VCF -> genome contig names, bgzip + tabix, counts JSON."""
 
 from dnalm._log import setup_script_logging
-from dnalm.vcf import prepare_vcf
+from dnalm.vcf_prepare import prepare_vcf
 
 log = setup_script_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
 

@@ -43,6 +43,42 @@ def test_high_attention_needs_ten_times_the_minimum():
     assert M.high_attention_regions(s2, 5).shape == (0, 2)
 
 
+def test_region_rule_thresholds_are_settable_and_default_to_dnabert():
+    s = np.array([0.2] * 5 + [1.9] * 5 + [0.2] * 5)  # 9.5 x min: below DNABERT's 10
+    assert M.high_attention_regions(s, 5).shape == (0, 2)
+    assert M.high_attention_regions(s, 5, M.RegionRule(min_ratio=9.0)).tolist() == [[5, 10]]
+    assert M.high_attention_regions(s, 5, M.RegionRule(min_ratio=9.0, mean_ratio=3.0)).size == 0
+    assert M.RegionRule() == M.RegionRule("dnabert", 10.0, 1.0, 0.9)
+    rng = np.random.default_rng(5)
+    for _ in range(20):  # the defaults are exactly DNABERT's rule (the oracle's)
+        x = rng.gamma(0.5, 1.0, 80)
+        assert [tuple(r) for r in M.high_attention_regions(x, 3).tolist()] == regions(x, 3)
+    with pytest.raises(ValueError, match="region_rule"):
+        M.RegionRule("top")
+    with pytest.raises(ValueError, match="quantile"):
+        M.RegionRule("quantile", quantile=1.0)
+
+
+def test_quantile_rule_finds_planted_motifs_in_flat_attention():
+    seqs, scores, positive = planted_dataset(np.random.default_rng(0), n_seqs=250)
+    flat = scores + 0.2 * scores.max(axis=1, keepdims=True)  # max/min below 6 in every row
+    ratio = M.ratio_summary(M.max_min_ratio(flat, [len(x) for x in seqs]))
+    assert ratio["max"] < 10 and ratio["n_above_min_ratio"] == 0
+    dnabert = M.find_motifs(seqs, flat, positive)
+    assert dnabert.n_regions == 0 and dnabert.motifs == []
+    rel = M.find_motifs(seqs, flat, positive, region_rule="quantile", quantile=0.9)
+    keys = [m.key for m in rel.motifs]
+    assert keys and all(k in "TGACTCAGCA" or k in "CCGCGTGGCGG" for k in keys), keys
+    assert {k in "TGACTCAGCA" for k in keys} == {True, False}  # both planted motifs
+    # control: the same rule on attention with nothing planted yields no significant candidate
+    rng = np.random.default_rng(3)
+    noise = ["".join(rng.choice(list("ACGT"), size=101)) for _ in range(250)]
+    raw = rng.uniform(0.5, 1.0, (250, 107))
+    smooth = np.stack([np.convolve(r, np.ones(7) / 7, mode="valid") for r in raw])  # runs exist
+    ctl = M.find_motifs(noise, smooth, positive, region_rule="quantile")
+    assert ctl.n_regions > 0 and ctl.n_significant == 0 and ctl.motifs == []
+
+
 def test_presence_counts_equal_brute_force():
     rng = np.random.default_rng(3)
     alphabet = np.array(list("ACGTN"))
@@ -305,6 +341,42 @@ def test_discover_motifs_writes_all_outputs(tmp_path):
     assert [m.name for m in res2.motifs] == [m.name for m in res.motifs]
 
 
+def test_discover_motifs_summary_status_and_loud_warning(tmp_path, caplog):
+    import json
+
+    seqs, scores, positive = planted_dataset(np.random.default_rng(0), n_seqs=250)
+    npz, tsv = _write_inputs(tmp_path, seqs, scores, positive)
+    out = tmp_path / "out"
+    files = [out / n for n in ("m.meme", "i.tsv", "x.tsv", "logos")]
+    with caplog.at_level(logging.INFO, logger="dnalm"):
+        res = M.discover_motifs(npz, tsv, *files, summary_out=out / "ok.json")
+    ok = json.loads((out / "ok.json").read_text())
+    assert ok["status"] == "ok" and ok["n_motifs"] == len(res.motifs) > 0
+    assert ok["n_matched"] is None and "not matched" in ok["reason"]
+    assert ok["n_regions"] == res.n_regions > 0 and ok["n_candidates"] == len(res.candidates)
+    assert ok["best_padj"] == pytest.approx(float(res.padj.min()))
+    assert (
+        ok["settings"]["region_rule"] == "dnabert" and ok["attention_ratio"]["n"] == positive.sum()
+    )
+    assert "FOUND NOTHING" not in caplog.text
+    # flat attention: no region, said loudly with the ratios that explain it
+    flat = scores + 0.2 * scores.max(axis=1, keepdims=True)
+    npz2, _ = _write_inputs(tmp_path, seqs, flat, positive)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dnalm"):
+        M.discover_motifs(npz2, tsv, *files, summary_out=out / "flat.json",
+                          logo_panel_out=out / "panel.png")  # fmt: skip
+    flat_s = json.loads((out / "flat.json").read_text())
+    assert flat_s["status"] == "no_regions" and flat_s["n_candidates"] == 0
+    assert flat_s["best_pvalue"] is None and flat_s["attention_ratio"]["median"] < 10
+    assert "MOTIF DISCOVERY FOUND NOTHING USABLE: status no_regions" in caplog.text
+    assert "median per-sequence max/min attention ratio" in flat_s["reason"]
+    assert (out / "panel.png").read_bytes().startswith(b"\x89PNG")
+    # the relative rule (config motifs.region_rule: quantile) recovers motifs from it
+    M.discover_motifs(npz2, tsv, *files, summary_out=out / "q.json", region_rule="quantile")
+    assert json.loads((out / "q.json").read_text())["status"] == "ok"
+
+
 def test_discover_motifs_empty_is_valid(tmp_path):
     rng = np.random.default_rng(2)
     seqs = ["".join(rng.choice(list("ACGT"), size=60)) for _ in range(60)]
@@ -319,8 +391,14 @@ def test_discover_motifs_empty_is_valid(tmp_path):
         out / "matches.tsv",
         out / "logos",
         known_meme=known,
+        summary_out=out / "summary.json",
     )
     assert res.motifs == []
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "no_significant_candidates" and summary["n_regions"] > 0
+    assert summary["best_padj"] >= 0.005 and summary["n_matched"] == 0
     assert read_meme(out / "motifs.meme") == {}
     assert (out / "instances.tsv").read_text().startswith("motif\trow")
     assert len(pd.read_csv(out / "instances.tsv", sep="\t")) == 0

@@ -363,6 +363,49 @@ def test_planted_motif_at_summits(world, genome, exp, motif, frac, lo, hi):
     assert np.mean(ctrl) < min(0.1, lo / 4 + 0.05)
 
 
+def test_background_motifs_genome_wide(world, genome, truth):
+    """Planted PWMs also occur genome-wide at the preset's density, away from peaks/promoters."""
+    pwms = read_meme(world / "truth/motifs.meme")
+    bg = [r for r in truth if r["kind"] == "background_motif"]
+    n_acgt = sum(len(s) - s.upper().count("N") for s in genome.values())
+    want = dict(sim.PRESETS["human"].background_motifs)
+    counts = defaultdict(int)
+    for r in bg:
+        counts[r["name"]] += 1
+    assert set(counts) == set(want)
+    for name, density in want.items():  # instances per 10 kb of non-N sequence
+        assert counts[name] == round(density * n_acgt / 10_000), name
+    # On every chromosome, not only near peaks; each instance reads back on its own strand.
+    assert {r["contig"] for r in bg} == set(genome)
+    for name in ("CTCF_like", "P53_like", "TATA_like"):
+        pwm = pwms[name]
+        strong = np.flatnonzero(pwm.max(axis=1) >= 0.9)
+        cons = "".join("ACGT"[i] for i in pwm.argmax(axis=1))
+        own = []
+        for r in (r for r in bg if r["name"] == name):
+            seq = genome[r["contig"]][r["start"] : r["end"]].upper()
+            fwd = seq if r["strand"] == "+" else revcomp(seq)
+            own += [fwd[j] == cons[j] for j in strong]
+        assert np.mean(own) > 0.9, (name, np.mean(own))
+    # Never inside a peak window, a promoter (-300..+200) or another planted feature.
+    planted = defaultdict(list)
+    for r in truth:
+        if r["kind"] in ("motif", "tata", "inr", "gc_box", "ccaat_box", "cpg_island", "splice"):
+            planted[r["contig"]].append((r["start"], r["end"]))
+    for exp in sim.peak_experiments("human"):
+        for p in read_peaks(world / "peaks" / f"{exp}.narrowPeak.gz"):
+            if p[0] != "chrEBV":
+                summit = int(p[1]) + int(p[9])
+                planted[p[0]].append((summit - 150, summit + 150))
+    for c in planted:
+        iv = np.array(sorted(planted[c]))
+        for r in (r for r in bg if r["contig"] == c):
+            assert not ((iv[:, 0] < r["end"]) & (iv[:, 1] > r["start"])).any(), r
+    # The planted-motif truth and motifs.meme site counts are those of the peaks alone.
+    summary = json.loads((world / "truth/summary.json").read_text())
+    assert summary["truth_rows"]["background_motif"] == len(bg)
+
+
 # ---------------------------------------------------------------------------------- variants
 def test_dbsnp_vcf(world, genome, truth):
     vf = pysam.VariantFile(str(world / "dbsnp.vcf.gz"))

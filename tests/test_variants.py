@@ -636,3 +636,300 @@ def test_demo_pathogenic_rank_at_the_top(demo_dag):
     planted = {(r.contig, int(r.start) + 1) for r in truth[truth.kind == "pathogenic"].itertuples()}
     top = pd.read_csv(out / "clinvar.tsv", sep="\t").head(3)
     assert all((r.contig, int(r.pos)) in planted for r in top.itertuples())
+
+
+# ----------------------------------------------------------------------------- pvalues: validity and power
+
+
+def _binom_upper(p: float, n: int, z: float = 2.58) -> float:
+    """Upper end of the normal-approximation 99 % binomial interval around ``p``."""
+    return p + z * np.sqrt(p * (1 - p) / n)
+
+
+def _mixture(rng, n, neutral, hit_rate=0.07):
+    """Random-SNV logOR: a neutral part plus motif-core hits (large positive logOR)."""
+    z = neutral(n)
+    hit = rng.random(n) < hit_rate
+    z[hit] = rng.normal(8.0, 1.5, hit.sum())
+    return z
+
+
+@pytest.mark.parametrize("null", ["neutral", "random_snv"])
+def test_pvalues_valid_on_null_only_input(null):
+    """Variants drawn from the null hypothesis: the rate of p < 0.05 stays within the 99 %
+    binomial interval of 0.05 (or below it: conservative) and BH finds almost nothing. For
+    ``neutral`` the null-only variants are neutral; for ``random_snv`` they are random SNVs."""
+    rng = np.random.default_rng(0)
+    normal = lambda n: rng.normal(0.0, 1.0, n)  # noqa: E731
+    reps, n_obs = 20, 500
+    below = n_sig = 0
+    for _ in range(reps):
+        z = _mixture(rng, 1000, normal)
+        obs = normal(n_obs) if null == "neutral" else _mixture(rng, n_obs, normal)
+        p, info = V.variant_pvalues(obs, z, null)
+        assert info["tail"] is not None and np.isfinite(p).all() and (p > 0).all()
+        below += int((p < 0.05).sum())
+        n_sig += int((bh_adjust(p) <= 0.05).sum())
+    n = reps * n_obs
+    rate = below / n
+    assert rate <= _binom_upper(0.05, n), rate
+    assert rate >= 0.03, rate  # not degenerate (a p = 1 everywhere method would pass the above)
+    assert n_sig <= 2, n_sig  # BH at 0.05 under the global null: P(any) <= 0.05 per replicate
+
+
+def test_pvalue_tail_calibrated_for_heavy_tailed_neutral_noise():
+    """Far tail (p < 1e-3), where counting cannot reach (1 / 1001 per null): neutral noise with
+    Student t3 tails. The GPD tail with the shape's upper bound keeps the observed rate within
+    1.5 x nominal; a Gaussian fitted to the neutral half (the control) is > 3 x nominal."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(1)
+    t3 = lambda n: rng.standard_t(3, n)  # noqa: E731
+    hits = gauss = n = 0
+    for _ in range(10):
+        z = _mixture(rng, 2000, t3)
+        obs = t3(20000)
+        p, info = V.variant_pvalues(obs, z, "neutral")
+        assert info["n_tail_pvalues"] > 0
+        hits += int((p < 1e-3).sum())
+        c = info["center"]
+        lower = c - z[z < c]
+        sd = np.quantile(lower, 0.5) / norm.ppf(0.75)  # half-normal median = 0.674 sd
+        gauss += int((2 * norm.sf(np.abs(obs - c) / sd) < 1e-3).sum())
+        n += obs.size
+    assert hits / n <= 1.5e-3, hits / n
+    assert gauss / n > 3e-3, gauss / n
+
+
+def test_pvalues_reach_significance_where_counting_cannot():
+    """Planted motif-core effects (30) among neutral variants (60) and a random-SNV-like
+    background (800): with 500 null SNVs the counting floor (~1 / 250) cannot pass BH over 890
+    tests (0.05 / 890 = 5.6e-5), the tail can; neutral variants stay non-significant. The
+    ``random_snv`` null (7 % of random SNVs hit motif cores) finds none of the planted ones."""
+    rng = np.random.default_rng(2)
+    normal = lambda n: rng.normal(0.0, 1.0, n)  # noqa: E731
+    z = _mixture(rng, 500, normal)
+    planted, neutral = rng.normal(8.0, 1.5, 30), normal(60)
+    obs = np.r_[planted, neutral, _mixture(rng, 800, normal)]
+    p, info = V.variant_pvalues(obs, z, "neutral")
+    q = bh_adjust(p)
+    assert info["min_empirical_pvalue"] == pytest.approx(1 / (info["n_reference"] + 1))
+    assert info["min_empirical_pvalue"] > 0.05 / obs.size and info["n_reference"] < 300
+    assert (q[:30] <= 0.05).all()
+    assert (q[30:90] <= 0.05).sum() <= 1
+    # counting alone (the old empirical p) cannot reach BH significance at all
+    floor = V.empirical_pvalues(np.abs(obs), np.abs(z))
+    assert floor.min() == pytest.approx(1 / 501) and (bh_adjust(floor) > 0.05).all()
+    p_r, _ = V.variant_pvalues(obs, z, "random_snv")
+    assert (bh_adjust(p_r)[:30] > 0.05).all()
+    # no signal anywhere (the same draws without motif hits): nothing significant
+    p0, _ = V.variant_pvalues(normal(890), normal(500), "neutral")
+    assert (bh_adjust(p0) > 0.05).all()
+
+
+def test_variant_pvalues_edge_cases():
+    p, info = V.variant_pvalues(np.array([1.0, np.nan]), np.array([]))
+    assert np.isnan(p).all() and info["n_null"] == 0
+    z = np.linspace(-1, 1, 21)  # 10 below the median: no tail (< 40), floor 1 / 11
+    p, info = V.variant_pvalues(np.array([0.0, 5.0, np.nan]), z, "neutral")
+    assert info["tail"] is None and info["n_reference"] == 10
+    assert p[0] == 1.0 and p[1] == pytest.approx(1 / 11) and np.isnan(p[2])
+    with pytest.raises(ValueError, match="pvalue_null"):
+        V.variant_pvalues(z, z, "gpd")
+    with pytest.raises(ValueError, match="tail_size"):
+        V.variant_pvalues(z, z, tail_size=5)
+
+
+# ----------------------------------------------------------------------------- a planted-motif world
+
+
+MOTIF = "GCCACCAG"  # no reverse-complement self-overlap
+
+
+class _MotifClassifier:
+    """A classifier whose preferences are known: logit = 6 if the window holds MOTIF (either
+    strand, with ``signal``) else -2, plus neutral noise N(0, 0.3) seeded by the sequence (so
+    every change of the window moves the logit a little, as in a real network)."""
+
+    def __init__(self, signal: bool = True) -> None:
+        self.signal = signal
+
+    def proba(self, seqs):
+        import hashlib
+
+        out = np.zeros((len(seqs), 2))
+        for i, s in enumerate(seqs):
+            seed = int.from_bytes(hashlib.sha256(s.encode()).digest()[:8], "little")
+            logit = np.random.default_rng(seed).normal(0.0, 0.3)
+            if self.signal:
+                logit += 6.0 if (MOTIF in s or revcomp(MOTIF) in s) else -2.0
+            out[i, 1] = 1 / (1 + np.exp(-logit))
+        out[:, 0] = 1 - out[:, 1]
+        return out
+
+
+@pytest.fixture(scope="module")
+def motif_world(tmp_path_factory):
+    """Two contigs, 40 positive 41-bp windows each holding MOTIF at a random offset (strand
+    alternating), ClinVar: one pathogenic SNV in each motif (a motif base changed), one benign
+    SNV per window at least 6 bp from the motif."""
+    tmp = tmp_path_factory.mktemp("motifworld")
+    rng = np.random.default_rng(5)
+    Lm, n_win, gap = 41, 20, 60
+    seqs, rows, clin = {}, [], []
+    other = {b: next(x for x in "CGTA" if x != b) for b in "ACGT"}
+    for ci, contig in enumerate(("chrA", "chrB")):
+        s = list("".join(rng.choice(list("ACGT"), n_win * gap + 50)))
+        for w in range(n_win):
+            start = 20 + w * gap
+            strand = "+" if w % 2 == 0 else "-"
+            off = int(rng.integers(2, Lm - len(MOTIF) - 2))
+            s[start + off:start + off + len(MOTIF)] = MOTIF if strand == "+" else revcomp(MOTIF)
+            g = start + off + int(rng.integers(0, len(MOTIF)))
+            clin.append((contig, g + 1, s[g], other[s[g]], "Pathogenic"))
+            far = [p for p in range(start, start + Lm) if p < start + off - 6 or p >= start + off + len(MOTIF) + 6]
+            b = int(rng.choice(far))
+            clin.append((contig, b + 1, s[b], other[s[b]], "Benign"))
+            rows.append((contig, start, strand, f"peak:{ci}:{w}"))
+        seqs[contig] = "".join(s)
+    text = "".join(f">{c}\n{s}\n" for c, s in seqs.items())
+    (tmp / "g.fa").write_text(text)
+    fa = tmp / "g.fa.gz"
+    pysam.tabix_compress(str(tmp / "g.fa"), str(fa), force=True)
+    pysam.faidx(str(fa))
+    ex = []
+    for c, st, strand, sid in rows:
+        w = seqs[c][st:st + Lm]
+        ex.append(Example(w if strand == "+" else revcomp(w), 1, c, st, st + Lm, strand, sid))
+    ex.append(Example("ACGT" * 10 + "A", 0, source_id="neg:0"))
+    splits = {"train": ex, "dev": ex[:3] + ex[-1:], "test": ex[:3] + ex[-1:]}
+    ds = [write_split(splits[k], tmp / f"{k}.tsv.gz") for k in ("train", "dev", "test")]
+    card = write_card(dataset_card("m", {"kind": "tfbs", "genome": "g", "k": K}, splits, None),
+                      tmp / "card.json")
+    header = "".join(f"##contig=<ID={c},length={len(s)}>\n" for c, s in seqs.items())
+    recs = [f"{c}\t{p}\t{i}\t{r}\t{a}\t.\t.\tCLNSIG={sig};CLNREVSTAT=reviewed_by_expert_panel"
+            for i, (c, p, r, a, sig) in enumerate(sorted(clin))]
+    plain = tmp / "clinvar.vcf"
+    plain.write_text("##fileformat=VCFv4.1\n" + header + CLN_HEADER
+                     + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "\n".join(recs) + "\n")
+    vcf = tmp / "clinvar.vcf.gz"
+    pysam.tabix_compress(str(plain), str(vcf), force=True)
+    pysam.tabix_index(str(vcf), preset="vcf", force=True)
+    bed = tmp / "empty.bed"
+    bed.write_text("")
+    return {"tmp": tmp, "fa": fa, "ds": ds, "card": card, "clinvar": vcf, "bed": bed,
+            "planted": {(c, p) for c, p, _, _, sig in clin if sig == "Pathogenic"}}
+
+
+def _motif_run(mw, monkeypatch, out, signal=True, **kw):
+    import dnalm.predict
+
+    clf = _MotifClassifier(signal)
+    monkeypatch.setattr(dnalm.predict, "load_classifier", lambda d: (clf, K))
+    monkeypatch.setattr(dnalm.predict, "predict_proba",
+                        lambda model, seqs, k, batch_size=64, device=None, verbose=False:
+                        model.proba(list(seqs)))
+    args = dict(clinvar_vcf=mw["clinvar"], null_size=2000, top_mutation_maps=0, seed=3,
+                device="cpu", batch_size=64)
+    args.update(kw)
+    outs = _outputs(out)
+    s = V.score_variants(mw["fa"], mw["bed"], mw["ds"], mw["card"], mw["tmp"] / "clf", outs, **args)
+    return s, pd.read_csv(outs["clinvar"], sep="\t")
+
+
+def test_planted_motif_breaks_are_significant_and_benign_are_not(motif_world, monkeypatch, tmp_path):
+    """Through score_variants: all 40 motif-breaking ClinVar SNVs are significant at FDR 0.05
+    although ~20 % of the 2000 random null SNVs (8 motif bases of 41) also break the motif;
+    benign SNVs get null-like p-values (at most the false discoveries FDR 0.05 allows). Controls: a classifier without the motif signal (noise only) finds
+    none, and the random_snv null cannot make the planted ones significant."""
+    summ, c = _motif_run(motif_world, monkeypatch, tmp_path / "signal")
+    planted = c.apply(lambda r: (r.contig, r.pos) in motif_world["planted"], axis=1)
+    assert planted.sum() == 40 and (~planted).sum() == 40
+    assert (c.loc[planted, "qvalue"] <= 0.05).all()
+    # benign SNVs behave as nulls: p-values spread over (0, 1], none in the far tail; BH at 0.05
+    # with 40 true discoveries may admit ~2 of them (false-discovery proportion <= 0.05 on average)
+    pb = c.loc[~planted, "pvalue"]
+    assert pb.min() > 1e-3 and pb.median() > 0.25
+    n_false = int((c.loc[~planted, "qvalue"] <= 0.05).sum())
+    assert n_false / (n_false + 40) <= 0.1, n_false
+    pv = summ["pvalues"]
+    assert pv["method"] == "neutral" and pv["null_size"] == 2000 and pv["tail"] is not None
+    assert pv["n_tests"] == 80 and pv["bh_smallest_p_needed"] == pytest.approx(0.05 / 80)
+    assert pv["min_pvalue"] < pv["min_empirical_pvalue"]  # the tail resolves below 1 / (n + 1)
+    by = summ["significant_fdr_by_class"]
+    assert by["pathogenic"] == {"n": 40, "n_significant": 40} and by["benign"]["n_significant"] == 0
+    ci = summ["auroc_pathogenic_vs_benign_ci"]["score"]
+    assert ci["auroc"] == 1.0 and ci["n_pathogenic"] == 40 and ci["n_benign"] == 40
+    # controls
+    s0, c0 = _motif_run(motif_world, monkeypatch, tmp_path / "nosignal", signal=False)
+    assert (c0["qvalue"] > 0.05).all() and s0["n_significant_fdr"] == 0
+    sr, cr = _motif_run(motif_world, monkeypatch, tmp_path / "random", pvalue_null="random_snv")
+    assert sr["pvalues"]["method"] == "random_snv" and (cr["qvalue"] > 0.05).all()
+    assert cr.loc[planted, "pvalue"].min() > 0.05 / 80
+
+
+# ----------------------------------------------------------------------------- zero-shot sign
+
+
+def _weak_base_lm(beta: float):
+    """A masked LM whose preferences are set by hand: the logit of every k-mer token is
+    ``beta`` x its number of A/T bases, whatever the context (decoder weights zero)."""
+    import itertools
+
+    from transformers import BertConfig, BertForMaskedLM
+
+    cfg = BertConfig(vocab_size=kmers.vocab_size(K), hidden_size=16, num_hidden_layers=1,
+                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+                     tie_word_embeddings=False)
+    torch.manual_seed(0)
+    mlm = BertForMaskedLM(cfg).eval()
+    bias = torch.zeros(cfg.vocab_size)
+    for j, km in enumerate(itertools.product("ATCG", repeat=K)):
+        bias[5 + j] = beta * sum(b in "AT" for b in km)
+    with torch.no_grad():
+        mlm.cls.predictions.decoder.weight.zero_()
+        mlm.cls.predictions.decoder.bias.copy_(bias)
+        mlm.cls.predictions.bias.copy_(bias)
+    return mlm
+
+
+def test_zero_shot_sign_on_an_lm_with_known_preferences():
+    """``zero_shot = log P(alt) - log P(ref)``: an LM that prefers A/T by beta per base gives
+    exactly -beta for A>C (every covering k-mer loses one A/T, on both strands), +beta for C>A
+    and 0 for A>T; ranking pathogenic A/T>C/G against benign C/G>A/T by -zero_shot gives
+    AUROC 1 ("expected"), and the LM with the opposite preference gives 0 ("reversed")."""
+    beta = 0.7
+    rng = np.random.default_rng(4)
+    wins, refs, alts = [], [], []
+    for ref, alt in [("A", "C")] * 6 + [("T", "G")] * 6 + [("C", "A")] * 6 + [("G", "T")] * 6 + [("A", "T")] * 3:
+        w = "".join(rng.choice(list("ACGT"), L))
+        wins.append(w[:10] + ref + w[11:])
+        refs.append(ref)
+        alts.append(alt)
+    offs = [10] * len(wins)
+    llr = V.zero_shot_llr(_weak_base_lm(beta), K, wins, offs, refs, alts, batch_size=4, device="cpu")
+    np.testing.assert_allclose(llr[:12], -beta, atol=1e-5)
+    np.testing.assert_allclose(llr[12:24], beta, atol=1e-5)
+    np.testing.assert_allclose(llr[24:], 0.0, atol=1e-5)
+    cls = ["pathogenic"] * 12 + ["benign"] * 12
+    for b, want, direction in ((beta, 1.0, "expected"), (-beta, 0.0, "reversed")):
+        zs = V.zero_shot_llr(_weak_base_lm(b), K, wins[:24], offs[:24], refs[:24], alts[:24],
+                             batch_size=4, device="cpu")
+        cdf = pd.DataFrame({"clinvar_class": cls, "score": np.arange(24.0), "diff": 0.0,
+                            "zero_shot": zs, "pvalue": 0.5})
+        st = V.clinvar_statistics(cdf)
+        z = st["zero_shot_auroc"]
+        assert z["auroc"] == pytest.approx(want) and z["direction"].startswith(direction)
+        assert z["n_pathogenic"] == 12 and z["n_benign"] == 12 and "-zero_shot" in z["orientation"]
+
+
+def test_auroc_ci_covers_and_needs_both_classes():
+    rng = np.random.default_rng(6)
+    y = np.r_[np.ones(40, int), np.zeros(60, int)]
+    r = V.auroc_ci(y, np.r_[rng.normal(1, 1, 40), rng.normal(0, 1, 60)])
+    lo, hi = r["ci"]
+    assert lo < r["auroc"] < hi and 0.6 < r["auroc"] < 0.9 and (r["n_pathogenic"], r["n_benign"]) == (40, 60)
+    # no signal: the CI contains 0.5
+    r0 = V.auroc_ci(y, rng.normal(0, 1, 100))
+    assert r0["ci"][0] < 0.5 < r0["ci"][1]
+    assert V.auroc_ci(np.ones(5, int), np.arange(5.0))["auroc"] is None

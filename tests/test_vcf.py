@@ -110,7 +110,7 @@ N_HEADER = HEADER.count("\n")  # the first record is line N_HEADER + 1
 )
 def test_normalise_rejects_bad_records_naming_file_and_line(tmp_path, record, message, n_good,
                                                             monkeypatch):
-    monkeypatch.setattr(dvcf, "_BLOCK", 256)
+    monkeypatch.setattr(vprep, "_BLOCK", 256)
     src = _write(tmp_path, "bad", [*GOOD[:n_good], record], "plain")
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     dest = tmp_path / "out" / "x.vcf.gz"
@@ -230,7 +230,7 @@ def test_block_fast_path_equals_line_path(tmp_path, monkeypatch):
     src = _write(tmp_path, "many", recs)
     cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
     big = vprep.normalise_vcf(src, tmp_path / "a.vcf.gz", cmap, cmap.lengths)
-    monkeypatch.setattr(dvcf, "_BLOCK", 97)  # most blocks hold a single contig: fast path
+    monkeypatch.setattr(vprep, "_BLOCK", 97)  # most blocks hold a single contig: fast path
     small = vprep.normalise_vcf(src, tmp_path / "b.vcf.gz", cmap, cmap.lengths)
     assert big == {**small, "source": big["source"]}
     assert small["dropped_contigs"] == {"NW_000001.1": 39} and small["records_out"] == 498

@@ -42,7 +42,7 @@ rule corpus_stats:
         png=report(
             "results/corpus/{genome}/length_hist.png",
             caption="../report/corpus_lengths.rst",
-            category="Corpus",
+            category="8 Datasets, corpus, software and config",
         ),
     log:
         "logs/corpus_stats/{genome}.log",

@@ -13,7 +13,7 @@ rule dataset_build:
         card=report(
             "results/datasets/{task}/card.json",
             caption="../report/datasets_card.rst",
-            category="Datasets",
+            category="8 Datasets, corpus, software and config",
         ),
     log:
         "logs/dataset_build/{task}.log",

@@ -75,27 +75,30 @@ rule summary_build:
         tsv=report(
             "results/summary/benchmarks.tsv",
             caption="../report/summary_benchmarks.rst",
-            category="Benchmarks",
+            category="0 Overview",
+            labels={"table": "benchmarks: every metric with 95% CI and n"},
         ),
-        mcc=report(
-            "results/summary/mcc.png",
+        mcc="results/summary/mcc.png",
+        mcc_svg=report(
+            "results/summary/mcc.svg",
             caption="../report/summary_mcc.rst",
-            category="Benchmarks",
+            category="0 Overview",
+            labels={"figure": "test MCC of every task"},
         ),
-        roc_pr=report(
-            "results/summary/roc_pr.png",
-            caption="../report/summary_roc_pr.rst",
-            category="Benchmarks",
-        ),
-        curves=report(
-            "results/summary/curves.png",
+        roc_pr="results/summary/roc_pr.png",
+        roc_pr_svg="results/summary/roc_pr.svg",
+        curves="results/summary/curves.png",
+        curves_svg=report(
+            "results/summary/curves.svg",
             caption="../report/summary_curves.rst",
-            category="Benchmarks",
+            category="6 Pretraining benefit and transfer (Fig. 6)",
+            labels={"figure": "fine-tuning curves, pretrained vs scratch"},
         ),
         comparisons=report(
             "results/summary/comparisons.tsv",
             caption="../report/summary_comparisons.rst",
-            category="Benchmarks",
+            category="0 Overview",
+            labels={"table": "paired comparisons of test MCC"},
         ),
     log:
         "logs/summary_build/summary_build.log",
@@ -107,3 +110,32 @@ rule summary_build:
         runtime=20,
     script:
         "../scripts/summary_build.py"
+
+
+# Fig. 6d analogue: pretrained vs scratch on the data-scarce tasks (tasks.<t>.max_train).
+rule pretraining_benefit:
+    input:
+        metrics=P.benefit_outputs(CFG, "metrics.json"),
+        predictions=P.benefit_outputs(CFG, "predictions.tsv.gz"),
+        train_logs=P.benefit_outputs(CFG, "train_log.tsv"),
+    output:
+        tsv=report(
+            "results/summary/pretraining_benefit.tsv",
+            caption="../report/benefit_table.rst",
+            category="6 Pretraining benefit and transfer (Fig. 6)",
+        ),
+        png=report(
+            "results/summary/pretraining_benefit.png",
+            caption="../report/benefit_curves.rst",
+            category="6 Pretraining benefit and transfer (Fig. 6)",
+        ),
+    log:
+        "logs/pretraining_benefit/pretraining_benefit.log",
+    conda:
+        "../envs/ml.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/pretraining_benefit.py"

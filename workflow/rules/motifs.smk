@@ -2,7 +2,9 @@
 
 
 # DNABERT-viz motif discovery on the test set's attention, then TOMTOM (memelite) against
-# the known motifs of the task's genome, and logomaker logos.
+# the known motifs of the task's genome, and logomaker logos. summary.json says whether anything
+# was found (status ok / no_regions / no_significant_candidates / too_few_windows /
+# no_known_match) with the numbers that explain it; an empty result is also a WARNING block.
 rule motif_discover:
     input:
         scores="results/attention/{task}/{model}/scores.npz",
@@ -10,18 +12,24 @@ rule motif_discover:
         known=lambda wc: P.known_motif_inputs(CFG, wc.task),
     output:
         meme="results/motifs/{task}/{model}/motifs.meme",
+        summary=report(
+            "results/motifs/{task}/{model}/summary.json",
+            caption="../report/motifs_summary.rst",
+            category="3 Attention and motifs (Fig. 4)",
+            subcategory="{task}",
+        ),
         instances="results/motifs/{task}/{model}/instances.tsv",
         matches=report(
             "results/motifs/{task}/{model}/matches.tsv",
             caption="../report/motifs_matches.rst",
-            category="Motifs",
+            category="3 Attention and motifs (Fig. 4)",
             subcategory="{task}",
         ),
         logos=directory("results/motifs/{task}/{model}/logos"),
         logo_panel=report(
             "results/motifs/{task}/{model}/logos.png",
             caption="../report/motifs_logos.rst",
-            category="Motifs",
+            category="3 Attention and motifs (Fig. 4)",
             subcategory="{task}",
         ),
     log:

@@ -14,12 +14,12 @@ rule bert_pretrain:
         log_tsv=report(
             "results/pretrain/{lm}/train_log.tsv",
             caption="../report/pretrain_log.rst",
-            category="Pretraining",
+            category="6 Pretraining benefit and transfer (Fig. 6)",
         ),
         curves=report(
             "results/pretrain/{lm}/curves.png",
             caption="../report/pretrain_curves.rst",
-            category="Pretraining",
+            category="6 Pretraining benefit and transfer (Fig. 6)",
         ),
     log:
         "logs/bert_pretrain/{lm}.log",

@@ -80,26 +80,26 @@ rule variant_score:
         clinvar=report(
             "results/variants/{task}/{model}/clinvar.tsv",
             caption="../report/variants_clinvar.rst",
-            category="Variants",
+            category="5 Functional variants (Fig. 5)",
             subcategory="{task}",
         ),
         summary="results/variants/{task}/{model}/summary.json",
         fig_scores=report(
             "results/variants/{task}/{model}/score_by_clnsig.png",
             caption="../report/variants_scores.rst",
-            category="Variants",
+            category="5 Functional variants (Fig. 5)",
             subcategory="{task}",
         ),
         fig_top=report(
             "results/variants/{task}/{model}/top_candidates.png",
             caption="../report/variants_top.rst",
-            category="Variants",
+            category="5 Functional variants (Fig. 5)",
             subcategory="{task}",
         ),
         fig_maps=report(
             "results/variants/{task}/{model}/mutation_maps.png",
             caption="../report/variants_maps.rst",
-            category="Variants",
+            category="5 Functional variants (Fig. 5)",
             subcategory="{task}",
         ),
     log:

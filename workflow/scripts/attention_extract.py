@@ -1,4 +1,4 @@
-"""Rule attention_extract: DNABERT-viz attention, high-attention regions and figures."""
+"""Rule attention_extract: DNABERT-viz attention, high-attention regions, figures, summary.json."""
 
 from dnalm._log import setup_script_logging
 
@@ -16,8 +16,9 @@ write_attention_outputs(
     heatmaps_out=sm.output.heatmaps,
     context_out=sm.output.context,
     card=sm.input.card,
-    batch_size=int(sm.params.batch_size),
-    n_heatmaps=int(sm.params.n_heatmaps),
-    min_len=int(sm.params.min_len),
+    summary_out=sm.output.summary,
+    truth=sm.input.truth[0] if sm.input.truth else None,
+    **sm.params.attention,  # the attention section (dnalm.settings.Attention) less its selection
+    **sm.params.regions,  # the region rule of the motifs section (dnalm.paths.region_params)
     title=f"{sm.wildcards.task} / {sm.wildcards.model}:",
 )

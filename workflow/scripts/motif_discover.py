@@ -1,4 +1,4 @@
-"""Rule motif_discover: attention motifs, instances, logos and TOMTOM matches."""
+"""Rule motif_discover: attention motifs, instances, logos, TOMTOM matches and summary.json."""
 
 from dnalm._log import setup_script_logging
 
@@ -16,6 +16,7 @@ discover_motifs(
     logos_dir=sm.output.logos,
     logo_panel_out=sm.output.logo_panel,
     known_meme=sm.input.known[0] if sm.input.known else None,
+    summary_out=sm.output.summary,
     **sm.params.motifs,  # the motifs section (dnalm.settings.Motifs) less its task selection
     n_jobs=int(sm.threads),
 )

@@ -194,6 +194,12 @@ def build_dataset(
     else:
         parts, dst = split_examples(examples, fractions, seed, spec.get("holdout_chroms"))
         stats["dedupe"] = dst
+    if spec.get("max_train") is not None:  # data-scarce version: cap train only
+        n_labels = len({ex.label for ex in parts["train"]}) or 1
+        parts["train"], dropped = cap_per_class(
+            parts["train"], int(spec["max_train"]) // n_labels, _task_rng(seed, task + ":train")
+        )
+        stats["train_capped_per_class"] = {str(k): v for k, v in dropped.items()}
     sources = [
         (k, inputs[k]) for k in ("epd", "peaks", "gtf", "path", "labels", "contigs") if k in inputs
     ]

@@ -77,6 +77,7 @@ def draw_logo_panel(
     path: str | Path,
     titles: Mapping[str, str] | None = None,
     max_motifs: int = 12,
+    empty_message: str | None = None,
 ) -> Path:
     """One figure for the report: each discovered motif's logo next to its best known match.
 
@@ -93,6 +94,9 @@ def draw_logo_panel(
     titles : dict of str to str, optional
     max_motifs : int, optional
         Default is 12.
+    empty_message : str, optional
+        What the figure says, in red, when there is no motif (e.g. the discovery status and
+        its reason). Default is None ("no significant attention motif").
     """
     import matplotlib
 
@@ -108,7 +112,11 @@ def draw_logo_panel(
         if not names:
             for ax in axes[0]:
                 ax.axis("off")
-            axes[0, 0].text(0.5, 0.5, "no significant attention motif", ha="center", va="center")
+            import textwrap
+
+            msg = empty_message or "no significant attention motif"
+            wrapped = "\n".join(textwrap.fill(p, 110) for p in msg.split("\n"))
+            fig.text(0.5, 0.5, wrapped, ha="center", va="center", color="C3", fontsize=9)
         for row, name in enumerate(names):
             _logo_on_axis(
                 np.asarray(motifs[name], float), axes[row, 0], (titles or {}).get(name, name)

@@ -77,6 +77,11 @@ def saturation_mutagenesis(
     return delta, float(probs[0])
 
 
+#: Letter size (points) of the sequence under each map, and the most bases drawn as letters.
+MAP_LETTER_PT = 9
+MAP_MAX_LETTERS = 150
+
+
 def plot_mutation_maps(
     maps: Sequence[np.ndarray],
     seqs: Sequence[str],
@@ -85,6 +90,11 @@ def plot_mutation_maps(
     path: str | Path,
 ) -> None:
     """Stack ISM heatmaps (one panel per window) into one PNG, marking the variant column.
+
+    The figure is as wide as the windows need for the reference bases to be written under
+    their columns at :data:`MAP_LETTER_PT` points (windows longer than
+    :data:`MAP_MAX_LETTERS` get position ticks every 10 bp instead); titles sit above their
+    own panel (constrained layout), so they never cover the previous panel's letters.
 
     Parameters
     ----------
@@ -103,26 +113,37 @@ def plot_mutation_maps(
     import matplotlib.pyplot as plt
 
     n = len(maps)
-    fig, axes = plt.subplots(max(n, 1), 1, figsize=(12, 1.6 * max(n, 1) + 0.6), squeeze=False)
+    L = max((m.shape[1] for m in maps), default=10)
+    letters = L <= MAP_MAX_LETTERS
+    # one column per base: 1.5 x the letter size leaves a gap between neighbouring letters
+    col_in = 1.5 * MAP_LETTER_PT / 72 if letters else 0.05
+    width = max(8.0, col_in * L + 2.5)
+    fig, axes = plt.subplots(max(n, 1), 1, figsize=(width, 2.0 * max(n, 1) + 0.4),
+                             squeeze=False, layout="constrained")
     if n == 0:
         axes[0, 0].text(0.5, 0.5, "no variants scored: no mutation maps", ha="center",
-                        va="center")
+                        va="center", fontsize=12)
         axes[0, 0].set_axis_off()
     vmax = max((float(np.abs(m).max()) for m in maps), default=1.0) or 1.0
     for ax, m, s, t, c in zip(axes[:, 0], maps, seqs, titles, marks, strict=False):
         im = ax.imshow(m, aspect="auto", cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                        interpolation="nearest")
-        ax.set_yticks(range(4), list(ISM_BASES))
-        if len(s) <= 120:
-            ax.set_xticks(range(len(s)), list(s), fontsize=5)
-        ax.add_patch(plt.Rectangle((c - 0.5, -0.5), 1, 4, fill=False, lw=1.2, ec="black"))
-        ax.set_title(t, fontsize=8)
+        ax.set_yticks(range(4), list(ISM_BASES), fontsize=MAP_LETTER_PT + 1)
+        if letters:
+            ax.set_xticks(range(len(s)), list(s), fontsize=MAP_LETTER_PT, family="monospace")
+            ax.tick_params(axis="x", length=0, pad=2)
+        else:
+            ax.set_xticks(range(0, len(s), 10))
+            ax.set_xlabel("position in window (bp)", fontsize=10)
+        ax.add_patch(plt.Rectangle((c - 0.5, -0.5), 1, 4, fill=False, lw=1.5, ec="black"))
+        ax.set_title(t, fontsize=11, loc="left")
     if n:
-        fig.colorbar(im, ax=axes[:, 0].tolist(), label="p(mutant) - p(ref)", shrink=0.8)
+        cb = fig.colorbar(im, ax=axes[:, 0].tolist(), shrink=0.8, pad=0.01)
+        cb.set_label("p(mutant) - p(ref)", fontsize=11)
     _save(fig, path)
     plt.close(fig)
 
 
 def _save(fig, path: str | Path) -> None:
     with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")

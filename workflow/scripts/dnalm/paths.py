@@ -17,12 +17,14 @@ from dnalm.settings import BASELINES, SCRATCH_SUFFIX, Config, canonical, model_l
 
 __all__ = [
     "alternation",
+    "attention_truth_inputs",
     "dataset_inputs",
     "final_outputs",
     "finetune_outputs",
     "genome_files",
     "known_motif_inputs",
     "local_source_inputs",
+    "region_params",
     "rule_params",
     "source",
 ]
@@ -135,9 +137,10 @@ def dataset_files(task: str) -> dict[str, str]:
 
 
 def task_params(cfg: Config, task: str) -> dict[str, Any]:
-    """A task's config entry as rule params (without ``models``, which only selects jobs)."""
+    """A task's config entry as rule params (without ``models``/``seeds``, which select jobs)."""
     data = canonical(cfg.tasks[task])
     data.pop("models", None)
+    data.pop("seeds", None)
     return data
 
 
@@ -184,13 +187,35 @@ def finetune_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
         f"{finetune_dir(t, m, s)}/{name}"
         for t in cfg.tasks
         for m in cfg.task_models(t)
-        for s in cfg.finetune.seeds
+        for s in cfg.task_seeds(t)
     ]
+
+
+def scarce_tasks(cfg: Config) -> list[str]:
+    """Data-scarce tasks (``tasks.<t>.max_train`` set) fine-tuned with an LM and its scratch control."""
+    out = []
+    for t, spec in cfg.tasks.items():
+        models = cfg.task_models(t)
+        if spec.max_train is not None and any(m + SCRATCH_SUFFIX in models for m in models):
+            out.append(t)
+    return out
+
+
+def benefit_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
+    """``name`` of every LM and ``-scratch`` run of the data-scarce tasks (rule pretraining_benefit)."""
+    out = []
+    for t in scarce_tasks(cfg):
+        models = cfg.task_models(t)
+        lms = [m for m in models if m + SCRATCH_SUFFIX in models]
+        for m in lms:
+            for model in (m, m + SCRATCH_SUFFIX):
+                out += [f"{finetune_dir(t, model, s)}/{name}" for s in cfg.task_seeds(t)]
+    return out
 
 
 def first_seed_run(cfg: Config, task: str, model: str, name: str) -> str:
     """A file of the first seed's run: interpretation stages read that model."""
-    return f"{finetune_dir(task, model, cfg.finetune.seeds[0])}/{name}"
+    return f"{finetune_dir(task, model, cfg.task_seeds(task)[0])}/{name}"
 
 
 # ----------------------------------------------------------------------------- interpretation
@@ -200,6 +225,31 @@ def known_motif_inputs(cfg: Config, task: str) -> list[str]:
     """The known-motif MEME file of the task's genome (``motifs.known_motifs.<genome>``), or []."""
     path = cfg.motifs.known_motifs.get(cfg.tasks[task].genome or "")
     return [path] if path else []
+
+
+def region_params(cfg: Config) -> dict[str, Any]:
+    """The high-attention region rule (``motifs.min_len``, ``region_rule``, ``min_ratio``,
+    ``mean_ratio``, ``quantile``) as params of rule attention_extract, whose regions.bed uses it."""
+    keys = ("min_len", "region_rule", "min_ratio", "mean_ratio", "quantile")
+    return {k: getattr(cfg.motifs, k) for k in keys}
+
+
+def attention_truth_inputs(cfg: Config, task: str) -> list[str]:
+    """``truth/positions.tsv`` of the demo world whose genome the task uses, or [].
+
+    A genome is a demo world's when its FASTA is that world's ``resources/demo/<world>/genome.fa.gz``
+    (``simulate.<world>``); the attention stage then scores attention against the planted sites.
+    """
+    g = cfg.tasks[task].genome
+    if g is None or g not in cfg.genomes:
+        return []
+    fasta = local_path(cfg.genomes[g].fasta.url)
+    if fasta is None:
+        return []
+    for world in cfg.simulate:
+        if Path(fasta) == Path(f"resources/demo/{world}/genome.fa.gz"):
+            return [f"resources/demo/{world}/truth/positions.tsv"]
+    return []
 
 
 def vcf_inputs(cfg: Config, task: str) -> dict[str, str]:
@@ -255,7 +305,7 @@ def variant_gather_inputs(cfg: Config, task: str, model: str) -> dict[str, Any]:
 
 def final_outputs(cfg: Config) -> list[str]:
     """Everything ``rule all`` builds."""
-    out: list[str] = ["results/summary/software.tsv"]
+    out: list[str] = ["results/summary/software.tsv", "results/report/overview.html"]
     out += [dataset_files(t)["card"] for t in cfg.tasks]
     for lm in cfg.trained_lms():
         out.append(f"results/pretrain/{lm}/train_log.tsv")
@@ -263,6 +313,8 @@ def final_outputs(cfg: Config) -> list[str]:
     out += finetune_outputs(cfg)
     if cfg.tasks and cfg.finetune.models:
         out.append("results/summary/benchmarks.tsv")
+    if scarce_tasks(cfg):
+        out.append("results/summary/pretraining_benefit.tsv")
     att = cfg.attention
     out += [f"results/attention/{t}/{att.model}/landscape.png" for t in att.tasks]
     out += [f"results/motifs/{t}/{att.model}/matches.tsv" for t in cfg.motifs.tasks]

@@ -25,7 +25,10 @@ from dnalm import atomic
 from dnalm.metrics import CI_METRICS, bootstrap_ci, paired_bootstrap
 from dnalm.settings import BASELINES, SCRATCH_SUFFIX
 
-__all__ = ["build_summary", "compare_models", "read_results", "METRIC_COLUMNS"]
+__all__ = [
+    "build_summary", "compare_models", "figure_paths", "read_results", "section_figures",
+    "METRIC_COLUMNS",
+]
 
 METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc", "dev_mcc")
 _INFO_COLUMNS = ("init", "n_classes", "n_train", "n_dev", "n_test", "best_epoch", "runtime_s")
@@ -110,12 +113,27 @@ def _table(res: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
     return table[front + [c for c in table.columns if c not in front]]
 
 
+#: Font sizes of every summary figure (points), legible when the figure is shown at its size.
+FIGURE_RC = {
+    "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
+    "ytick.labelsize": 10, "legend.fontsize": 9, "svg.fonttype": "none",
+}
+
+
+def figure_paths(png: str | Path) -> tuple[Path, Path]:
+    """The two files a summary figure is written to: ``png`` and its ``.svg`` sibling."""
+    png = Path(png)
+    return png, png.with_suffix(".svg")
+
+
 def _savefig(fig, path: Path) -> None:
+    """Write ``path`` (PNG, 150 dpi) and its SVG sibling (:func:`figure_paths`), atomically."""
     import matplotlib.pyplot as plt
 
     try:
-        with atomic.atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        for out, fmt in zip(figure_paths(path), ("png", "svg"), strict=True):
+            with atomic.atomic_path(out) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
     finally:
         plt.close(fig)
 
@@ -128,31 +146,55 @@ def _model_style(model: str) -> dict:
     return {"linestyle": "-"}
 
 
-def _plot_mcc(res: pd.DataFrame, path: Path) -> None:
+def _plot_mcc(table: pd.DataFrame, res: pd.DataFrame, path: Path) -> None:
+    """Bars: mean test MCC over seeds with its 95% CI (``mean`` rows of ``table``); dots: seeds.
+
+    Each task's tick label carries its ``n_test`` and number of seeds.
+    """
     import matplotlib.pyplot as plt
 
+    means = table[table["seed"].astype(str) == "mean"]
     tasks = list(dict.fromkeys(res["task"]))
     models = list(dict.fromkeys(res["model"]))
     width = 0.8 / max(1, len(models))
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(tasks) * max(1, len(models)) ** 0.5 + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(tasks) * max(1, len(models)) ** 0.5 + 3), 4.6))
     for j, model in enumerate(models):
-        xs, means, sds = [], [], []
+        xs, ys, err = [], [], [[], []]
         for i, task in enumerate(tasks):
             v = res[(res.task == task) & (res.model == model)]["mcc"].astype(float)
-            if len(v) == 0:
+            row = means[(means.task == task) & (means.model == model)]
+            if len(v) == 0 or len(row) == 0:
                 continue
             x = i - 0.4 + width * (j + 0.5)
+            m, lo, hi = (float(row[c].iloc[0]) for c in ("mcc", "mcc_lo", "mcc_hi"))
             xs.append(x)
-            means.append(v.mean())
-            sds.append(v.std(ddof=1) if len(v) > 1 else 0.0)
-            ax.scatter(np.full(len(v), x), v, s=8, color="black", zorder=3)
-        ax.bar(xs, means, width, yerr=sds, capsize=2, label=model)
+            ys.append(m)
+            err[0].append(max(0.0, m - lo) if np.isfinite(lo) else 0.0)
+            err[1].append(max(0.0, hi - m) if np.isfinite(hi) else 0.0)
+            ax.scatter(np.full(len(v), x), v, s=12, color="black", zorder=3)
+        ax.bar(xs, ys, width, yerr=err, capsize=3, label=model, **_bar_style(model))
+    labels = []
+    for task in tasks:
+        t = means[means.task == task]
+        n_test = t["n_test"].dropna()
+        n = f"n={int(float(n_test.iloc[0]))}" if len(n_test) else "n=?"
+        seeds = int(t["n_seeds"].max()) if len(t) else 0
+        labels.append(f"{task}\n{n}, {seeds} seed{'s' if seeds != 1 else ''}")
     ax.set_xticks(range(len(tasks)))
-    ax.set_xticklabels(tasks, rotation=30, ha="right")
-    ax.set_ylabel("test MCC (mean ± sd over seeds)")
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_ylabel("test MCC")
+    ax.set_title("Test MCC: mean over seeds, bars 95% CI, dots single seeds")
     ax.axhline(0, color="grey", lw=0.8)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _savefig(fig, path)
+
+
+def _bar_style(model: str) -> dict:
+    if model.endswith(SCRATCH_SUFFIX):
+        return {"hatch": "//", "edgecolor": "white"}
+    if model in BASELINES:
+        return {"alpha": 0.75}
+    return {}
 
 
 def _load_predictions(run_dir: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -171,7 +213,7 @@ def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
     from sklearn.metrics import auc, precision_recall_curve, roc_curve
 
     tasks = list(dict.fromkeys(res["task"]))
-    fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 3.4 * len(tasks)), squeeze=False)
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.8 * len(tasks)), squeeze=False)
     for i, task in enumerate(tasks):
         ax_roc, ax_pr = axes[i]
         for model, g in res[res.task == task].groupby("model", sort=False):
@@ -196,7 +238,7 @@ def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
         ax_roc.set(title=f"{task}: ROC", xlabel="false positive rate", ylabel="true positive rate")
         ax_pr.set(title=f"{task}: precision-recall", xlabel="recall", ylabel="precision")
         for ax in (ax_roc, ax_pr):
-            ax.legend(fontsize=7, frameon=False)
+            ax.legend(frameon=False)
     fig.tight_layout()
     _savefig(fig, path)
 
@@ -205,7 +247,7 @@ def _plot_curves(res: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     tasks = list(dict.fromkeys(res["task"]))
-    fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 3.2 * len(tasks)), squeeze=False)
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.6 * len(tasks)), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     lms = list(dict.fromkeys(m.removesuffix("-scratch") for m in res["model"]))
     for i, task in enumerate(tasks):
@@ -225,7 +267,7 @@ def _plot_curves(res: pd.DataFrame, path: Path) -> None:
                 ax_loss.plot(log["step"], log["dev_loss"], **kw)
         ax_mcc.set(title=f"{task}: dev MCC", xlabel="step", ylabel="MCC")
         ax_loss.set(title=f"{task}: dev loss", xlabel="step", ylabel="cross-entropy")
-        ax_mcc.legend(fontsize=7, frameon=False)
+        ax_mcc.legend(frameon=False)
     fig.tight_layout()
     _savefig(fig, path)
 
@@ -326,7 +368,8 @@ def build_summary(
         n_seeds, n_test, the test metrics, dev_mcc, 95% intervals ``<metric>_lo``/``_hi``
         and run information.
     mcc_png, roc_pr_png, curves_png : path, optional
-        Figures; each is skipped when None. Default is None.
+        Figures (PNG, plus an SVG sibling: :func:`figure_paths`); each is skipped when None.
+        Default is None.
     comparisons_tsv : path, optional
         Paired model comparisons (:func:`compare_models`); skipped when None. Default is None.
 
@@ -346,10 +389,54 @@ def build_summary(
     if comparisons_tsv is not None:
         with atomic.atomic_path(comparisons_tsv) as tmp:
             compare_models(res).to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="nan")
-    if mcc_png is not None:
-        _plot_mcc(res, Path(mcc_png))
-    if roc_pr_png is not None:
-        _plot_roc_pr(res, Path(roc_pr_png))
-    if curves_png is not None:
-        _plot_curves(res, Path(curves_png))
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(FIGURE_RC):
+        if mcc_png is not None:
+            _plot_mcc(table, res, Path(mcc_png))
+        if roc_pr_png is not None:
+            _plot_roc_pr(res, Path(roc_pr_png))
+        if curves_png is not None:
+            _plot_curves(res, Path(curves_png))
     return table
+
+
+def section_figures(
+    metrics_paths: Sequence[str | Path],
+    benchmarks_tsv: str | Path,
+    tasks: Sequence[str],
+    mcc_png: str | Path,
+    roc_pr_png: str | Path,
+) -> None:
+    """The MCC and ROC/PR figures of some tasks (one section of the report, e.g. promoters).
+
+    Parameters
+    ----------
+    metrics_paths : sequence of path
+        ``metrics.json`` of every run (``predictions.tsv.gz`` is read beside each); runs of
+        other tasks are ignored.
+    benchmarks_tsv : path
+        The table :func:`build_summary` wrote (its ``mean`` rows give the 95% CIs).
+    tasks : sequence of str
+        Tasks to show, in this order. An empty selection is a ``ValueError``.
+    mcc_png, roc_pr_png : path
+        Output PNGs, each with an SVG sibling (:func:`figure_paths`).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not tasks:
+        raise ValueError("`tasks` is empty: no figure to draw")
+    res = read_results(metrics_paths)
+    res = res[res["task"].isin(tasks)]
+    missing = sorted(set(tasks) - set(res["task"]))
+    if missing:
+        raise ValueError(f"`metrics_paths` hold no run of task(s) {missing}")
+    order = {t: i for i, t in enumerate(tasks)}
+    res = res.sort_values("task", key=lambda s: s.map(order), kind="stable")
+    table = pd.read_csv(benchmarks_tsv, sep="\t", dtype={"seed": str})
+    with plt.rc_context(FIGURE_RC):
+        _plot_mcc(table[table["task"].isin(tasks)], res, Path(mcc_png))
+        _plot_roc_pr(res, Path(roc_pr_png))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pysam
@@ -38,6 +38,7 @@ SYMBOLIC = re.compile(
 )
 
 
+@dataclass(frozen=True)
 class Allele:
     """One ALT allele of a VCF record, trimmed to its minimal representation.
 

@@ -1,4 +1,4 @@
-"""Attention figures: landscape by class, top-example heatmaps, per-head context."""
+"""Attention figures: landscape contrast and per-class curves, top-example heatmaps, per-head context."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalm import atomic
+from dnalm.attention.contrast import Contrast, positions
 from dnalm.attention.regions import attention_entropy
 
 __all__ = ["plot_context", "plot_heatmaps", "plot_landscape", "positions"]
@@ -30,27 +31,6 @@ def _save(fig, path: str | Path) -> None:
         _plt().close(fig)
 
 
-def positions(width: int, tss_index: int | None) -> tuple[np.ndarray, str]:
-    """x coordinates of a figure: relative to the TSS when known, else to the window centre.
-
-    Parameters
-    ----------
-    width : int
-        Number of positions (bp).
-    tss_index : int or None
-        0-based index of the TSS base.
-
-    Returns
-    -------
-    x : numpy.ndarray, shape=(width,), dtype=int64
-    label : str
-        Axis label.
-    """
-    if tss_index is not None:
-        return np.arange(width) - tss_index, "position relative to TSS (bp)"
-    return np.arange(width) - width // 2, "position relative to window centre (bp)"
-
-
 def plot_landscape(
     scores: np.ndarray,
     labels: np.ndarray,
@@ -58,8 +38,14 @@ def plot_landscape(
     tss_index: int | None = None,
     tata: np.ndarray | None = None,
     title: str = "",
+    contrast: Contrast | None = None,
 ) -> dict[str, np.ndarray]:
-    """Mean attention by position per class (and TATA / non-TATA positives), plus dispersion.
+    """The class contrast with its permutation band, the per-class means, and dispersion.
+
+    Top left: positives minus negatives per position (:func:`dnalm.attention.class_contrast`)
+    with the 95% band of shuffled labels, the peak marked with its permutation p. Bottom left:
+    mean attention per class (and TATA / non-TATA positives) +- s.e.m.; both classes share the
+    window-edge rise, which the contrast cancels. Right: normalised entropy per sequence.
 
     Parameters
     ----------
@@ -72,6 +58,8 @@ def plot_landscape(
     tata : numpy.ndarray of bool, shape=(N,), optional
         TATA presence; adds TATA and non-TATA positive curves.
     title : str, optional
+    contrast : Contrast, optional
+        Drawn in the top panel; None writes why there is none. Default is None.
 
     Returns
     -------
@@ -88,7 +76,34 @@ def plot_landscape(
     if tata is not None:
         groups["class 1, TATA"] = (labels == 1) & tata
         groups["class 1, no TATA"] = (labels == 1) & ~tata
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [3, 1]})
+    fig = plt.figure(figsize=(12, 7))
+    grid = fig.add_gridspec(2, 2, width_ratios=[3, 1])
+    axc = fig.add_subplot(grid[0, 0])
+    ax = fig.add_subplot(grid[1, 0], sharex=axc)
+    ax2 = fig.add_subplot(grid[:, 1])
+    if contrast is not None:
+        axc.fill_between(
+            x, contrast.band_low, contrast.band_high, color="grey", alpha=0.3,
+            label=f"95% band, {contrast.n_permutations} label shuffles",
+        )  # fmt: skip
+        axc.plot(x, contrast.contrast, color="C3", lw=1.3, label="positives - negatives")
+        px = int(x[contrast.peak_index])
+        axc.plot([px], [contrast.peak_contrast], "v", color="k", ms=7)
+        axc.set_title(
+            f"{title or 'attention landscape'}: contrast peaks at {px} "
+            f"(permutation p = {contrast.pvalue:.3g}; n = {contrast.n_positive} vs "
+            f"{contrast.n_negative})",
+            fontsize=10,
+        )
+        axc.legend(fontsize=7)
+    else:
+        axc.text(0.5, 0.5, "no class contrast (needs >= 2 rows of each class)",
+                 ha="center", va="center", transform=axc.transAxes, color="C3")  # fmt: skip
+        axc.set_title(title or "attention landscape", fontsize=10)
+    axc.axhline(0, color="k", lw=0.6)
+    axc.set_ylabel("attention contrast")
+    if tss_index is not None:
+        axc.axvline(0, color="grey", lw=0.8, ls="--")
     curves = {}
     for name, m in groups.items():
         if not m.any():
@@ -102,7 +117,7 @@ def plot_landscape(
         ax.axvline(0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean attention (L2-normalised)")
-    ax.set_title(title or "attention landscape")
+    ax.set_title("mean attention per class (+- s.e.m.)", fontsize=10)
     ax.legend(fontsize=7)
     ent = attention_entropy(scores)
     for c in np.unique(labels):

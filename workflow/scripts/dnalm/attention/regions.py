@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dnalm.motifs.regions import high_attention_regions
+from dnalm.motifs.regions import RegionRule, high_attention_regions
 
 __all__ = ["TATA_RE", "attention_entropy", "regions_to_bed", "tata_present"]
 
@@ -72,8 +72,11 @@ def regions_to_bed(
     strand: Sequence[str],
     names: Sequence[str],
     min_len: int = 5,
+    rule: RegionRule | None = None,
 ) -> list[tuple[str, int, int, str, int, str]]:
     """High-attention regions (:func:`dnalm.motifs.high_attention_regions`) in genome coordinates.
+
+    ``rule`` (:class:`dnalm.motifs.RegionRule`) picks the high bases; default DNABERT's.
 
     A window ``[start, end)`` on ``-`` holds the reverse complement, so sequence index ``j``
     is genome base ``end - 1 - j`` and region ``[a, b)`` maps to ``[end - b, end - a)``.
@@ -91,7 +94,7 @@ def regions_to_bed(
                 f"row {names[i]}: window {start[i]}-{end[i]} does not match sequence length {ln}"
             )
         s = np.asarray(scores[i, :ln], dtype=np.float64)
-        for a, b in high_attention_regions(s, min_len):
+        for a, b in high_attention_regions(s, min_len, rule):
             if strand[i] == "-":
                 g0, g1 = int(end[i]) - int(b), int(end[i]) - int(a)
             else:

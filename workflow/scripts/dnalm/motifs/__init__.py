@@ -3,7 +3,11 @@
 The steps and their exact semantics (see ``docs/ARCHITECTURE.md`` and the DNABERT reference):
 
 1. **Regions.** For each positive sequence with attention ``s`` (its first ``len(seq)``
-   values, as float64), a position is *high* when ``s > mean(s)`` and ``s > 10 * min(s)``.
+   values, as float64), a position is *high* when ``s > mean(s)`` and ``s > 10 * min(s)``
+   (:class:`RegionRule` ``"dnabert"``; the factors are ``mean_ratio`` and ``min_ratio``, 1 and
+   10 by default). The relative rule ``"quantile"`` (an extension) calls a position high when
+   ``s`` exceeds the sequence's own ``quantile`` (0.9 by default): a fine-tuned model whose
+   attention is flat (max/min ratio below 10 in every sequence) has no DNABERT region at all.
    Maximal runs of high positions at least ``min_len`` long are regions ``[start, end)``;
    each distinct region substring is a candidate motif, with every region it came from as an
    instance. Candidates are ordered by first appearance (sequence order, then position).
@@ -49,8 +53,9 @@ The steps and their exact semantics (see ``docs/ARCHITECTURE.md`` and the DNABER
 
 Modules, one step each: :mod:`~dnalm.motifs.regions` (step 1), :mod:`~dnalm.motifs.enrichment`
 (step 2; BH is :func:`dnalm.stats.bh_adjust`), :mod:`~dnalm.motifs.merge` (steps 3-5),
-:mod:`~dnalm.motifs.find` (the verb, :func:`find_motifs`) and :mod:`~dnalm.motifs.discover` (the
-``motif_discover`` rule's file I/O). Every public name is re-exported here. Parity: against a
+:mod:`~dnalm.motifs.find` (the verb, :func:`find_motifs`), :mod:`~dnalm.motifs.status` (the
+``summary.json`` status of a run and the WARNING block of an empty one) and
+:mod:`~dnalm.motifs.discover` (the ``motif_discover`` rule's file I/O). Every public name is re-exported here. Parity: against a
 plain-loop oracle (``tests/motif_oracle.py``) and against DNABERT's own ``motif_utils.py``
 (``tests/test_motif_parity.py``).
 """
@@ -59,21 +64,37 @@ from dnalm.motifs.discover import INSTANCE_COLUMNS, discover_motifs
 from dnalm.motifs.enrichment import hypergeom_pvalues, presence_counts
 from dnalm.motifs.find import Motif, MotifResult, find_motifs
 from dnalm.motifs.merge import merge_candidates, pwm_from_sites, ungapped_align, widen_windows
-from dnalm.motifs.regions import CANDIDATE_MODES, attention_candidates, high_attention_regions
+from dnalm.motifs.regions import (
+    CANDIDATE_MODES,
+    REGION_RULES,
+    RegionRule,
+    attention_candidates,
+    high_attention_regions,
+    max_min_ratio,
+    ratio_summary,
+)
+from dnalm.motifs.status import MOTIF_STATUSES, motif_summary, warning_block
 
 __all__ = [
     "CANDIDATE_MODES",
     "INSTANCE_COLUMNS",
+    "MOTIF_STATUSES",
     "Motif",
     "MotifResult",
+    "REGION_RULES",
+    "RegionRule",
     "attention_candidates",
     "discover_motifs",
     "find_motifs",
     "high_attention_regions",
     "hypergeom_pvalues",
+    "max_min_ratio",
     "merge_candidates",
+    "motif_summary",
     "presence_counts",
     "pwm_from_sites",
+    "ratio_summary",
     "ungapped_align",
+    "warning_block",
     "widen_windows",
 ]

@@ -1,4 +1,5 @@
-"""The ``motif_discover`` rule: attention scores + test split -> MEME, instances, logos, matches."""
+"""The ``motif_discover`` rule: attention scores + test split -> MEME, instances, logos, matches,
+and ``summary.json`` (status and the numbers that explain an empty result)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from dnalm import atomic
 from dnalm.motifs.find import MotifResult, find_motifs
+from dnalm.motifs.status import motif_summary, warning_block
 
 __all__ = ["INSTANCE_COLUMNS", "discover_motifs"]
 
@@ -68,6 +70,7 @@ def discover_motifs(
     logos_dir: str | Path,
     logo_panel_out: str | Path | None = None,
     known_meme: str | Path | None = None,
+    summary_out: str | Path | None = None,
     positives: str = "true_label",
     min_len: int = 5,
     window: int = 24,
@@ -75,6 +78,10 @@ def discover_motifs(
     min_n_motif: int = 3,
     candidates: str = "regions",
     candidate_len: int = 8,
+    region_rule: str = "dnabert",
+    min_ratio: float = 10.0,
+    mean_ratio: float = 1.0,
+    quantile: float = 0.9,
     n_jobs: int = 1,
     verbose: bool = False,
 ) -> MotifResult:
@@ -99,10 +106,18 @@ def discover_motifs(
         Default is None (not drawn).
     known_meme : str or pathlib.Path, optional
         Known motifs to match against. Default is None (header-only ``matches.tsv``).
+    summary_out : str or pathlib.Path, optional
+        ``summary.json`` (:func:`dnalm.motifs.motif_summary`): ``status`` (``ok``,
+        ``no_regions``, ``no_significant_candidates``, ``too_few_windows``, ``no_known_match``),
+        ``reason`` and the numbers behind it. Any status but ``ok`` is also logged as a framed
+        WARNING block. Default is None (not written; the status is still logged).
     positives : {"true_label", "predicted_label"}, optional
         Which sequences are positives. Default is "true_label" (as DNABERT).
     min_len, window, pval_cutoff, min_n_motif, candidates, candidate_len : optional
         See :func:`find_motifs`.
+    region_rule, min_ratio, mean_ratio, quantile : optional
+        The high-attention region rule (:class:`dnalm.motifs.RegionRule`); the defaults are
+        DNABERT's (> mean and > 10 x min).
     n_jobs : int, optional
         Threads for TOMTOM. Default is 1.
     verbose : bool, optional
@@ -129,6 +144,10 @@ def discover_motifs(
         min_n_motif,
         candidates=candidates,
         candidate_len=candidate_len,
+        region_rule=region_rule,
+        min_ratio=min_ratio,
+        mean_ratio=mean_ratio,
+        quantile=quantile,
         verbose=verbose,
     )
     motifs = result.motifs
@@ -161,14 +180,6 @@ def discover_motifs(
             log.warning("no known-motif file configured for this genome: matches.tsv is empty")
         matches = pd.DataFrame(columns=COLUMNS)
     atomic.write_text(matches_out, matches.to_csv(sep="\t", index=False, float_format="%.6g"))
-    if logo_panel_out is not None:
-        draw_logo_panel(
-            {m.name: m.pwm for m in motifs},
-            matches,
-            read_meme(known_meme) if known_meme else None,
-            logo_panel_out,
-            titles={m.name: f"{m.name}  n={m.n_sites}  padj={m.min_padj:.2g}" for m in motifs},
-        )
     good = matches[matches["q"].astype(float) < 0.05] if len(matches) else matches
     log.info(
         "wrote %d motifs (%d sites); %d motif-target matches with q < 0.05",
@@ -176,4 +187,40 @@ def discover_motifs(
         sum(m.n_sites for m in motifs),
         len(good),
     )
+    settings = {"positives": positives, "min_len": min_len, "window": window,
+                "pval_cutoff": pval_cutoff, "min_n_motif": min_n_motif, "candidates": candidates,
+                "candidate_len": candidate_len, "region_rule": region_rule,
+                "min_ratio": min_ratio, "mean_ratio": mean_ratio, "quantile": quantile}  # fmt: skip
+    n_matched = int(good["query"].nunique()) if known_meme else None
+    summary = motif_summary(result, seqs, scores, pos, n_matched, settings)
+    if summary_out is not None:
+        atomic.write_json(summary_out, summary)
+    if logo_panel_out is not None:
+        draw_logo_panel(
+            {m.name: m.pwm for m in motifs},
+            matches,
+            read_meme(known_meme) if known_meme else None,
+            logo_panel_out,
+            titles={m.name: f"{m.name}  n={m.n_sites}  padj={m.min_padj:.2g}" for m in motifs},
+            empty_message=f"NO MOTIFS: status {summary['status']}\n{summary['reason']}",
+        )
+    if summary["status"] == "ok":
+        log.info("motif discovery status ok: %s", summary["reason"])
+    else:
+        r = summary["attention_ratio"]
+        warning_block(
+            log,
+            f"MOTIF DISCOVERY FOUND NOTHING USABLE: status {summary['status']}",
+            [
+                summary["reason"],
+                f"{summary['n_positives']} positives of {summary['n_seqs']} sequences; "
+                f"{summary['n_regions']} regions, {summary['n_candidates']} candidates, "
+                f"{summary['n_significant']} significant, {summary['n_motifs']} motifs",
+                f"attention max/min ratio of the positives: median {r['median']} "
+                f"(5%..95%: {r['q05']}..{r['q95']}); rule {summary['rule']}",
+                f"best raw p {summary['best_pvalue']}, best adjusted p {summary['best_padj']}",
+                "the motif tables are empty or unmatched"
+                + (f"; see {summary_out}" if summary_out is not None else ""),
+            ],
+        )
     return result

@@ -11,7 +11,12 @@ import numpy as np
 from dnalm._validate import validate_seqs
 from dnalm.motifs.enrichment import hypergeom_pvalues, presence_counts
 from dnalm.motifs.merge import merge_candidates, pwm_from_sites, widen_windows
-from dnalm.motifs.regions import _attention_regions, _candidates_with_regions, _check_mode
+from dnalm.motifs.regions import (
+    RegionRule,
+    _attention_regions,
+    _candidates_with_regions,
+    _check_mode,
+)
 from dnalm.stats import bh_adjust
 
 __all__ = ["Motif", "MotifResult", "find_motifs"]
@@ -85,6 +90,12 @@ class MotifResult:
         Sequences (all / positive) containing each candidate.
     pvalue, padj : numpy.ndarray, shape=(n_candidates,), dtype=float64
     n_seqs, n_positives : int
+    n_regions : int
+        High-attention regions found in the positives.
+    n_significant : int
+        Candidates with adjusted p below ``pval_cutoff``.
+    rule : RegionRule
+        The region rule used.
     """
 
     motifs: list[Motif]
@@ -95,6 +106,9 @@ class MotifResult:
     padj: np.ndarray
     n_seqs: int
     n_positives: int
+    n_regions: int = 0
+    n_significant: int = 0
+    rule: RegionRule = field(default_factory=RegionRule)
 
 
 def find_motifs(
@@ -107,6 +121,10 @@ def find_motifs(
     min_n_motif: int = 3,
     candidates: str = "regions",
     candidate_len: int = 8,
+    region_rule: str = "dnabert",
+    min_ratio: float = 10.0,
+    mean_ratio: float = 1.0,
+    quantile: float = 0.9,
     verbose: bool = False,
 ) -> MotifResult:
     """Discover motifs from attention (DNABERT-viz), rules in :mod:`dnalm.motifs`.
@@ -132,6 +150,14 @@ def find_motifs(
         distinct ``candidate_len``-mer of each region. Default is "regions".
     candidate_len : int, optional
         k of the ``"kmers"`` mode (>= ``min_len``). Default is 8.
+    region_rule : {"dnabert", "quantile"}, optional
+        Which bases are high (:class:`dnalm.motifs.RegionRule`). Default is "dnabert"
+        (``> mean_ratio x mean`` and ``> min_ratio x min``: DNABERT's rule with the defaults).
+    min_ratio, mean_ratio : float, optional
+        Thresholds of the ``"dnabert"`` rule. Default is 10 and 1.
+    quantile : float, optional
+        Threshold of the ``"quantile"`` rule: bases above the sequence's own quantile. Default
+        is 0.9.
     verbose : bool, optional
         Progress bars. Default is False.
 
@@ -156,8 +182,9 @@ def find_motifs(
     if min_len < 2 or window < 1 or min_n_motif < 1:
         raise ValueError("`min_len` must be >= 2, `window` >= 1 and `min_n_motif` >= 1")
     _check_mode(candidates, candidate_len, min_len)
+    rule = RegionRule(region_rule, float(min_ratio), float(mean_ratio), float(quantile))
     pos_idx = np.flatnonzero(positive)
-    regions = _attention_regions(seqs, scores, pos_idx, min_len)
+    regions = _attention_regions(seqs, scores, pos_idx, min_len, rule)
     cands = _candidates_with_regions(seqs, regions, candidates, candidate_len)
     names = list(cands)
     n_all, n_pos = presence_counts(seqs, names, positive, verbose=verbose)
@@ -174,8 +201,10 @@ def find_motifs(
         int((padj < pval_cutoff).sum()),
         pval_cutoff,
     )
-    result = MotifResult([], names, n_all, n_pos, pval, padj, n, int(positive.sum()))
     kept = [c for c, q in zip(names, padj, strict=True) if q < pval_cutoff]
+    result = MotifResult(
+        [], names, n_all, n_pos, pval, padj, n, int(positive.sum()), len(regions), len(kept), rule
+    )
     keys, assignment = merge_candidates(kept, min_len)
     cand_row = {c: i for i, c in enumerate(names)}
     seq_len = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)

@@ -161,6 +161,8 @@ class Task(_Model):
     k: int = Field(6, ge=3, le=6, description="k-mer size rows are checked against (rows shorter than k are refused).")
     models: list[str] | None = Field(None, description="Overrides finetune.models for this task.")
     max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded random subset, before splitting); default: all.")
+    max_train: int | None = Field(None, ge=2, description="Keep at most this many training examples (seeded, an equal share per class, after splitting; dev and test keep every row): a data-scarce version of a task. Default: all.")
+    seeds: list[int] | None = Field(None, min_length=1, description="Overrides finetune.seeds for this task (e.g. several seeds for data-scarce tasks).")
 
 
 class Splits(_Model):
@@ -198,9 +200,12 @@ class Finetune(_Model):
 
 class Attention(_Model):
     tasks: list[Key] = Field(default_factory=list)
-    model: str | None = None
+    model: str | None = Field(None, description="The fine-tuned BERT model whose attention is read: <lm> or the <lm>-scratch control (its first seed's run).")
     batch_size: int = Field(64, ge=1)
     n_heatmaps: int = Field(20, ge=1)
+    n_permutations: int = Field(1000, ge=99, description="Label shuffles of the positives-minus-negatives landscape contrast (95% band per position, permutation p of the peak).")
+    n_bootstrap: int = Field(1000, ge=100, description="Bootstrap resamples (sequences) of the planted-motif attention AUROC's 95% CI (demo worlds).")
+    seed: int = Field(1, description="Seed of the permutations and the bootstrap.")
 
 
 class Motifs(_Model):
@@ -212,6 +217,10 @@ class Motifs(_Model):
     candidates: Literal["regions", "kmers"] = Field("regions", description="Candidate motifs: `regions` (DNABERT, each high-attention region string) or `kmers` (each distinct candidate_len-mer of a region; finds variable motif instances).")
     candidate_len: int = Field(8, ge=2, description="k of `candidates: kmers`; must be >= min_len.")
     positives: Literal["true_label", "predicted_label"] = "true_label"
+    region_rule: Literal["dnabert", "quantile"] = Field("dnabert", description="High-attention bases: `dnabert` (score > mean_ratio x mean and > min_ratio x min; DNABERT's rule with the defaults) or `quantile` (score > the sequence's own `quantile`; for models whose attention is flat).")
+    min_ratio: float = Field(10.0, ge=0, description="`region_rule: dnabert`: a high base exceeds min_ratio x the sequence's minimum attention (DNABERT: 10).")
+    mean_ratio: float = Field(1.0, ge=0, description="`region_rule: dnabert`: a high base exceeds mean_ratio x the sequence's mean attention (DNABERT: 1).")
+    quantile: float = Field(0.9, gt=0, lt=1, description="`region_rule: quantile`: a high base exceeds this quantile of its sequence's attention.")
     known_motifs: dict[Key, str] = Field(default_factory=dict, description="Known-motif MEME file per genome id.")
 
     @model_validator(mode="after")
@@ -228,6 +237,8 @@ class Variants(_Model):
     null_size: int = Field(1000, ge=10)
     top_mutation_maps: int = Field(5, ge=0)
     seed: int = Field(1, description="Seed of the random-SNV null.")
+    pvalue_null: Literal["neutral", "random_snv"] = Field("neutral", description="Null hypothesis of the variant p-values (dnalm.variants.pvalues): neutral = no effect beyond neutral mutations (the gain side of the random-SNV logOR, reflected about its median), random_snv = no more damaging than a random SNV in a positive window (cannot make motif-core variants significant, since random SNVs hit motif cores too).")
+    tail_size: int = Field(100, ge=10, description="Largest reference values of the null that the generalised Pareto tail is fitted on (at most a quarter of them); p-values past the 10th largest come from the tail, so they are not floored at 1/(n+1).")
     context: Literal["region", "centred"] = Field("region", description="Classifier window of a variant: the nearest-centred positive dataset window of the task that contains it (region; DNABERT mutates the task's own sequences) or a window centred on the variant (centred). Variants in no positive window fall back to centred.")
     scatter: int = Field(1, ge=1, description="Number of variant_score_shard jobs per task; contigs of the genome's .fai are dealt round-robin by decreasing length.")
 
@@ -262,6 +273,11 @@ class Config(_Model):
         """Fine-tuned model names of a task (its own list, else ``finetune.models``)."""
         own = self.tasks[task].models
         return list(own if own is not None else self.finetune.models)
+
+    def task_seeds(self, task: str) -> list[int]:
+        """Fine-tuning seeds of a task (its own list, else ``finetune.seeds``)."""
+        own = self.tasks[task].seeds
+        return list(own if own is not None else self.finetune.seeds)
 
 
 # ----------------------------------------------------------------------------- names

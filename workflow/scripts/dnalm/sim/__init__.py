@@ -5,7 +5,11 @@ needs (see ``docs/ARCHITECTURE.md``, stage *simulate*):
 
 - ``genome.fa.gz``: plain gzip FASTA, bare ``>chr1`` headers, 60-bp lines. A first-order
   (dinucleotide) Markov background with CpG depletion, soft-masked (lower-case) copies of a
-  few diverged repeat families, N gaps (10 kb at each chromosome start plus internal runs).
+  few diverged repeat families (SINE/LINE/ERV-like consensi, 4-30% divergence, about half
+  the genome, and microsatellites such as ``(CA)n``), N gaps (10 kb at each chromosome start
+  plus internal runs), and genome-wide instances of the planted PWMs away from peaks and
+  promoters (human: CTCF-like 1.0, p53-like 0.5, TATA-like 0.5, AP-1-like 1.0 per 10 kb;
+  ``Preset.background_motifs``), so that a masked LM sees motifs across the whole genome.
 - ``assembly_report.txt``: NCBI assembly report (Sequence-Name / RefSeq-Accn / UCSC names).
 - ``epd.bed`` + ``promoter_motifs.txt``: EPDnew-style promoters (TSS -49..+10, space
   separated) and TATA / Inr / CCAAT / GC-box flags. TATA promoters carry a TATA box centred
@@ -22,7 +26,9 @@ needs (see ``docs/ARCHITECTURE.md``, stage *simulate*):
 - ``clinvar.vcf.gz`` (+ ``.tbi``): ClinVar-style VCFv4.1 with ``1``-style names; pathogenic
   SNVs break high-information positions of planted motif instances, benign ones sit in the
   same peak windows away from the motifs.
-- ``truth/motifs.meme``, ``truth/positions.tsv``, ``truth/summary.json``: the planted truth.
+- ``truth/motifs.meme``, ``truth/positions.tsv``, ``truth/summary.json``: the planted truth
+  (genome-wide motif instances are ``background_motif`` rows, apart from the ``motif`` rows
+  under peaks).
 
 Modules: :mod:`~dnalm.sim.presets` (PWMs, presets, experiment specs), :mod:`~dnalm.sim.spec`
 (config, output files, rules), :mod:`~dnalm.sim.core` and :mod:`~dnalm.sim.world` (building

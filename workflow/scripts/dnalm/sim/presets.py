@@ -271,6 +271,11 @@ class Preset:
     n_benign: int
     # (Sequence-Name, Assigned-Molecule, GenBank-Accn, RefSeq-Accn, length) of a fix-patch row
     patch: tuple[str, str, str, str, int]
+    # Genome-wide instances of planted PWMs outside peaks and promoters: (PWM name, instances
+    # per 10 kb of non-N sequence). They give a masked LM motifs to learn from the whole genome,
+    # as real genomes carry many unbound matches; truth/positions.tsv lists them as
+    # ``background_motif``.
+    background_motifs: tuple[tuple[str, float], ...] = ()
 
 
 PRESETS: dict[str, Preset] = {
@@ -307,6 +312,12 @@ PRESETS: dict[str, Preset] = {
         n_pathogenic=60,
         n_benign=120,
         patch=("HG986_PATCH", "1", "KN196472.1", "NW_009646194.1", 186_494),
+        background_motifs=(
+            ("CTCF_like", 1.0),
+            ("P53_like", 0.5),
+            ("TATA_like", 0.5),
+            ("LOWQ_like", 1.0),
+        ),
     ),
     "mouse": Preset(
         organism="Mus musculus (house mouse), simulated",
@@ -335,5 +346,6 @@ PRESETS: dict[str, Preset] = {
         n_pathogenic=40,
         n_benign=80,
         patch=("MG4200_PATCH", "1", "KZ289059.1", "NW_019805487.1", 201_254),
+        background_motifs=(("CTCF_like", 1.0), ("TATA_like", 0.5)),
     ),
 }

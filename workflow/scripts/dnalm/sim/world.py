@@ -47,6 +47,7 @@ START_GAP = 10_000  # N run at every chromosome start (as chr1:1-10,000 in hg38)
 PROMOTER_PAD = 1000  # bp kept free upstream of every gene (promoter) and ...
 GENE_TAIL_PAD = 500  # ... downstream of it
 PEAK_HALF = 150  # peak windows (summit +- this) never overlap each other or other features
+MOTIF_PAD = 20  # bp between a genome-wide motif instance and any other planted feature
 
 
 def build_world(
@@ -56,12 +57,13 @@ def build_world(
     scale: float,
     verbose: bool = False,
 ) -> World:
-    """Background, repeats, genes (promoters, splice sites) and peaks, in this order."""
+    """Background, repeats, genes (promoters, splice sites), peaks and genome-wide motifs."""
     w = _background(rng, preset, scale)
     w.experiments = dict(experiments)
     _repeats(rng, w)
     _genes(rng, w, scale, verbose)
     _peaks(rng, w, scale, verbose)
+    _background_motifs(rng, w)
     return w
 
 
@@ -391,6 +393,44 @@ def _peaks(rng: np.random.Generator, w: World, scale: float, verbose: bool) -> N
                 }
             )
         w.peaks[exp] = rows
+
+
+def _background_motifs(rng: np.random.Generator, w: World) -> None:
+    """Plant ``preset.background_motifs`` instances genome-wide, away from planted features.
+
+    Each PWM gets ``round(density * non-N bp / 10 kb)`` instances on random strands at uniform
+    positions that keep ``MOTIF_PAD`` bp from N runs, promoters, exons, peak windows and each
+    other (so the truth of peaks and promoters is unchanged). They are upper-case and listed as
+    ``background_motif`` rows (feature ``genome``) in the truth.
+    """
+    if not w.preset.background_motifs:
+        return
+    blocked = w.occupied | (w.codes == N)
+    n_acgt = int((w.codes != N).sum())
+    total = len(w.codes)
+    for name, density in w.preset.background_motifs:
+        pwm = CODE_PWMS[name]
+        width = pwm.shape[0]
+        n = int(round(density * n_acgt / 10_000))
+        insts = sample_pwm(rng, pwm, n)
+        minus = rng.random(n) < 0.5
+        cand = rng.integers(MOTIF_PAD, total - width - MOTIF_PAD, size=20 * n)
+        j = 0
+        for inst, neg in zip(insts, minus, strict=True):
+            while j < len(cand):
+                s = int(cand[j])
+                j += 1
+                if not blocked[s - MOTIF_PAD : s + width + MOTIF_PAD].any():
+                    break
+            else:
+                raise ValueError(
+                    f"no room left for {n} genome-wide {name} instances; increase `scale`"
+                )
+            w.codes[s : s + width] = revcomp_codes(inst) if neg else inst
+            w.lower[s : s + width] = False
+            blocked[s : s + width] = True
+            w.occupied[s : s + width] = True
+            w.truth.append(("background_motif", name, s, s + width, "-" if neg else "+", "genome"))
 
 
 def gene_context(w: World, g: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -40,19 +40,29 @@ What is computed (one ``score_variants`` call per task and model):
    log p(ref k-mer): the softmax normaliser cancels); tokens whose k-mer holds an ``N`` are
    ignored. ``zero_shot`` is the mean over those tokens, averaged over the forward and the
    reverse-complement window (site at ``L-1-c``, complemented alleles). Negative = alt
-   less likely than ref. The LLR is context-free, so it always uses the variant-centred
+   less likely than ref; damaging alleles are expected to be negative, so the summary's
+   ``zero_shot_auroc`` ranks pathogenic vs benign by ``-zero_shot`` (> 0.5 = expected
+   direction; checked with a toy LM whose preferences are set by hand). The LLR is context-free, so it always uses the variant-centred
    forward window (``c = L // 2``) whatever ``context`` is.
 5. **Ranking score** ``score = |logOR|`` (strength of the effect in either direction; unlike
    ``diff`` it does not shrink when the classifier saturates near 0 or 1).
-6. **Significance.** ``null_size`` random SNVs (uniform position in a random positive
-   window, uniform alt among the other three bases, seeded) are scored the same way;
-   ``pvalue = (1 + #{null >= score}) / (null_size + 1)``; ``qvalue`` = Benjamini-Hochberg
-   over all scored variants.
-7. **ClinVar.** Joined on (contig, pos, ref, alt) after renaming and trimming. Classes
-   from :func:`dnalm.clinvar.clinsig_class`. Summary: Fisher exact test (one-sided,
-   ``scipy``) of (likely) pathogenic vs (likely) benign among high-scoring
-   (``pvalue <= high_p``) vs other ClinVar variants, and AUROC (``sklearn``) of
-   pathogenic (1) vs benign (0) by ``score``, ``|diff|`` and ``-zero_shot``.
+6. **Significance** (:mod:`~dnalm.variants.pvalues`). ``null_size`` random SNVs (uniform
+   position in a random positive window, uniform alt among the other three bases, seeded) are
+   scored the same way. ``pvalue_null: neutral`` (default) tests "no effect beyond neutral
+   mutations": about 7 % of random SNVs in bound windows hit a motif core, so the neutral
+   reference is the gain side of the null (``median - logOR`` for null SNVs below the median,
+   reflected) and the statistic ``|logOR - median|``; ``random_snv`` tests "no more damaging
+   than a random SNV" (DeepSEA's e-value; cannot make motif-core variants significant).
+   ``pvalue = (1 + #{ref >= t}) / (n_ref + 1)`` while 10 or more reference values reach ``t``,
+   past that a generalised Pareto tail (Knijnenburg et al. 2009; shape at its one-standard-error
+   upper bound, so conservative), so p is not floored at ``1 / (n_ref + 1)``; ``qvalue`` =
+   Benjamini-Hochberg over all scored variants.
+7. **ClinVar** (:mod:`~dnalm.variants.evaluate`). Joined on (contig, pos, ref, alt) after
+   renaming and trimming. Classes from :func:`dnalm.clinvar.clinsig_class`. Summary: Fisher
+   exact test (one-sided, ``scipy``) of (likely) pathogenic vs (likely) benign among
+   high-scoring (``pvalue <= high_p``) vs other ClinVar variants; AUROC of pathogenic (1) vs
+   benign (0) by ``score``, ``|diff|`` and ``-zero_shot``, each with n per class and a
+   stratified bootstrap 95 % CI; BH-significant counts per class.
 8. **Scatter.** :func:`score_variant_shard` does steps 1-4 for the contigs of one shard
    (:func:`shard_contigs`: ``.fai`` contigs dealt round-robin by decreasing length) and
    reads only their tabix regions; :func:`summarise_variants` gathers the shards and does
@@ -65,20 +75,17 @@ TSVs (``read_split``), the window length ``L`` from the task's ``card.json`` (``
 Modules, split by verb: :mod:`~dnalm.variants.select` (alleles, positive windows, scoring
 windows), :mod:`~dnalm.variants.effects` (classifier delta, zero-shot LLR),
 :mod:`~dnalm.variants.shard` (scatter step, shard tables), :mod:`~dnalm.variants.gather`
-(null, p-values, BH via :func:`dnalm.stats.bh_adjust`, ClinVar statistics, the one-process
-:func:`score_variants`) and :mod:`~dnalm.variants.plots` (figures). Every public name is
+(null, BH via :func:`dnalm.stats.bh_adjust`, the one-process :func:`score_variants`),
+:mod:`~dnalm.variants.pvalues` (p-values against the null), :mod:`~dnalm.variants.evaluate`
+(ClinVar statistics, zero-shot orientation) and :mod:`~dnalm.variants.plots` (figures). Every public name is
 re-exported here.
 """
 
 from dnalm.variants.effects import classifier_delta, delta_scores, zero_shot_llr
-from dnalm.variants.gather import (
-    RANKING_SCORE,
-    clinvar_statistics,
-    empirical_pvalues,
-    score_variants,
-    summarise_variants,
-)
+from dnalm.variants.evaluate import auroc_ci, clinvar_statistics, significance_by_class
+from dnalm.variants.gather import RANKING_SCORE, score_variants, summarise_variants
 from dnalm.variants.plots import plot_scores, plot_top
+from dnalm.variants.pvalues import NULL_MODELS, empirical_pvalues, variant_pvalues
 from dnalm.variants.select import (
     CONTEXTS,
     Interval,
@@ -103,11 +110,13 @@ from dnalm.variants.shard import (
 __all__ = [
     "CLINVAR_COLUMNS",
     "CONTEXTS",
+    "NULL_MODELS",
     "RANKING_SCORE",
     "SCORE_COLUMNS",
     "SHARD_COLUMNS",
     "Interval",
     "Windows",
+    "auroc_ci",
     "card_window_length",
     "classifier_delta",
     "clinvar_statistics",
@@ -124,7 +133,9 @@ __all__ = [
     "scoring_windows",
     "select_alleles",
     "shard_contigs",
+    "significance_by_class",
     "summarise_variants",
+    "variant_pvalues",
     "window_sequence",
     "zero_shot_llr",
 ]

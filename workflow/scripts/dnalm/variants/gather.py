@@ -1,9 +1,10 @@
-"""Gather step: the random-SNV null, empirical p-values, BH, ClinVar statistics (rule ``variant_score``).
+"""Gather step: the random-SNV null, p-values, BH, ClinVar statistics (rule ``variant_score``).
 
 :func:`summarise_variants` reads every shard of one scatter
 (:func:`~dnalm.variants.shard.score_variant_shard`), scores the null once, adds
-``pvalue``/``qvalue`` over all variants and writes the public outputs; :func:`score_variants`
-is the one-process composition of both steps.
+``pvalue`` (:func:`~dnalm.variants.pvalues.variant_pvalues`) and ``qvalue`` (BH over all
+variants) and writes the public outputs; :func:`score_variants` is the one-process composition
+of both steps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dnalm import atomic
 from dnalm import clinvar as cv
 from dnalm.stats import bh_adjust
 from dnalm.variants.effects import classifier_delta, delta_scores
+from dnalm.variants.evaluate import clinvar_statistics, significance_by_class
 from dnalm.variants.plots import plot_scores, plot_top
+from dnalm.variants.pvalues import NULL_MODELS, variant_pvalues
 from dnalm.variants.select import (
     WindowIndex,
     card_window_length,
@@ -41,110 +44,11 @@ from dnalm.variants.shard import (
     write_table,
 )
 
-__all__ = [
-    "RANKING_SCORE",
-    "empirical_pvalues",
-    "clinvar_statistics",
-    "summarise_variants",
-    "score_variants",
-]
+__all__ = ["RANKING_SCORE", "summarise_variants", "score_variants"]
 
 log = logging.getLogger(__name__)
 
 RANKING_SCORE = "abs_logOR"
-
-
-def empirical_pvalues(obs: np.ndarray, null: np.ndarray, rtol: float = 1e-4) -> np.ndarray:
-    """``(1 + #{null >= obs}) / (len(null) + 1)`` per observation (NaN if no null/obs).
-
-    Null values within ``rtol`` (relative, plus 1e-9 absolute) of an observation count as
-    ties (>=), so float noise between batch sizes cannot flip a p-value (a random SNV can
-    be the very variant observed; CPU kernels differ by batch composition in about the 5th
-    significant digit).
-
-    Parameters
-    ----------
-    obs : numpy.ndarray, shape=(n,)
-    null : numpy.ndarray, shape=(m,)
-        Non-finite values are ignored.
-    rtol : float, optional
-        Default is 1e-4.
-
-    Returns
-    -------
-    pvalue : numpy.ndarray, shape=(n,), dtype=float64
-    """
-    obs = np.asarray(obs, dtype=np.float64)
-    null = np.sort(np.asarray(null, dtype=np.float64))
-    null = null[np.isfinite(null)]
-    if null.size == 0:
-        return np.full(obs.shape, np.nan)
-    ge = null.size - np.searchsorted(null, obs - rtol * np.abs(obs) - 1e-9, side="left")
-    p = (1.0 + ge) / (null.size + 1.0)
-    p[~np.isfinite(obs)] = np.nan
-    return p
-
-
-def _auroc(y: np.ndarray, s: np.ndarray) -> float | None:
-    """``sklearn`` ROC AUC over finite scores; None with a single class."""
-    from sklearn.metrics import roc_auc_score
-
-    ok = np.isfinite(s)
-    y, s = y[ok], s[ok]
-    if len(np.unique(y)) < 2:
-        return None
-    return float(roc_auc_score(y, s))
-
-
-def clinvar_statistics(cdf: pd.DataFrame, high_p: float = 0.05) -> dict:
-    """Pathogenic vs benign among scored ClinVar variants: AUROC and one-sided Fisher test.
-
-    Parameters
-    ----------
-    cdf : pandas.DataFrame
-        ClinVar rows with ``clinvar_class``, ``score``, ``diff``, ``zero_shot``, ``pvalue``.
-    high_p : float, optional
-        ``pvalue <= high_p`` defines "high-scoring". Default is 0.05.
-
-    Returns
-    -------
-    stats : dict
-        ``auroc`` ({score, abs_diff, neg_zero_shot}: float or None) and ``enrichment``
-        (2x2 ``table``, ``odds_ratio``, ``odds_ratio_haldane``, ``fisher_pvalue``,
-        ``alternative``; None without both classes).
-    """
-    from scipy.stats import fisher_exact
-
-    two = cdf[cdf["clinvar_class"].isin(["pathogenic", "benign"])]
-    y = (two["clinvar_class"] == "pathogenic").to_numpy(int)
-    auroc = {
-        "score": _auroc(y, two["score"].to_numpy(float)),
-        "abs_diff": _auroc(y, np.abs(two["diff"].to_numpy(float))),
-        "neg_zero_shot": _auroc(y, -two["zero_shot"].to_numpy(float)),
-    }
-    high = two["pvalue"].to_numpy(float) <= high_p
-    table = [[int((high & (y == 1)).sum()), int((high & (y == 0)).sum())],
-             [int((~high & (y == 1)).sum()), int((~high & (y == 0)).sum())]]
-    if len(two) and y.any() and (y == 0).any():
-        odds, fisher_p = fisher_exact(table, alternative="greater")
-        (a_, b_), (c_, d_) = table
-        haldane = ((a_ + 0.5) * (d_ + 0.5)) / ((b_ + 0.5) * (c_ + 0.5))
-    else:
-        odds = fisher_p = haldane = None
-        log.warning("ClinVar: need both pathogenic and benign variants for AUROC/Fisher "
-                    "(%d pathogenic, %d benign)", int(y.sum()), int((y == 0).sum()))
-    if auroc["score"] is not None:
-        log.info("AUROC pathogenic vs benign by %s: %.3f; Fisher OR %.3g, p %.3g",
-                 RANKING_SCORE, auroc["score"], odds if odds is not None else float("nan"),
-                 fisher_p if fisher_p is not None else float("nan"))
-    return {"auroc": auroc, "enrichment": {
-        "table": {"high_pathogenic": table[0][0], "high_benign": table[0][1],
-                  "low_pathogenic": table[1][0], "low_benign": table[1][1]},
-        "odds_ratio": odds,
-        "odds_ratio_haldane": haldane,
-        "fisher_pvalue": fisher_p,
-        "alternative": "greater",
-    }}
 
 
 def _merge_counts(metas: Sequence[Mapping], max_examples: int = 20) -> dict:
@@ -223,6 +127,32 @@ def _mutation_maps(df, clf, k, fasta, lengths, n, batch_size, device, positive_c
     plot_mutation_maps(maps, seqs, titles, marks, path)
 
 
+def _pvalue_summary(df: pd.DataFrame, info: dict, null_size: int, fdr: float) -> dict:
+    """``summary.json``'s ``pvalues``: the null, its resolution and what BH needs."""
+    m = int(np.isfinite(df["pvalue"].to_numpy(float)).sum()) if len(df) else 0
+    p = df["pvalue"].to_numpy(float) if len(df) else np.zeros(0)
+    h0 = {"neutral": "the variant changes the prediction no more than neutral mutations do "
+                     "(reference: null SNVs on the gain side of the median logOR, reflected)",
+          "random_snv": "the variant is no more damaging than a random SNV in a positive "
+                        "window (reference: |logOR| of all null SNVs)"}[info["method"]]
+    tail = info["tail"]
+    return {
+        **info,
+        "h0": h0,
+        "null_size": int(null_size),
+        "statistic": "|logOR - center|" if info["method"] == "neutral" else "|logOR|",
+        "tail_method": ("generalised Pareto tail (Knijnenburg et al. 2009) past the 10th largest "
+                        "reference value; shape at its one-SE upper bound, >= 0")
+        if tail is not None else "none (fewer than 40 reference values)",
+        "min_attainable_pvalue": 0.0 if tail is not None else info["min_empirical_pvalue"],
+        "min_attainable_note": "an infimum: tail p-values decrease without floor but are never 0"
+        if tail is not None else "1 / (n_reference + 1): no tail",
+        "n_tests": m,
+        "bh_smallest_p_needed": fdr / m if m else None,
+        "min_pvalue": float(np.nanmin(p)) if m else None,
+    }
+
+
 def summarise_variants(
     shard_tables: Sequence[str | Path],
     shard_meta: Sequence[str | Path],
@@ -237,6 +167,8 @@ def summarise_variants(
     null_size: int = 1000,
     top_mutation_maps: int = 5,
     seed: int = 1,
+    pvalue_null: str = "neutral",
+    tail_size: int = 100,
     high_p: float = 0.05,
     fdr: float = 0.05,
     positive_class: int = 1,
@@ -265,6 +197,8 @@ def summarise_variants(
     from dnalm.predict import load_classifier
 
     check_context(context)
+    if pvalue_null not in NULL_MODELS:
+        raise ValueError(f"`pvalue_null` must be one of {NULL_MODELS}, got {pvalue_null!r}")
     L = card_window_length(card, positive_class)
     df, metas = _read_shards(shard_tables, shard_meta, context, L)
     counts = _merge_counts(sorted(metas, key=lambda m: m["shard"]))
@@ -286,16 +220,19 @@ def summarise_variants(
                            WindowIndex(positives, L) if context == "region" else None)
     np_ref, np_alt = classifier_delta(clf, k, nwin.ref, nwin.alt, batch_size, device,
                                       positive_class, verbose)
-    null_score = np.abs(delta_scores(np_ref, np_alt)[1])
-    df["pvalue"] = empirical_pvalues(df["score"].to_numpy(np.float64), null_score)
+    null_logor = delta_scores(np_ref, np_alt)[1]
+    null_score = np.abs(null_logor)
+    df["pvalue"], pinfo = variant_pvalues(df["logOR"].to_numpy(np.float64), null_logor,
+                                          pvalue_null, tail_size)
     df["qvalue"] = bh_adjust(df["pvalue"].to_numpy(np.float64))
+    pvalues = _pvalue_summary(df, pinfo, null_size, fdr)
     if len(df):
         df = df.sort_values(["score", "contig", "pos", "alt"], ascending=[False, True, True, True],
                             kind="stable").reset_index(drop=True)
     write_table(df[SCORE_COLUMNS], outputs["scores"])
     cdf = df[df["source"].isin(["clinvar", "both"])]
     write_table(cdf.reindex(columns=CLINVAR_COLUMNS), outputs["clinvar"])
-    stats = clinvar_statistics(cdf, high_p)
+    stats = clinvar_statistics(cdf, high_p, RANKING_SCORE)
 
     _mutation_maps(df, clf, k, fasta, lengths, top_mutation_maps, batch_size, device,
                    positive_class, outputs["fig_maps"])
@@ -310,7 +247,8 @@ def summarise_variants(
         "context": context,
         "centred_fallback": n_fallback,
         "ranking_score": RANKING_SCORE,
-        "high_scoring": f"empirical pvalue <= {high_p} against {len(null_score)} random SNVs",
+        "high_scoring": f"pvalue <= {high_p} ({pvalue_null} null from {len(null_score)} "
+                        "random SNVs)",
         "counts": counts,
         "n_scored": int(len(df)),
         "n_scored_dbsnp": int(df["in_dbsnp"].sum()) if len(df) else 0,
@@ -320,8 +258,12 @@ def summarise_variants(
         if len(null_score) else {},
         "n_significant_fdr": int((df["qvalue"] <= fdr).sum()) if len(df) else 0,
         "fdr": fdr,
+        "pvalues": pvalues,
+        "significant_fdr_by_class": significance_by_class(df, fdr),
         "clinvar_classes": cv.class_counts(cdf["clinvar_class"]) if len(cdf) else cv.class_counts([]),
         "auroc_pathogenic_vs_benign": stats["auroc"],
+        "auroc_pathogenic_vs_benign_ci": stats["auroc_ci"],
+        "zero_shot_auroc": stats["zero_shot_auroc"],
         "enrichment": stats["enrichment"],
         "top": [
             {"variant": f"{r.contig}:{r.pos}:{r.ref}:{r.alt}", "source": r.source,
@@ -353,6 +295,8 @@ def score_variants(
     null_size: int = 1000,
     top_mutation_maps: int = 5,
     seed: int = 1,
+    pvalue_null: str = "neutral",
+    tail_size: int = 100,
     high_p: float = 0.05,
     fdr: float = 0.05,
     positive_class: int = 1,
@@ -398,8 +342,14 @@ def score_variants(
         Contig shards scored one after the other (results do not depend on it). Default is 1.
     batch_size, null_size, top_mutation_maps, seed : int, optional
         Defaults 64, 1000, 5, 1.
+    pvalue_null : {"neutral", "random_snv"}, optional
+        Null hypothesis of ``pvalue`` (:func:`~dnalm.variants.pvalues.variant_pvalues`): no
+        effect beyond neutral mutations, or no more damaging than a random SNV of a positive
+        window. Default is "neutral".
+    tail_size : int, optional
+        Largest null deviations the generalised Pareto tail is fitted on. Default is 100.
     high_p : float, optional
-        Empirical p-value threshold defining "high-scoring" for the Fisher test.
+        p-value threshold defining "high-scoring" for the Fisher test.
         Default is 0.05.
     fdr : float, optional
         BH threshold for ``n_significant_fdr``. Default is 0.05.
@@ -433,6 +383,7 @@ def score_variants(
         return summarise_variants(tables, metas, genome_fasta, datasets, card, classifier_dir,
                                   outputs, normalise_counts=normalise_counts, context=context,
                                   batch_size=batch_size, null_size=null_size,
-                                  top_mutation_maps=top_mutation_maps, seed=seed, high_p=high_p,
+                                  top_mutation_maps=top_mutation_maps, seed=seed,
+                                  pvalue_null=pvalue_null, tail_size=tail_size, high_p=high_p,
                                   fdr=fdr, positive_class=positive_class, device=device,
                                   verbose=verbose, labels=labels)

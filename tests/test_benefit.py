@@ -1,0 +1,141 @@
+"""Pretraining benefit (Fig. 6d analogue): paired pretrained - scratch table, figure, config paths."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from dnalm import paths as P
+from dnalm.benefit import BENEFIT_COLUMNS, benefit_table, pretraining_benefit
+from dnalm.metrics import classification_metrics
+from dnalm.settings import load_config
+from dnalm.summary import read_results
+
+N_TEST = 300
+
+
+def _probs(y: np.ndarray, acc: float, rng: np.random.Generator) -> np.ndarray:
+    """Two-class probabilities whose argmax is right on a share ``acc`` of the rows."""
+    right = rng.random(len(y)) < acc
+    pred = np.where(right, y, 1 - y)
+    p1 = np.where(pred == 1, rng.uniform(0.55, 0.95, len(y)), rng.uniform(0.05, 0.45, len(y)))
+    return np.column_stack([1 - p1, p1])
+
+
+def _run(root, task, model, seed, y, probs, dev_loss):
+    d = root / task / model / f"seed{seed}"
+    d.mkdir(parents=True)
+    m = classification_metrics(y, probs)
+    meta = {"task": task, "model": model, "seed": seed, "n_train": 200, "n_test": len(y)}
+    (d / "metrics.json").write_text(json.dumps({**meta, **m}))
+    pd.DataFrame(
+        {
+            "split": "test",
+            "index": np.arange(len(y)),
+            "label": y,
+            "pred": probs.argmax(1),
+            "p0": probs[:, 0],
+            "p1": probs[:, 1],
+        }  # fmt: skip
+    ).to_csv(d / "predictions.tsv.gz", sep="\t", index=False)
+    steps = np.arange(1, len(dev_loss) + 1) * 10
+    pd.DataFrame(
+        {
+            "epoch": steps / 70,
+            "step": steps,
+            "train_loss": dev_loss,
+            "dev_loss": dev_loss,
+            "dev_mcc": 0.0,
+            "lr": 1e-4,
+        }  # fmt: skip
+    ).to_csv(d / "train_log.tsv", sep="\t", index=False)
+    return d / "metrics.json", m["mcc"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Task `helps`: pretrained right on 90% of test rows, scratch on 65%; task `same`: equal."""
+    root = tmp_path_factory.mktemp("finetune")
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], N_TEST // 2)
+    paths, mccs = [], {}
+    for seed in (1, 2, 3):
+        for task, acc_a, acc_b in (("helps", 0.9, 0.65), ("same", 0.75, None)):
+            pa = _probs(y, acc_a, rng)
+            pb = _probs(y, acc_b, rng) if acc_b is not None else pa.copy()
+            for model, p, loss in (
+                ("lm", pa, [0.6, 0.4, 0.3]),
+                ("lm-scratch", pb, [0.7, 0.65, 0.6]),
+            ):
+                path, mcc = _run(root, task, model, seed, y, p, loss)
+                paths.append(path)
+                mccs[(task, model, seed)] = mcc
+    return paths, mccs
+
+
+def test_table_is_paired_difference_with_intervals(runs):
+    paths, mccs = runs
+    t = benefit_table(read_results(paths), n_boot=500).set_index("task")
+    assert list(t.reset_index().columns) == list(BENEFIT_COLUMNS)
+    helps, same, pooled = t.loc["helps"], t.loc["same"], t.loc["all"]
+    want = np.mean([mccs[("helps", "lm", s)] - mccs[("helps", "lm-scratch", s)] for s in (1, 2, 3)])
+    assert helps["delta_mcc"] == pytest.approx(want, abs=1e-9)
+    assert helps["delta_mcc"] > 0.3
+    assert 0 < helps["delta_lo"] < helps["delta_mcc"] < helps["delta_hi"]
+    assert helps["delta_seed_lo"] > 0 and helps["p_bootstrap"] < 0.01
+    assert helps["n_seeds"] == 3 and helps["n_test"] == N_TEST and helps["n_train"] == 200
+    assert len(helps["delta_by_seed"].split(",")) == 3
+    # identical models: no difference and an interval of zero width around it
+    assert same["delta_mcc"] == pytest.approx(0.0, abs=1e-12)
+    assert same["delta_lo"] <= 0 <= same["delta_hi"]
+    assert helps["dev_loss_min_pretrained"] == pytest.approx(0.3)
+    assert helps["dev_loss_min_scratch"] == pytest.approx(0.6)
+    # pooled row: mean of the 6 (task, seed) differences
+    assert pooled["n_seeds"] == 6
+    assert pooled["delta_mcc"] == pytest.approx((helps["delta_mcc"] + same["delta_mcc"]) / 2)
+
+
+def test_writes_table_and_figure(tmp_path, runs):
+    paths, _ = runs
+    table = pretraining_benefit(paths, tmp_path / "b.tsv", tmp_path / "b.png", n_boot=200)
+    disk = pd.read_csv(tmp_path / "b.tsv", sep="\t")
+    assert list(disk["task"]) == list(table["task"]) == ["helps", "same", "all"]
+    for f in ("b.png", "b.svg"):
+        assert (tmp_path / f).stat().st_size > 5000
+
+
+def test_no_pairs_gives_empty_table(runs):
+    paths, _ = runs
+    only_lm = [p for p in paths if p.parent.parent.name == "lm"]
+    assert benefit_table(read_results(only_lm)).empty
+
+
+def _cfg(**task_extra):
+    task = {"genome": "g", "kind": "tfbs", "experiment": "E", "negatives": "gc_matched"}
+    return load_config({
+        "genomes": {"g": {"fasta": {"url": "g.fa.gz"}}},
+        "annotations": {"g": {"peaks": {"E": {"url": "e.narrowPeak.gz"}}}},
+        "language_models": {"lm": {"genome": "g", "k": 6, "size": "tiny", "preset": "p"}},
+        "pretrain_presets": {"p": {"steps": 10, "batch_size": 4, "lr": 1e-3}},
+        "tasks": {"full": dict(task), "scarce": {**task, **task_extra}},
+        "finetune": {"models": ["lm", "lm-scratch", "cnn"], "seeds": [1]},
+    })  # fmt: skip
+
+
+def test_scarce_tasks_select_lm_and_scratch_runs_over_their_seeds():
+    cfg = _cfg(max_train=200, seeds=[1, 2, 3])
+    assert P.scarce_tasks(cfg) == ["scarce"]
+    runs = P.benefit_outputs(cfg)
+    assert len(runs) == 6 and all("/cnn/" not in r for r in runs)
+    assert "results/finetune/scarce/lm-scratch/seed3/metrics.json" in runs
+    assert "results/summary/pretraining_benefit.tsv" in P.final_outputs(cfg)
+    assert sum("/scarce/" in r for r in P.finetune_outputs(cfg)) == 9  # 3 models x 3 seeds
+    assert sum("/full/" in r for r in P.finetune_outputs(cfg)) == 3
+    # seeds select jobs: they are not dataset params (adding a seed rebuilds no dataset)
+    assert (
+        "seeds" not in P.task_params(cfg, "scarce")
+        and P.task_params(cfg, "scarce")["max_train"] == 200
+    )
+    assert P.scarce_tasks(
+        _cfg()
+    ) == [] and "results/summary/pretraining_benefit.tsv" not in P.final_outputs(_cfg())

@@ -1,0 +1,344 @@
+"""The front page's content, computed from result files: headline table and key findings.
+
+Every number comes from a file of the run and is shown with its n and, where one exists, a 95%
+interval. A stage that was not configured (its files absent) gives a finding saying so, never
+a number. Sources:
+
+- ``results/summary/benchmarks.tsv`` (``mean`` rows: test MCC, 95% CI, ``n_test``, ``n_seeds``)
+  and ``comparisons.tsv`` (paired pretrained-vs-scratch and model-vs-baseline tests);
+- ``results/datasets/<task>/card.json`` (task kind, genome, training rows) and
+  ``results/summary/config.yaml`` (language-model genomes: transfer across genomes);
+- ``results/pretrain/<lm>/model/learning_check.json`` (the LM's learning verdict);
+- ``results/attention/<task>/<model>/summary.json`` (class contrast, planted-site AUROC);
+- ``results/motifs/<task>/<model>/matches.tsv`` (+ ``summary.json``, ``motifs.meme``);
+- ``results/variants/<task>/<model>/clinvar.tsv`` (+ ``summary.json``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from dnalm.reporting._common import Finding, _dir, _f, _json, _num, _p
+from dnalm.reporting.interpretation import (
+    attention_findings,
+    motif_findings,
+    variant_findings,
+)
+from dnalm.reporting.sections import section_of
+from dnalm.settings import BASELINES, SCRATCH_SUFFIX
+
+__all__ = ["Estimate", "Finding", "Overview", "OverviewInputs", "collect_overview"]
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its 95% interval (``lo``/``hi``, nan when none) and its n."""
+
+    value: float
+    lo: float = math.nan
+    hi: float = math.nan
+    n: int | None = None
+    n_seeds: int | None = None
+    label: str = ""
+
+    def text(self, digits: int = 2) -> str:
+        """``0.75 [0.62, 0.86]`` (no interval: the value alone); nan is ``n/a``."""
+        if not math.isfinite(self.value):
+            return "n/a"
+        s = f"{self.value:.{digits}f}"
+        if math.isfinite(self.lo) and math.isfinite(self.hi):
+            s += f" [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+        return s
+
+
+@dataclass
+class OverviewInputs:
+    """Result files the overview reads; an empty list means that stage was not configured."""
+
+    benchmarks: Path | None = None
+    comparisons: Path | None = None
+    benefit: Path | None = None
+    config: Path | None = None
+    cards: list[Path] = field(default_factory=list)
+    lm_dirs: list[Path] = field(default_factory=list)
+    attention: list[Path] = field(default_factory=list)
+    motifs: list[Path] = field(default_factory=list)
+    variants: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def from_results(cls, results: str | Path) -> OverviewInputs:
+        """Find every input under a ``results/`` folder (what a run wrote)."""
+        r = Path(results)
+
+        def one(p: Path) -> Path | None:
+            return p if p.is_file() else None
+
+        return cls(
+            benchmarks=one(r / "summary" / "benchmarks.tsv"),
+            comparisons=one(r / "summary" / "comparisons.tsv"),
+            benefit=one(r / "summary" / "pretraining_benefit.tsv"),
+            config=one(r / "summary" / "config.yaml"),
+            cards=sorted(r.glob("datasets/*/card.json")),
+            lm_dirs=sorted(p for p in r.glob("pretrain/*/model") if p.is_dir()),
+            attention=sorted(p.parent for p in r.glob("attention/*/*/scores.npz")),
+            motifs=sorted(p.parent for p in r.glob("motifs/*/*/matches.tsv")),
+            variants=sorted(p.parent for p in r.glob("variants/*/*/clinvar.tsv")),
+        )
+
+    @classmethod
+    def from_lists(cls, **files: Sequence[str | Path]) -> OverviewInputs:
+        """From a rule's named input lists: single files are 0- or 1-element lists."""
+        single = ("benchmarks", "comparisons", "benefit", "config")
+        kw: dict[str, Any] = {}
+        for name, value in files.items():
+            if name not in cls.__dataclass_fields__:
+                continue
+            paths = [Path(v) for v in value]
+            if name in single:
+                if len(paths) > 1:
+                    raise ValueError(f"`{name}`: one file expected, got {len(paths)}")
+                kw[name] = paths[0] if paths else None
+            else:
+                kw[name] = paths
+        return cls(**kw)
+
+
+@dataclass
+class Overview:
+    """Headline rows (one per task) and findings, ready to render."""
+
+    columns: list[str]
+    headline: list[dict[str, Any]]
+    findings: list[Finding]
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [{k: (asdict(v) if isinstance(v, Estimate) else v) for k, v in r.items()}
+                for r in self.headline]  # fmt: skip
+        return {"columns": self.columns, "headline": rows,
+                "findings": [asdict(f) for f in self.findings]}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- headline
+
+
+def _means(benchmarks: Path) -> pd.DataFrame:
+    df = pd.read_csv(benchmarks, sep="\t", dtype={"seed": str})
+    need = {"task", "model", "seed", "mcc", "mcc_lo", "mcc_hi", "n_test", "n_seeds"}
+    missing = sorted(need - set(df.columns))
+    if missing:
+        raise ValueError(f"{benchmarks}:1: missing column(s) {missing}")
+    return df[df["seed"] == "mean"]
+
+
+def _estimate(row: pd.Series, label: str = "") -> Estimate:
+    """Mean test MCC over seeds with its 95% CI, clipped to MCC's range [-1, 1]."""
+    n = _num(row["n_test"])
+    lo, hi = (float(np.clip(_num(row[c]), -1, 1)) for c in ("mcc_lo", "mcc_hi"))
+    return Estimate(float(row["mcc"]), lo, hi, int(n) if math.isfinite(n) else None,
+                    int(row["n_seeds"]), label)  # fmt: skip
+
+
+def _headline(means: pd.DataFrame, cards: dict[str, dict]) -> tuple[list[str], list[dict]]:
+    models = list(dict.fromkeys(means["model"]))
+    lms = [m for m in models if m not in BASELINES and not m.endswith(SCRATCH_SUFFIX)]
+    scratch = [m for m in models if m.endswith(SCRATCH_SUFFIX)]
+    columns = [*lms, *scratch]
+    has_base = any(m in BASELINES for m in models)
+    if has_base:
+        columns.append("best baseline")
+    rows = []
+    for task, g in means.groupby("task", sort=False):
+        by = g.set_index("model")
+        card = cards.get(task, {})
+        n_train = sum(int(v) for v in card.get("counts", {}).get("train", {}).values()) or None
+        row: dict[str, Any] = {"task": task, "section": section_of(str(card.get("kind", ""))),
+                               "n_train": n_train}  # fmt: skip
+        for m in lms + scratch:
+            row[m] = _estimate(by.loc[m], m) if m in by.index else None
+        base = by[by.index.isin(BASELINES)]
+        if has_base:
+            row["best baseline"] = (
+                _estimate(base.loc[base["mcc"].astype(float).idxmax()],
+                          str(base["mcc"].astype(float).idxmax()))
+                if len(base) else None
+            )  # fmt: skip
+        rows.append(row)
+    return columns, rows
+
+
+# ----------------------------------------------------------------------------- benchmarks
+
+
+def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dict[str, str],
+                         cards: dict[str, dict]) -> list[Finding]:  # fmt: skip
+    if comp is None:
+        return [Finding("pretraining", "Pretraining benefit (Fig. 6d)",
+                        "not measured: no comparisons.tsv (fine-tuning not configured)",
+                        "missing")]  # fmt: skip
+    df = pd.read_csv(comp, sep="\t")
+    out: list[Finding] = []
+    per_task = df[df["task"] != "all"]
+    pairs = per_task[per_task["model_b"] == per_task["model_a"] + SCRATCH_SUFFIX]
+    if pairs.empty:
+        out.append(Finding("pretraining", "Pretraining benefit (Fig. 6d)",
+                           "not measured: no task has both a pretrained model and its -scratch "
+                           "control", "missing"))  # fmt: skip
+    for lm, g in pairs.groupby("model_a", sort=False):
+        wins = g[g["delta_lo"] > 0]
+        parts = [
+            f"{r.task} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}], "
+            f"p={_p(r.p_bootstrap)} ({int(r.n_seeds)} seed{'s' if r.n_seeds != 1 else ''}, "
+            f"n={int(r.n_test)})"
+            for r in g.itertuples()
+        ]
+        pooled = df[(df["task"] == "all") & (df["model_a"] == lm) & (df["model_b"] == lm + SCRATCH_SUFFIX)]
+        pool = ""
+        if len(pooled):
+            p = pooled.iloc[0]
+            pool = (f" Pooled over {int(p.n_seeds)} (task, seed) pairs: mean ΔMCC "
+                    f"{p.delta_mcc:+.2f}, Wilcoxon p={_p(p.p_paired)}.")  # fmt: skip
+        text = (f"{lm} − {lm}{SCRATCH_SUFFIX} test ΔMCC with 95% paired-bootstrap CI: "
+                f"{'; '.join(parts)}. The CI lies above 0 on {len(wins)} of {len(g)} tasks."
+                + pool)  # fmt: skip
+        out.append(Finding("pretraining", "Pretraining benefit (Fig. 6d)", text,
+                           "ok" if len(wins) else "warning"))  # fmt: skip
+    # language model vs the best baseline of each task
+    best = {r["task"]: r["best baseline"].label for r in headline
+            if r.get("best baseline") is not None}  # fmt: skip
+    lms = list(dict.fromkeys(pairs["model_a"])) or [
+        m for m in dict.fromkeys(per_task["model_a"]) if not m.endswith(SCRATCH_SUFFIX)
+    ]
+    for lm in lms:
+        rows = per_task[(per_task["model_a"] == lm)
+                        & (per_task["model_b"] == per_task["task"].map(best))]  # fmt: skip
+        if rows.empty:
+            continue
+        better = int((rows["delta_lo"] > 0).sum())
+        worse = int((rows["delta_hi"] < 0).sum())
+        parts = [f"{r.task} vs {r.model_b} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]"
+                 for r in rows.itertuples()]  # fmt: skip
+        out.append(Finding(
+            "benchmarks", f"{lm} against the best baseline (Fig. 2, 3, 5)",
+            f"ΔMCC (95% paired-bootstrap CI, same test rows): {'; '.join(parts)}. "
+            f"{lm} is better on {better}, worse on {worse}, not distinguishable on "
+            f"{len(rows) - better - worse} of {len(rows)} tasks.",
+        ))
+    # transfer: a task on another genome than the LM's (Fig. 6f)
+    for r in headline:
+        tg = cards.get(r["task"], {}).get("genome")
+        for lm, g in lm_genome.items():
+            est = r.get(lm)
+            if tg and g and tg != g and isinstance(est, Estimate):
+                scr = r.get(lm + SCRATCH_SUFFIX)
+                extra = f"; its -scratch control {scr.text()}" if isinstance(scr, Estimate) else ""
+                out.append(Finding(
+                    "pretraining", "Transfer to another genome (Fig. 6f)",
+                    f"{lm} (pretrained on {g}) fine-tuned on {r['task']} ({tg}): test MCC "
+                    f"{est.text()} (n={est.n}, {est.n_seeds} seed(s)){extra}.",
+                ))
+    return out
+
+
+def _benefit_findings(benefit: Path | None) -> list[Finding]:
+    """Pretrained vs scratch on the data-scarce tasks (``pretraining_benefit.tsv``)."""
+    title = "Pretraining benefit on data-scarce tasks (Fig. 6d)"
+    if benefit is None:
+        return [Finding("pretraining", title, "not configured: no data-scarce task "
+                        "(tasks.<t>.max_train) with an LM and its -scratch control", "missing")]  # fmt: skip
+    from dnalm.benefit import TARGET_DELTA
+
+    df = pd.read_csv(benefit, sep="\t")
+    out = []
+    per_task = df[df["task"] != "all"]
+    for lm, g in per_task.groupby("lm", sort=False):
+        parts = [f"{r.task} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}] "
+                 f"(n_train={_int(r.n_train)}, n_test={_int(r.n_test)}, {_int(r.n_seeds)} seeds)"
+                 for r in g.itertuples()]  # fmt: skip
+        clear = int((g["delta_mcc"] >= TARGET_DELTA).sum())
+        text = (f"{lm} − scratch test ΔMCC, mean over seeds [95% paired-bootstrap CI]: "
+                f"{'; '.join(parts)}. ΔMCC ≥ {TARGET_DELTA} on {clear} of {len(g)} tasks.")
+        pooled = df[(df["task"] == "all") & (df["lm"] == lm)]
+        if len(pooled):
+            p = pooled.iloc[0]
+            text += (f" Pooled: {p.delta_mcc:+.2f} over {_int(p.n_seeds)} (task, seed) pairs, "
+                     f"paired p={_p(p.p_paired)}.")  # fmt: skip
+        out.append(Finding("pretraining", title, text, "ok" if clear >= 3 else "warning"))
+    if not out:
+        out.append(Finding("pretraining", title, f"{benefit} holds no task", "warning"))
+    return out
+
+
+def _int(x: Any) -> str:
+    v = _num(x)
+    return str(int(v)) if math.isfinite(v) else "n/a"
+
+
+# ----------------------------------------------------------------------------- pretraining
+
+
+def _learning_findings(lm_dirs: Sequence[Path]) -> list[Finding]:
+    if not lm_dirs:
+        return [Finding("pretraining", "Language model learning", "not configured: no language "
+                        "model", "missing")]  # fmt: skip
+    out = []
+    for d in lm_dirs:
+        lm = d.parent.name
+        check = _json(d / "learning_check.json")
+        if check is None:
+            out.append(Finding("pretraining", f"{lm}: does the LM learn?", "not measured (no "
+                               f"learning_check.json in {d})", "missing"))  # fmt: skip
+            continue
+        verdict = check.get("verdict", check.get("passed", check.get("learns")))
+        nums = [f"{k} {_f(v, 4) if isinstance(v, float) else v}" for k, v in check.items()
+                if k not in ("verdict", "passed", "learns") and isinstance(v, int | float)
+                and not isinstance(v, bool)]  # fmt: skip
+        ok = verdict is True or (isinstance(verdict, str) and verdict.lower() in
+                                 ("pass", "passed", "learns", "ok", "learned"))  # fmt: skip
+        text = f"verdict: {verdict}" + (f" ({', '.join(nums)})" if nums else "")
+        if check.get("message") or check.get("reason"):
+            text += f". {check.get('message') or check.get('reason')}"
+        out.append(Finding("pretraining", f"{lm}: does the LM learn?", text,
+                           "ok" if ok else "warning"))  # fmt: skip
+    return out
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def collect_overview(inputs: OverviewInputs) -> Overview:
+    """Headline table and findings from the result files in ``inputs``.
+
+    Raises ``ValueError`` naming the file when one is malformed.
+    """
+    cards = {}
+    for p in inputs.cards:
+        c = _json(Path(p))
+        if c is not None:
+            cards[str(c.get("task") or Path(p).parent.name)] = c
+    lm_genome: dict[str, str] = {}
+    if inputs.config is not None and Path(inputs.config).is_file():
+        cfg = yaml.safe_load(Path(inputs.config).read_text()) or {}
+        lm_genome = {k: (v or {}).get("genome") for k, v in (cfg.get("language_models") or {}).items()}
+    if inputs.benchmarks is None:
+        columns, headline = [], []
+        findings = [Finding("benchmarks", "Benchmarks (Fig. 2, 3, 5)", "not configured: no "
+                            "benchmarks.tsv (no fine-tuning run)", "missing")]  # fmt: skip
+    else:
+        columns, headline = _headline(_means(Path(inputs.benchmarks)), cards)
+        findings = []
+    findings += _comparison_findings(
+        Path(inputs.comparisons) if inputs.comparisons else None, headline, lm_genome, cards
+    )
+    findings += _benefit_findings(Path(inputs.benefit) if inputs.benefit else None)
+    findings += _learning_findings([Path(p) for p in inputs.lm_dirs])
+    findings += attention_findings([_dir(p) for p in inputs.attention])
+    findings += motif_findings([_dir(p) for p in inputs.motifs])
+    findings += variant_findings([_dir(p) for p in inputs.variants])
+    return Overview(columns, headline, findings)

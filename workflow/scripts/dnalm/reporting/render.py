@@ -1,0 +1,135 @@
+"""Render the overview (:class:`dnalm.reporting.findings.Overview`) as RST, HTML and markdown.
+
+- RST: the front page of ``report.html`` (``workflow/report/workflow.rst`` includes it);
+- HTML: the ``0 Overview`` item of the report (the same RST through docutils);
+- markdown: the README's "What the demo finds" section (``python -m dnalm.reporting``);
+- JSON: the same content for programs and tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dnalm import atomic
+from dnalm.reporting.findings import Estimate, Finding, Overview, OverviewInputs, collect_overview
+from dnalm.reporting.sections import CATEGORIES
+
+__all__ = ["overview_markdown", "overview_rst", "write_overview"]
+
+_FIG = {"promoters": "Fig. 2", "tf_sites": "Fig. 3", "splice": "Fig. 5", "other": "-"}
+_MARK = {"ok": "", "warning": "WARNING: ", "missing": ""}
+_TITLE = "What this run shows"
+_NOTE = (
+    "Test MCC, mean over seeds with its 95% interval (bootstrap over test rows for one seed, "
+    "t over seeds otherwise); n test = test rows, seeds = fine-tuning seeds. Best baseline: the "
+    "baseline with the highest mean MCC on that task."
+)
+
+
+def _rst_escape(s: str) -> str:
+    for ch in ("\\", "*", "`", "|", "_"):
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def _cells(ov: Overview) -> tuple[list[str], list[list[str]]]:
+    header = ["figure", "task", "n test", "seeds", *ov.columns]
+    order = {s: i for i, s in enumerate(CATEGORIES)}
+    rows = sorted(ov.headline, key=lambda r: order.get(r["section"], len(order)))
+    body = []
+    for r in rows:
+        ests = [r.get(c) for c in ov.columns if isinstance(r.get(c), Estimate)]
+        n = next((e.n for e in ests if e.n is not None), None)
+        seeds = sorted({e.n_seeds for e in ests if e.n_seeds is not None})
+        cells = [_FIG.get(r["section"], "-"), r["task"], str(n) if n is not None else "n/a",
+                 "/".join(map(str, seeds)) or "n/a"]  # fmt: skip
+        for c in ov.columns:
+            e = r.get(c)
+            if not isinstance(e, Estimate):
+                cells.append("not run")
+            elif c == "best baseline":
+                cells.append(f"{e.label} {e.text()}")
+            else:
+                cells.append(e.text())
+        body.append(cells)
+    return header, body
+
+
+def _finding_line(f: Finding) -> str:
+    return f"{_MARK.get(f.status, '')}{f.text}"
+
+
+def overview_rst(ov: Overview, heading: str = "=") -> str:
+    """The front page as reStructuredText (a section titled "What this run shows")."""
+    out = [_TITLE, heading * len(_TITLE), ""]
+    if ov.headline:
+        header, body = _cells(ov)
+        out += [".. list-table:: Headline: test MCC [95% CI]", "   :header-rows: 1", ""]
+        for row in [header, *body]:
+            out.append(f"   * - {_rst_escape(row[0])}")
+            out += [f"     - {_rst_escape(c)}" for c in row[1:]]
+        out += ["", _rst_escape(_NOTE), ""]
+    else:
+        out += ["No benchmark was run: no headline table.", ""]
+    out += ["Key findings", heading.replace("=", "-") * len("Key findings"), ""]
+    for f in ov.findings:
+        out.append(f"- **{_rst_escape(f.title)}**: {_rst_escape(_finding_line(f))}")
+    out.append("")
+    return "\n".join(out)
+
+
+def overview_markdown(ov: Overview) -> str:
+    """The headline table and findings as markdown (for the README)."""
+    out = []
+    if ov.headline:
+        header, body = _cells(ov)
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
+        out += ["", _NOTE, ""]
+    for f in ov.findings:
+        out.append(f"- **{f.title}**: {_finding_line(f)}")
+    return "\n".join(out) + "\n"
+
+
+def _html(rst: str) -> str:
+    from docutils.core import publish_string
+
+    doc = "dnalm report\n############\n\n" + rst
+    return publish_string(
+        doc, writer_name="html5",
+        settings_overrides={"report_level": 5, "halt_level": 3, "file_insertion_enabled": False,
+                            "raw_enabled": False, "output_encoding": "unicode"},
+    )  # fmt: skip
+
+
+def write_overview(
+    inputs: OverviewInputs,
+    html: str | Path,
+    rst: str | Path,
+    json_out: str | Path,
+) -> Overview:
+    """Compute the overview from result files and write its three renderings.
+
+    Parameters
+    ----------
+    inputs : OverviewInputs
+        The result files (missing stages give "not configured" findings).
+    html : path
+        Standalone page (the report's ``0 Overview`` item).
+    rst : path
+        Fragment included by the report's front page (``workflow/report/workflow.rst``).
+    json_out : path
+        Headline rows and findings as JSON.
+
+    Returns
+    -------
+    Overview
+    """
+    ov = collect_overview(inputs)
+    text = overview_rst(ov)
+    atomic.write_text(rst, text)
+    atomic.write_text(html, _html(text))
+    atomic.write_text(json_out, json.dumps(ov.to_json(), indent=2, default=str) + "\n")
+    return ov

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from dnalm.benefit import pretraining_benefit
 from dnalm.finetune import finetune, finetune_kwargs
 from dnalm.pretrain import pretrain
 from dnalm.settings import load_config
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
               f"~{cross:.0f} steps (extrapolated)" if math.isfinite(cross) else
               f"fit: delta = {icpt:.3f} + {slope:.3f} * log10(steps); no upward trend")  # fmt: skip
     summ.to_csv(out / "benefit_summary.tsv", sep="\t", index=False)
+    for n in sorted(args.steps):  # the rule's table and Fig. 6d figure for each LM
+        runs = [out / sub / t / m / f"seed{s}" / "metrics.json" for t in args.tasks
+                for s in args.seeds for sub, m in (("scratch", "lm-scratch"), (f"steps{n}", "lm"))]  # fmt: skip
+        pretraining_benefit(runs, out / f"benefit_steps{n}.tsv", out / f"benefit_steps{n}.png")
     return 0
 
 

@@ -59,3 +59,35 @@ def test_plot(tmp_path, clf):
     assert (tmp_path / "maps.png").stat().st_size > 1000
     assert (tmp_path / "empty.png").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.png", "maps.png"]
+
+
+def test_plot_letters_legible_and_titles_clear(tmp_path, monkeypatch):
+    """Bases under the map are >= 8 pt and no title overlaps the panel above's letters."""
+    import matplotlib.pyplot as plt
+    from dnalm import mutagenesis
+
+    figs = []
+    monkeypatch.setattr(mutagenesis, "_save", lambda fig, path: figs.append(fig))
+    rng = np.random.default_rng(0)
+    L = 101  # a TF window
+    seqs = ["".join(rng.choice(list("ACGT"), L)) for _ in range(3)]
+    maps = [rng.normal(0, 0.1, (4, L)) for _ in range(3)]
+    titles = [f"chr1:{1000 + i} A>G (clinvar, pathogenic, score 0.9)" for i in range(3)]
+    monkeypatch.setattr(plt, "close", lambda fig=None: None)
+    plot_mutation_maps(maps, seqs, titles, [50, 10, 90], tmp_path / "m.png")
+    fig = figs[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(axes) == 3
+    for ax in axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_text()]
+        assert len(labels) == L and min(t.get_fontsize() for t in labels) >= 8
+        # neighbouring letters do not touch
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+    for upper, lower in zip(axes, axes[1:], strict=False):
+        lowest_letter = min(t.get_window_extent(renderer).y0 for t in upper.get_xticklabels())
+        title = lower._left_title  # matplotlib's Text of ax.set_title(..., loc="left")
+        assert title.get_text() and title.get_window_extent(renderer).y1 <= lowest_letter
+    plt.close("all")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dnalm.finetune import finetune
-from dnalm.summary import build_summary
+from dnalm.summary import build_summary, section_figures
 
 from tests.synth import make_lm, synth_splits
 
@@ -63,9 +63,32 @@ def test_table_rows_and_aggregates(tmp_path, runs):
     assert (runs_["mcc_lo"] <= runs_["mcc_hi"]).all() and (runs_["n_test"] == 30).all()
     mean = disk[disk.seed == "mean"]
     assert ((mean["mcc_lo"] <= mean["mcc"] + 1e-9) & (mean["mcc"] <= mean["mcc_hi"] + 1e-9)).all()
-    for name in ("mcc.png", "roc_pr.png", "curves.png"):
-        data = (out / name).read_bytes()
+    for name in ("mcc", "roc_pr", "curves"):
+        data = (out / f"{name}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        svg = (out / f"{name}.svg").read_text()  # vector sibling of every figure
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    # the MCC chart names each task with its n and seeds (text kept as text in the SVG)
+    svg = (out / "mcc.svg").read_text()
+    assert "n=30, 2 seeds" in svg and "95% CI" in svg
+
+
+def test_section_figures(tmp_path, runs):
+    root, paths = runs
+    out = tmp_path / "summary"
+    build_summary(paths, out / "benchmarks.tsv")
+    section_figures(paths, out / "benchmarks.tsv", ["three"], out / "s" / "mcc.png",
+                    out / "s" / "roc_pr.png")  # fmt: skip
+    assert sorted(p.name for p in (out / "s").iterdir()) == [
+        "mcc.png", "mcc.svg", "roc_pr.png", "roc_pr.svg"]
+    svg = (out / "s" / "mcc.svg").read_text()
+    assert "three" in svg and ">two<" not in svg  # only the section's tasks
+    roc = (out / "s" / "roc_pr.svg").read_text()
+    assert "n=30 test rows, 2 seeds pooled" in roc
+    with pytest.raises(ValueError, match="no run of task"):
+        section_figures(paths, out / "benchmarks.tsv", ["absent"], out / "x.png", out / "y.png")
+    with pytest.raises(ValueError, match="`tasks` is empty"):
+        section_figures(paths, out / "benchmarks.tsv", [], out / "x.png", out / "y.png")
 
 
 def test_bad_metrics_file_is_named(tmp_path):

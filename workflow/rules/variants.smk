@@ -70,8 +70,9 @@ rule variant_score_shard:
         "../scripts/variant_score_shard.py"
 
 
-# Gather the shards: random-SNV null (scored once) + empirical p-values + BH over all variants,
-# ClinVar enrichment/AUROC, mutation maps of the top variants, figures.
+# Gather the shards: random-SNV null (scored once), p-values against it (dnalm.variants.pvalues:
+# neutral null + generalised Pareto tail) and BH over all variants, ClinVar enrichment/AUROC with
+# bootstrap CIs, mutation maps of the top variants, figures.
 rule variant_score:
     input:
         unpack(lambda wc: P.variant_gather_inputs(CFG, wc.task, wc.model)),

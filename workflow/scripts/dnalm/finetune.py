@@ -39,6 +39,7 @@ from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
 from dnalm.metrics import classification_metrics
 from dnalm.modeling import save_model_dir
 from dnalm.predict import _encode_inputs, _logits, predict_proba
+from dnalm.pretrain.check import CHECK_FILE, check_summary, read_learning_check
 
 __all__ = ["finetune", "finetune_kwargs", "LOG_COLUMNS"]
 
@@ -274,6 +275,21 @@ def _json_safe(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
+def _lm_verdict(lm_dir: Path, model_name: str) -> str:
+    """The LM's learning verdict (:func:`dnalm.pretrain.read_learning_check`), logged; a WARNING
+    when it does not beat the k-mer baseline, ``unchecked`` when it has no check (imported)."""
+    check = read_learning_check(lm_dir)
+    if check is None:
+        log.info("%s: language model %s is %s", model_name, lm_dir, check_summary(None))
+        return "unchecked"
+    if check["verdict"] != "learns":
+        log.warning("%s starts from a language model that does not beat the k-mer frequency "
+                    "baseline (%s): %s", model_name, lm_dir / CHECK_FILE, check.get("reason", ""))
+    else:
+        log.info("%s: language model %s %s", model_name, lm_dir, check_summary(check))
+    return str(check["verdict"])
+
+
 def finetune(
     train: pd.DataFrame | str | Path,
     dev: pd.DataFrame | str | Path,
@@ -351,7 +367,10 @@ def finetune(
         The content of ``metrics.json``: test ``accuracy``, ``precision``, ``recall``,
         ``f1``, ``mcc``, ``auroc``, ``auprc`` plus ``task``, ``model``, ``seed``,
         ``n_train``/``n_dev``/``n_test``, ``best_epoch``, ``best_step``, ``dev_mcc``,
-        ``constant_prediction``, ``note`` and ``runtime_s``.
+        ``constant_prediction``, ``note``, ``lm_verdict`` and ``runtime_s``. ``lm_verdict`` is
+        the pretrained LM's learning check (``learns`` / ``does_not_beat_baseline``; a
+        WARNING is logged for the latter), ``unchecked`` for an LM without one (imported),
+        ``not_used`` for ``-scratch`` models and None for baselines.
     """
     t0 = time.perf_counter()
     if long_input not in POOLINGS:
@@ -375,6 +394,7 @@ def finetune(
     torch.manual_seed(seed)
 
     model: torch.nn.Module | None = None
+    lm_verdict: str | None = None  # the LM's learning check (BERT models only)
     if model_name == "kmer_lr":
         k = 4 if k is None else k
         predict, rows, best = fit_kmer_lr(
@@ -411,6 +431,7 @@ def finetune(
                 )
             model = _build_bert(Path(lm_dir), scratch, n_classes, dropout, pieces, long_input)
             init = "scratch" if scratch else "pretrained"
+            lm_verdict = "not_used" if scratch else _lm_verdict(Path(lm_dir), model_name)
         n_params = sum(p.numel() for p in model.parameters())
         log.info(
             "%s: %d parameters, %s init, %d/%d/%d train/dev/test, device %s",
@@ -456,6 +477,7 @@ def finetune(
         "dev_mcc": best_row.get("dev_mcc"),
         "constant_prediction": m["constant_prediction"],
         "note": m["note"],
+        "lm_verdict": lm_verdict,
     }
     pred = pd.DataFrame(
         {"split": "test", "index": np.arange(len(ys["test"])), "label": ys["test"],

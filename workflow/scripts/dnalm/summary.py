@@ -167,6 +167,7 @@ def _plot_mcc(table: pd.DataFrame, res: pd.DataFrame, path: Path) -> None:
                 continue
             x = i - 0.4 + width * (j + 0.5)
             m, lo, hi = (float(row[c].iloc[0]) for c in ("mcc", "mcc_lo", "mcc_hi"))
+            lo, hi = max(lo, -1.0), min(hi, 1.0)  # MCC's range bounds a t interval too
             xs.append(x)
             ys.append(m)
             err[0].append(max(0.0, m - lo) if np.isfinite(lo) else 0.0)
@@ -216,11 +217,13 @@ def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.8 * len(tasks)), squeeze=False)
     for i, task in enumerate(tasks):
         ax_roc, ax_pr = axes[i]
+        n_rows, n_seeds = "?", 0
         for model, g in res[res.task == task].groupby("model", sort=False):
             preds = [x for x in (_load_predictions(d) for d in g["run_dir"]) if x is not None]
             if not preds:
                 continue
             y = np.concatenate([p[0] for p in preds])  # seeds pooled
+            n_rows, n_seeds = len(preds[0][0]), max(n_seeds, len(preds))
             prob = np.concatenate([p[1] for p in preds])
             if prob.shape[1] == 2:
                 truth, score = (y == 1).astype(int), prob[:, 1]
@@ -235,8 +238,10 @@ def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
             ax_roc.plot(fpr, tpr, label=f"{model} ({auc(fpr, tpr):.3f})", **style)
             ax_pr.plot(rec, prec, label=f"{model} ({auc(rec, prec):.3f})", **style)
         ax_roc.plot([0, 1], [0, 1], color="grey", lw=0.8)
-        ax_roc.set(title=f"{task}: ROC", xlabel="false positive rate", ylabel="true positive rate")
-        ax_pr.set(title=f"{task}: precision-recall", xlabel="recall", ylabel="precision")
+        n = f"n={n_rows} test rows, {n_seeds} seed{'s' if n_seeds != 1 else ''} pooled"
+        ax_roc.set(title=f"{task}: ROC\n{n}", xlabel="false positive rate",
+                   ylabel="true positive rate")
+        ax_pr.set(title=f"{task}: precision-recall\n{n}", xlabel="recall", ylabel="precision")
         for ax in (ax_roc, ax_pr):
             ax.legend(frameon=False)
     fig.tight_layout()

@@ -95,6 +95,43 @@ class Corpus:
         ids = kmers.codes_to_ids(codes, self.k)
         return np.concatenate([[kmers.CLS_ID], ids, [kmers.SEP_ID]]).astype(np.int64)
 
+    def kmer_counts(self, pieces: np.ndarray, max_kmers: int | None = 20_000_000,
+                    seed: int = 0) -> np.ndarray:
+        """How often each k-mer occurs as a token of ``pieces`` (cropped as in training).
+
+        Parameters
+        ----------
+        pieces : numpy.ndarray, shape=(n,), dtype=int
+            Piece indices (e.g. the training split).
+        max_kmers : int or None, optional
+            Stop after about this many k-mers, taking pieces in a seeded random order
+            (frequencies of a large corpus are estimated from a sample). Default is
+            20,000,000; None counts every piece.
+        seed : int, optional
+            Order of the pieces when ``max_kmers`` is reached. Default is 0.
+
+        Returns
+        -------
+        counts : numpy.ndarray, shape=(4**k,), dtype=int64
+            In vocabulary order (count of token id ``5 + i`` at ``i``).
+        """
+        pieces = np.asarray(pieces, dtype=np.int64)
+        counts = np.zeros(kmers.vocab_size(self.k), dtype=np.int64)
+        total = int((self.n_tokens[pieces] - 2).sum())
+        if max_kmers is not None and total > max_kmers:
+            pieces = np.random.default_rng(seed).permutation(pieces)
+        done, chunk = 0, []
+        for n, p in enumerate(pieces, 1):
+            chunk.append(self.tokens(int(p))[1:-1])
+            done += len(chunk[-1])
+            last = n == len(pieces) or (max_kmers is not None and done >= max_kmers)
+            if last or len(chunk) >= 4096:  # bincount per chunk, not per piece
+                counts += np.bincount(np.concatenate(chunk), minlength=len(counts))
+                chunk = []
+            if last:
+                break
+        return counts[kmers.N_SPECIAL:]
+
     def collate(self, pieces: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded ``(input_ids, attention_mask)``, both shape=(len(pieces), T), int64."""
         rows = [self.tokens(int(p)) for p in pieces]

@@ -8,9 +8,12 @@ Layout (nanoGPT's shape: a config, a loop you read top to bottom, launch concern
 - :mod:`dnalm.pretrain.train`: :func:`pretrain` builds the run, resumes and writes the
   outputs; :func:`~dnalm.pretrain.train.train_loop` is the training loop;
 - :mod:`dnalm.pretrain.mlm`: the masked-token loss, AdamW groups, validation, FLOPs/MFU;
+- :mod:`dnalm.pretrain.check`: does the LM learn? Validation MLM loss/accuracy against a k-mer
+  frequency baseline on the same masked positions, the verdict ``learning_check.json`` in the
+  model directory, and :func:`read_learning_check` for downstream stages;
 - :mod:`dnalm.pretrain.fingerprint`: what determines the result; a checkpoint is resumed only
   by a run with an equal fingerprint, others are moved into ``checkpoints/stale-*/``;
-- :mod:`dnalm.pretrain.outputs`: ``train_log.tsv`` and ``curves.png``;
+- :mod:`dnalm.pretrain.outputs`: ``train_log.tsv`` and ``curves.png`` (both with the baseline);
 - :mod:`dnalm.pretrain.launch`: DDP processes, torchrun relaunch, SIGUSR1/SIGTERM, the CLI
   (``python -m dnalm.pretrain``).
 
@@ -35,6 +38,14 @@ Randomness is derived from ``(seed, rank, step)`` at every step (masks, dropout)
 ``(seed, epoch)`` for the data order, so a resumed run repeats the uninterrupted one.
 """
 
+from dnalm.pretrain.check import (
+    ACC_MARGIN,
+    CHECK_FILE,
+    KmerBaseline,
+    check_summary,
+    learning_check,
+    read_learning_check,
+)
 from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at
 from dnalm.pretrain.fingerprint import FINGERPRINT_FILE, fingerprint_changes, training_fingerprint
 from dnalm.pretrain.launch import PreemptedError, main, relaunch, torchrun_command
@@ -47,6 +58,12 @@ __all__ = [
     "PreemptedError",
     "LOG_COLUMNS",
     "FINGERPRINT_FILE",
+    "CHECK_FILE",
+    "ACC_MARGIN",
+    "KmerBaseline",
+    "learning_check",
+    "read_learning_check",
+    "check_summary",
     "pretrain",
     "training_fingerprint",
     "fingerprint_changes",

@@ -1,4 +1,4 @@
-"""The masked-LM objective, optimizer groups, validation and FLOP accounting for pretraining."""
+"""The masked-LM objective, optimizer groups, validation (model and k-mer baseline) and FLOP accounting."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from dnalm import kmers
 from dnalm._compat import autocast
 from dnalm.corpus.stream import Corpus, derive_seed
 from dnalm.mask import mask_tokens
+from dnalm.pretrain.check import KmerBaseline
 
 __all__ = ["MLMLoss", "param_groups", "evaluate", "flops_per_token", "peak_flops"]
+
+# Per-sequence validation sums returned by `evaluate` (input of `check.learning_check`).
+_ROW_KEYS = ("n_masked", "correct", "loss_sum", "baseline_correct", "baseline_loss_sum")
 
 # Dense bf16 peak FLOP/s by GPU name fragment (for MFU; CPU rows leave mfu empty).
 _PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L40": 181e12,
@@ -45,6 +49,19 @@ class MLMLoss(torch.nn.Module):
         correct = (logits.argmax(-1) == target).sum()
         return loss, correct, torch.tensor(float(target.numel()), device=h.device)
 
+    def token_scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per masked token: cross-entropy, argmax hit and row index, each shape=(M,).
+
+        Masked tokens are in row-major order (that of ``labels[labels != -100]``).
+        """
+        h = self.lm.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        sel = labels != -100  # (B, T)
+        target = labels[sel]  # (M,)
+        logits = self.lm.cls(h[sel]).float()  # (M, V)
+        loss = F.cross_entropy(logits, target, reduction="none")
+        return loss, logits.argmax(-1) == target, sel.nonzero()[:, 0]
+
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW groups: decay on weight matrices, none on biases and LayerNorm weights."""
@@ -58,8 +75,8 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
 
 def evaluate(
     loss_mod: MLMLoss, corpus: Corpus, batches: list[np.ndarray], k: int, centre_prob: float,
-    vocab_size: int, seed: int, device: torch.device,
-) -> dict[str, float]:
+    vocab_size: int, seed: int, device: torch.device, baseline: KmerBaseline | None = None,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Validation metrics over fixed batches with fixed masks (the same at every evaluation).
 
     Parameters
@@ -73,33 +90,58 @@ def evaluate(
         Span-centre probability (:func:`dnalm.mask.centre_prob_for_rate`).
     vocab_size, seed : int
     device : torch.device
+    baseline : KmerBaseline, optional
+        Scored on the same masked positions as the model. Default is None (baseline
+        columns are None and zero).
 
     Returns
     -------
-    dict
-        ``{"loss", "mlm_acc", "perplexity", "mask_rate"}``; the loss is the mean over all masked
-        tokens of all batches.
+    metrics : dict
+        ``{"loss", "mlm_acc", "perplexity", "mask_rate", "baseline_loss", "baseline_acc"}``;
+        losses are means over all masked tokens of all batches.
+    rows : dict of str to numpy.ndarray, each shape=(n_sequences,)
+        Per validation sequence: ``n_masked``, ``correct``, ``loss_sum``,
+        ``baseline_correct``, ``baseline_loss_sum`` (input of
+        :func:`dnalm.pretrain.check.learning_check`).
     """
     loss_mod.eval()
     gen = torch.Generator().manual_seed(derive_seed(seed, 7919))
-    loss_sum = correct = masked = masked_real = real = 0.0
+    per_row: dict[str, list[np.ndarray]] = {key: [] for key in _ROW_KEYS}
+    masked_real = real = 0.0
     with torch.no_grad():
         for b in batches:
             ids, att = corpus.collate(b)
             mb = mask_tokens(ids, att, k, centre_prob, vocab_size, gen)
             with autocast(device):
-                loss, n_correct, n_masked = loss_mod(mb.input_ids.to(device), att.to(device),
-                                                     mb.labels.to(device))
+                loss, correct, row = loss_mod.token_scores(mb.input_ids.to(device), att.to(device),
+                                                           mb.labels.to(device))
+            row = row.cpu().numpy()
+            n_rows = len(b)
+            target = mb.labels[mb.labels != -100].numpy()  # same order as the model's scores
+            per_row["n_masked"].append(np.bincount(row, minlength=n_rows))
+            per_row["correct"].append(np.bincount(row, correct.cpu().numpy(), n_rows))
+            per_row["loss_sum"].append(np.bincount(row, loss.cpu().numpy(), n_rows))
+            if baseline is not None:
+                b_loss, b_correct = baseline.score(target)
+            else:
+                b_loss, b_correct = np.zeros(len(target)), np.zeros(len(target), bool)
+            per_row["baseline_correct"].append(np.bincount(row, b_correct, n_rows))
+            per_row["baseline_loss_sum"].append(np.bincount(row, b_loss, n_rows))
             n_real = float((ids >= kmers.N_SPECIAL).sum())
-            loss_sum += float(loss) * float(n_masked)
-            correct += float(n_correct)
-            masked += float(n_masked)
             masked_real += float(mb.mask_rate) * n_real
             real += n_real
     loss_mod.train()
-    mean_loss = loss_sum / max(masked, 1.0)
-    return {"loss": mean_loss, "mlm_acc": correct / max(masked, 1.0),
-            "perplexity": math.exp(min(mean_loss, 50.0)), "mask_rate": masked_real / max(real, 1.0)}
+    rows = {key: np.concatenate(v).astype(np.float64) if v else np.zeros(0)
+            for key, v in per_row.items()}
+    masked = max(float(rows["n_masked"].sum()), 1.0)
+    mean_loss = float(rows["loss_sum"].sum()) / masked
+    metrics = {"loss": mean_loss, "mlm_acc": float(rows["correct"].sum()) / masked,
+               "perplexity": math.exp(min(mean_loss, 50.0)), "mask_rate": masked_real / max(real, 1.0),
+               "baseline_loss": None, "baseline_acc": None}
+    if baseline is not None:
+        metrics["baseline_loss"] = float(rows["baseline_loss_sum"].sum()) / masked
+        metrics["baseline_acc"] = float(rows["baseline_correct"].sum()) / masked
+    return metrics, rows
 
 
 def flops_per_token(cfg: Any, mean_tokens: float, mask_rate: float) -> float:

@@ -10,10 +10,12 @@ from dnalm.pretrain.config import mask_rate_at
 
 __all__ = ["LOG_COLUMNS", "write_log_tsv", "plot_curves"]
 
-#: Columns of ``train_log.tsv``; ``split`` is "train" or "val" (val rows leave speed columns empty).
+#: Columns of ``train_log.tsv``; ``split`` is "train" or "val" (val rows leave speed columns
+#: empty; only val rows have ``baseline_loss``/``baseline_acc``, the k-mer frequency baseline
+#: scored on the same masked positions: :mod:`dnalm.pretrain.check`).
 LOG_COLUMNS = (
     "step", "loss", "mlm_acc", "perplexity", "lr", "mask_rate",
-    "tokens_per_s", "padding_waste", "mfu", "split",
+    "tokens_per_s", "padding_waste", "mfu", "baseline_loss", "baseline_acc", "split",
 )
 
 
@@ -32,6 +34,9 @@ def write_log_tsv(rows: list[dict[str, Any]], path: str | Path) -> None:
 def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str,
                 schedule: list[list[float]] | None = None) -> None:
     """Loss, masked-token accuracy, learning rate and mask rate against step (train and val).
+
+    The loss and accuracy panels also show the k-mer frequency baseline on the validation
+    masks (dashed), the level a model that ignores context reaches.
 
     Parameters
     ----------
@@ -57,6 +62,10 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str,
         ax.plot([r["step"] for r in tr], [r[key] for r in tr], label="train", lw=1.2)
         if key in ("loss", "mlm_acc", "mask_rate") and va:
             ax.plot([r["step"] for r in va], [r[key] for r in va], "o-", label="validation", ms=3)
+        base = [r for r in va if r.get(f"baseline_{key.removeprefix('mlm_')}") is not None]
+        if key in ("loss", "mlm_acc") and base:
+            ax.plot([r["step"] for r in base], [r[f"baseline_{key.removeprefix('mlm_')}"] for r in base],
+                    "kx--", lw=1, ms=4, label="k-mer baseline (val)")
         ax.set_xlabel("step")
         ax.set_title(label, fontsize=10)
         if key == "mask_rate" and schedule and tr:
@@ -64,7 +73,7 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str,
             ax.step(xs, [mask_rate_at(schedule, x - 1) for x in xs], "k--", where="post",
                     lw=0.8, label="target")
             ax.legend(fontsize=8)
-        if key == "loss":
+        if key in ("loss", "mlm_acc"):
             ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -30,6 +30,7 @@ from dnalm.corpus import find_shards
 from dnalm.corpus.stream import BatchStream, Corpus, derive_seed, epoch_batches
 from dnalm.mask import centre_prob_for_rate, mask_tokens
 from dnalm.modeling import SIZES, build_mlm, save_model_dir
+from dnalm.pretrain.check import CHECK_FILE, KmerBaseline, learning_check
 from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at
 from dnalm.pretrain.fingerprint import (
     FINGERPRINT_FILE,
@@ -66,8 +67,10 @@ class Run:
     val_batches: list[np.ndarray]  # piece indices, rank 0 only
     ckpt_dir: Path
     fingerprint: dict[str, Any]
+    baseline: KmerBaseline | None = None  # k-mer frequencies of the training split, rank 0 only
     peak_flops: float | None = None
     vocab: int = field(init=False)
+    val_rows: tuple[int, dict[str, np.ndarray]] | None = None  # (step, per-sequence sums) of the last validation
 
     def __post_init__(self) -> None:
         self.vocab = kmers.vocab_size(self.k)
@@ -145,12 +148,35 @@ def _validate(run: Run, state: TrainState) -> None:
     """Rank 0: add a validation row (fixed batches and masks) and track the best loss."""
     if not (run.procs.master and run.val_batches):
         return
-    p = centre_prob_for_rate(mask_rate_at(run.cfg.mask_schedule, state.step), run.k)
-    v = evaluate(run.loss_mod, run.corpus, run.val_batches, run.k, p, run.vocab, run.cfg.seed,
-                 run.procs.device)
+    v = _evaluate(run, state)
     state.rows.append({"step": state.step, **v, "lr": float(run.sched.get_last_lr()[0]),
                        "tokens_per_s": None, "padding_waste": None, "mfu": None, "split": "val"})
     state.record_val(v["loss"])
+
+
+def _evaluate(run: Run, state: TrainState) -> dict[str, Any]:
+    """Validation metrics of the model and the k-mer baseline (same masks); keeps the per-sequence sums."""
+    p = centre_prob_for_rate(mask_rate_at(run.cfg.mask_schedule, state.step), run.k)
+    v, rows = evaluate(run.loss_mod, run.corpus, run.val_batches, run.k, p, run.vocab,
+                       run.cfg.seed, run.procs.device, run.baseline)
+    run.val_rows = (state.step, rows)
+    return v
+
+
+def _learning_check(run: Run, state: TrainState) -> dict[str, Any] | None:
+    """Rank 0, after the last step: the verdict of :func:`dnalm.pretrain.check.learning_check`."""
+    if not run.val_batches:
+        log.warning("no validation pieces: the LM's learning cannot be checked against the "
+                    "k-mer baseline (corpus.val_fraction is 0 or the corpus is tiny)")
+        return None
+    if run.val_rows is None or run.val_rows[0] != state.step:
+        _evaluate(run, state)  # resumed from the final checkpoint: validate again (same masks)
+    check = learning_check(run.val_rows[1], step=state.step)
+    if check["verdict"] == "learns":
+        log.info("learning check: %s", check["reason"])
+    else:
+        log.warning("learning check: %s", check["reason"])
+    return check
 
 
 def _save_checkpoint(run: Run, state: TrainState) -> None:
@@ -300,6 +326,10 @@ def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes
     if len(train_pieces) == 0:
         raise ValueError(f"{paths[0].parent}: corpus has no training pieces (split 0)")
     lm = build_mlm(k, size, max_positions=cfg.max_tokens, seed=cfg.seed)  # same weights on every rank
+    if cfg.dropout is not None:  # training-time only: lm.config (saved) keeps the size preset's
+        for m in lm.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.p = cfg.dropout
     loss_mod = MLMLoss(lm).to(procs.device)
     # Fused AdamW: one kernel per parameter on CUDA, and on the CPU about 3x faster than the
     # default single-tensor loop (foreach is slower there); the same AdamW update.
@@ -318,14 +348,15 @@ def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes
     stream = BatchStream(corpus, train_pieces, cfg.batch_size, cfg.seed, cfg.pool_batches,
                          procs.rank, procs.world, num_workers=cfg.num_workers,
                          pin_memory=procs.device.type == "cuda")
-    val_batches = []
+    val_batches, baseline = [], None
     if len(val_pieces) and cfg.val_batches and procs.master:
         vb = epoch_batches(corpus.n_tokens[val_pieces], cfg.batch_size, cfg.seed, -1 % 2**31,
                            cfg.pool_batches)[: cfg.val_batches]
         val_batches = [val_pieces[b] for b in vb]
+        baseline = KmerBaseline.from_counts(corpus.kmer_counts(train_pieces, seed=cfg.seed), k)
     fingerprint = training_fingerprint(k, size, cfg, lm.config.to_dict(), paths)
     return Run(cfg, k, size, procs, lm, loss_mod, model, opt, sched, corpus, stream, val_batches,
-               ckpt_dir, fingerprint, peak_flops(procs.device))
+               ckpt_dir, fingerprint, baseline, peak_flops(procs.device))
 
 
 def pretrain(
@@ -352,7 +383,8 @@ def pretrain(
         Corpus shards (``*.seq.npy``, each with its ``*.idx.npy``); a directory is globbed.
     out_dir : str or Path
         Final model directory (:func:`dnalm.modeling.save_model_dir`, plus
-        ``training_fingerprint.json``).
+        ``training_fingerprint.json`` and the verdict of the learning check against the k-mer
+        baseline, ``learning_check.json``: :mod:`dnalm.pretrain.check`).
     ckpt_dir : str or Path
         Checkpoint directory (not a Snakemake output, so it survives reruns). Checkpoints of
         another fingerprint are moved into ``stale-*`` subfolders, never resumed.
@@ -380,7 +412,8 @@ def pretrain(
     -------
     dict
         ``{"step", "status" ("done" / "stopped"), "resumed_from", "train_loss", "val_loss",
-        "best_val_loss"}``.
+        "best_val_loss", "verdict"}``; ``verdict`` is that of ``learning_check.json`` (None
+        when stopped or without validation pieces).
 
     Raises
     ------
@@ -411,11 +444,15 @@ def pretrain(
                      len(run.corpus.paths))
             log.info("preset: %s", json.dumps(cfg.to_dict()))
         status = train_loop(run, state, stop_at, verbose, on_step)
+        check = None
         if status == "done" and procs.master:
             if not any(r["split"] == "val" and r["step"] == state.step for r in state.rows):
                 _validate(run, state)  # resumed from the final checkpoint of a run without one
-            fp_text = json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n"
-            save_model_dir(run.lm, k, out_dir, extra_files={FINGERPRINT_FILE: fp_text})
+            check = _learning_check(run, state)
+            extra = {FINGERPRINT_FILE: json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n"}
+            if check is not None:
+                extra[CHECK_FILE] = json.dumps(check, indent=2) + "\n"
+            save_model_dir(run.lm, k, out_dir, extra_files=extra)
             write_log_tsv(state.rows, log_tsv)
             plot_curves(state.rows, curves_png, f"{out_dir.parent.name}: k={k}, size={size}",
                         cfg.mask_schedule)
@@ -423,4 +460,5 @@ def pretrain(
     train, val = state.last("train"), state.last("val")
     return {"step": state.step, "status": status, "resumed_from": state.resumed_from,
             "train_loss": train["loss"] if train else None,
-            "val_loss": val["loss"] if val else None, "best_val_loss": state.best_val_loss}
+            "val_loss": val["loss"] if val else None, "best_val_loss": state.best_val_loss,
+            "verdict": check["verdict"] if check else None}

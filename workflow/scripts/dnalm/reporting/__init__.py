@@ -17,7 +17,12 @@ from dnalm.reporting.findings import (
     OverviewInputs,
     collect_overview,
 )
-from dnalm.reporting.render import overview_markdown, overview_rst, write_overview
+from dnalm.reporting.render import (
+    overview_html,
+    overview_markdown,
+    overview_rst,
+    write_overview,
+)
 from dnalm.reporting.sections import (
     CATEGORIES,
     SECTION_OF_KIND,
@@ -35,6 +40,6 @@ from dnalm.reporting.tables import (
 __all__ = [
     "CATEGORIES", "REPORTED_PACKAGES", "SECTION_OF_KIND", "Estimate", "Finding", "Overview",
     "OverviewInputs", "category", "collect_overview", "dataset_cards_table", "dump_config",
-    "overview_markdown", "overview_rst", "section_of", "software_versions", "task_sections",
+    "overview_html", "overview_markdown", "overview_rst", "section_of", "software_versions", "task_sections",
     "write_overview",
 ]

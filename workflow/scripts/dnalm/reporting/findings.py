@@ -179,7 +179,7 @@ def _headline(means: pd.DataFrame, cards: dict[str, dict]) -> tuple[list[str], l
 def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dict[str, str],
                          cards: dict[str, dict]) -> list[Finding]:  # fmt: skip
     if comp is None:
-        return [Finding("pretraining", "Pretraining benefit (Fig. 6d)",
+        return [Finding("pretraining", "Pretrained vs scratch, every task (Fig. 6d)",
                         "not measured: no comparisons.tsv (fine-tuning not configured)",
                         "missing")]  # fmt: skip
     df = pd.read_csv(comp, sep="\t")
@@ -187,27 +187,27 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
     per_task = df[df["task"] != "all"]
     pairs = per_task[per_task["model_b"] == per_task["model_a"] + SCRATCH_SUFFIX]
     if pairs.empty:
-        out.append(Finding("pretraining", "Pretraining benefit (Fig. 6d)",
+        out.append(Finding("pretraining", "Pretrained vs scratch, every task (Fig. 6d)",
                            "not measured: no task has both a pretrained model and its -scratch "
                            "control", "missing"))  # fmt: skip
     for lm, g in pairs.groupby("model_a", sort=False):
         wins = g[g["delta_lo"] > 0]
         parts = [
             f"{r.task} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}], "
-            f"p={_p(r.p_bootstrap)} ({int(r.n_seeds)} seed{'s' if r.n_seeds != 1 else ''}, "
-            f"n={int(r.n_test)})"
+            f"p={_p(r.p_bootstrap)} ({_int(r.n_seeds)} seed{'s' if r.n_seeds != 1 else ''}, "
+            f"n={_int(r.n_test)})"
             for r in g.itertuples()
         ]
         pooled = df[(df["task"] == "all") & (df["model_a"] == lm) & (df["model_b"] == lm + SCRATCH_SUFFIX)]
         pool = ""
         if len(pooled):
             p = pooled.iloc[0]
-            pool = (f" Pooled over {int(p.n_seeds)} (task, seed) pairs: mean ΔMCC "
+            pool = (f" Pooled over {_int(p.n_seeds)} (task, seed) pairs: mean ΔMCC "
                     f"{p.delta_mcc:+.2f}, Wilcoxon p={_p(p.p_paired)}.")  # fmt: skip
         text = (f"{lm} − {lm}{SCRATCH_SUFFIX} test ΔMCC with 95% paired-bootstrap CI: "
                 f"{'; '.join(parts)}. The CI lies above 0 on {len(wins)} of {len(g)} tasks."
                 + pool)  # fmt: skip
-        out.append(Finding("pretraining", "Pretraining benefit (Fig. 6d)", text,
+        out.append(Finding("pretraining", "Pretrained vs scratch, every task (Fig. 6d)", text,
                            "ok" if len(wins) else "warning"))  # fmt: skip
     # language model vs the best baseline of each task
     best = {r["task"]: r["best baseline"].label for r in headline
@@ -283,6 +283,39 @@ def _int(x: Any) -> str:
 # ----------------------------------------------------------------------------- pretraining
 
 
+def _ci(v: Any, digits: int = 3, signed: bool = False) -> str:
+    if isinstance(v, list | tuple) and len(v) == 2:
+        fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
+        return " [" + ", ".join(fmt.format(float(x)) for x in v) + "]"
+    return ""
+
+
+def _learning_text(check: dict[str, Any]) -> str:
+    """The verdict of ``learning_check.json`` (:mod:`dnalm.pretrain.check`) with its numbers."""
+    verdict = check.get("verdict")
+    parts = [f"verdict: {verdict}"]
+    if "val_mlm_acc" in check and "kmer_baseline_acc" in check:
+        parts.append(
+            f"masked-token validation accuracy {_f(check['val_mlm_acc'], 3)}"
+            f"{_ci(check.get('val_mlm_acc_ci95'))} vs the k-mer frequency baseline "
+            f"{_f(check['kmer_baseline_acc'], 3)}"
+        )
+    if "acc_margin" in check:
+        parts.append(f"margin {float(check['acc_margin']):+.3f}"
+                     f"{_ci(check.get('acc_margin_ci95'), signed=True)}")  # fmt: skip
+    if "val_mlm_loss" in check and "kmer_baseline_loss" in check:
+        parts.append(f"loss {_f(check['val_mlm_loss'], 3)} vs {_f(check['kmer_baseline_loss'], 3)} nats")
+    n = [f"n={check['n_tokens']} masked tokens" if "n_tokens" in check else "",
+         f"{check['n_sequences']} sequences" if "n_sequences" in check else "",
+         f"step {check['step']}" if check.get("step") is not None else ""]  # fmt: skip
+    text = "; ".join(parts)
+    if any(n):
+        text += " (" + ", ".join(x for x in n if x) + ")"
+    if check.get("reason"):
+        text += f". {check['reason']}"
+    return text
+
+
 def _learning_findings(lm_dirs: Sequence[Path]) -> list[Finding]:
     if not lm_dirs:
         return [Finding("pretraining", "Language model learning", "not configured: no language "
@@ -290,22 +323,14 @@ def _learning_findings(lm_dirs: Sequence[Path]) -> list[Finding]:
     out = []
     for d in lm_dirs:
         lm = d.parent.name
+        title = f"{lm}: does the LM learn?"
         check = _json(d / "learning_check.json")
         if check is None:
-            out.append(Finding("pretraining", f"{lm}: does the LM learn?", "not measured (no "
-                               f"learning_check.json in {d})", "missing"))  # fmt: skip
+            out.append(Finding("pretraining", title, f"not measured (no learning_check.json in "
+                               f"{d}: an imported or older model)", "missing"))  # fmt: skip
             continue
-        verdict = check.get("verdict", check.get("passed", check.get("learns")))
-        nums = [f"{k} {_f(v, 4) if isinstance(v, float) else v}" for k, v in check.items()
-                if k not in ("verdict", "passed", "learns") and isinstance(v, int | float)
-                and not isinstance(v, bool)]  # fmt: skip
-        ok = verdict is True or (isinstance(verdict, str) and verdict.lower() in
-                                 ("pass", "passed", "learns", "ok", "learned"))  # fmt: skip
-        text = f"verdict: {verdict}" + (f" ({', '.join(nums)})" if nums else "")
-        if check.get("message") or check.get("reason"):
-            text += f". {check.get('message') or check.get('reason')}"
-        out.append(Finding("pretraining", f"{lm}: does the LM learn?", text,
-                           "ok" if ok else "warning"))  # fmt: skip
+        ok = check.get("verdict") == "learns"
+        out.append(Finding("pretraining", title, _learning_text(check), "ok" if ok else "warning"))
     return out
 
 

@@ -149,8 +149,16 @@ def variant_findings(dirs: Sequence[Path]) -> list[Finding]:
         n1, n0 = int(y.sum()), int((y == 0).sum())
         summary = _json(d / "summary.json") or {}
         parts, status = [], "ok"
-        if n1 and n0:
+        stage_ci = (summary.get("auroc_pathogenic_vs_benign_ci") or {}).get("score") or {}
+        if stage_ci.get("auroc") is not None and stage_ci.get("ci"):
+            # the stage's own interval (bootstrap within each class)
+            a, (lo, hi) = stage_ci["auroc"], stage_ci["ci"]
+            n1, n0 = stage_ci.get("n_pathogenic", n1), stage_ci.get("n_benign", n0)
+        elif n1 and n0:
             a, lo, hi = _auroc_ci(y, two["score"].to_numpy(float))
+        else:
+            a = None
+        if a is not None:
             parts.append(f"ClinVar pathogenic vs benign AUROC by |logOR| {_f(a)} [{_f(lo)}, "
                          f"{_f(hi)}] (n={n1} pathogenic, {n0} benign)")  # fmt: skip
             if not lo > 0.5:
@@ -158,6 +166,16 @@ def variant_findings(dirs: Sequence[Path]) -> list[Finding]:
         else:
             parts.append(f"no AUROC: {n1} pathogenic and {n0} benign ClinVar variants scored")
             status = "warning"
+        zs = summary.get("zero_shot_auroc") or {}
+        if zs.get("auroc") is not None and zs.get("ci"):
+            parts.append(f"zero-shot LM AUROC (by -LLR) {_f(zs['auroc'])} [{_f(zs['ci'][0])}, "
+                         f"{_f(zs['ci'][1])}]" + (f", {zs['direction']}" if zs.get("direction") else ""))
+        by_class = summary.get("significant_fdr_by_class") or {}
+        if by_class:
+            parts.append(", ".join(
+                f"{v.get('n_significant')} of {v.get('n')} {c} significant at FDR "
+                f"{summary.get('fdr')}" for c, v in by_class.items()
+                if c in ("pathogenic", "benign")))  # fmt: skip
         enr = summary.get("enrichment") or {}
         if enr.get("fisher_pvalue") is not None:
             parts.append(f"Fisher enrichment of pathogenic among high-scoring variants "

@@ -1,7 +1,7 @@
 """Render the overview (:class:`dnalm.reporting.findings.Overview`) as RST, HTML and markdown.
 
 - RST: the front page of ``report.html`` (``workflow/report/workflow.rst`` includes it);
-- HTML: the ``0 Overview`` item of the report (the same RST through docutils);
+- HTML: the ``0 Overview`` item of the report (a standalone page);
 - markdown: the README's "What the demo finds" section (``python -m dnalm.reporting``);
 - JSON: the same content for programs and tests.
 """
@@ -15,7 +15,7 @@ from dnalm import atomic
 from dnalm.reporting.findings import Estimate, Finding, Overview, OverviewInputs, collect_overview
 from dnalm.reporting.sections import CATEGORIES
 
-__all__ = ["overview_markdown", "overview_rst", "write_overview"]
+__all__ = ["overview_html", "overview_markdown", "overview_rst", "write_overview"]
 
 _FIG = {"promoters": "Fig. 2", "tf_sites": "Fig. 3", "splice": "Fig. 5", "other": "-"}
 _MARK = {"ok": "", "warning": "WARNING: ", "missing": ""}
@@ -24,6 +24,15 @@ _NOTE = (
     "Test MCC, mean over seeds with its 95% interval (bootstrap over test rows for one seed, "
     "t over seeds otherwise); n test = test rows, seeds = fine-tuning seeds. Best baseline: the "
     "baseline with the highest mean MCC on that task."
+)
+
+
+#: Style of the standalone page: table cells on one line (an interval never wraps).
+_CSS = (
+    "body { font-family: sans-serif; line-height: 1.5; margin: 1.5rem; } main { max-width: 70rem; } "
+    "table { border-collapse: collapse; } caption { text-align: left; font-weight: bold; } "
+    "td, th { white-space: nowrap; padding: 0.2em 0.6em; border: 1px solid #bbb; text-align: left; } "
+    "li.warning { color: #a40000; } li.missing { color: #555; }"
 )
 
 
@@ -93,15 +102,29 @@ def overview_markdown(ov: Overview) -> str:
     return "\n".join(out) + "\n"
 
 
-def _html(rst: str) -> str:
-    from docutils.core import publish_string
+def overview_html(ov: Overview) -> str:
+    """The front page as a standalone HTML page (no dependency beyond the standard library)."""
+    from html import escape
 
-    doc = "dnalm report\n############\n\n" + rst
-    return publish_string(
-        doc, writer_name="html5",
-        settings_overrides={"report_level": 5, "halt_level": 3, "file_insertion_enabled": False,
-                            "raw_enabled": False, "output_encoding": "unicode"},
-    )  # fmt: skip
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>dnalm report: {escape(_TITLE)}</title>", f"<style>{_CSS}</style>",
+           "</head><body><main>", "<h1>dnalm report</h1>", f"<h2>{escape(_TITLE)}</h2>"]  # fmt: skip
+    if ov.headline:
+        header, body = _cells(ov)
+        out.append("<table><caption>Headline: test MCC [95% CI]</caption><thead><tr>")
+        out += [f"<th>{escape(h)}</th>" for h in header]
+        out.append("</tr></thead><tbody>")
+        for row in body:
+            out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+        out += ["</tbody></table>", f"<p>{escape(_NOTE)}</p>"]
+    else:
+        out.append("<p>No benchmark was run: no headline table.</p>")
+    out += ["<h3>Key findings</h3>", "<ul>"]
+    for f in ov.findings:
+        cls = f' class="{f.status}"' if f.status != "ok" else ""
+        out.append(f"<li{cls}><strong>{escape(f.title)}</strong>: {escape(_finding_line(f))}</li>")
+    out += ["</ul>", "</main></body></html>", ""]
+    return "\n".join(out)
 
 
 def write_overview(
@@ -130,6 +153,6 @@ def write_overview(
     ov = collect_overview(inputs)
     text = overview_rst(ov)
     atomic.write_text(rst, text)
-    atomic.write_text(html, _html(text))
+    atomic.write_text(html, overview_html(ov))
     atomic.write_text(json_out, json.dumps(ov.to_json(), indent=2, default=str) + "\n")
     return ov

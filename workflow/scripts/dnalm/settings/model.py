@@ -126,6 +126,13 @@ class PretrainPreset(_Model):
     num_workers: int = Field(0, ge=0)
     compile: bool = False
     seed: int = Field(42, ge=0)
+    dropout: float | None = Field(
+        None, ge=0, lt=1,
+        description="Dropout of hidden states and attention probabilities while pretraining; null keeps "
+        "the size preset's (DNABERT's 0.1). The saved model keeps the size preset's value, so fine-tuning "
+        "is unaffected. 0 suits short runs on much more data than they see (no epoch repeats), and "
+        "attention dropout is the costliest step of a small model's CPU training.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PretrainPreset:

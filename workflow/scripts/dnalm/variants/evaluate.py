@@ -84,19 +84,41 @@ def auroc_ci(
     return out
 
 
-def significance_by_class(df: pd.DataFrame, fdr: float = 0.05) -> dict:
-    """Counts of scored and BH-significant (``qvalue <= fdr``) variants per ClinVar class.
+def significance_by_class(df: pd.DataFrame, fdr: float = 0.05, family: str = "all") -> dict:
+    """Counts of scored and BH-significant variants per ClinVar class.
 
     dbSNP-only variants are counted as ``dbsnp_only``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Scored variants with ``source``, ``clinvar_class``, ``pvalue`` and ``qvalue``.
+    fdr : float, optional
+        Default is 0.05.
+    family : {"all", "clinvar"}, optional
+        ``all``: ``qvalue <= fdr`` (BH over every scored variant, the ``qvalue`` column);
+        ``clinvar``: BH over the ClinVar variants alone (a pre-specified family: ClinVar SNVs of
+        the positive windows, apart from the attention-selected dbSNP ones). Default is "all".
 
     Returns
     -------
     counts : dict
         ``{class: {"n": int, "n_significant": int}}``.
     """
+    from dnalm.stats import bh_adjust
+
+    if family not in ("all", "clinvar"):
+        raise ValueError(f"`family` must be 'all' or 'clinvar', got {family!r}")
+    if family == "clinvar":
+        df = df[df["source"].isin(["clinvar", "both"])]
     cls = np.where(df["source"].to_numpy() == "dbsnp", "dbsnp_only",
                    df["clinvar_class"].astype(str).to_numpy()) if len(df) else np.array([], str)
-    sig = df["qvalue"].to_numpy(float) <= fdr if len(df) else np.array([], bool)
+    if not len(df):
+        sig = np.array([], bool)
+    elif family == "all":
+        sig = df["qvalue"].to_numpy(float) <= fdr
+    else:
+        sig = bh_adjust(df["pvalue"].to_numpy(float)) <= fdr
     return {str(c): {"n": int((cls == c).sum()), "n_significant": int((sig & (cls == c)).sum())}
             for c in sorted(set(cls.tolist()))}
 

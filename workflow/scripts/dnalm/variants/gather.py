@@ -226,6 +226,10 @@ def summarise_variants(
                                           pvalue_null, tail_size)
     df["qvalue"] = bh_adjust(df["pvalue"].to_numpy(np.float64))
     pvalues = _pvalue_summary(df, pinfo, null_size, fdr)
+    # share of the random SNVs themselves at p < 0.05: ~0.05 if all were neutral; the excess
+    # estimates how many random SNVs of the positive windows change the prediction
+    null_p = variant_pvalues(null_logor, null_logor, pvalue_null, tail_size)[0]
+    pvalues["null_rate_p05"] = float(np.mean(null_p < 0.05)) if len(null_p) else None
     if len(df):
         df = df.sort_values(["score", "contig", "pos", "alt"], ascending=[False, True, True, True],
                             kind="stable").reset_index(drop=True)
@@ -260,6 +264,8 @@ def summarise_variants(
         "fdr": fdr,
         "pvalues": pvalues,
         "significant_fdr_by_class": significance_by_class(df, fdr),
+        "significant_fdr_clinvar_family": {
+            "n_tests": int(len(cdf)), "by_class": significance_by_class(cdf, fdr, "clinvar")},
         "clinvar_classes": cv.class_counts(cdf["clinvar_class"]) if len(cdf) else cv.class_counts([]),
         "auroc_pathogenic_vs_benign": stats["auroc"],
         "auroc_pathogenic_vs_benign_ci": stats["auroc_ci"],

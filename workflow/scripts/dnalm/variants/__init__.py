@@ -62,7 +62,8 @@ What is computed (one ``score_variants`` call per task and model):
    exact test (one-sided, ``scipy``) of (likely) pathogenic vs (likely) benign among
    high-scoring (``pvalue <= high_p``) vs other ClinVar variants; AUROC of pathogenic (1) vs
    benign (0) by ``score``, ``|diff|`` and ``-zero_shot``, each with n per class and a
-   stratified bootstrap 95 % CI; BH-significant counts per class.
+   stratified bootstrap 95 % CI; BH-significant counts per class, over all variants (the
+   ``qvalue`` column) and over the ClinVar variants alone (a pre-specified family).
 8. **Scatter.** :func:`score_variant_shard` does steps 1-4 for the contigs of one shard
    (:func:`shard_contigs`: ``.fai`` contigs dealt round-robin by decreasing length) and
    reads only their tabix regions; :func:`summarise_variants` gathers the shards and does

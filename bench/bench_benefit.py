@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", default="demo")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--summarise-only",
+        action="store_true",
+        help="train nothing: tabulate the LMs and fine-tuning runs already under --out",
+    )
     args = ap.parse_args(argv)
     wd = args.workdir.resolve()
     out = (args.out or wd / "bench_benefit").resolve()
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                       max_tokens=args.max_tokens)  # fmt: skip
         lm = out / f"lm_{n}"
         t0 = time.perf_counter()
+        if args.summarise_only and not (lm / "model" / "config.json").is_file():
+            continue
         if not (lm / "model" / "config.json").is_file():
             pretrain(shards, lm / "model", lm / "ckpt", lm / "train_log.tsv", lm / "curves.png",
                      k=6, size="tiny", preset=preset, threads=args.threads, verbose=False)  # fmt: skip
@@ -97,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         lm0 = lm0 or lm / "model"
         for task in args.tasks:
             for seed in args.seeds:
+                done = [out / sub / task / m / f"seed{seed}" / "metrics.json"
+                        for sub, m in (("scratch", "lm-scratch"), (f"steps{n}", "lm"))]  # fmt: skip
+                if args.summarise_only and not all(p.is_file() for p in done):
+                    continue
                 if (task, seed) not in scratch:
                     scratch[(task, seed)] = _finetune(
                         wd, out / "scratch", task, "lm-scratch", lm0, True, seed, ft
@@ -130,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     for n in sorted(args.steps):  # the rule's table and Fig. 6d figure for each LM
         runs = [out / sub / t / m / f"seed{s}" / "metrics.json" for t in args.tasks
                 for s in args.seeds for sub, m in (("scratch", "lm-scratch"), (f"steps{n}", "lm"))]  # fmt: skip
-        pretraining_benefit(runs, out / f"benefit_steps{n}.tsv", out / f"benefit_steps{n}.png")
+        runs = [p for p in runs if p.is_file()]
+        if any(p.parent.parent.name == "lm" for p in runs):  # this step count's LM was tuned
+            pretraining_benefit(runs, out / f"benefit_steps{n}.tsv", out / f"benefit_steps{n}.png")
     return 0
 
 

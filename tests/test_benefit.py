@@ -139,3 +139,27 @@ def test_scarce_tasks_select_lm_and_scratch_runs_over_their_seeds():
     assert P.scarce_tasks(
         _cfg()
     ) == [] and "results/summary/pretraining_benefit.tsv" not in P.final_outputs(_cfg())
+
+
+def test_max_train_caps_only_the_training_split(tmp_path):
+    """tasks.<t>.max_train: an equal share per class of train rows; dev and test stay whole."""
+    from dnalm import datasets
+
+    rng = np.random.default_rng(3)
+    src = tmp_path / "src"
+    src.mkdir()
+    for split, n in (("train", 40), ("dev", 10), ("test", 12)):
+        seqs = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(n)]
+        body = "".join(f"{s},{i % 2}\n" for i, s in enumerate(seqs))
+        (src / f"{split}.csv").write_text("sequence,label\n" + body)
+    outs = {s: tmp_path / "out" / f"{s}.tsv.gz" for s in ("train", "dev", "test")}
+    outs["card"] = tmp_path / "out" / "card.json"
+    splits = {"train": 0.8, "dev": 0.1, "test": 0.1, "seed": 1}
+    spec = {"kind": "imported", "format": "gue_csv", "path": str(src), "max_train": 10}
+    card = datasets.build_dataset("t", spec, {"path": src}, outs, splits, verbose=False)
+    assert card["counts"]["train"] == {"0": 5, "1": 5}
+    assert card["counts"]["dev"] == {"0": 5, "1": 5} and card["counts"]["test"] == {"0": 6, "1": 6}
+    again = tmp_path / "again"
+    outs2 = {k: again / v.name for k, v in outs.items()}
+    datasets.build_dataset("t", spec, {"path": src}, outs2, splits, verbose=False)
+    assert outs2["train"].read_bytes() == outs["train"].read_bytes()  # seeded: same rows

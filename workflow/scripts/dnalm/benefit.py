@@ -181,8 +181,9 @@ def _plot(res: pd.DataFrame, table: pd.DataFrame, png: Path) -> None:
                         label=label if j == 0 else None)  # fmt: skip
         row = per_task[(per_task["task"] == task) & (per_task["lm"] == lm)].iloc[0]
         ax.set_title(
-            f"{task}\nΔMCC {row.delta_mcc:+.2f} [{row.delta_lo:+.2f}, {row.delta_hi:+.2f}], "
-            f"n_test={int(row.n_test)}, {int(row.n_seeds)} seeds",
+            f"{task}: ΔMCC {row.delta_mcc:+.2f}, n_test={int(row.n_test)}\n"
+            f"95% CI rows [{row.delta_lo:+.2f}, {row.delta_hi:+.2f}], "
+            f"{int(row.n_seeds)} seeds [{row.delta_seed_lo:+.2f}, {row.delta_seed_hi:+.2f}]",
             fontsize=10,
         )
         ax.set_xlabel("fine-tuning step", fontsize=10)
@@ -195,14 +196,19 @@ def _plot(res: pd.DataFrame, table: pd.DataFrame, png: Path) -> None:
     err = np.vstack(
         [d - per_task["delta_lo"].to_numpy(float), per_task["delta_hi"].to_numpy(float) - d]
     )
-    ax.errorbar(d, y, xerr=np.nan_to_num(err), fmt="o", color="tab:blue", capsize=3)
+    ax.errorbar(d, y, xerr=np.nan_to_num(err), fmt="o", color="tab:blue", capsize=3,
+                label="mean, 95% CI over test rows")  # fmt: skip
+    for yi, per_seed in zip(y, per_task["delta_by_seed"], strict=True):
+        vals = [float(v) for v in str(per_seed).split(",") if v not in ("", "nan")]
+        ax.scatter(vals, [yi + 0.15] * len(vals), s=14, color="0.4", zorder=3,
+                   label="one seed" if yi == 0 else None)  # fmt: skip
     ax.axvline(0, color="0.3", lw=0.8)
     ax.axvline(TARGET_DELTA, color="tab:red", lw=0.8, ls=":", label=f"target +{TARGET_DELTA}")
     ax.set_yticks(y, [f"{t}\n{lm}" for t, lm in pairs], fontsize=9)
-    ax.invert_yaxis()
+    ax.set_ylim(len(pairs) - 0.5, -0.5)
     ax.set_xlabel("test MCC, pretrained − scratch (95% CI)", fontsize=10)
     ax.set_title("pretraining benefit", fontsize=10)
-    ax.legend(frameon=False, fontsize=9)
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     for extra in flat[len(pairs) + 1 :]:
         extra.set_visible(False)
     fig.tight_layout()

@@ -21,7 +21,6 @@ one sequence are correlated: a span masks k neighbours). The verdict is written 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,8 +230,3 @@ def read_learning_check(model_dir: str | Path) -> dict[str, Any] | None:
         raise ValueError(f"{path}:1: `verdict` must be one of {VERDICTS}, got "
                          f"{check.get('verdict') if isinstance(check, dict) else check!r}")
     return check
-
-
-def finite_or_none(x: float | None) -> float | None:
-    """``x`` if it is a finite number, else None (JSON has no NaN)."""
-    return float(x) if x is not None and math.isfinite(float(x)) else None

@@ -9,7 +9,7 @@ CORES ?= 2
 DEBIAN_CORE := bedtools tabix
 DEBIAN_TEST := slurm-wlm munge chromium
 
-.PHONY: setup demo test lint fmt bench clean apt-core apt-test
+.PHONY: setup demo test lint fmt bench plan clean apt-core apt-test
 
 $(BIN)/.stamp: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ fmt: $(BIN)/.stamp
 
 bench: $(BIN)/.stamp
 	$(BIN)/python -m bench
+
+# Jobs, CPU-hours, GPU-hours and disk per stage of a config, before any job runs.
+CONFIG ?= config/config.yaml
+plan: $(BIN)/.stamp
+	$(BIN)/snakemake --cores 1 plan --configfile $(CONFIG) --replace-workflow-config
 
 clean:
 	rm -rf results resources logs benchmarks .snakemake

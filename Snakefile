@@ -15,6 +15,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/genome.smk"
 include: "workflow/rules/annotations.smk"
 include: "workflow/rules/corpus.smk"
+include: "workflow/rules/collections.smk"
 include: "workflow/rules/datasets.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/finetune.smk"
@@ -22,6 +23,7 @@ include: "workflow/rules/attention.smk"
 include: "workflow/rules/motifs.smk"
 include: "workflow/rules/variants.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/plan.smk"
 
 
 rule all:

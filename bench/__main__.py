@@ -15,6 +15,8 @@ BENCHES = [
     ["bench.bench_motifs"],
     ["bench.bench_pretrain"],
     ["bench.bench_variants", "--n-records", "2000000"],
+    ["bench.bench_cli_predict"],
+    ["bench.bench_cli_scan"],
 ]
 
 

@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="fine-tuning lr of both BERT models (default: the config's finetune.lr.bert)",
+    )
+    ap.add_argument(
         "--summarise-only",
         action="store_true",
         help="train nothing: tabulate the LMs and fine-tuning runs already under --out",
@@ -83,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out or wd / "bench_benefit").resolve()
     cfg = load_config(yaml.safe_load((wd / "config" / "config.yaml").read_text()))
     ft = cfg.finetune.model_dump(mode="json")
+    if args.lr is not None:
+        ft["lr"]["bert"] = args.lr
     shards = wd / "results" / "corpus" / cfg.tasks[args.tasks[0]].genome / "shards"
     rows = []
     scratch: dict[tuple[str, int], float] = {}

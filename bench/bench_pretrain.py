@@ -65,7 +65,7 @@ def write_corpus(d: Path, n_pieces: int, seed: int = 0, full_only: bool = False)
 
 def run_ours(shards: Path, size: str, batch: int, steps: int, device: str, compile_: bool) -> dict:
     """:func:`dnalm.pretrain.pretrain` with one log row per step; per-step rates after step 2."""
-    preset = {"steps": steps, "batch_size": batch, "lr": 4e-4, "warmup_steps": 1,
+    preset = {"steps": steps, "global_batch": batch, "lr": 4e-4, "warmup_steps": 1,  # one process
               "log_every": 1, "checkpoint_every": 10**9, "val_batches": 0,
               "compile": compile_, "seed": 1}
     with tempfile.TemporaryDirectory() as tmp:

@@ -173,7 +173,7 @@ def test_finetune_kwargs_from_config():
     assert finetune_kwargs({}, "x") == {
         "epochs": 3, "batch_size": 32, "lr": 3e-5, "warmup_fraction": 0.1,
         "weight_decay": 0.01, "dropout": 0.1, "patience": 2, "long_input": "mean",
-        "min_steps": 0,
+        "min_steps": 0, "checkpoint_every": 2000, "keep_checkpoints": 1,
     }  # fmt: skip
 
 

@@ -15,9 +15,12 @@ from dnalm import kmers
 from dnalm.pretrain import (
     FINGERPRINT_FILE,
     LOG_COLUMNS,
+    RUN_FILE,
+    BatchPlan,
     PreemptedError,
     PretrainConfig,
     TrainState,
+    batch_plan,
     fingerprint_changes,
     lr_factor,
     mask_rate_at,
@@ -31,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PRESET = {
     "steps": 12,
-    "batch_size": 8,
-    "grad_accum": 2,
+    "global_batch": 16,  # one process: 8 x 2 micro-steps; two: 8 x 1 each
+    "micro_batch": 8,
     "lr": 5e-3,
     "warmup_steps": 2,
     "mask_schedule": [[0, 0.15], [6, 0.2]],
@@ -85,6 +88,13 @@ def test_outputs(straight):
     tr, va = df[df.split == "train"], df[df.split == "val"]
     assert list(tr.step) == list(range(1, 13)) and list(va.step) == [12]
     assert tr.mfu.isna().all()  # CPU: no MFU
+    assert (tr.global_batch == 16).all() and va.global_batch.isna().all()  # counted while training
+    run_json = json.loads((d / "model" / RUN_FILE).read_text())
+    assert run_json == {"batch": {"global_batch": 16, "per_device": 8, "grad_accum": 2, "world": 1,
+                                  "source": "global_batch"},
+                        "measured_global_batch": {"min": 16.0, "max": 16.0},
+                        "schedule": {"steps": 12, "warmup_steps": 2, "lr_horizon": 12}}
+    assert res["batch"] == run_json["batch"]
     assert (tr.padding_waste <= 0.10).all()
     assert (tr.tokens_per_s > 0).all()
     np.testing.assert_allclose(tr.perplexity, np.exp(tr.loss), rtol=1e-4)
@@ -118,6 +128,19 @@ def test_saved_model_loads_with_stock_attention(straight):
 def test_deterministic_rerun(shards, straight, tmp_path):
     d0, _ = straight
     run(shards, tmp_path)
+    pd.testing.assert_frame_equal(train_rows(tmp_path).drop(columns=["tokens_per_s"]),
+                                  train_rows(d0).drop(columns=["tokens_per_s"]))
+    w0, w1 = weights(d0), weights(tmp_path)
+    assert all(torch.equal(w0[key], w1[key]) for key in w0)
+
+
+def test_fixed_split_trains_like_global_batch_on_one_process(shards, straight, tmp_path):
+    """batch_size 8 x grad_accum 2 is global_batch 16 / micro_batch 8 on one process: same run."""
+    d0, _ = straight
+    legacy = {key: v for key, v in PRESET.items() if key not in ("global_batch", "micro_batch")}
+    res = run(shards, tmp_path, preset={**legacy, "batch_size": 8, "grad_accum": 2})
+    assert res["batch"] == {"global_batch": 16, "per_device": 8, "grad_accum": 2, "world": 1,
+                            "source": "batch_size"}
     pd.testing.assert_frame_equal(train_rows(tmp_path).drop(columns=["tokens_per_s"]),
                                   train_rows(d0).drop(columns=["tokens_per_s"]))
     w0, w1 = weights(d0), weights(tmp_path)
@@ -277,12 +300,91 @@ def test_preset_validation():
         PretrainConfig.from_dict({**PRESET, "mask_schedule": [[5, 0.15]]})
     with pytest.raises(ValueError, match="mask_schedule"):
         PretrainConfig.from_dict({**PRESET, "mask_schedule": [[0, 1.5]]})
-    with pytest.raises(ValueError, match=r"`pretrain_presets\.demo\.batch_size`"):
-        PretrainConfig.from_dict({**PRESET, "batch_size": 0}, "demo")
+    with pytest.raises(ValueError, match=r"`pretrain_presets\.demo\.global_batch`"):
+        PretrainConfig.from_dict({**PRESET, "global_batch": 0}, "demo")
     with pytest.raises(ValueError, match=r"`pretrain_presets\.demo\.lr`"):
         PretrainConfig.from_dict({**PRESET, "lr": "fast"}, "demo")
     with pytest.raises(ValueError, match=r"`pretrain_presets\.big\.lr_typo`: unknown key"):
         PretrainConfig.from_dict({**PRESET, "lr_typo": 1}, "big")
+
+
+def _preset(**kw) -> PretrainConfig:
+    base = {key: v for key, v in PRESET.items() if key not in ("global_batch", "micro_batch")}
+    return PretrainConfig.from_dict({**base, **kw}, "p")
+
+
+@pytest.mark.parametrize(("total", "micro"), [(2000, 10), (2000, 64), (16, 8), (16, None), (12, 5)])
+def test_global_batch_is_the_same_for_1_2_4_processes(total, micro):
+    cfg = _preset(global_batch=total, micro_batch=micro)
+    for world in (1, 2, 4):
+        plan = batch_plan(cfg, world, "p")
+        assert plan.global_batch == total == plan.per_device * plan.grad_accum * world
+        assert plan.per_device <= (micro or total) and plan.source == "global_batch"
+
+
+def test_batch_plan_splits():
+    paper = _preset(global_batch=2000, micro_batch=10)
+    assert batch_plan(paper, 8) == BatchPlan(2000, 10, 25, 8, "global_batch")  # DNABERT's split
+    assert batch_plan(paper, 1) == BatchPlan(2000, 10, 200, 1, "global_batch")
+    # the fewest micro-steps whose size divides the share: 125 per process -> 25 x 5, not 13 x ~9.6
+    assert batch_plan(paper, 16) == BatchPlan(2000, 5, 25, 16, "global_batch")
+    assert batch_plan(_preset(global_batch=16), 2) == BatchPlan(16, 8, 1, 2, "global_batch")
+    # every world size that divides the global batch keeps it exactly
+    for total, micro in [(2000, 10), (96, 7), (30, 4), (7, None)]:
+        cfg = _preset(global_batch=total, micro_batch=micro)
+        for world in [w for w in range(1, 33) if total % w == 0]:
+            plan = batch_plan(cfg, world)
+            assert plan.per_device * plan.grad_accum * world == total
+            assert plan.per_device <= (micro or total)
+    assert "16 = 8 per process x 1 micro-steps x 2 processes" in batch_plan(_preset(global_batch=16), 2).describe()
+
+
+def test_batch_plan_refuses_uneven_split():
+    cfg = _preset(global_batch=2000, micro_batch=10)
+    with pytest.raises(ValueError, match=r"`pretrain_presets\.paper\.global_batch`: 2000 .* over 3 processes"):
+        batch_plan(cfg, 3, "paper")
+    with pytest.raises(ValueError, match=r"`preset\.global_batch`"):
+        batch_plan(_preset(global_batch=16), 5)
+    with pytest.raises(ValueError, match="world"):
+        batch_plan(cfg, 0)
+
+
+def test_fixed_split_grows_with_processes():
+    """``batch_size``/``grad_accum``: the per-process split is fixed, the global batch is not."""
+    cfg = _preset(batch_size=10, grad_accum=25)
+    assert batch_plan(cfg, 8) == BatchPlan(2000, 10, 25, 8, "batch_size")
+    assert batch_plan(cfg, 1).global_batch == 250
+    assert "changes with the process count" in batch_plan(cfg, 1).describe()
+    assert batch_plan(_preset(batch_size=4), 2) == BatchPlan(8, 4, 1, 2, "batch_size")
+    assert cfg.eval_batch_size == 10
+
+
+def test_preset_batch_keys_are_unambiguous():
+    for bad, key in [
+        ({}, "global_batch"),  # neither
+        ({"global_batch": 16, "batch_size": 8}, "global_batch"),  # both
+        ({"global_batch": 16, "grad_accum": 2}, "grad_accum"),  # derived, not stated
+        ({"batch_size": 8, "micro_batch": 4}, "micro_batch"),
+        ({"global_batch": 16, "micro_batch": 32}, "micro_batch"),
+        ({"global_batch": 16, "schedule_steps": 5}, "schedule_steps"),  # steps is 12
+    ]:
+        with pytest.raises(ValueError, match=rf"`pretrain_presets\.p`: {key}:"):
+            _preset(**bad)
+    cfg = _preset(global_batch=2000, micro_batch=10, schedule_steps=200)
+    assert (cfg.eval_batch_size, cfg.lr_horizon) == (10, 200)
+    assert (_preset(global_batch=16).eval_batch_size, _preset(global_batch=16).lr_horizon) == (16, 12)
+
+
+def test_schedule_steps_sets_the_lr_horizon(shards, tmp_path):
+    """DNABERT's way: the lr decays towards 0 at schedule_steps; training stops at steps."""
+    preset = {**PRESET, "steps": 4, "schedule_steps": 10, "log_every": 1, "val_batches": 0}
+    run(shards, tmp_path, preset=preset)
+    tr = train_rows(tmp_path)
+    want = [PRESET["lr"] * lr_factor(s, PRESET["warmup_steps"], 10) for s in range(4)]
+    np.testing.assert_allclose(tr.lr, want, rtol=1e-5)
+    assert tr.lr.iloc[-1] == pytest.approx(PRESET["lr"] * 7 / 8, rel=1e-5)  # not decayed to 0
+    run_json = json.loads((tmp_path / "model" / RUN_FILE).read_text())
+    assert run_json["schedule"] == {"steps": 4, "warmup_steps": 2, "lr_horizon": 10}
 
 
 def test_train_state_roundtrip_and_best_only_improves():
@@ -305,27 +407,54 @@ def test_torchrun_command():
 
 
 @pytest.mark.slow
-def test_ddp_two_cpu_processes(shards, tmp_path):
-    """The rule script under torchrun with 2 gloo processes trains, shards data, writes once."""
-    preset = {**PRESET, "steps": 4, "grad_accum": 2, "checkpoint_every": 2}
+def test_ddp_two_cpu_processes(shards, straight, tmp_path):
+    """The rule script under torchrun with 2 gloo processes trains, shards data, writes once,
+    and trains with the same global batch as one process (16 = 8 x 2 x 1 = 8 x 1 x 2)."""
+    preset = {**PRESET, "steps": 4, "checkpoint_every": 2}
     args = ["--shards", str(shards), "--out-dir", str(tmp_path / "model"),
             "--ckpt-dir", str(tmp_path / "checkpoints"), "--log-tsv", str(tmp_path / "train_log.tsv"),
             "--curves-png", str(tmp_path / "curves.png"), "--k", "6", "--size", "tiny",
-            "--preset", json.dumps(preset), "--threads", "1"]
+            "--preset", json.dumps(preset), "--preset-name", "demo", "--threads", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = torchrun_command(2, ROOT / "workflow" / "scripts" / "bert_pretrain.py", args)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "world=2" in proc.stderr
+    assert "global batch 16 = 8 per process x 1 micro-steps x 2 processes" in proc.stderr
     _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
     assert state["world_size"] == 2 and len(state["rng"]) == 2
+    assert state["batch"] == {"global_batch": 16, "per_device": 8, "grad_accum": 1, "world": 2,
+                              "source": "global_batch"}
     # the ranks drew different masks (per-rank seed offset)
     assert not torch.equal(state["rng"][0]["torch"], state["rng"][1]["torch"])
     df = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
-    assert list(df[df.split == "train"].step) == [1, 2, 3, 4]
-    # each rank walked its own half of the batches: 4 steps x 2 micro-batches
-    assert (state["epoch"], state["cursor"]) == (0, 8)
+    tr = df[df.split == "train"]
+    assert list(tr.step) == [1, 2, 3, 4]
+    # the global batch counted over both processes equals the one-process run's
+    d1, _ = straight
+    one = json.loads((d1 / "model" / RUN_FILE).read_text())
+    two = json.loads((tmp_path / "model" / RUN_FILE).read_text())
+    assert (tr.global_batch == 16).all() and (train_rows(d1).global_batch == 16).all()
+    assert one["measured_global_batch"] == two["measured_global_batch"] == {"min": 16.0, "max": 16.0}
+    assert (one["batch"]["grad_accum"], two["batch"]["grad_accum"]) == (2, 1)
+    # each rank walked its own half of the batches: 4 steps x 1 micro-batch
+    assert (state["epoch"], state["cursor"]) == (0, 4)
     assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [2, 4]
     from transformers import BertForMaskedLM
 
     BertForMaskedLM.from_pretrained(tmp_path / "model")
+
+
+@pytest.mark.slow
+def test_ddp_refuses_a_global_batch_it_cannot_split(shards, tmp_path):
+    preset = {**PRESET, "global_batch": 15, "micro_batch": None, "steps": 1}
+    args = ["--shards", str(shards), "--out-dir", str(tmp_path / "model"),
+            "--ckpt-dir", str(tmp_path / "checkpoints"), "--log-tsv", str(tmp_path / "train_log.tsv"),
+            "--curves-png", str(tmp_path / "curves.png"), "--k", "6", "--size", "tiny",
+            "--preset", json.dumps(preset), "--preset-name", "demo", "--threads", "1"]
+    cmd = torchrun_command(2, ROOT / "workflow" / "scripts" / "bert_pretrain.py", args)
+    proc = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "`pretrain_presets.demo.global_batch`: 15 sequences per step cannot be split evenly over 2" in proc.stderr
+    assert not (tmp_path / "model").exists()

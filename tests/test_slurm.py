@@ -3,7 +3,9 @@
 - ``snakemake --profile slurm-gpu`` runs a demo slice through sbatch;
 - a pretraining batch job that SLURM requeues (``scontrol requeue``: SIGTERM, back to the
   queue, rerun with SLURM_RESTART_COUNT=1) resumes from its checkpoint and ends with the same
-  model as an uninterrupted run.
+  model as an uninterrupted run;
+- so does a fine-tuning batch job (the bert_finetune rule's script on a tiny BERT): same log,
+  predictions, metrics and weights as an uninterrupted run.
 
 The cluster is started by tests/slurm_harness.py (loopback only, 2 fake GPUs) and stopped by PID.
 Skipped, with the reason, where SLURM cannot run (not root, or the Debian packages are missing).
@@ -55,6 +57,7 @@ def test_profile_slurm_gpu_runs_demo_slice(tmp_path: Path) -> None:
     cfg["finetune"]["models"] = ["cnn"]
     cfg["finetune"]["epochs"] = 1
     cfg["language_models"] = {}
+    cfg["collections"] = {}  # the demo collection fine-tunes the tiny LM
     for sec in ("attention", "motifs", "variants"):
         cfg[sec] = {"tasks": []}
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
@@ -157,6 +160,45 @@ def _run_segments(out: str) -> dict[int, str]:
     return {int(parts[i]): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
+def _requeue_after_first_checkpoint(env: dict[str, str], work: Path, out_file: Path,
+                                    ckpt_dir: Path, detail, job_name: str) -> tuple[str, int, str, int]:
+    """Submit ``work/job.sh`` (requeueable), requeue it once a checkpoint exists, wait for the end.
+
+    Returns the final ``scontrol show job`` text, the first checkpoint's step, the job id and how
+    often the requeued job's ~2 min BeginTime wait (credential expiry) was skipped.
+    """
+    job = _slurm(env, "sbatch", "--parsable", "--requeue", "--open-mode=append",
+                 f"--output={out_file}", f"--chdir={work}", f"--job-name={job_name}",
+                 "--cpus-per-task=1", "--mem=2000", "--time=10",
+                 str(work / "job.sh")).strip().split(";")[0]  # fmt: skip
+    assert job.isdigit(), job
+
+    def show() -> str:
+        return _slurm(env, "scontrol", "show", "job", job)
+
+    def first_checkpoint() -> bool:
+        st = _job_field(show(), "JobState")
+        assert st in ("PENDING", "RUNNING", "CONFIGURING"), f"job {st} before a checkpoint\n{detail()}"
+        return any(ckpt_dir.glob("step*.pt"))
+
+    wait_for(first_checkpoint, 120, "the first checkpoint", 0.2, detail)
+    first_ckpt = min(int(p.stem[4:]) for p in ckpt_dir.glob("step*.pt"))
+    _slurm(env, "scontrol", "requeue", job)
+    wait_for(lambda: "EXIT rc=" in _read(out_file), 60, "the first run to exit", 0.2, detail)
+    released = 0
+
+    def finished() -> bool:
+        nonlocal released
+        s = show()
+        if _job_field(s, "JobState") == "PENDING" and _job_field(s, "Reason") == "BeginTime":
+            _slurm(env, "scontrol", "update", f"jobid={job}", "StartTime=now")
+            released += 1
+        return _job_field(s, "JobState") in _FINAL_STATES
+
+    wait_for(finished, 240, "the requeued job to finish", 0.2, detail)
+    return show(), first_ckpt, job, released
+
+
 @pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
 def test_requeued_pretraining_resumes_from_checkpoint(tmp_path: Path) -> None:
     from safetensors.numpy import load_file
@@ -175,38 +217,9 @@ def test_requeued_pretraining_resumes_from_checkpoint(tmp_path: Path) -> None:
                 f"{_read(state / 'slurmctld.log')[-3000:]}")
 
     with cluster(state) as env:
-        job = _slurm(env, "sbatch", "--parsable", "--requeue", "--open-mode=append",
-                     f"--output={out_file}", f"--chdir={work}", "--job-name=dnalm-requeue",
-                     "--cpus-per-task=1", "--mem=2000", "--time=10",
-                     str(work / "job.sh")).strip().split(";")[0]
-        assert job.isdigit(), job
-
-        def show() -> str:
-            return _slurm(env, "scontrol", "show", "job", job)
-
-        def first_checkpoint() -> bool:
-            st = _job_field(show(), "JobState")
-            assert st in ("PENDING", "RUNNING", "CONFIGURING"), f"job {st} before a checkpoint\n{detail()}"
-            return any(ckpt_dir.glob("step*.pt"))
-
-        wait_for(first_checkpoint, 120, "the first checkpoint", 0.2, detail)
-        first_ckpt = min(int(p.stem[4:]) for p in ckpt_dir.glob("step*.pt"))
-        _slurm(env, "scontrol", "requeue", job)
-        wait_for(lambda: "EXIT rc=" in _read(out_file), 60, "the first run to exit", 0.2, detail)
-
-        released = 0
-
-        def finished() -> bool:
-            nonlocal released
-            s = show()
-            if _job_field(s, "JobState") == "PENDING" and _job_field(s, "Reason") == "BeginTime":
-                # requeued jobs wait ~2 min (credential expiry) before they may start again
-                _slurm(env, "scontrol", "update", f"jobid={job}", "StartTime=now")
-                released += 1
-            return _job_field(s, "JobState") in _FINAL_STATES
-
-        wait_for(finished, 240, "the requeued job to finish", 0.2, detail)
-        final = show()
+        final, first_ckpt, job, released = _requeue_after_first_checkpoint(
+            env, work, out_file, ckpt_dir, detail, "dnalm-requeue"
+        )
 
     out = _read(out_file)
     assert _job_field(final, "JobState") == "COMPLETED", f"{final}\n{detail()}"
@@ -262,3 +275,101 @@ def test_requeued_pretraining_resumes_from_checkpoint(tmp_path: Path) -> None:
     assert a.keys() == b.keys()
     for key in a:
         assert np.array_equal(a[key], b[key]), key
+
+
+# --------------------------------------------------------------------------- fine-tuning requeue
+
+# A tiny BERT on 160 rows, batch 16: 10 steps per epoch, 40 epochs (no early stop), a checkpoint
+# every 20 steps; about ten seconds per run on one CPU.
+FT_REQUEUE_SETTINGS = {"epochs": 40, "batch_size": 16, "lr": {"bert": 3e-3}, "patience": 100,
+                       "checkpoint_every": 20, "keep_checkpoints": 2}
+
+# The bert_finetune rule's script as a batch job, with the same signal trap as _JOB_SH.
+_FT_JOB_SH = """#!/bin/bash
+export PYTHONUNBUFFERED=1
+echo "START restart=${{SLURM_RESTART_COUNT:-0}} job=${{SLURM_JOB_ID}}"
+"{python}" "{script}" --train data/train.tsv.gz --dev data/dev.tsv.gz --test data/test.tsv.gz \\
+    --out-dir out --model lm --lm-dir lm --ckpt-dir out/checkpoints --settings settings.json \\
+    --seed 3 --task synth --device cpu --threads 1 &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM USR1
+wait "$child"; rc=$?
+if [ "$rc" -gt 128 ]; then wait "$child"; rc=$?; fi  # a trapped signal interrupted `wait`
+echo "EXIT rc=$rc restart=${{SLURM_RESTART_COUNT:-0}}"
+exit "$rc"
+"""
+
+
+@pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+def test_requeued_finetuning_resumes_from_checkpoint(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    from tests.synth import make_lm, synth_splits
+
+    work = tmp_path / "job"
+    (work / "data").mkdir(parents=True)
+    for name, df in zip(("train", "dev", "test"), synth_splits(n_train=160, n_eval=48, seed=5),
+                        strict=True):
+        df.to_csv(work / f"data/{name}.tsv.gz", sep="\t", index=False,
+                  compression={"method": "gzip", "mtime": 0})
+    make_lm(work / "lm")
+    (work / "settings.json").write_text(json.dumps(FT_REQUEUE_SETTINGS))
+    script = REPO / "workflow/scripts/finetune_model.py"  # the bert_finetune rule's script
+    (work / "job.sh").write_text(_FT_JOB_SH.format(python=sys.executable, script=script))
+    out_file, ckpt_dir = work / "slurm.out", work / "out/checkpoints"
+    state = tmp_path / "slurm"
+    total = 10 * FT_REQUEUE_SETTINGS["epochs"]
+
+    def detail() -> str:
+        return (f"--- job output\n{_read(out_file)[-4000:]}\n--- slurmctld.log\n"
+                f"{_read(state / 'slurmctld.log')[-3000:]}")
+
+    with cluster(state) as env:
+        final, first_ckpt, _, _ = _requeue_after_first_checkpoint(
+            env, work, out_file, ckpt_dir, detail, "dnalm-ft-requeue"
+        )
+
+    assert _job_field(final, "JobState") == "COMPLETED", f"{final}\n{detail()}"
+    assert _job_field(final, "Restarts") == "1", final
+    assert _job_field(final, "ExitCode") == "0:0", final
+
+    # Run 0 was stopped by the requeue (SIGTERM), checkpointed and exited 1.
+    out = _read(out_file)
+    runs = _run_segments(out)
+    assert sorted(runs) == [0, 1], out[-4000:]
+    m0 = re.search(r"received signal (\d+); checkpoint for step (\d+) saved", runs[0])
+    assert m0 and int(m0.group(1)) == 15, runs[0][-3000:]
+    stopped_at = int(m0.group(2))
+    assert first_ckpt <= stopped_at < total, (first_ckpt, stopped_at)
+    assert "EXIT rc=1 restart=0" in runs[0], runs[0][-2000:]
+    # Run 1 resumed from that checkpoint and finished.
+    m1 = re.search(r"resumed from (\S+) \(step (\d+),", runs[1])
+    assert m1 and int(m1.group(2)) == stopped_at, runs[1][-3000:]
+    assert Path(m1.group(1)).name == f"step{stopped_at:09d}.pt"
+    assert "EXIT rc=0 restart=1" in runs[1]
+    metrics = json.loads(next(ln for ln in runs[1].splitlines() if ln.startswith("{")))
+    assert metrics["model"] == "lm" and metrics["dev_mcc"] > 0.5
+
+    # Complete outputs; the checkpoints are gone.
+    assert sorted(p.name for p in (work / "out").iterdir()) == [
+        "metrics.json", "model", "predictions.tsv.gz", "train_log.tsv"]
+    log = pd.read_csv(work / "out/train_log.tsv", sep="\t")
+    assert log.step.is_unique and log.step.max() == total
+
+    # The requeued job ends where an uninterrupted run of the same command ends.
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    for name in ("data", "lm", "settings.json"):
+        (ref / name).symlink_to(work / name)
+    cmd = _FT_JOB_SH.format(python=sys.executable, script=script)
+    r = subprocess.run(["bash", "-c", cmd], cwd=ref, capture_output=True, text=True, timeout=300,
+                       env={k: v for k, v in os.environ.items() if not k.startswith("SLURM")})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for name in ("train_log.tsv", "predictions.tsv.gz"):
+        assert (work / "out" / name).read_bytes() == (ref / "out" / name).read_bytes(), name
+    a = json.loads((work / "out/metrics.json").read_text())
+    b = json.loads((ref / "out/metrics.json").read_text())
+    assert {**a, "runtime_s": 0} == {**b, "runtime_s": 0}
+    wa = load_file(work / "out/model/model.safetensors")
+    wb = load_file(ref / "out/model/model.safetensors")
+    assert wa.keys() == wb.keys() and all(np.array_equal(wa[key], wb[key]) for key in wa)

@@ -13,7 +13,7 @@ config.update(settings.canonical(CFG))
 wildcard_constraints:
     genome=P.alternation(CFG.genomes),
     world=P.alternation(CFG.simulate),
-    task=P.alternation(CFG.tasks),
+    task=P.task_pattern(CFG),  # a configured task or <collection>__<experiment id>
     lm=P.alternation(CFG.language_models),
     seed=r"\d+",
     k=r"[3-6]",
@@ -39,3 +39,10 @@ def source_params(kind):
         return P.source(CFG, kind, dict(wildcards))
 
     return _inner
+
+
+def collection_summary_inputs(wildcards):
+    """Input function of the collection summary: the manifest (a checkpoint's output) and the
+    metrics of every experiment x model x seed it lists."""
+    manifest = checkpoints.collection_manifest.get(collection=wildcards.collection).output[0]
+    return P.collection_summary_inputs(CFG, wildcards.collection, manifest)

@@ -2,6 +2,10 @@
 # Rerun one benchmark:
 #   snakemake results/finetune/<task>/<model>/seed<s>/metrics.json --forcerun bert_finetune
 # (baselines cnn, cnn_lstm, cnn_gru, kmer_lr: --forcerun baseline_finetune)
+# Step checkpoints go to the undeclared {FT_DIR}/checkpoints (finetune.checkpoint_every); a
+# retry or requeue resumes from the newest one when settings, data and LM are unchanged, and
+# sets it aside in checkpoints/stale-*/ otherwise. SIGUSR1/SIGTERM (SLURM's pre-timeout
+# signal, requeue) checkpoint and exit 1. The checkpoints are removed once outputs are written.
 FT_SPLITS = {s: f"results/datasets/{{task}}/{s}.tsv.gz" for s in ("train", "dev", "test")}
 FT_DIR = "results/finetune/{task}/{model}/seed{seed}"
 # Summary inputs: the three files of every run (task x model x seed).
@@ -26,6 +30,7 @@ rule bert_finetune:
         "benchmarks/bert_finetune/{task}/{model}/seed{seed}.tsv"
     wildcard_constraints:
         model=P.alternation(P.bert_models(CFG)),
+    retries: 2
     conda:
         "../envs/ml.yaml"
     threads: 2
@@ -36,6 +41,7 @@ rule bert_finetune:
     params:
         ft=P.rule_params(CFG, "finetune"),
         scratch=lambda wc: settings.is_scratch(wc.model),
+        ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
 
@@ -53,6 +59,7 @@ rule baseline_finetune:
         "benchmarks/baseline_finetune/{task}/{model}/seed{seed}.tsv"
     wildcard_constraints:
         model=P.alternation(P.baseline_models()),
+    retries: 2
     conda:
         "../envs/ml.yaml"
     threads: 2
@@ -62,6 +69,7 @@ rule baseline_finetune:
         gpu=0,
     params:
         ft=P.rule_params(CFG, "finetune"),
+        ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
 

@@ -1,6 +1,31 @@
 # motifs stage rules (see docs/ARCHITECTURE.md; logic in the dnalm.motifs package).
 
 
+# A known-motif database of `motifs.sources` (e.g. JASPAR 2024 CORE vertebrates non-redundant),
+# fetched with its md5/sha256 verified and kept as published once it reads as MEME, JASPAR or
+# TRANSFAC (dnalm.motifs.fetch_known_motifs). `motifs.known_motifs.<genome>` names it by key.
+rule known_motifs_download:
+    input:
+        lambda wc: P.known_motif_source_inputs(CFG, wc.db),
+    output:
+        "resources/known_motifs/{db}.txt",
+    log:
+        "logs/known_motifs_download/{db}.log",
+    wildcard_constraints:
+        db=P.alternation(CFG.motifs.sources),
+    retries: 2
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    params:
+        src=lambda wc: P.known_motif_source(CFG, wc.db),
+    script:
+        "../scripts/known_motifs_download.py"
+
+
 # DNABERT-viz motif discovery on the test set's attention, then TOMTOM (memelite) against
 # the known motifs of the task's genome, and logomaker logos. summary.json says whether anything
 # was found (status ok / no_regions / no_significant_candidates / too_few_windows /

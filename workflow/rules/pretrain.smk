@@ -5,7 +5,8 @@
 # outputs before a rerun); a retry or requeue resumes from the newest one when its training
 # fingerprint (preset, architecture, corpus) is unchanged, and sets it aside in
 # checkpoints/stale-*/ otherwise. resources.gpu > 1 re-launches the script under torchrun
-# (DDP, one process per GPU).
+# (DDP, one process per GPU); the preset's global_batch stays the same for any GPU count (the
+# per-GPU batch and gradient accumulation are derived from it and logged, dnalm.pretrain.batch_plan).
 rule bert_pretrain:
     input:
         stats=lambda wc: P.pretrain_corpus_stats(CFG, wc.lm),

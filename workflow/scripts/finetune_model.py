@@ -1,28 +1,36 @@
 """Rules bert_finetune and baseline_finetune: train and evaluate one (task, model, seed).
 
 BERT models get their language-model directory (``input.lm``; ``params.scratch`` for random
-init); baselines (cnn, cnn_lstm, cnn_gru, kmer_lr) have neither.
+init); baselines (cnn, cnn_lstm, cnn_gru, kmer_lr) have neither. Step checkpoints go to
+``params.ckpt_dir`` (resumed on a retry). Outside Snakemake this is the command line of
+``python -m dnalm.finetune`` (``--help``).
 """
 
+import sys
 from pathlib import Path
 
-from dnalm._log import setup_script_logging
+if "snakemake" in globals():
+    from dnalm._log import setup_script_logging
 
-log = setup_script_logging(snakemake.log[0])  # noqa: F821
+    log = setup_script_logging(snakemake.log[0])  # noqa: F821
+    from dnalm.finetune import finetune, finetune_kwargs
 
-from dnalm.finetune import finetune, finetune_kwargs  # noqa: E402
+    sm = snakemake  # noqa: F821
+    finetune(
+        train=sm.input.train,
+        dev=sm.input.dev,
+        test=sm.input.test,
+        out_dir=Path(sm.output.metrics).parent,
+        model_name=sm.wildcards.model,
+        lm_dir=sm.input.get("lm"),
+        scratch=bool(sm.params.get("scratch", False)),
+        seed=int(sm.wildcards.seed),
+        task=sm.wildcards.task,
+        num_threads=sm.threads,
+        ckpt_dir=sm.params.ckpt_dir,
+        **finetune_kwargs(sm.params.ft, sm.wildcards.model),
+    )
+else:
+    from dnalm.finetune import main
 
-sm = snakemake  # noqa: F821
-finetune(
-    train=sm.input.train,
-    dev=sm.input.dev,
-    test=sm.input.test,
-    out_dir=Path(sm.output.metrics).parent,
-    model_name=sm.wildcards.model,
-    lm_dir=sm.input.get("lm"),
-    scratch=bool(sm.params.get("scratch", False)),
-    seed=int(sm.wildcards.seed),
-    task=sm.wildcards.task,
-    num_threads=sm.threads,
-    **finetune_kwargs(sm.params.ft, sm.wildcards.model),
-)
+    sys.exit(main())

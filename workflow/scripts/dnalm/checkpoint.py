@@ -26,6 +26,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "latest_checkpoint",
+    "remove_checkpoints",
     "capture_rng",
     "restore_rng",
 ]
@@ -156,6 +157,25 @@ def latest_checkpoint(
         except ValueError as e:
             log.warning("skipping unusable checkpoint: %s", e)
     return None
+
+
+def remove_checkpoints(ckpt_dir: str | Path) -> int:
+    """Delete every checkpoint (and stray temporary file) of ``ckpt_dir``; return how many.
+
+    The directory itself is removed when that leaves it empty (``stale-*`` subfolders and
+    other files are kept).
+    """
+    d = Path(ckpt_dir)
+    if not d.is_dir():
+        return 0
+    found = list_checkpoints(d)
+    for _, path in found:
+        path.unlink(missing_ok=True)
+    for stale in d.glob(".step*.pt.tmp-*"):
+        stale.unlink(missing_ok=True)
+    if not any(d.iterdir()):
+        d.rmdir()
+    return len(found)
 
 
 def capture_rng() -> dict[str, Any]:

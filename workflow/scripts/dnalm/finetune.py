@@ -9,6 +9,12 @@ in which neither dev MCC nor dev loss improved, counted only once the dev MCC ha
 not cut short). Constant predictions (collapse to one class, DNABERT issue #10) are
 logged as a warning and flagged in ``metrics.json``.
 
+With ``ckpt_dir`` the loop is resumable (:mod:`dnalm.finetune_state`): step checkpoints every
+``checkpoint_every`` steps and on SIGUSR1/SIGTERM (then :class:`~dnalm.pretrain.PreemptedError`,
+exit status 1 from the command line, as for pretraining); a rerun with the same settings, data
+and language model resumes from the newest one and ends exactly as an uninterrupted run on the
+CPU. The command line is :func:`main` (``python -m dnalm.finetune --help``).
+
 Outputs in ``out_dir`` (written atomically): ``metrics.json``, ``predictions.tsv.gz``,
 ``train_log.tsv`` and, for BERT models, ``model/``, readable by
 :func:`dnalm.predict.load_classifier`.
@@ -16,13 +22,17 @@ Outputs in ``out_dir`` (written atomically): ``metrics.json``, ``predictions.tsv
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import gzip
 import json
 import logging
 import math
 import random
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +42,19 @@ import torch
 from tqdm.auto import tqdm
 
 from dnalm import atomic, kmers
+from dnalm import checkpoint as ckpt
 from dnalm._compat import autocast, resolve_device
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
 from dnalm.dataset import read_split
+from dnalm.finetune_state import LoopState, finetune_fingerprint, resume_state, save_state
 from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
 from dnalm.metrics import classification_metrics
 from dnalm.modeling import save_model_dir
 from dnalm.predict import _encode_inputs, _logits, predict_proba
 from dnalm.pretrain.check import CHECK_FILE, check_summary, read_learning_check
+from dnalm.pretrain.launch import PreemptedError, StopFlag, stop_signals
 
-__all__ = ["finetune", "finetune_kwargs", "LOG_COLUMNS"]
+__all__ = ["finetune", "finetune_kwargs", "main", "LOG_COLUMNS"]
 
 log = logging.getLogger("dnalm.finetune")
 
@@ -69,6 +82,8 @@ def finetune_kwargs(ft_config: Mapping[str, Any], model_name: str) -> dict[str, 
         "patience": ft.patience,
         "long_input": ft.long_input,
         "min_steps": ft.min_steps,
+        "checkpoint_every": ft.checkpoint_every,
+        "keep_checkpoints": ft.keep_checkpoints,
     }
 
 
@@ -122,6 +137,18 @@ def _cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None))))
 
 
+@dataclass(frozen=True)
+class _Checkpointing:
+    """Step checkpoints of one run (see :mod:`dnalm.finetune_state`)."""
+
+    ckpt_dir: Path
+    every: int
+    keep: int
+    fingerprint: dict[str, Any]
+    stop_at: int | None = None
+    on_step: Callable[[int], None] | None = None
+
+
 def _train(
     model: torch.nn.Module,
     k: int | None,
@@ -142,9 +169,15 @@ def _train(
     max_grad_norm: float,
     verbose: bool,
     min_steps: int = 0,
-) -> tuple[list[dict], dict]:
-    """Train in place, restore the best dev checkpoint; return the log rows and the best row."""
-    rng = np.random.default_rng(seed)
+    checkpointing: _Checkpointing | None = None,
+) -> tuple[list[dict], dict] | None:
+    """Train in place, restore the best dev checkpoint; return the log rows and the best row.
+
+    With ``checkpointing``, resume from its newest checkpoint of the same fingerprint, write
+    one every ``every`` steps, and on SIGUSR1/SIGTERM write one and raise
+    :class:`~dnalm.pretrain.launch.PreemptedError`; return None after ``stop_at`` steps.
+    """
+    rng = np.random.default_rng(seed)  # batch order; its state at each epoch start is saved
     lengths = np.array([len(s) for s in train_seqs])
     steps_per_epoch = math.ceil(len(train_seqs) / batch_size)
     epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))  # small sets: more epochs
@@ -159,67 +192,113 @@ def _train(
         opt, _linear_schedule(total, round(warmup_fraction * total))
     )
     model.to(device)
-    rows: list[dict] = []
-    best_key: tuple[float, float] | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    best_row: dict = {}
-    best_loss = math.inf
-    bad, step, losses = 0, 0, []
-    bar = tqdm(total=total, disable=not verbose, desc="finetune")
-    stop = False
-    for epoch in range(epochs):
+    cp = checkpointing
+    st = (resume_state(cp.ckpt_dir, model, opt, sched, cp.fingerprint) if cp else None) or LoopState()
+    signals = stop_signals() if cp else contextlib.nullcontext(StopFlag())
+    bar = tqdm(total=total, initial=st.step, disable=not verbose, desc="finetune")
+    with signals as stop, bar:
         model.train()
-        for b, idx in enumerate(_bucketed_batches(lengths, batch_size, rng), start=1):
-            inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
-            y = torch.from_numpy(train_y[idx]).to(device)
-            with autocast(device):
-                logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
-            loss = torch.nn.functional.cross_entropy(logits.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            cur_lr = opt.param_groups[0]["lr"]
-            opt.step()
-            sched.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            bar.update(1)
-            if b not in eval_at:
-                continue
-            probs = predict_proba(model, dev_seqs, k, batch_size=max(batch_size, 64), device=device)
-            dev_mcc = classification_metrics(dev_y, probs)["mcc"]
-            row = {
-                "epoch": round(epoch + b / steps_per_epoch, 4),
-                "step": step,
-                "train_loss": float(np.mean(losses)),
-                "dev_loss": _cross_entropy(probs, dev_y),
-                "dev_mcc": dev_mcc,
-                "lr": cur_lr,
-            }
-            rows.append(row)
-            losses = []
-            bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
-            key = (round(dev_mcc, 10), -row["dev_loss"])
-            improved = row["dev_loss"] < best_loss - 1e-4  # still learning (e.g. a plateau)
-            best_loss = min(best_loss, row["dev_loss"])
-            if best_key is None or key > best_key:
-                best_key, best_row, bad = key, row, 0
-                best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
-            elif improved or best_key[0] <= 0:  # learning, or not yet above chance
-                bad = 0
-            else:
-                bad += 1
-                if bad >= max_bad:
-                    log.info("early stop at step %d (no dev improvement in %d evals)", step, bad)
-                    stop = True
+        while st.epoch < epochs and not st.stopped:
+            if st.epoch_rng:  # resumed (or a later epoch): the order this epoch was drawn from
+                rng.bit_generator.state = json.loads(st.epoch_rng)
+            st.epoch_rng = json.dumps(rng.bit_generator.state)
+            batches = _bucketed_batches(lengths, batch_size, rng)
+            for b in range(st.batch + 1, len(batches) + 1):
+                idx = batches[b - 1]
+                inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
+                y = torch.from_numpy(train_y[idx]).to(device)
+                with autocast(device):
+                    logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
+                loss = torch.nn.functional.cross_entropy(logits.float(), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+                cur_lr = opt.param_groups[0]["lr"]
+                opt.step()
+                sched.step()
+                st.step += 1
+                st.batch = b
+                st.losses.append(float(loss.detach()))
+                bar.update(1)
+                if cp and cp.on_step is not None:
+                    cp.on_step(st.step)
+                if b in eval_at:
+                    _evaluate(model, k, dev_seqs, dev_y, st, st.epoch + b / steps_per_epoch,
+                              cur_lr, batch_size, device, max_bad, bar)  # fmt: skip
+                if cp is not None and _checkpoint(cp, st, stop.signum, model, opt, sched):
+                    return None  # stop_at reached
+                if st.stopped:
                     break
-        if stop:
-            break
-    bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+            if not st.stopped:
+                st.epoch, st.batch = st.epoch + 1, 0
+                st.epoch_rng = json.dumps(rng.bit_generator.state)
+    if st.best_state is not None:
+        model.load_state_dict(st.best_state)
     model.eval()
-    return rows, best_row
+    return st.rows, st.best_row
+
+
+def _checkpoint(
+    cp: _Checkpointing,
+    st: LoopState,
+    signum: int,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+) -> bool:
+    """After a step: checkpoint when due (every ``cp.every`` steps, a stop signal, ``stop_at``).
+
+    Raises :class:`PreemptedError` after a signal, once the checkpoint is written; returns
+    True at ``cp.stop_at``.
+    """
+    if signum or st.step % cp.every == 0 or st.step == cp.stop_at:
+        save_state(cp.ckpt_dir, st, model, opt, sched, cp.fingerprint, cp.keep)
+    if signum:
+        raise PreemptedError(f"received signal {signum}; checkpoint for step {st.step} "
+                             f"saved in {cp.ckpt_dir}, rerun to resume")
+    return st.step == cp.stop_at
+
+
+def _evaluate(
+    model: torch.nn.Module,
+    k: int | None,
+    dev_seqs: list[str],
+    dev_y: np.ndarray,
+    st: LoopState,
+    epoch: float,
+    cur_lr: float,
+    batch_size: int,
+    device: torch.device,
+    max_bad: int,
+    bar: Any,
+) -> None:
+    """One dev evaluation: log row, best-so-far weights and the early-stopping counter."""
+    probs = predict_proba(model, dev_seqs, k, batch_size=max(batch_size, 64), device=device)
+    dev_mcc = classification_metrics(dev_y, probs)["mcc"]
+    row = {
+        "epoch": round(epoch, 4),
+        "step": st.step,
+        "train_loss": float(np.mean(st.losses)),
+        "dev_loss": _cross_entropy(probs, dev_y),
+        "dev_mcc": dev_mcc,
+        "lr": cur_lr,
+    }
+    st.rows.append(row)
+    st.losses = []
+    bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
+    key = [round(dev_mcc, 10), -row["dev_loss"]]
+    improved = row["dev_loss"] < st.best_loss - 1e-4  # still learning (e.g. a plateau)
+    st.best_loss = min(st.best_loss, row["dev_loss"])
+    if st.best_key is None or key > st.best_key:
+        st.best_key, st.best_row, st.bad = key, row, 0
+        st.best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
+    elif improved or st.best_key[0] <= 0:  # learning, or not yet above chance
+        st.bad = 0
+    else:
+        st.bad += 1
+        if st.bad >= max_bad:
+            log.info("early stop at step %d (no dev improvement in %d evals)", st.step, st.bad)
+            st.stopped = True
 
 
 def _build_bert(
@@ -316,6 +395,11 @@ def finetune(
     max_grad_norm: float = 1.0,
     num_threads: int | None = None,
     min_steps: int = 0,
+    ckpt_dir: str | Path | None = None,
+    checkpoint_every: int = 2000,
+    keep_checkpoints: int = 1,
+    stop_at: int | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune and evaluate one model on one task; write its outputs to ``out_dir``.
 
@@ -360,6 +444,22 @@ def finetune(
     min_steps : int, optional
         Train at least this many optimizer steps: a small training set gets extra epochs
         (``max(epochs, ceil(min_steps / steps_per_epoch))``). Default is 0.
+    ckpt_dir : str or pathlib.Path, optional
+        Step checkpoints of the neural models (:mod:`dnalm.finetune_state`): a rerun resumes
+        from the newest one written with the same settings, data and language model (others
+        are moved into ``stale-*`` subfolders); SIGUSR1/SIGTERM write one and raise
+        :class:`~dnalm.pretrain.PreemptedError`. Removed once the outputs are written.
+        Default is None (no checkpoints; signals are left alone).
+    checkpoint_every : int, optional
+        Optimizer steps between checkpoints. Default is 2000.
+    keep_checkpoints : int, optional
+        Newest checkpoints kept while training. Default is 1.
+    stop_at : int, optional
+        With ``ckpt_dir``: checkpoint after this step and return ``{"status": "stopped",
+        "step": stop_at}`` without writing outputs (a controlled interruption). Default is None.
+    on_step : callable, optional
+        With ``ckpt_dir``: called with the step number after each optimizer step (tests send
+        signals from it). Default is None.
 
     Returns
     -------
@@ -371,11 +471,17 @@ def finetune(
         the pretrained LM's learning check (``learns`` / ``does_not_beat_baseline``; a
         WARNING is logged for the latter), ``unchecked`` for an LM without one (imported),
         ``not_used`` for ``-scratch`` models and None for baselines.
+
+    Raises
+    ------
+    PreemptedError
+        After SIGUSR1/SIGTERM (with ``ckpt_dir``), once the checkpoint is written.
     """
     t0 = time.perf_counter()
     if long_input not in POOLINGS:
         raise ValueError(f"`long_input` must be one of {POOLINGS}, got {long_input!r}")
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience),
+                    ("checkpoint_every", checkpoint_every), ("keep_checkpoints", keep_checkpoints)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
     if num_threads:
@@ -443,13 +549,28 @@ def finetune(
             len(seqs["test"]),
             dev_,
         )
-        rows, best_row = _train(
+        settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr,
+                    "warmup_fraction": warmup_fraction, "weight_decay": weight_decay,
+                    "dropout": dropout, "patience": patience, "seed": seed,
+                    "long_input": long_input, "evals_per_epoch": evals_per_epoch,
+                    "max_grad_norm": max_grad_norm, "min_steps": min_steps}  # fmt: skip
+        cp = None
+        if ckpt_dir is not None:
+            fp = finetune_fingerprint(model_name, init, lm_dir, k, n_classes, settings,
+                                      (seqs["train"], ys["train"]), (seqs["dev"], ys["dev"]))
+            cp = _Checkpointing(Path(ckpt_dir), int(checkpoint_every), int(keep_checkpoints),
+                                fp, stop_at, on_step)
+        trained = _train(
             model, k, seqs["train"], ys["train"], seqs["dev"], ys["dev"],
             epochs=epochs, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
             weight_decay=weight_decay, patience=patience, seed=seed, device=dev_,
             evals_per_epoch=evals_per_epoch, max_grad_norm=max_grad_norm, verbose=verbose,
-            min_steps=min_steps,
+            min_steps=min_steps, checkpointing=cp,
         )  # fmt: skip
+        if trained is None:
+            log.info("stopped after step %d (checkpoint in %s)", stop_at, ckpt_dir)
+            return {"status": "stopped", "step": stop_at}
+        rows, best_row = trained
         test_probs = predict_proba(
             model, seqs["test"], k, batch_size=max(batch_size, 64), device=dev_
         )
@@ -493,7 +614,45 @@ def finetune(
     _atomic_text(out / "train_log.tsv", train_log[cols].to_csv(sep="\t", index=False))
     metrics["runtime_s"] = round(time.perf_counter() - t0, 3)
     _atomic_text(out / "metrics.json", json.dumps(_json_safe(metrics), indent=2) + "\n")
+    if ckpt_dir is not None and ckpt.remove_checkpoints(ckpt_dir):
+        log.info("outputs written; removed the step checkpoints in %s", ckpt_dir)
     log.info("%s on %s seed %d: test MCC %.4f, AUROC %s (best dev MCC %.4f at epoch %s)",
              model_name, task, seed, m["mcc"], m["auroc"], best_row.get("dev_mcc", math.nan),
              best_row.get("epoch"))  # fmt: skip
     return metrics
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m dnalm.finetune --train T --dev D --test E --out-dir O --model M``.
+
+    ``--settings`` is the config's ``finetune:`` section as JSON (or a JSON file); it gives
+    every training setting, as for the workflow's rules. Exits 1 (a traceback) after
+    SIGUSR1/SIGTERM once the checkpoint is written, so a requeued or retried job resumes.
+    """
+    from dnalm.settings import is_scratch
+
+    ap = argparse.ArgumentParser(description="Fine-tune and evaluate one model on one task.")
+    for split in ("train", "dev", "test"):
+        ap.add_argument(f"--{split}", required=True, help=f"{split} split (.tsv or .tsv.gz)")
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--model", required=True, help="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr")
+    ap.add_argument("--lm-dir", default=None, help="language-model directory (BERT models)")
+    ap.add_argument("--ckpt-dir", default=None, help="step checkpoints (resumed when present)")
+    ap.add_argument("--settings", default="{}", help="the finetune: config section, JSON or a file")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--task", default=None)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--threads", type=int, default=None)
+    a = ap.parse_args(argv)
+    text = Path(a.settings).read_text() if Path(a.settings).is_file() else a.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics = finetune(a.train, a.dev, a.test, a.out_dir, a.model, lm_dir=a.lm_dir,
+                       scratch=is_scratch(a.model), seed=a.seed, task=a.task,
+                       device=a.device, num_threads=a.threads, ckpt_dir=a.ckpt_dir,
+                       **finetune_kwargs(json.loads(text), a.model))  # fmt: skip
+    print(json.dumps(_json_safe(metrics)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalm import atomic
+from dnalm.textio import open_text
 
 ALPHABET = "ACGT"
 _ROW_TOL = 0.01  # MEME files round to a few decimals; rows must still sum to 1 within this
@@ -112,7 +113,7 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
     Parameters
     ----------
     path : str or pathlib.Path
-        A MEME version 4 file over the DNA alphabet.
+        A MEME version 4 file over the DNA alphabet (plain or gzip).
 
     Returns
     -------
@@ -127,7 +128,7 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
         malformed or truncated matrix, rows not summing to 1, or a duplicate motif id.
     """
     path = Path(path)
-    with open(path) as fh:
+    with open_text(path) as fh:
         text = fh.read().replace("\r\n", "\n").split("\n")
     motifs: dict[str, np.ndarray] = {}
     seen_version = False

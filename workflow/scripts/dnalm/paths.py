@@ -17,22 +17,31 @@ from dnalm.settings import BASELINES, SCRATCH_SUFFIX, Config, canonical, model_l
 
 __all__ = [
     "alternation",
+    "collection_manifest",
+    "collection_peaks",
+    "collection_runs",
+    "collection_summary_files",
+    "collection_table",
     "attention_truth_inputs",
     "dataset_inputs",
     "final_outputs",
     "finetune_outputs",
     "genome_files",
+    "known_motif_file",
     "known_motif_inputs",
+    "known_motif_source",
+    "known_motif_source_inputs",
     "local_source_inputs",
     "region_params",
     "rule_params",
     "source",
+    "task_pattern",
 ]
 
 #: Keys of a section that pick *which* jobs exist, not what a job computes: they stay out of the
 #: params of that section's rules, so adding a task or a model does not rerun existing jobs.
 _SELECTION = {"finetune": ("models", "seeds"), "attention": ("tasks", "model"),
-              "motifs": ("tasks", "known_motifs"),
+              "motifs": ("tasks", "known_motifs", "sources"),
               "variants": ("tasks", "model", "scatter")}  # fmt: skip
 SPLIT_NAMES = ("train", "dev", "test")
 
@@ -105,6 +114,10 @@ def dataset_inputs(cfg: Config, task: str) -> dict[str, str | list[str]]:
     Genome tasks take the prepared genome plus the normalised annotation (``epd``, ``peaks``
     or ``gtf``); imported tasks take only their own files.
     """
+    col = _collection_of(cfg, task)
+    if col is not None:
+        name, exp = col
+        return {**genome_files(cfg.collections[name].genome), "peaks": collection_peaks(name, exp)}
     spec = cfg.tasks[task]
     if spec.kind == "imported":
         p = Path(spec.path)
@@ -137,7 +150,17 @@ def dataset_files(task: str) -> dict[str, str]:
 
 
 def task_params(cfg: Config, task: str) -> dict[str, Any]:
-    """A task's config entry as rule params (without ``models``/``seeds``, which select jobs)."""
+    """A task's config entry as rule params (without ``models``/``seeds``, which select jobs).
+
+    A collection task ``<collection>__<id>`` gets a tfbs entry built from ``collections.<c>``:
+    its genome, experiment ``<id>`` and the collection's ``task`` keys.
+    """
+    col = _collection_of(cfg, task)
+    if col is not None:
+        name, exp = col
+        spec = cfg.collections[name]
+        return canonical({"kind": "tfbs", "genome": spec.genome, "experiment": exp,
+                          **canonical(spec.task)})  # fmt: skip
     data = canonical(cfg.tasks[task])
     data.pop("models", None)
     data.pop("seeds", None)
@@ -181,6 +204,11 @@ def finetune_dir(task: str, model: str, seed: int) -> str:
     return f"results/finetune/{task}/{model}/seed{seed}"
 
 
+def finetune_ckpt_dir(task: str, model: str, seed: int | str) -> str:
+    """Step checkpoints of one fine-tuning run (undeclared, so a rerun finds them)."""
+    return f"{finetune_dir(task, model, seed)}/checkpoints"
+
+
 def finetune_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
     """``name`` of every fine-tuning run (task x model x seed)."""
     return [
@@ -221,10 +249,33 @@ def first_seed_run(cfg: Config, task: str, model: str, name: str) -> str:
 # ----------------------------------------------------------------------------- interpretation
 
 
+def known_motif_file(db: str) -> str:
+    """Where rule known_motifs_download puts ``motifs.sources.<db>`` (the bytes as fetched)."""
+    return f"resources/known_motifs/{db}.txt"
+
+
 def known_motif_inputs(cfg: Config, task: str) -> list[str]:
-    """The known-motif MEME file of the task's genome (``motifs.known_motifs.<genome>``), or []."""
-    path = cfg.motifs.known_motifs.get(cfg.tasks[task].genome or "")
-    return [path] if path else []
+    """The known-motif file of the task's genome (``motifs.known_motifs.<genome>``), or [].
+
+    A value that is a key of ``motifs.sources`` names that source's fetched file
+    (:func:`known_motif_file`); any other value is a project-relative path (MEME, JASPAR or
+    TRANSFAC; config validation keeps it inside the project).
+    """
+    ref = cfg.motifs.known_motifs.get(cfg.tasks[task].genome or "")
+    if not ref:
+        return []
+    return [known_motif_file(ref)] if ref in cfg.motifs.sources else [ref]
+
+
+def known_motif_source(cfg: Config, db: str) -> dict[str, Any]:
+    """The ``motifs.sources.<db>`` entry ``{url, md5?, sha256?, checksum?}`` as rule params."""
+    return canonical(cfg.motifs.sources[db])
+
+
+def known_motif_source_inputs(cfg: Config, db: str) -> list[str]:
+    """A local ``motifs.sources.<db>`` file as an input (so its producer, e.g. the simulator, runs first)."""
+    path = local_path(cfg.motifs.sources[db].url)
+    return [path] if path is not None else []
 
 
 def region_params(cfg: Config) -> dict[str, Any]:
@@ -300,6 +351,101 @@ def variant_gather_inputs(cfg: Config, task: str, model: str) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------------------- collections
+
+
+def task_pattern(cfg: Config) -> str:
+    """Wildcard constraint of ``{task}``: a configured task or ``<collection>__<experiment id>``."""
+    pattern = alternation(cfg.tasks)
+    if cfg.collections:
+        pattern += rf"|(?:{alternation(cfg.collections)})__[A-Za-z0-9][A-Za-z0-9_.-]*"
+    return pattern
+
+
+def _collection_of(cfg: Config, task: str) -> tuple[str, str] | None:
+    """``(collection, experiment)`` of a collection task, None for a configured task."""
+    if task in cfg.tasks or "__" not in task:
+        return None
+    name, exp = task.split("__", 1)
+    if name not in cfg.collections:
+        raise ValueError(f"task {task!r}: no collection {name!r} (collections: {sorted(cfg.collections)})")
+    return name, exp
+
+
+def collection_table(name: str) -> str:
+    """The fetched metadata table of a collection."""
+    return f"resources/collections/{name}/table.txt"
+
+
+def collection_manifest(name: str) -> str:
+    """The checkpoint output: one row per experiment kept (``dnalm.tf_collections``)."""
+    return f"resources/collections/{name}/manifest.tsv"
+
+
+def collection_peaks(name: str, experiment: str) -> str:
+    """One experiment's verified narrowPeak, contigs renamed to the genome's names."""
+    return f"resources/collections/{name}/peaks/{experiment}.narrowPeak.gz"
+
+
+def collection_table_inputs(cfg: Config, name: str) -> list[str]:
+    """The table as an input file when it is local (so its producer, e.g. the demo, runs first)."""
+    path = local_path(cfg.collections[name].table.url)
+    return [path] if path is not None else []
+
+
+def collection_manifest_params(cfg: Config, name: str) -> dict[str, Any]:
+    """Params of checkpoint collection_manifest: format, table URL, base_url and filters."""
+    col = cfg.collections[name]
+    out = {"format": col.format, "table_url": col.table.url, "filters": canonical(col.filters)}
+    if col.base_url is not None:
+        out["base_url"] = col.base_url
+    return out
+
+
+def collection_row(name: str, experiment: str) -> dict[str, str]:
+    """Params of rule collection_peaks: the experiment's url and md5 ({} before the manifest exists)."""
+    from dnalm.tf_collections import manifest_entry
+
+    manifest = Path(collection_manifest(name))
+    if not manifest.exists():
+        return {}
+    e = manifest_entry(manifest, experiment)
+    return {"md5": e.md5, "url": e.url}
+
+
+def demo_peak_files(cfg: Config, world: str) -> list[str]:
+    """The narrowPeak files a demo world writes (listed by rule demo_files_txt)."""
+    from dnalm.sim.spec import output_files, world_spec
+
+    peaks = world_spec(canonical(cfg.simulate), world)["peaks"]
+    return [f"resources/demo/{world}/{f}" for f in output_files(peaks) if f.startswith("peaks/")]
+
+
+def collection_runs(cfg: Config, name: str, experiments: Iterable[str], fname: str = "metrics.json") -> list[str]:
+    """``fname`` of every fine-tuning run of a collection (experiment x model x seed)."""
+    col = cfg.collections[name]
+    return [
+        f"{finetune_dir(f'{name}__{e}', m, s)}/{fname}"
+        for e in experiments
+        for m in cfg.collection_models(name)
+        for s in col.seeds
+    ]
+
+
+def collection_summary_inputs(cfg: Config, name: str, manifest: str) -> dict[str, Any]:
+    """Inputs of rule collection_summary: the manifest and every run's ``metrics.json``."""
+    from dnalm.tf_collections import read_manifest
+
+    exps = [e.id for e in read_manifest(manifest)]
+    return {"manifest": manifest, "metrics": collection_runs(cfg, name, exps, "metrics.json")}
+
+
+def collection_summary_files(name: str) -> dict[str, str]:
+    """The cross-experiment summary of a collection (rule collection_summary)."""
+    d = f"results/summary/collections/{name}"
+    return {"tsv": f"{d}.tsv", "wilcoxon": f"{d}_wilcoxon.tsv", "png": f"{d}.png", "svg": f"{d}.svg"}
+
+
 # ----------------------------------------------------------------------------- targets
 
 
@@ -320,6 +466,7 @@ def final_outputs(cfg: Config) -> list[str]:
     out += [f"results/motifs/{t}/{att.model}/matches.tsv" for t in cfg.motifs.tasks]
     var = cfg.variants
     out += [f"results/variants/{t}/{var.model}/summary.json" for t in var.tasks]
+    out += [collection_summary_files(name)["tsv"] for name in cfg.collections]
     return list(dict.fromkeys(out))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dnalm.meme import read_meme
+from dnalm.motif_formats import read_motifs
 from dnalm.stats import bh_adjust
 
 __all__ = ["COLUMNS", "match_motifs"]
@@ -29,8 +30,10 @@ def match_motifs(
 
     Parameters
     ----------
-    query_meme, target_meme : str or pathlib.Path
-        MEME files (read with :func:`dnalm.meme.read_meme`).
+    query_meme : str or pathlib.Path
+        A MEME file (read with :func:`dnalm.meme.read_meme`).
+    target_meme : str or pathlib.Path
+        The known motifs: MEME, JASPAR or TRANSFAC (:func:`dnalm.motif_formats.read_motifs`).
     reverse_complement : bool, optional
         Also compare with the reverse complement of each target. Default is True.
     n_jobs : int, optional
@@ -50,7 +53,7 @@ def match_motifs(
     from memelite import tomtom
 
     queries = read_meme(query_meme)
-    targets = read_meme(target_meme)
+    targets = read_motifs(target_meme)
     if not queries or not targets:
         if not targets:
             log.warning("%s holds no motifs: no TOMTOM matches", target_meme)

@@ -63,6 +63,7 @@ plain-loop oracle (``tests/motif_oracle.py``) and against DNABERT's own ``motif_
 from dnalm.motifs.discover import INSTANCE_COLUMNS, discover_motifs
 from dnalm.motifs.enrichment import hypergeom_pvalues, presence_counts
 from dnalm.motifs.find import Motif, MotifResult, find_motifs
+from dnalm.motifs.known import fetch_known_motifs
 from dnalm.motifs.merge import merge_candidates, pwm_from_sites, ungapped_align, widen_windows
 from dnalm.motifs.regions import (
     CANDIDATE_MODES,
@@ -85,6 +86,7 @@ __all__ = [
     "RegionRule",
     "attention_candidates",
     "discover_motifs",
+    "fetch_known_motifs",
     "find_motifs",
     "high_attention_regions",
     "hypergeom_pvalues",

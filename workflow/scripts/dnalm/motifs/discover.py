@@ -105,7 +105,8 @@ def discover_motifs(
         One PNG with each motif's logo beside its best known match (for the report).
         Default is None (not drawn).
     known_meme : str or pathlib.Path, optional
-        Known motifs to match against. Default is None (header-only ``matches.tsv``).
+        Known motifs to match against: MEME, JASPAR or TRANSFAC
+        (:func:`dnalm.motif_formats.read_motifs`). Default is None (header-only ``matches.tsv``).
     summary_out : str or pathlib.Path, optional
         ``summary.json`` (:func:`dnalm.motifs.motif_summary`): ``status`` (``ok``,
         ``no_regions``, ``no_significant_candidates``, ``too_few_windows``, ``no_known_match``),
@@ -130,7 +131,8 @@ def discover_motifs(
     import pandas as pd
 
     from dnalm.logos import draw_logo_panel, draw_logos
-    from dnalm.meme import read_meme, write_meme
+    from dnalm.meme import write_meme
+    from dnalm.motif_formats import read_motifs
     from dnalm.tomtom import COLUMNS, match_motifs
 
     seqs, scores, pos, source = _load_inputs(Path(scores_npz), Path(dataset), positives)
@@ -199,7 +201,7 @@ def discover_motifs(
         draw_logo_panel(
             {m.name: m.pwm for m in motifs},
             matches,
-            read_meme(known_meme) if known_meme else None,
+            read_motifs(known_meme) if known_meme else None,
             logo_panel_out,
             titles={m.name: f"{m.name}  n={m.n_sites}  padj={m.min_padj:.2g}" for m in motifs},
             empty_message=f"NO MOTIFS: status {summary['status']}\n{summary['reason']}",

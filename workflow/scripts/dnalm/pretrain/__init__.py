@@ -5,6 +5,8 @@ Layout (nanoGPT's shape: a config, a loop you read top to bottom, launch concern
 - :mod:`dnalm.pretrain.config`: :class:`PretrainConfig` (one ``pretrain_presets.<name>``,
   validated once; errors name ``pretrain_presets.<name>.<key>``), :class:`TrainState` (step,
   data position, log rows, best validation loss, RNG), the lr and mask-rate schedules;
+- :mod:`dnalm.pretrain.batch`: :func:`batch_plan` splits the preset's ``global_batch`` over
+  the processes (per-process batch x gradient accumulation x world size == global batch);
 - :mod:`dnalm.pretrain.train`: :func:`pretrain` builds the run, resumes and writes the
   outputs; :func:`~dnalm.pretrain.train.train_loop` is the training loop;
 - :mod:`dnalm.pretrain.mlm`: the masked-token loss, AdamW groups, validation, FLOPs/MFU;
@@ -13,7 +15,8 @@ Layout (nanoGPT's shape: a config, a loop you read top to bottom, launch concern
   model directory, and :func:`read_learning_check` for downstream stages;
 - :mod:`dnalm.pretrain.fingerprint`: what determines the result; a checkpoint is resumed only
   by a run with an equal fingerprint, others are moved into ``checkpoints/stale-*/``;
-- :mod:`dnalm.pretrain.outputs`: ``train_log.tsv`` and ``curves.png`` (both with the baseline);
+- :mod:`dnalm.pretrain.outputs`: ``train_log.tsv`` and ``curves.png`` (both with the baseline),
+  ``training_run.json`` (batch split and lr schedule);
 - :mod:`dnalm.pretrain.launch`: DDP processes, torchrun relaunch, SIGUSR1/SIGTERM, the CLI
   (``python -m dnalm.pretrain``).
 
@@ -25,11 +28,13 @@ What a run does:
   similar length, so padding stays a few percent where DNABERT padded every row to 512;
 - DNABERT-style contiguous k-token spans are masked (:mod:`dnalm.mask`) at the rate of
   ``mask_schedule``; the vocabulary head runs on masked positions only;
-- AdamW (no decay on biases and LayerNorm weights), linear warm-up then linear decay to 0,
+- AdamW (no decay on biases and LayerNorm weights), linear warm-up then linear decay to 0
+  at ``schedule_steps`` (default ``steps``; DNABERT: set for 200k, stopped at 120k),
   gradient clipping, bf16 autocast on CUDA (fp32 elsewhere; no fp16, so no GradScaler), SDPA
   attention (stock SDPA and ``nn.Dropout`` on every device), optional ``torch.compile``;
 - DDP when launched by torchrun: each rank takes every ``world_size``-th batch, gradients
-  synchronise on the last micro-step, only rank 0 writes files;
+  synchronise on the last micro-step, only rank 0 writes files; the global batch (sequences
+  per optimizer step) is the preset's whatever the number of processes;
 - complete atomic checkpoints (:mod:`dnalm.checkpoint`) every ``checkpoint_every`` steps; a
   rerun with the same fingerprint resumes from the newest one (SLURM requeue, Snakemake
   retries, kill -9), and SIGUSR1/SIGTERM checkpoint and exit non-zero.
@@ -38,6 +43,7 @@ Randomness is derived from ``(seed, rank, step)`` at every step (masks, dropout)
 ``(seed, epoch)`` for the data order, so a resumed run repeats the uninterrupted one.
 """
 
+from dnalm.pretrain.batch import BatchPlan, batch_plan
 from dnalm.pretrain.check import (
     ACC_MARGIN,
     CHECK_FILE,
@@ -49,7 +55,7 @@ from dnalm.pretrain.check import (
 from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at
 from dnalm.pretrain.fingerprint import FINGERPRINT_FILE, fingerprint_changes, training_fingerprint
 from dnalm.pretrain.launch import PreemptedError, main, relaunch, torchrun_command
-from dnalm.pretrain.outputs import LOG_COLUMNS
+from dnalm.pretrain.outputs import LOG_COLUMNS, RUN_FILE
 from dnalm.pretrain.train import pretrain
 
 __all__ = [
@@ -57,6 +63,9 @@ __all__ = [
     "TrainState",
     "PreemptedError",
     "LOG_COLUMNS",
+    "RUN_FILE",
+    "BatchPlan",
+    "batch_plan",
     "FINGERPRINT_FILE",
     "CHECK_FILE",
     "ACC_MARGIN",

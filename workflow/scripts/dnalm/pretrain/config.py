@@ -17,9 +17,10 @@ class PretrainConfig(PretrainPreset):
     """Pretraining recipe: one ``pretrain_presets.<name>`` of the config, stored in checkpoints.
 
     The keys, defaults and checks are those of :class:`dnalm.settings.PretrainPreset` (declared
-    once there); this class adds programmatic knobs that are not config keys. ``batch_size`` is
-    sequences per process per micro-step; the global batch is ``batch_size * grad_accum *
-    world_size`` (DNABERT: 10 x 25 x 8 = 2000).
+    once there); this class adds programmatic knobs that are not config keys. The batch is
+    ``global_batch`` sequences per optimizer step over all processes, split at run time by
+    :func:`dnalm.pretrain.batch_plan` (DNABERT: 2000 = 10 x 25 micro-steps x 8 GPUs), or the
+    fixed per-process split ``batch_size`` x ``grad_accum``.
     """
 
     pool_batches: int = Field(50, ge=1)  # batches per length-sorted pool (length bucketing)
@@ -50,6 +51,22 @@ class PretrainConfig(PretrainPreset):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (``betas`` and the schedule as lists)."""
         return self.model_dump(mode="json")
+
+    @property
+    def eval_batch_size(self) -> int:
+        """Validation batch size: ``micro_batch`` (else ``global_batch``) or ``batch_size``.
+
+        It does not depend on the number of processes (validation runs on rank 0 alone), so the
+        validation set, ``val_batches`` batches of this size, is the same for any GPU count.
+        """
+        if self.global_batch is not None:
+            return min(self.micro_batch or self.global_batch, self.global_batch)
+        return int(self.batch_size or 1)
+
+    @property
+    def lr_horizon(self) -> int:
+        """The step at which the linear lr decay reaches 0: ``schedule_steps``, else ``steps``."""
+        return int(self.schedule_steps or self.steps)
 
 
 def _messages(e: ValidationError, where: str) -> str:

@@ -1,22 +1,56 @@
-"""Pretraining outputs besides the model: ``train_log.tsv`` and ``curves.png`` (both atomic)."""
+"""Pretraining outputs besides the weights: ``train_log.tsv``, ``curves.png``, ``training_run.json``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dnalm.atomic import atomic_path, write_text
-from dnalm.pretrain.config import mask_rate_at
+from dnalm.pretrain.config import PretrainConfig, mask_rate_at
 
-__all__ = ["LOG_COLUMNS", "write_log_tsv", "plot_curves"]
+if TYPE_CHECKING:
+    from dnalm.pretrain.batch import BatchPlan
 
-#: Columns of ``train_log.tsv``; ``split`` is "train" or "val" (val rows leave speed columns
-#: empty; only val rows have ``baseline_loss``/``baseline_acc``, the k-mer frequency baseline
-#: scored on the same masked positions: :mod:`dnalm.pretrain.check`).
+__all__ = ["LOG_COLUMNS", "RUN_FILE", "write_log_tsv", "plot_curves", "run_record"]
+
+#: Columns of ``train_log.tsv``; ``split`` is "train" or "val" (val rows leave speed columns and
+#: ``global_batch``, the sequences per optimizer step counted over all processes, empty; only
+#: val rows have ``baseline_loss``/``baseline_acc``, the k-mer frequency baseline scored on the
+#: same masked positions: :mod:`dnalm.pretrain.check`).
 LOG_COLUMNS = (
     "step", "loss", "mlm_acc", "perplexity", "lr", "mask_rate",
-    "tokens_per_s", "padding_waste", "mfu", "baseline_loss", "baseline_acc", "split",
+    "tokens_per_s", "padding_waste", "mfu", "global_batch", "baseline_loss", "baseline_acc", "split",
 )
+
+#: Name of the file in the model directory that records the batch split and the lr schedule.
+RUN_FILE = "training_run.json"
+
+
+def run_record(batch: BatchPlan, cfg: PretrainConfig, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``training_run.json`` holds: the batch as planned and as trained, and the lr schedule.
+
+    Parameters
+    ----------
+    batch : BatchPlan
+        The split of the last (or only) stretch of training.
+    cfg : PretrainConfig
+    rows : list of dict
+        ``train_log.tsv`` rows; train rows carry the measured ``global_batch``.
+
+    Returns
+    -------
+    dict
+        ``{"batch": {global_batch, per_device, grad_accum, world, source},
+        "measured_global_batch": {"min", "max"} (None without train rows),
+        "schedule": {"steps", "warmup_steps", "lr_horizon"}}``.
+    """
+    seen = [float(r["global_batch"]) for r in rows
+            if r.get("split") == "train" and r.get("global_batch") is not None]
+    return {
+        "batch": batch.to_dict(),
+        "measured_global_batch": {"min": min(seen), "max": max(seen)} if seen else None,
+        "schedule": {"steps": cfg.steps, "warmup_steps": cfg.warmup_steps, "lr_horizon": cfg.lr_horizon},
+    }
 
 
 def write_log_tsv(rows: list[dict[str, Any]], path: str | Path) -> None:

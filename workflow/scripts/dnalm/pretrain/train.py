@@ -30,6 +30,7 @@ from dnalm.corpus import find_shards
 from dnalm.corpus.stream import BatchStream, Corpus, derive_seed, epoch_batches
 from dnalm.mask import centre_prob_for_rate, mask_tokens
 from dnalm.modeling import SIZES, build_mlm, save_model_dir
+from dnalm.pretrain.batch import BatchPlan, batch_plan
 from dnalm.pretrain.check import CHECK_FILE, KmerBaseline, learning_check
 from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at
 from dnalm.pretrain.fingerprint import (
@@ -40,7 +41,7 @@ from dnalm.pretrain.fingerprint import (
 )
 from dnalm.pretrain.launch import PreemptedError, Processes, distributed, stop_signals
 from dnalm.pretrain.mlm import MLMLoss, evaluate, flops_per_token, param_groups, peak_flops
-from dnalm.pretrain.outputs import plot_curves, write_log_tsv
+from dnalm.pretrain.outputs import RUN_FILE, plot_curves, run_record, write_log_tsv
 
 __all__ = ["Run", "pretrain", "train_loop"]
 
@@ -57,6 +58,7 @@ class Run:
     k: int
     size: str
     procs: Processes
+    batch: BatchPlan  # the split of cfg's global batch over procs
     lm: Any  # transformers.BertForMaskedLM; its weights are what gets saved
     loss_mod: MLMLoss  # lm + masked-token loss
     model: torch.nn.Module  # loss_mod, wrapped for DDP and/or compiled
@@ -88,6 +90,7 @@ class _Window:
     masked: torch.Tensor  # masked tokens
     real_tokens: float = 0.0  # non-padding tokens
     slots: float = 0.0  # token slots including padding
+    sequences: float = 0.0  # rows of the micro-batches (the batch as trained, summed over steps)
     mask_rate: float = 0.0  # sum over steps of the realised mask rate
     steps: int = 0
     t0: float = field(default_factory=time.perf_counter)
@@ -104,13 +107,15 @@ class _Window:
         self.masked += n_masked.float()
         self.real_tokens += float(att.sum())
         self.slots += float(att.numel())
+        self.sequences += float(att.shape[0])
         self.mask_rate += mask_rate / grad_accum
 
     def totals(self, procs: Processes) -> dict[str, float]:
         """Sums over all processes; ``loss`` and ``mask_rate`` are averaged over processes."""
-        names = ("loss", "correct", "masked", "real_tokens", "slots", "mask_rate")
+        names = ("loss", "correct", "masked", "real_tokens", "slots", "mask_rate", "sequences")
         vec = torch.tensor([float(self.loss), float(self.correct), float(self.masked),
-                            self.real_tokens, self.slots, self.mask_rate], dtype=torch.float64)
+                            self.real_tokens, self.slots, self.mask_rate, self.sequences],
+                           dtype=torch.float64)
         if procs.ddp:
             import torch.distributed as dist
 
@@ -134,14 +139,13 @@ def _train_row(run: Run, state: TrainState, w: _Window, lr: float) -> dict[str, 
     tokens_per_s = t["real_tokens"] / seconds
     mfu = None
     if run.peak_flops:
-        rows = w.steps * run.cfg.grad_accum * run.cfg.batch_size * run.procs.world
-        mean_tokens = t["real_tokens"] / max(1.0, rows)
+        mean_tokens = t["real_tokens"] / max(1.0, t["sequences"])
         fpt = flops_per_token(run.lm.config, mean_tokens, mask_rate)
         mfu = fpt * tokens_per_s / (run.peak_flops * run.procs.world)
     return {"step": state.step, "loss": loss, "mlm_acc": t["correct"] / max(t["masked"], 1.0),
             "perplexity": math.exp(min(loss, 50.0)), "lr": lr, "mask_rate": mask_rate,
             "tokens_per_s": tokens_per_s, "padding_waste": 1.0 - t["real_tokens"] / t["slots"],
-            "mfu": mfu, "split": "train"}
+            "mfu": mfu, "global_batch": t["sequences"] / w.steps, "split": "train"}
 
 
 def _validate(run: Run, state: TrainState) -> None:
@@ -150,7 +154,8 @@ def _validate(run: Run, state: TrainState) -> None:
         return
     v = _evaluate(run, state)
     state.rows.append({"step": state.step, **v, "lr": float(run.sched.get_last_lr()[0]),
-                       "tokens_per_s": None, "padding_waste": None, "mfu": None, "split": "val"})
+                       "tokens_per_s": None, "padding_waste": None, "mfu": None,
+                       "global_batch": None, "split": "val"})
     state.record_val(v["loss"])
 
 
@@ -193,6 +198,7 @@ def _save_checkpoint(run: Run, state: TrainState) -> None:
             "model": run.lm.state_dict(), "optimizer": run.opt.state_dict(),
             "scheduler": run.sched.state_dict(), **state.to_checkpoint(),
             "k": run.k, "size": run.size, "world_size": run.procs.world,
+            "batch": run.batch.to_dict(),
             "preset": run.cfg.to_dict(), "fingerprint": run.fingerprint,
             "model_config": json.loads(json.dumps(run.lm.config.to_dict(), default=str)),
         }
@@ -232,8 +238,10 @@ def _resume(run: Run) -> TrainState:
     if saved.get("world_size") == procs.world and procs.rank < len(state.rng):
         ckpt.restore_rng(state.rng[procs.rank])
     elif saved.get("world_size") != procs.world:
+        old = saved.get("batch", {}).get("global_batch")
         log.warning("%s was written by %s processes, now %d: data order differs from an "
-                    "uninterrupted run", path, saved.get("world_size"), procs.world)
+                    "uninterrupted run; global batch %s -> %d", path, saved.get("world_size"),
+                    procs.world, old, run.batch.global_batch)
     if procs.master:
         log.info("resumed from %s (step %d)", path, state.step)
     return state
@@ -243,12 +251,14 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
                on_step: Callable[[int], None] | None = None) -> str:
     """Train from ``state.step`` to ``cfg.steps``; return "done", or "stopped" at ``stop_at``.
 
-    Each iteration is one optimizer step of ``grad_accum`` micro-batches. Randomness comes
+    Each iteration is one optimizer step of ``run.batch.grad_accum`` micro-batches of
+    ``run.batch.per_device`` sequences on each process. Randomness comes
     from ``(seed, rank, step)`` (dropout, masks) and the data position, so a run resumed from
     a checkpoint repeats the uninterrupted one. Raises :class:`PreemptedError` after a
     SIGUSR1/SIGTERM, once the checkpoint is written.
     """
     cfg, k, procs = run.cfg, run.k, run.procs
+    accum = run.batch.grad_accum
     gen = torch.Generator()  # span masks
     window = _Window.start(procs.device)
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not (verbose and procs.master),
@@ -259,18 +269,18 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
             centre_p = centre_prob_for_rate(mask_rate_at(cfg.mask_schedule, state.step), k)
             torch.manual_seed(derive_seed(cfg.seed, procs.rank, state.step, 1))  # dropout
             gen.manual_seed(derive_seed(cfg.seed, procs.rank, state.step, 2))  # masks
-            for micro in range(cfg.grad_accum):
+            for micro in range(accum):
                 ids, att = run.stream.next()  # (B, T) each
                 mb = mask_tokens(ids, att, k, centre_p, run.vocab, gen)
                 # DDP: gradients synchronise on the last micro-step only
-                last = micro == cfg.grad_accum - 1
+                last = micro == accum - 1
                 sync = run.model.no_sync() if procs.ddp and not last else contextlib.nullcontext()
                 with sync, autocast(procs.device):
                     loss, correct, n_masked = run.model(mb.input_ids.to(procs.device, non_blocking=True),
                                                         att.to(procs.device, non_blocking=True),
                                                         mb.labels.to(procs.device, non_blocking=True))
-                    (loss / cfg.grad_accum).backward()
-                window.add(loss, correct, n_masked, att, mb.mask_rate, cfg.grad_accum)
+                    (loss / accum).backward()
+                window.add(loss, correct, n_masked, att, mb.mask_rate, accum)
             if cfg.max_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(run.lm.parameters(), cfg.max_grad_norm)
             lr = float(run.sched.get_last_lr()[0])
@@ -290,9 +300,10 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
                 state.rows.append(row)
                 if procs.master:
                     bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['mlm_acc']:.3f}")
-                    log.info("step %d loss %.4f acc %.4f lr %.3g mask %.4f tok/s %.0f pad %.3f%s",
-                             state.step, row["loss"], row["mlm_acc"], lr, row["mask_rate"],
-                             row["tokens_per_s"], row["padding_waste"],
+                    log.info("step %d loss %.4f acc %.4f lr %.3g mask %.4f tok/s %.0f pad %.3f "
+                             "seq/step %.0f%s", state.step, row["loss"], row["mlm_acc"], lr,
+                             row["mask_rate"], row["tokens_per_s"], row["padding_waste"],
+                             row["global_batch"],
                              f" mfu {row['mfu']:.3f}" if row["mfu"] else "")
                 window = _Window.start(procs.device)
 
@@ -317,7 +328,7 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
 
 
 def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes,
-           ckpt_dir: Path) -> Run:
+           ckpt_dir: Path, batch: BatchPlan) -> Run:
     """Corpus, model, optimizer, schedule and batch stream of a fresh run."""
     paths = find_shards(shard_paths)
     corpus = Corpus(paths, k, cfg.max_tokens)
@@ -336,7 +347,7 @@ def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes
     opt = torch.optim.AdamW(param_groups(lm, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
                             eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, partial(lr_factor, warmup_steps=cfg.warmup_steps, total_steps=cfg.steps))
+        opt, partial(lr_factor, warmup_steps=cfg.warmup_steps, total_steps=cfg.lr_horizon))
     model: torch.nn.Module = loss_mod
     if procs.ddp:
         from torch.nn.parallel import DistributedDataParallel
@@ -345,18 +356,18 @@ def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes
         model = DistributedDataParallel(loss_mod, device_ids=ids)
     if cfg.compile:
         model = torch.compile(model)
-    stream = BatchStream(corpus, train_pieces, cfg.batch_size, cfg.seed, cfg.pool_batches,
+    stream = BatchStream(corpus, train_pieces, batch.per_device, cfg.seed, cfg.pool_batches,
                          procs.rank, procs.world, num_workers=cfg.num_workers,
                          pin_memory=procs.device.type == "cuda")
     val_batches, baseline = [], None
     if len(val_pieces) and cfg.val_batches and procs.master:
-        vb = epoch_batches(corpus.n_tokens[val_pieces], cfg.batch_size, cfg.seed, -1 % 2**31,
+        vb = epoch_batches(corpus.n_tokens[val_pieces], cfg.eval_batch_size, cfg.seed, -1 % 2**31,
                            cfg.pool_batches)[: cfg.val_batches]
         val_batches = [val_pieces[b] for b in vb]
         baseline = KmerBaseline.from_counts(corpus.kmer_counts(train_pieces, seed=cfg.seed), k)
     fingerprint = training_fingerprint(k, size, cfg, lm.config.to_dict(), paths)
-    return Run(cfg, k, size, procs, lm, loss_mod, model, opt, sched, corpus, stream, val_batches,
-               ckpt_dir, fingerprint, baseline, peak_flops(procs.device))
+    return Run(cfg, k, size, procs, batch, lm, loss_mod, model, opt, sched, corpus, stream,
+               val_batches, ckpt_dir, fingerprint, baseline, peak_flops(procs.device))
 
 
 def pretrain(
@@ -383,8 +394,9 @@ def pretrain(
         Corpus shards (``*.seq.npy``, each with its ``*.idx.npy``); a directory is globbed.
     out_dir : str or Path
         Final model directory (:func:`dnalm.modeling.save_model_dir`, plus
-        ``training_fingerprint.json`` and the verdict of the learning check against the k-mer
-        baseline, ``learning_check.json``: :mod:`dnalm.pretrain.check`).
+        ``training_fingerprint.json``, the batch split and lr schedule ``training_run.json``
+        (:func:`dnalm.pretrain.outputs.run_record`) and the verdict of the learning check
+        against the k-mer baseline, ``learning_check.json``: :mod:`dnalm.pretrain.check`).
     ckpt_dir : str or Path
         Checkpoint directory (not a Snakemake output, so it survives reruns). Checkpoints of
         another fingerprint are moved into ``stale-*`` subfolders, never resumed.
@@ -412,13 +424,23 @@ def pretrain(
     -------
     dict
         ``{"step", "status" ("done" / "stopped"), "resumed_from", "train_loss", "val_loss",
-        "best_val_loss", "verdict"}``; ``verdict`` is that of ``learning_check.json`` (None
-        when stopped or without validation pieces).
+        "best_val_loss", "verdict", "batch"}``; ``verdict`` is that of ``learning_check.json``
+        (None when stopped or without validation pieces), ``batch`` the split of the global
+        batch over this run's processes (:meth:`dnalm.pretrain.batch.BatchPlan.to_dict`).
 
     Raises
     ------
     PreemptedError
         After SIGUSR1/SIGTERM, once the checkpoint is written.
+    ValueError
+        For a bad preset, or a ``global_batch`` the number of processes does not divide.
+
+    Notes
+    -----
+    The preset's ``global_batch`` is split over the processes by
+    :func:`dnalm.pretrain.batch_plan` (per-process batch x gradient accumulation x processes ==
+    global_batch), logged on rank 0 and saved in checkpoints and ``training_run.json``; each
+    train row of ``train_log.tsv`` has the ``global_batch`` counted while training.
     """
     k = validate_k(k)
     if size not in SIZES:
@@ -433,15 +455,18 @@ def pretrain(
         torch.set_num_threads(int(threads))
 
     with distributed(device) as procs:
-        run = _build(shard_paths, k, size, cfg, procs, ckpt_dir)
+        batch = batch_plan(cfg, procs.world, preset_name)
+        run = _build(shard_paths, k, size, cfg, procs, ckpt_dir, batch)
         state = _resume(run)
         if procs.master:
             n_params = sum(p.numel() for p in run.lm.parameters())
-            log.info("k=%d size=%s params=%.2fM world=%d device=%s global batch=%d x %d x %d; "
-                     "%d train / %d val pieces in %d shards", k, size, n_params / 1e6, procs.world,
-                     procs.device, cfg.batch_size, cfg.grad_accum, procs.world,
+            log.info("k=%d size=%s params=%.2fM world=%d device=%s; %d train / %d val pieces in "
+                     "%d shards", k, size, n_params / 1e6, procs.world, procs.device,
                      int((run.corpus.split == 0).sum()), int((run.corpus.split == 1).sum()),
                      len(run.corpus.paths))
+            log.info("%s", batch.describe())
+            log.info("lr: warm-up %d steps, linear decay to 0 at step %d; training stops at step %d",
+                     cfg.warmup_steps, cfg.lr_horizon, cfg.steps)
             log.info("preset: %s", json.dumps(cfg.to_dict()))
         status = train_loop(run, state, stop_at, verbose, on_step)
         check = None
@@ -449,7 +474,8 @@ def pretrain(
             if not any(r["split"] == "val" and r["step"] == state.step for r in state.rows):
                 _validate(run, state)  # resumed from the final checkpoint of a run without one
             check = _learning_check(run, state)
-            extra = {FINGERPRINT_FILE: json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n"}
+            extra = {FINGERPRINT_FILE: json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n",
+                     RUN_FILE: json.dumps(run_record(batch, cfg, state.rows), indent=2) + "\n"}
             if check is not None:
                 extra[CHECK_FILE] = json.dumps(check, indent=2) + "\n"
             save_model_dir(run.lm, k, out_dir, extra_files=extra)
@@ -461,4 +487,4 @@ def pretrain(
     return {"step": state.step, "status": status, "resumed_from": state.resumed_from,
             "train_loss": train["loss"] if train else None,
             "val_loss": val["loss"] if val else None, "best_val_loss": state.best_val_loss,
-            "verdict": check["verdict"] if check else None}
+            "verdict": check["verdict"] if check else None, "batch": batch.to_dict()}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from pathlib import PurePosixPath
 
 from dnalm.settings.model import (
     BASELINES,
@@ -13,6 +15,24 @@ from dnalm.settings.model import (
     canonical,
     model_lm,
 )
+
+
+def known_motif_problem(ref: str, sources: Mapping[str, Source]) -> str | None:
+    """Why a ``motifs.known_motifs`` value is neither a ``motifs.sources`` key nor a project path."""
+    if ref in sources:
+        return None
+    if not ref.strip():
+        return "empty value: name a key of `motifs.sources` or a project-relative file"
+    if "/" not in ref and "\\" not in ref and "." not in ref:
+        return (f"{ref!r} is not a key of `motifs.sources` ({sorted(sources)}) and does not look "
+                "like a file path")
+    p = PurePosixPath(ref.replace("\\", "/"))
+    if p.is_absolute() or re.match(r"^[A-Za-z]:", ref) or "://" in ref or ref.startswith("file:"):
+        return (f"{ref!r} must be a path relative to the project (or a key of `motifs.sources`, "
+                "whose url may point anywhere)")
+    if ".." in p.parts:
+        return f"{ref!r} leaves the project directory ('..' is not allowed)"
+    return None
 
 
 def cross_checks(c: Config) -> list[tuple[str, str]]:
@@ -29,9 +49,13 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         if g not in c.genomes:
             add(f"annotations.{g}", f"genome {g!r} is not defined under `genomes`")
     errs += _demo_peak_checks(c)
-    for g in c.motifs.known_motifs:
+    errs += _plan_checks(c)
+    for g, ref in c.motifs.known_motifs.items():
         if g not in c.genomes:
             add(f"motifs.known_motifs.{g}", f"genome {g!r} is not defined under `genomes`")
+        problem = known_motif_problem(ref, c.motifs.sources)
+        if problem:
+            add(f"motifs.known_motifs.{g}", problem)
 
     # sources: a remote file carries a checksum or opts out explicitly
     def source(path: str, s: Source | None) -> None:
@@ -50,6 +74,8 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             source(f"annotations.{g}.{key}", getattr(ann, key))
         for exp, s in ann.peaks.items():
             source(f"annotations.{g}.peaks.{exp}", s)
+    for key, s in c.motifs.sources.items():
+        source(f"motifs.sources.{key}", s)
 
     # language models and presets
     for lm, spec in c.language_models.items():
@@ -149,6 +175,23 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     for t in c.attention.tasks:
         if t in c.tasks and c.tasks[t].kind == "imported":
             add("attention.tasks", f"task {t!r} is imported (no genome coordinates)")
+
+    # collections: a genome, a verifiable table, known models, task names of their own
+    for name, col in c.collections.items():
+        p = f"collections.{name}"
+        if col.genome not in c.genomes:
+            add(f"{p}.genome", f"unknown genome {col.genome!r}")
+        source(f"{p}.table", col.table)
+        for m in col.models or []:
+            model_name(m, f"{p}.models")
+        if not c.collection_models(name):
+            add(f"{p}.models", "no models to fine-tune (set it or finetune.models)")
+        for key, values in col.filters.items():
+            if not values:
+                add(f"{p}.filters.{key}", "an empty list keeps no row")
+        for t in c.tasks:
+            if t.startswith(f"{name}__"):
+                add(f"tasks.{t}", f"the prefix {name}__ is reserved for collection {name!r}")
     return errs
 
 
@@ -176,6 +219,23 @@ def _demo_peak_checks(c: Config) -> list[tuple[str, str]]:
     return errs
 
 
+def _plan_checks(c: Config) -> list[tuple[str, str]]:
+    """`plan` entries name a genome, task, collection or rule that exists (a typo would be ignored)."""
+    from dnalm.plan import stage_of
+
+    errs = []
+    named = (("genomes", c.plan.genomes, "genomes", c.genomes), ("task_rows", c.plan.task_rows, "tasks", c.tasks),
+             ("collection_experiments", c.plan.collection_experiments, "collections", c.collections))
+    for key, names, where, defined in named:
+        errs += [(f"plan.{key}.{n}", f"{n!r} is not defined under `{where}`") for n in names if n not in defined]
+    for i, rule in enumerate(c.plan.gpu_rules):
+        try:
+            stage_of(rule)
+        except KeyError:
+            errs.append((f"plan.gpu_rules.{i}", f"{rule!r} is not a rule of the workflow"))
+    return errs
+
+
 def unverified(c: Config) -> list[tuple[str, Source]]:
     out = []
     for g, spec in c.genomes.items():
@@ -191,4 +251,7 @@ def unverified(c: Config) -> list[tuple[str, Source]]:
         for exp, s in ann.peaks.items():
             if s.checksum == "none":
                 out.append((f"annotations.{g}.peaks.{exp}", s))
+    for name, col in c.collections.items():
+        if col.table.checksum == "none":
+            out.append((f"collections.{name}.table", col.table))
     return out

@@ -61,6 +61,8 @@ class SimPeak(_Model):
 
 
 SimKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,100}$")]
+#: Collection names: no ``__`` (it separates a collection from an experiment id in task names).
+CollectionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$", max_length=40)]
 
 
 class World(_Model):
@@ -105,13 +107,41 @@ class LanguageModel(_Model):
 
 
 class PretrainPreset(_Model):
-    """A pretraining recipe. The global batch is ``batch_size * grad_accum * world_size``."""
+    """A pretraining recipe.
 
-    steps: int = Field(ge=1)
-    batch_size: int = Field(ge=1, description="Sequences per device per micro-step.")
+    The batch is stated one of two ways (exactly one): ``global_batch`` (sequences per optimizer
+    step over all processes, the same for any number of GPUs; per-process batch and gradient
+    accumulation are derived at run time, :func:`dnalm.pretrain.batch_plan`) or the fixed split
+    ``batch_size`` (+ ``grad_accum``), whose global batch is ``batch_size * grad_accum * processes``.
+    """
+
+    steps: int = Field(ge=1, description="Optimizer steps to train.")
+    global_batch: int | None = Field(
+        None, ge=1,
+        description="Sequences per optimizer step summed over all processes (DNABERT: 2000). Per-process "
+        "batch and gradient accumulation are derived from the number of processes at run time and logged; "
+        "it must divide evenly by that number. Exclusive with batch_size.",
+    )
+    micro_batch: int | None = Field(
+        None, ge=1,
+        description="With global_batch: the most sequences one process runs in one forward/backward pass "
+        "(what fits in memory); also the validation batch size. Default: global_batch.",
+    )
+    batch_size: int | None = Field(
+        None, ge=1,
+        description="Fixed split instead of global_batch: sequences per process per micro-step; the global "
+        "batch is then batch_size x grad_accum x processes and changes with the GPU count.",
+    )
     lr: float = Field(gt=0)
     warmup_steps: int = Field(0, ge=0)
-    grad_accum: int = Field(1, ge=1)
+    schedule_steps: int | None = Field(
+        None, ge=1,
+        description="Horizon of the linear lr decay: the lr would reach 0 at this step. Default: steps. "
+        "DNABERT set its schedule for 200k steps and stopped at 120k (steps 120000, schedule_steps 200000).",
+    )
+    grad_accum: int | None = Field(
+        None, ge=1, description="With batch_size only: micro-steps per optimizer step. Default is 1."
+    )
     weight_decay: float = Field(0.01, ge=0)
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = Field(1.0e-6, gt=0)
@@ -136,6 +166,20 @@ class PretrainPreset(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> PretrainPreset:
+        if (self.global_batch is None) == (self.batch_size is None):
+            raise ValueError("global_batch: give exactly one of global_batch (sequences per optimizer step "
+                             "over all processes) and batch_size (sequences per process per micro-step)")
+        if self.global_batch is not None and self.grad_accum is not None:
+            raise ValueError("grad_accum: is derived from global_batch and the number of processes; "
+                             "remove it, or state batch_size instead of global_batch")
+        if self.batch_size is not None and self.micro_batch is not None:
+            raise ValueError("micro_batch: goes with global_batch; with batch_size the per-process "
+                             "batch is batch_size itself")
+        if self.global_batch is not None and self.micro_batch is not None and self.micro_batch > self.global_batch:
+            raise ValueError(f"micro_batch: {self.micro_batch} is larger than global_batch {self.global_batch}")
+        if self.schedule_steps is not None and self.schedule_steps < self.steps:
+            raise ValueError(f"schedule_steps: {self.schedule_steps} is less than steps {self.steps} "
+                             "(the lr would sit at 0 for the last steps)")
         if not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas: must be two numbers in [0, 1), got {list(self.betas)}")
         s = self.mask_schedule
@@ -203,6 +247,8 @@ class Finetune(_Model):
     patience: int = Field(2, ge=1)
     min_steps: int = Field(0, ge=0, description="Train at least this many optimizer steps: small datasets get extra epochs.")
     long_input: Literal["mean", "max", "concat"] = "mean"
+    checkpoint_every: int = Field(2000, ge=1, description="Optimizer steps between step checkpoints (results/finetune/<task>/<model>/seed<s>/checkpoints/; about 16 bytes per parameter, 1.4 GB for a base BERT); a retried or requeued job resumes from the newest one with the same settings and data. SIGUSR1/SIGTERM also checkpoint, then the job exits 1. Removed once the outputs are written.")
+    keep_checkpoints: int = Field(1, ge=1, description="Newest fine-tuning step checkpoints kept while a job runs.")
 
 
 class Attention(_Model):
@@ -228,7 +274,8 @@ class Motifs(_Model):
     min_ratio: float = Field(10.0, ge=0, description="`region_rule: dnabert`: a high base exceeds min_ratio x the sequence's minimum attention (DNABERT: 10).")
     mean_ratio: float = Field(1.0, ge=0, description="`region_rule: dnabert`: a high base exceeds mean_ratio x the sequence's mean attention (DNABERT: 1).")
     quantile: float = Field(0.9, gt=0, lt=1, description="`region_rule: quantile`: a high base exceeds this quantile of its sequence's attention.")
-    known_motifs: dict[Key, str] = Field(default_factory=dict, description="Known-motif MEME file per genome id.")
+    known_motifs: dict[Key, str] = Field(default_factory=dict, description="Known motifs per genome id: a key of `motifs.sources` (fetched by rule known_motifs_download to resources/known_motifs/<key>.txt) or a project-relative path. Files are read as MEME, JASPAR or TRANSFAC, told apart by content.")
+    sources: dict[Key, Source] = Field(default_factory=dict, description="Known-motif databases to fetch (e.g. JASPAR 2024 CORE vertebrates non-redundant), keyed by a name that `known_motifs` refers to.")
 
     @model_validator(mode="after")
     def _lens(self) -> Motifs:
@@ -250,6 +297,85 @@ class Variants(_Model):
     scatter: int = Field(1, ge=1, description="Number of variant_score_shard jobs per task; contigs of the genome's .fai are dealt round-robin by decreasing length.")
 
 
+class CollectionTask(_Model):
+    """The tfbs task every experiment of a collection becomes (``tasks.<t>`` keys of kind tfbs)."""
+
+    negatives: Literal["substitute", "genomic", "gc_matched", "dinuc_shuffle"] = Field("gc_matched", description="Negative strategy (see docs/datasets.md); the paper: gc_matched (690), dinuc_shuffle (mouse).")
+    top_n: int | None = Field(None, ge=1, description="Keep the top-N peaks by signalValue; default: all.")
+    flank: int = Field(50, ge=1, description="bp each side of the summit (101 bp windows).")
+    unknown_contigs: Literal["error", "skip"] = Field("skip", description="What to do with peaks on contigs not in the genome.")
+    holdout_chroms: dict[Literal["dev", "test"], list[str]] | None = Field(None, description="Chromosome held-out split: {dev: [..], test: [..]}.")
+    max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded, before splitting).")
+    max_train: int | None = Field(None, ge=2, description="Keep at most this many training examples (seeded, after splitting).")
+    k: int = Field(6, ge=3, le=6, description="k-mer size rows are checked against.")
+
+
+class Collection(_Model):
+    """A published metadata table expanded into one tfbs task per experiment (a checkpoint).
+
+    Each listed peak file becomes task ``<collection>__<experiment id>`` (the file name up to its
+    first dot for UCSC files.txt, the ENCODE file accession for a portal metadata.tsv); its
+    download is verified against the md5 of its table row.
+    """
+
+    genome: Key = Field(description="Genome id the peak files' coordinates refer to.")
+    table: Source = Field(description="The metadata table: UCSC encodeDCC files.txt, or an ENCODE portal metadata.tsv export.")
+    format: Literal["ucsc_files_txt", "encode_metadata_tsv"] = Field("ucsc_files_txt", description="Table format (docs/collections.md).")
+    base_url: str | None = Field(None, pattern=_URL, description="ucsc_files_txt: where the listed files live; default: the table's own directory.")
+    filters: dict[str, list[str]] = Field(default_factory=dict, description="Keep rows whose field is one of the values: antibody, cell, lab, or any field of the table (files.txt key, metadata.tsv column). Default: every peak file.")
+    task: CollectionTask = Field(default_factory=CollectionTask)
+    models: list[str] | None = Field(None, description="Fine-tuned models of every experiment; default finetune.models.")
+    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1, description="Fine-tuning seeds of every experiment.")
+
+
+class PlanRates(_Model):
+    """Real (non-padding) tokens per second of one job, by model size (``baseline``: the CNNs)."""
+
+    tiny: float = Field(gt=0)
+    small: float = Field(gt=0)
+    base: float = Field(gt=0)
+    baseline: float = Field(gt=0)
+
+
+class PlanGenome(_Model):
+    size_bp: int = Field(ge=1, description="Bases kept after genomes.<g>.contigs (hg38 chr1-22, X, Y: 3,088,269,832).")
+    contigs: int = Field(ge=1, description="Contigs kept (one corpus_shard job each).")
+
+
+#: GPU rules of profiles/slurm-gpu (set-resources with gpu: 1).
+PLAN_GPU_RULES = ("bert_pretrain", "bert_finetune", "baseline_finetune", "attention_extract",
+                  "variant_score_shard", "variant_score")  # fmt: skip
+
+
+class Plan(_Model):
+    """Figures behind ``snakemake plan`` (dnalm.plan): throughputs, genome and task sizes."""
+
+    gpu_tokens_per_s: PlanRates = Field(
+        default_factory=lambda: PlanRates(tiny=1.0e7, small=2.5e6, base=2.2e5, baseline=5.0e6),
+        description="Training tokens/s of one GPU. Assumed (no GPU run measured yet, bench/README.md): base "
+        "= an A100 at 40% MFU of its 312 TFLOP/s bf16 (about 567 MFLOP per training token); small and tiny "
+        "the same GPU at 20% and 4% MFU; baseline a guess. Measure with python -m bench.bench_pretrain --gpu.",
+    )
+    cpu_tokens_per_s: PlanRates = Field(
+        default_factory=lambda: PlanRates(tiny=11600, small=1900, base=80, baseline=1.0e5),
+        description="Training tokens/s of one CPU job (2 threads). Measured (bench/README.md, bench_learning): "
+        "tiny 11,600, small 1,600-2,200; base scaled from small by training FLOPs per token; baseline a guess.",
+    )
+    inference_speedup: float = Field(3.0, gt=0, description="Forward-only tokens/s over training tokens/s (forward is about a third of a training step's FLOPs).")
+    gpu_rules: list[str] = Field(default_factory=lambda: list(PLAN_GPU_RULES), description="Rules whose jobs run on a GPU (GPU-hours); every other job counts as CPU-hours.")
+    genomes: dict[Key, PlanGenome] = Field(default_factory=dict, description="Size of a genome before it is prepared (after that its chrom.sizes is read); demo worlds need none.")
+    task_rows: dict[Key, int] = Field(default_factory=dict, description="Labelled rows of a task before splitting (e.g. prom300_all: 59196); default 2 x top_n for tfbs, else default_task_rows, capped by max_per_class.")
+    default_task_rows: int = Field(10000, ge=1, description="Rows assumed for a task with no task_rows entry.")
+    collection_experiments: dict[Key, int] = Field(default_factory=dict, description="Experiments a collection will list (known only once its table is fetched); a demo world's table lists that world's experiments.")
+    imported_length: int = Field(300, ge=1, description="Row length in bp assumed for imported tasks.")
+    prepare_mbp_per_s: float = Field(10.0, gt=0, description="genome_prepare: Mbp validated and bgzipped per second (assumed).")
+    corpus_mbp_per_s: float = Field(34.0, gt=0, description="corpus_shard: Mbp of genome per second at coverage 1 x 5 (measured 34-74, bench_corpus).")
+    cpu_minutes_per_job: float = Field(2.0, ge=0, description="CPU minutes of every other CPU job (annotations, datasets, motifs, summaries).")
+    vcf_bytes_per_bp: float = Field(0.5, ge=0, description="Disk of the normalised dbSNP VCF per genome bp (dbSNP common b151: about 1.5 GB for 3.1 Gbp); ClinVar counts a tenth of it.")
+    snv_per_kb: float = Field(12.0, ge=0, description="Variants scored per kb of positive windows (dbSNP common: about 37 M SNVs / 3.1 Gbp).")
+    bytes_per_variant: float = Field(200.0, ge=0, description="Disk per scored variant (scores.tsv.gz and shards).")
+
+
 class Config(_Model):
     """dnalm workflow configuration. Unknown keys are errors."""
 
@@ -260,11 +386,13 @@ class Config(_Model):
     language_models: dict[Key, LanguageModel] = Field(default_factory=dict, description="Pretrained language models keyed by <lm>.")
     pretrain_presets: dict[Key, PretrainPreset] = Field(default_factory=dict)
     tasks: dict[Key, Task] = Field(default_factory=dict, description="Benchmark tasks keyed by <task>.")
+    collections: dict[CollectionKey, Collection] = Field(default_factory=dict, description="TF ChIP-seq collections: one tfbs task per row of a metadata table (tasks <collection>__<id>).")
     splits: Splits = Field(default_factory=Splits)
     finetune: Finetune = Field(default_factory=Finetune)
     attention: Attention = Field(default_factory=Attention)
     motifs: Motifs = Field(default_factory=Motifs)
     variants: Variants = Field(default_factory=Variants)
+    plan: Plan = Field(default_factory=Plan, description="Figures behind `snakemake plan`: jobs, CPU-hours, GPU-hours and disk per stage.")
 
     # ------------------------------------------------------------------ derived views
 
@@ -279,6 +407,11 @@ class Config(_Model):
     def task_models(self, task: str) -> list[str]:
         """Fine-tuned model names of a task (its own list, else ``finetune.models``)."""
         own = self.tasks[task].models
+        return list(own if own is not None else self.finetune.models)
+
+    def collection_models(self, name: str) -> list[str]:
+        """Fine-tuned model names of every experiment of a collection (default ``finetune.models``)."""
+        own = self.collections[name].models
         return list(own if own is not None else self.finetune.models)
 
     def task_seeds(self, task: str) -> list[int]:

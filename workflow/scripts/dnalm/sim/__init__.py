@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from dnalm.sim.annotations import write_epd, write_fasta, write_gtf, write_peaks, write_report
+from dnalm.sim.files_txt import write_files_txt
 from dnalm.sim.presets import MOTIF_NAMES, PRESETS, PWMS, PeakSpec
 from dnalm.sim.spec import (
     MAX_SCALE,
@@ -80,6 +81,7 @@ __all__ = [
     "world_spec",
     "worlds_of",
     "simulate_world",
+    "write_files_txt",
 ]
 
 log = logging.getLogger("dnalm.sim")

@@ -35,6 +35,7 @@ _FILES = {  # relative file -> Snakemake output name; peaks/<exp>.narrowPeak.gz 
     "clinvar.vcf.gz": "clinvar",
     "clinvar.vcf.gz.tbi": "clinvar_tbi",
     "truth/motifs.meme": "motifs",
+    "truth/motifs.jaspar": "motifs_jaspar",
     "truth/positions.tsv": "positions",
     "truth/summary.json": "summary",
 }

@@ -1,5 +1,5 @@
-"""Truth files: ``truth/positions.tsv`` (every planted feature), ``truth/motifs.meme`` and the
-``truth/summary.json`` counts.
+"""Truth files: ``truth/positions.tsv`` (every planted feature), ``truth/motifs.meme`` (and the
+same PWMs as JASPAR-format counts, ``truth/motifs.jaspar``) and the ``truth/summary.json`` counts.
 
 ``positions.tsv`` coordinates are 0-based half-open on UCSC contig names; motifs.meme holds
 the planted PWMs (columns A, C, G, T) with the genome's base composition as background.
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalm.meme import write_meme
+from dnalm.motif_formats import write_jaspar
 from dnalm.sim.core import World, stationary
 from dnalm.sim.presets import MOTIF_NAMES, PWMS, C, G, N, to_meme
 
@@ -19,7 +20,7 @@ __all__ = ["write_truth", "summary"]
 
 
 def write_truth(tdir: Path, w: World, clin: list[dict], mism: list[tuple]) -> list[tuple]:
-    """Write ``positions.tsv`` and ``motifs.meme`` into ``tdir``; return the truth rows.
+    """Write ``positions.tsv``, ``motifs.meme`` and ``motifs.jaspar`` into ``tdir``; return the rows.
 
     Rows are ``(kind, name, global start, global end, strand, feature)``, sorted by position,
     from the world's planted features, the dbSNP REF mismatches ``mism`` and the pathogenic and
@@ -42,6 +43,8 @@ def write_truth(tdir: Path, w: World, clin: list[dict], mism: list[tuple]) -> li
     planted = {m: PWMS[m] for m in MOTIF_NAMES if counts[m] > 0}
     background = to_meme(stationary(w.preset.gc)[None, :])[0]
     write_meme(tdir / "motifs.meme", planted, nsites=counts, background=background)
+    # The same PWMs as JASPAR-format counts (planted sites per motif): the demo's known motifs.
+    write_jaspar(tdir / "motifs.jaspar", planted, nsites=counts)
     return rows
 
 

@@ -1,0 +1,221 @@
+"""``dnalm score-variants``: SNVs, indels and multi-allelic records of a user's VCF, checked
+against the workflow's own scoring (dnalm.variants) and against hand-built windows."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+import pytest
+from dnalm import variants as V
+from dnalm import vcf as dvcf
+from dnalm.cli import main
+from dnalm.predict import load_classifier, predict_proba
+from dnalm.variant_io import iter_records, left_normalise, variant_windows
+from dnalm.variants.effects import load_mlm
+
+from tests.cli_models import random_classifier, write_genome
+from tests.synth import make_lm
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+K, L = 3, 41
+HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=400>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scorevar")
+    rng = np.random.default_rng(5)
+    chr1 = list(rng.choice(list("ACGT"), 400))
+    chr1[200:207] = list("GCAAAAT")  # a run of A: a deletion in it left-aligns to pos 202 (1-based)
+    seqs = {"chr1": "".join(chr1), "chr2": "".join(rng.choice(list("ACGT"), 200))}
+    genome = write_genome(tmp, seqs)
+    clf = random_classifier(tmp / "clf", K, L)
+    lm = make_lm(tmp / "lm", k=K, max_positions=64, hidden=16)
+    g = lambda c, p: seqs[c][p - 1]  # noqa: E731 - 1-based genome base
+    other = {b: next(x for x in "ACGT" if x != b) for b in "ACGT"}
+    recs = [
+        f"chr1\t100\tsnv\t{g('chr1', 100)}\t{other[g('chr1', 100)]}\t.\t.\t.",
+        f"chr1\t150\tins\t{g('chr1', 150)}\t{g('chr1', 150)}TT\t.\t.\t.",
+        # deletion of one A written at the end of the run (right-shifted): AA -> A at 205
+        "chr1\t205\tdel\tAA\tA\t.\t.\t.",
+        # multi-allelic: an SNV and a 1-bp deletion, written with a shared REF
+        f"chr1\t300\tmulti\t{g('chr1', 300)}{g('chr1', 301)}\t{other[g('chr1', 300)]}{g('chr1', 301)},"
+        f"{g('chr1', 300)}\t.\t.\t.",
+        f"chr1\t320\tbadref\t{other[g('chr1', 320)]}\tT\t.\t.\t.",
+        "chr1\t330\tsym\tA\t<DEL>\t.\t.\tSVTYPE=DEL;UNDECLARED=1",
+        f"2\t198\tend\t{g('chr2', 198)}\t{other[g('chr2', 198)]}\t.\t.\t.",  # alias, padded window
+        "chrX\t5\tnope\tA\tC\t.\t.\t.",
+    ]
+    vcf = tmp / "in.vcf"
+    vcf.write_text(HEADER + "".join(r + "\n" for r in recs))
+    return {"tmp": tmp, "genome": genome, "seqs": seqs, "clf": clf, "lm": lm, "vcf": vcf}
+
+
+@pytest.fixture(scope="module")
+def scored(world):
+    out = world["tmp"] / "res" / "scored"
+    rc = main(["score-variants", str(world["clf"]), "--vcf", str(world["vcf"]), "--genome",
+               str(world["genome"]), "--lm", str(world["lm"]), "--quiet", "--device", "cpu",
+               "-o", str(out)])
+    assert rc == 0
+    tsv = pd.read_csv(f"{out}.tsv", sep="\t", na_values=".", keep_default_na=False)
+    return out, tsv
+
+
+def test_every_allele_gets_a_row_and_a_status(scored):
+    out, tsv = scored
+    assert list(tsv["id"]) == ["snv", "ins", "del", "multi", "multi", "badref", "sym", "end", "nope"]
+    assert list(tsv["status"]) == ["scored"] * 5 + ["ref_mismatch", "symbolic", "scored",
+                                                    "unknown_contig"]
+    assert list(tsv["kind"].fillna("")) == ["snv", "ins", "del", "snv", "del", "", "", "snv", ""]
+    summary = json.loads(Path(f"{out}.json").read_text())
+    assert summary["counts"] == {"scored": 6, "ref_mismatch": 1, "symbolic": 1,
+                                 "unknown_contig": 1, "outside_contig": 0}
+    ok = tsv["status"] == "scored"
+    assert tsv.loc[ok, ["p_ref", "p_alt", "diff", "logOR"]].notna().all().all()
+    assert tsv.loc[~ok, ["p_ref", "p_alt", "llr"]].isna().all().all()
+    # the zero-shot LLR is for single-base alleles only
+    assert tsv.loc[ok, "llr"].notna().tolist() == [True, False, False, True, False, True]
+
+
+def test_snv_scores_equal_the_workflows(world, scored):
+    _, tsv = scored
+    snv = tsv[(tsv["kind"] == "snv")].reset_index(drop=True)
+    fa = pysam.FastaFile(str(world["genome"]))
+    lengths = dict(zip(fa.references, fa.lengths, strict=True))
+    contig = {"chr1": "chr1", "2": "chr2"}
+    alleles = [dvcf.Allele(contig[r.chrom], int(r.norm_pos), r.norm_ref, r.norm_alt)
+               for r in snv.itertuples()]
+    cands = [(a, V.Interval(a.contig, a.pos0, a.pos0 + 1, "+")) for a in alleles]
+    win = V.scoring_windows(cands, fa, lengths, L, None)  # the workflow's centred windows
+    model, k = load_classifier(world["clf"])
+    p_ref, p_alt = V.classifier_delta(model, k, win.ref, win.alt)
+    diff, logor = V.delta_scores(p_ref, p_alt)
+    zs_w, zs_off = zip(*(V.genome_window(fa, a.contig, a.pos0, L, lengths[a.contig])
+                         for a in alleles), strict=True)
+    mlm, lm_k = load_mlm(world["lm"])
+    llr = V.zero_shot_llr(mlm, lm_k, list(zs_w), list(zs_off), [a.ref for a in alleles],
+                          [a.alt for a in alleles])
+    for col, want in (("p_ref", p_ref), ("p_alt", p_alt), ("diff", diff), ("logOR", logor),
+                      ("llr", llr)):
+        np.testing.assert_allclose(snv[col], want, rtol=1e-6, atol=1e-7, err_msg=col)
+    assert len({round(v, 6) for v in snv["p_ref"]}) == len(snv)  # the model is not constant
+
+
+def test_indels_are_left_aligned_and_windows_rebuilt(world, scored):
+    _, tsv = scored
+    seqs = world["seqs"]["chr1"]
+    d = tsv.set_index("id")
+    # AA->A at 205 inside GCAAAAT (201-207) moves to CA->C at 202
+    assert (d.loc["del", "norm_pos"], d.loc["del", "norm_ref"], d.loc["del", "norm_alt"]) == (202, "CA", "C")
+    ins = d.loc["ins"]
+    assert (ins["norm_ref"], ins["norm_alt"]) == (seqs[149], seqs[149] + "TT")
+    model, k = load_classifier(world["clf"])
+    c = L // 2
+    # deletion: same left flank, the deleted A dropped, one more base pulled in on the right
+    ref_w = seqs[201 - c : 201 - c + L]
+    alt_del = seqs[201 - c : 202] + seqs[203 : 203 + L - c - 1]
+    # insertion: TT after the anchor, the right flank trimmed by two bases
+    alt_ins = seqs[149 - c : 150] + "TT" + seqs[150 : 150 + L - c - 3]
+    assert len(alt_del) == len(alt_ins) == L
+    p = predict_proba(model, [ref_w, alt_del, alt_ins], k)[:, 1]
+    assert d.loc["del", "p_ref"] == pytest.approx(p[0], abs=1e-6)
+    assert d.loc["del", "p_alt"] == pytest.approx(p[1], abs=1e-6)
+    assert d.loc["ins", "p_alt"] == pytest.approx(p[2], abs=1e-6)
+
+
+def test_vcf_output_carries_per_allele_info(world, scored):
+    out, tsv = scored
+    with pysam.VariantFile(f"{out}.vcf.gz") as vf:
+        for key in ("DNALM_PREF", "DNALM_PALT", "DNALM_DIFF", "DNALM_LOGOR", "DNALM_LLR"):
+            assert vf.header.info[key].number == "A"
+        recs = list(vf)
+    assert [r.id for r in recs] == ["snv", "ins", "del", "multi", "badref", "sym", "end", "nope"]
+    multi = recs[3]
+    rows = tsv[tsv["id"] == "multi"]
+    assert multi.info["DNALM_LOGOR"] == pytest.approx(tuple(rows["logOR"]), rel=1e-6)
+    assert multi.info["DNALM_LLR"][0] == pytest.approx(rows["llr"].iloc[0], rel=1e-6)
+    assert multi.info["DNALM_LLR"][1] is None
+    assert "DNALM_PREF" not in recs[4].info  # REF mismatch: nothing scored
+
+
+def test_batch_and_chunk_size_do_not_change_scores(world, scored, tmp_path):
+    from dnalm.score_vcf import score_vcf
+
+    _, tsv = scored
+    model, k = load_classifier(world["clf"])
+    score_vcf(model, k, world["vcf"], world["genome"], tmp_path / "b", L, batch_size=1, chunk=2)
+    other = pd.read_csv(tmp_path / "b.tsv", sep="\t", na_values=".", keep_default_na=False)
+    np.testing.assert_allclose(other["logOR"], tsv["logOR"], rtol=1e-5, atol=1e-6)
+
+
+def test_left_normalise_and_windows_reference_cases():
+    g = "GGCAAAATCCTCTCTA"
+
+    def fetch(s, e):
+        return g[s:e]
+
+    assert left_normalise(fetch, 5, "AA", "A") == (2, "CA", "C")  # 0-based, anchor C at 2
+    assert left_normalise(fetch, 6, "A", "AA") == (2, "C", "CA")
+    assert left_normalise(fetch, 10, "TCT", "T") == (8, "CCT", "C")  # CT repeat shifts left
+    assert left_normalise(fetch, 2, "CAA", "GAA") == (2, "C", "G")  # SNV trimmed
+    assert left_normalise(fetch, 0, "GG", "G") == (0, "GG", "G")  # nothing to the left
+    ref_w, alt_w, off = variant_windows(fetch, len(g), 14, "T", "TTTT", 7)
+    assert (ref_w, alt_w, off) == ("CTCTANN", "CTCTTTT", 3)  # N past the end; insertion trims
+
+
+def test_bad_vcf_lines_are_named_and_nothing_is_written(world, tmp_path, capsys):
+    out = tmp_path / "o"
+    base = [str(world["clf"]), "--genome", str(world["genome"]), "--quiet", "-o", str(out)]
+    cases = {
+        "cols": (HEADER + "chr1\t5\tx\tA\n", 4, "8 tab-separated"),
+        "pos": (HEADER + "chr1\t5\tx\tA\tC\t.\t.\t.\nchr1\tfive\tx\tA\tC\t.\t.\t.\n", 5, "POS"),
+        "ref": (HEADER + "chr1\t5\tx\tAX\tC\t.\t.\t.\n", 4, "REF"),
+        "alt": (HEADER + "chr1\t5\tx\tA\tC,?\t.\t.\t.\n", 4, "ALT allele '?'"),
+        "nohead": ("##fileformat=VCFv4.2\nchr1\t5\tx\tA\tC\t.\t.\t.\n", 2, "#CHROM"),
+        "notvcf": ("chr1\t5\n", 1, "not a VCF"),
+    }
+    for name, (text, line, what) in cases.items():
+        vcf = tmp_path / f"{name}.vcf"
+        vcf.write_text(text)
+        assert main(["score-variants", *base, "--vcf", str(vcf)]) == 2, name
+        err = capsys.readouterr().err
+        assert f"{vcf}:{line}:" in err and what in err, (name, err)
+    # a REF mismatch fails with --strict-ref, naming the line
+    assert main(["score-variants", *base, "--vcf", str(world["vcf"]), "--strict-ref"]) == 2
+    assert f"{world['vcf']}:8: REF" in capsys.readouterr().err
+    assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == []
+    with pytest.raises(ValueError, match="not found"):
+        list(iter_records(tmp_path / "missing.vcf"))
+
+
+def test_lm_too_short_for_the_window_and_gzip_input(world, tmp_path, capsys):
+    short = make_lm(tmp_path / "short", k=K, max_positions=32, hidden=16)
+    base = [str(world["clf"]), "--genome", str(world["genome"]), "--quiet", "-o", str(tmp_path / "o")]
+    assert main(["score-variants", *base, "--vcf", str(world["vcf"]), "--lm", str(short)]) == 2
+    assert "needs 41" in capsys.readouterr().err
+    gz = tmp_path / "in.vcf.gz"
+    pysam.tabix_compress(str(world["vcf"]), str(gz))
+    assert main(["score-variants", *base, "--vcf", str(gz)]) == 0
+    assert len((tmp_path / "o.tsv").read_text().splitlines()) == 1 + 9
+
+
+def test_scoring_its_own_output_again_replaces_the_values(world, scored, tmp_path):
+    out, tsv = scored
+    assert main(["score-variants", str(world["clf"]), "--vcf", f"{out}.vcf.gz", "--genome",
+                 str(world["genome"]), "--quiet", "-o", str(tmp_path / "again")]) == 0
+    again = pd.read_csv(tmp_path / "again.tsv", sep="\t", na_values=".", keep_default_na=False)
+    pd.testing.assert_frame_equal(again.drop(columns=["line", "llr"]),
+                                  tsv.drop(columns=["line", "llr"]))
+    with pysam.VariantFile(str(tmp_path / "again.vcf.gz")) as vf:
+        recs = {r.id: r for r in vf}
+    assert "DNALM_LLR" not in recs["snv"].info  # no --lm this time: the old LLR is gone
+    assert recs["sym"].info["UNDECLARED"] in (1, "1", True)  # the user's INFO is kept
+    text = gzip.decompress((tmp_path / "again.vcf.gz").read_bytes()).decode()
+    assert text.count("##INFO=<ID=DNALM_PREF,") == 1

@@ -1,0 +1,7 @@
+"""``python -m dnalm.cli``: the ``dnalm`` command."""
+
+import sys
+
+from dnalm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,394 @@
+"""Shared pieces of the ``dnalm`` subcommands: options, errors, inputs, model directories.
+
+Every subcommand takes the same compute options (:func:`add_common`), reads FASTA/BED inputs
+whose errors name ``file:line`` (:func:`read_fasta`, :func:`read_bed`), loads a model directory
+with its task card (:func:`load_model`) and writes outputs atomically (:func:`write_tsv`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from dnalm import atomic
+from dnalm.textio import open_text
+
+__all__ = [
+    "BedInterval",
+    "CliError",
+    "FastaRecord",
+    "LoadedModel",
+    "add_common",
+    "check_fits",
+    "load_model",
+    "max_bp",
+    "read_bed",
+    "read_fasta",
+    "setup",
+    "write_tsv",
+]
+
+_ACGTN = re.compile(r"[ACGTNacgtn]*")
+
+
+class CliError(ValueError):
+    """A user-facing error: printed as one line to stderr, exit status 2, no traceback."""
+
+
+def add_common(parser: argparse.ArgumentParser, out_help: str = "output file") -> None:
+    """Register the options every subcommand shares.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    out_help : str, optional
+        Help text of ``-o/--out``. Default is "output file".
+    """
+    g = parser.add_argument_group("compute and output")
+    g.add_argument("-o", "--out", required=True, help=out_help)
+    g.add_argument(
+        "--device",
+        default=None,
+        help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available, else cpu)",
+    )
+    g.add_argument(
+        "--batch-size", type=int, default=64, help="sequences per forward pass (default: 64)"
+    )
+    g.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)"
+    )
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def setup(args: argparse.Namespace):
+    """Apply ``--threads``, check ``--batch-size`` and resolve ``--device``.
+
+    Returns
+    -------
+    torch.device
+    """
+    import torch
+
+    from dnalm._compat import resolve_device
+
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise CliError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    try:
+        dev = resolve_device(args.device)
+    except RuntimeError as e:
+        raise CliError(f"--device {args.device!r}: {e}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise CliError(f"--device {args.device!r}: CUDA is not available on this machine")
+    return dev
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+class FastaRecord(NamedTuple):
+    """One FASTA record: ``id`` (first word of the header), upper-case ``seq``, header ``line``."""
+
+    id: str
+    seq: str
+    line: int
+
+
+def read_fasta(path: str | Path, min_len: int = 1) -> list[FastaRecord]:
+    """Read a (optionally gzipped) FASTA file into records.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    min_len : int, optional
+        Shortest sequence accepted (a model's k). Default is 1.
+
+    Returns
+    -------
+    list of FastaRecord
+        Sequences are upper-cased.
+
+    Raises
+    ------
+    CliError
+        Naming ``path:line`` for a missing header, an empty header or record, a character other
+        than ACGTN (any case), or a record shorter than ``min_len``; and when the file is
+        missing or holds no record.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"{p}: FASTA file not found")
+    out: list[FastaRecord] = []
+    name: str | None = None
+    start = 0
+    parts: list[str] = []
+
+    def flush() -> None:
+        if name is None:
+            return
+        seq = "".join(parts).upper()
+        if len(seq) < min_len:
+            raise CliError(
+                f"{p}:{start}: record {name!r} has {len(seq)} bases, expected >= {min_len}"
+            )
+        out.append(FastaRecord(name, seq, start))
+
+    try:
+        with open_text(p) as fh:
+            for ln, line in enumerate(fh, 1):
+                s = line.strip()
+                if s.startswith(">"):
+                    flush()
+                    toks = s[1:].split()
+                    if not toks:
+                        raise CliError(f"{p}:{ln}: empty FASTA header")
+                    name, start, parts = toks[0], ln, []
+                elif s:
+                    if name is None:
+                        raise CliError(f"{p}:{ln}: sequence before the first '>' header")
+                    if not _ACGTN.fullmatch(s):
+                        j = next(j for j, c in enumerate(s) if c not in "ACGTNacgtn")
+                        raise CliError(
+                            f"{p}:{ln}: record {name!r} has character {s[j]!r} at column {j + 1} "
+                            "(expected A, C, G, T or N)"
+                        )
+                    parts.append(s)
+            flush()
+    except UnicodeDecodeError as e:
+        raise CliError(f"{p}: not a text FASTA file ({e.reason})") from None
+    if not out:
+        raise CliError(f"{p}: no FASTA records")
+    return out
+
+
+class BedInterval(NamedTuple):
+    """One BED line: 0-based half-open ``[start, end)``, ``name`` (or None), ``strand``, ``line``."""
+
+    contig: str
+    start: int
+    end: int
+    name: str | None
+    strand: str
+    line: int
+
+
+def read_bed(path: str | Path) -> list[BedInterval]:
+    """Read BED3+ intervals (``track``/``browser``/``#`` lines skipped).
+
+    Raises
+    ------
+    CliError
+        Naming ``path:line`` for fewer than 3 fields, non-integer or negative coordinates,
+        ``end <= start`` or a strand other than ``+``, ``-`` or ``.``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"{p}: BED file not found")
+    out: list[BedInterval] = []
+    with open_text(p) as fh:
+        for ln, line in enumerate(fh, 1):
+            s = line.rstrip("\r\n")
+            if not s.strip() or s.startswith(("#", "track", "browser")):
+                continue
+            f = s.split("\t")
+            if len(f) < 3:
+                raise CliError(f"{p}:{ln}: expected at least 3 tab-separated fields, got {len(f)}")
+            try:
+                start, end = int(f[1]), int(f[2])
+            except ValueError:
+                raise CliError(
+                    f"{p}:{ln}: start/end must be integers, got {f[1]!r}, {f[2]!r}"
+                ) from None
+            if start < 0 or end <= start:
+                raise CliError(f"{p}:{ln}: need 0 <= start < end, got {start}, {end}")
+            strand = f[5] if len(f) > 5 else "."
+            if strand not in ("+", "-", "."):
+                raise CliError(f"{p}:{ln}: strand must be '+', '-' or '.', got {strand!r}")
+            name = f[3] if len(f) > 3 and f[3] not in ("", ".") else None
+            out.append(BedInterval(f[0], start, end, name, strand, ln))
+    if not out:
+        raise CliError(f"{p}: no BED intervals")
+    return out
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@dataclass
+class LoadedModel:
+    """A model directory ready to run.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        ``BertForSequenceClassification``, ``LongSeqClassifier`` or ``BertForMaskedLM`` (eval).
+    k : int
+    kind : {"classifier", "long", "lm"}
+    labels : list of str
+        Class names (from ``config.json``'s ``id2label`` when it names them, else "0", "1", ...);
+        empty for a language model.
+    window : int or None
+        Input length in bp (task card, else ``--window``); None when unknown.
+    max_tokens : int
+        Tokens per forward pass the BERT accepts (``max_position_embeddings``).
+    card : dict
+        The task card's JSON (empty when there is none).
+    """
+
+    model: Any
+    k: int
+    kind: str
+    labels: list[str]
+    window: int | None
+    max_tokens: int
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bert(self):
+        """The underlying ``BertModel``."""
+        return self.model.bert
+
+
+def _labels(config: Any, n: int) -> list[str]:
+    id2label = getattr(config, "id2label", None) or {}
+    names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(n)]
+    if all(re.fullmatch(r"LABEL_\d+", s) for s in names):  # transformers' placeholder names
+        return [str(i) for i in range(n)]
+    return names
+
+
+def _card(model_dir: Path, card: str | Path | None) -> dict[str, Any]:
+    path = Path(card) if card else model_dir / "card.json"
+    if path.is_dir():
+        path = path / "card.json"
+    if not path.is_file():
+        if card:
+            raise CliError(f"--card {card}: file not found")
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise CliError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(raw, dict):
+        raise CliError(f"{path}:1: expected a JSON object")
+    return raw
+
+
+def load_model(
+    path: str | Path,
+    allow_lm: bool = False,
+    card: str | Path | None = None,
+    window: int | None = None,
+    attn_implementation: str = "sdpa",
+) -> LoadedModel:
+    """Load a fine-tuned model directory (or, with ``allow_lm``, a language-model directory).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``results/finetune/<task>/<model>/seed<s>/model`` or ``results/pretrain/<lm>/model``.
+    allow_lm : bool, optional
+        Accept a masked-LM directory (``BertForMaskedLM``). Default is False.
+    card : str or pathlib.Path, optional
+        Task card (``results/datasets/<task>/card.json``). Default is ``path/card.json`` when
+        that exists.
+    window : int, optional
+        Input length in bp when no card gives one (``--window``); when both are set they must
+        agree. Default is None.
+    attn_implementation : str, optional
+        Default is "sdpa".
+
+    Returns
+    -------
+    LoadedModel
+    """
+    from dnalm.longseq import LongSeqClassifier
+    from dnalm.modeling import load_lm_dir
+    from dnalm.predict import load_classifier
+
+    d = Path(path)
+    if not d.is_dir():
+        raise CliError(f"{d}: model directory not found")
+    cfg_path = d / "config.json"
+    archs: list[str] = []
+    if cfg_path.is_file():
+        try:
+            archs = list(json.loads(cfg_path.read_text()).get("architectures") or [])
+        except json.JSONDecodeError as e:
+            raise CliError(f"{cfg_path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    raw_card = _card(d, card)
+    try:
+        if LongSeqClassifier.is_saved_in(d):
+            model, k = load_classifier(d)
+            kind = "long"
+            labels = [str(i) for i in range(int(model.n_classes))]
+        elif any(a.endswith("ForMaskedLM") for a in archs) or (not archs and allow_lm):
+            if not allow_lm:
+                raise CliError(
+                    f"{d}: is a language model; this subcommand needs a fine-tuned classifier"
+                )
+            lm = load_lm_dir(d, attn_implementation=attn_implementation)
+            model, k, kind, labels = lm.model, lm.tokenizer.k, "lm", []
+        else:
+            model, k = load_classifier(d, attn_implementation=attn_implementation)
+            kind = "classifier"
+            labels = _labels(model.config, int(model.config.num_labels))
+    except CliError:
+        raise
+    except (OSError, ValueError) as e:
+        raise CliError(f"{d}: cannot load model ({e})") from None
+    card_k = raw_card.get("k")
+    if card_k is not None and int(card_k) != int(k):
+        raise CliError(f"{d}: task card has k={card_k} but the model's vocabulary is k={k}")
+    card_window = raw_card.get("window_length")
+    if window is not None and window < 1:
+        raise CliError(f"--window must be >= 1, got {window}")
+    if card_window is not None and window is not None and int(card_window) != window:
+        raise CliError(
+            f"--window {window} disagrees with the task card's window_length {card_window}"
+        )
+    win = int(card_window) if card_window is not None else window
+    return LoadedModel(
+        model, int(k), kind, labels, win, int(model.config.max_position_embeddings), raw_card
+    )
+
+
+def max_bp(lm: LoadedModel) -> int | None:
+    """Longest sequence (bp) one BERT pass takes; None for long-input classifiers."""
+    if lm.kind == "long":
+        return None
+    return lm.max_tokens - 2 + lm.k - 1  # [CLS] k-mers [SEP]
+
+
+def check_fits(records: Sequence[FastaRecord], lm: LoadedModel, path: str | Path) -> None:
+    """Raise CliError naming the first record that needs more tokens than a BERT pass holds."""
+    limit = max_bp(lm)
+    if limit is None:
+        return
+    for r in records:
+        if len(r.seq) > limit:
+            raise CliError(
+                f"{path}:{r.line}: record {r.id!r} has {len(r.seq)} bases; this model takes at most "
+                f"{limit} (k={lm.k}, {lm.max_tokens} positions)"
+            )
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def write_tsv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` as TSV (gzip when ``path`` ends in ``.gz``), atomically."""
+    with atomic.atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=False, float_format="%.8g",
+                  compression="gzip" if str(path).endswith(".gz") else None)  # fmt: skip
+    return Path(path)

@@ -1,0 +1,330 @@
+"""Score every allele of a user's VCF with a fine-tuned classifier (and optionally a masked LM).
+
+For each ALT allele (multi-allelic records are scored allele by allele):
+
+1. **Checks.** The record's contig must be in the genome (tried as written, then with a
+   ``chr`` prefix added or removed, ``MT``/``chrM`` swapped); REF must match the genome
+   (upper-cased; ``N`` in REF matches any base). A REF mismatch is skipped and counted
+   (``status`` ``ref_mismatch``), or with ``strict_ref`` raises ``<file>:<line>: ...``.
+   Symbolic alleles (``*``, ``<DEL>``, breakends) are skipped (``symbolic``).
+2. **Normalisation** (:func:`dnalm.variant_io.left_normalise`): SNVs and MNVs trimmed, indels
+   left-aligned against the genome.
+3. **Windows** (:func:`dnalm.variant_io.variant_windows`): ``L`` bp (the task's window), REF
+   at ``L // 2`` of the ref window, ALT at ``L // 2`` of the alt window, which is refilled
+   (deletion) or trimmed (insertion) on the right to ``L`` bp, as DNABERT's ``mutate_seqs``
+   mutated fixed-length sequences. For an SNV the ref window is the workflow's centred window.
+4. **Scores** (:mod:`dnalm.variants.effects`, shared with the workflow): ``p_ref``/``p_alt``
+   (positive-class probability), ``diff = (p_alt - p_ref) * max(p_ref, p_alt)`` and
+   ``logOR = log2 odds(p_ref) - log2 odds(p_alt)``; with an LM, the zero-shot ``llr`` (masked
+   k-mer log-likelihood ratio averaged over both strands) for SNVs; indels and MNVs get none
+   (the LLR compares single-base alleles).
+
+Outputs (written together, atomically): ``<out>.vcf.gz`` (BGZF; the input's lines unchanged
+but for INFO ``DNALM_PREF``, ``DNALM_PALT``, ``DNALM_DIFF``, ``DNALM_LOGOR``, ``DNALM_LLR``,
+each ``Number=A`` and ``.`` for skipped alleles, declared in the header with any undeclared
+contigs; values from an earlier run are replaced), ``<out>.tsv`` (one row per allele, columns
+:data:`COLUMNS`) and ``<out>.json`` (counts per status). Variants are scored in chunks, so
+memory does not grow with the VCF. The VCF is rewritten as text rather than through
+``pysam.VariantFile`` records: htslib declares missing tags (an ``END`` for ``<DEL>``, INFO keys
+a header forgot) while it reads, and translating such records to an output header can abort
+the process; text keeps every other byte of the user's records as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from dnalm import atomic
+from dnalm.variant_io import (
+    Record,
+    is_symbolic,
+    iter_records,
+    left_normalise,
+    read_header,
+    variant_windows,
+)
+
+__all__ = ["COLUMNS", "INFO_FIELDS", "STATUSES", "score_vcf", "output_paths"]
+
+log = logging.getLogger("dnalm.score_vcf")
+
+_CONTIG = re.compile(r"##contig=<ID=([^,>]+)")
+
+COLUMNS = ["chrom", "pos", "id", "ref", "alt", "line", "status", "kind", "norm_pos", "norm_ref",
+           "norm_alt", "p_ref", "p_alt", "diff", "logOR", "llr"]
+STATUSES = ("scored", "ref_mismatch", "symbolic", "unknown_contig", "outside_contig")
+INFO_FIELDS = {
+    "DNALM_PREF": ("p_ref", "Positive-class probability of the reference window (dnalm)"),
+    "DNALM_PALT": ("p_alt", "Positive-class probability of the alternate window (dnalm)"),
+    "DNALM_DIFF": ("diff", "(p_alt - p_ref) * max(p_ref, p_alt), DNABERT diff (dnalm)"),
+    "DNALM_LOGOR": ("logOR", "log2 odds(p_ref) - log2 odds(p_alt), DNABERT logOR (dnalm)"),
+    "DNALM_LLR": ("llr", "Zero-shot masked-LM log-likelihood ratio alt vs ref, SNVs (dnalm)"),
+}
+
+
+def output_paths(out: str | Path) -> dict[str, str]:
+    """``<prefix>.vcf.gz``, ``.tsv`` and ``.json`` (a trailing ``.vcf``/``.vcf.gz`` is dropped)."""
+    s = str(out)
+    for ext in (".vcf.gz", ".vcf"):
+        if s.endswith(ext):
+            s = s[: -len(ext)]
+    return {"vcf": f"{s}.vcf.gz", "tsv": f"{s}.tsv", "json": f"{s}.json"}
+
+
+def _kind(ref: str, alt: str) -> str:
+    if len(ref) == len(alt):
+        return "snv" if len(ref) == 1 else "mnv"
+    if len(ref) == 1 and alt[0] == ref:
+        return "ins"
+    if len(alt) == 1 and ref[0] == alt:
+        return "del"
+    return "complex"
+
+
+def _contig_resolver(sizes: dict[str, int]):
+    cache: dict[str, str | None] = {}
+
+    def resolve(name: str) -> str | None:
+        if name not in cache:
+            cands = [name, f"chr{name}", name[3:] if name.startswith("chr") else name]
+            if name in ("MT", "chrMT"):
+                cands.append("chrM")
+            if name in ("chrM", "M"):
+                cands.append("MT")
+            cache[name] = next((c for c in cands if c in sizes), None)
+        return cache[name]
+
+    return resolve
+
+
+def _ref_matches(ref: str, genome: str) -> bool:
+    return len(ref) == len(genome) and all(r in ("N", g) for r, g in zip(ref, genome, strict=True))
+
+
+class _Chunk:
+    """Alleles waiting to be scored, with where each result goes."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.ref_w: list[str] = []
+        self.alt_w: list[str] = []
+        self.row_of: list[int] = []  # row index of each window pair
+        self.snv: list[int] = []  # window pairs that are SNVs (zero-shot)
+
+
+def _score_chunk(ch: _Chunk, model, k, mlm, lm_k, batch_size, device, positive_class) -> None:
+    from dnalm.variants.effects import classifier_delta, delta_scores, zero_shot_llr
+
+    if not ch.ref_w:
+        return
+    p_ref, p_alt = classifier_delta(model, k, ch.ref_w, ch.alt_w, batch_size, device,
+                                    positive_class)
+    diff, logor = delta_scores(p_ref, p_alt)
+    for j, r in enumerate(ch.row_of):
+        ch.rows[r].update(p_ref=p_ref[j], p_alt=p_alt[j], diff=diff[j], logOR=logor[j])
+    if mlm is not None and ch.snv:
+        c = [len(ch.ref_w[j]) // 2 for j in ch.snv]
+        llr = zero_shot_llr(mlm, lm_k, [ch.ref_w[j] for j in ch.snv], c,
+                            [ch.rows[ch.row_of[j]]["norm_ref"] for j in ch.snv],
+                            [ch.rows[ch.row_of[j]]["norm_alt"] for j in ch.snv],
+                            batch_size, device)
+        for j, v in zip(ch.snv, llr, strict=True):
+            ch.rows[ch.row_of[j]]["llr"] = v
+
+
+def _alleles(rec: Record, fa, resolve, sizes, L: int, strict_ref: bool, path: Path, ch: _Chunk,
+             counts: Counter) -> None:
+    """Append one row per ALT of ``rec`` to ``ch`` (and its windows when scorable)."""
+    contig = resolve(rec.contig)
+    for alt in rec.alts:
+        row = dict.fromkeys(COLUMNS)
+        row.update(chrom=rec.contig, pos=rec.pos, id=rec.id, ref=rec.ref, alt=alt, line=rec.line)
+        status = "scored"
+        if is_symbolic(alt):
+            status = "symbolic"
+        elif contig is None:
+            status = "unknown_contig"
+        elif rec.pos - 1 + len(rec.ref) > sizes[contig]:
+            status = "outside_contig"
+        else:
+            pos0 = rec.pos - 1
+            g = fa.fetch(contig, pos0, pos0 + len(rec.ref)).upper()
+            if not _ref_matches(rec.ref, g):
+                if strict_ref:
+                    raise ValueError(f"{path}:{rec.line}: REF {rec.ref!r} does not match the "
+                                     f"genome ({g!r}) at {contig}:{rec.pos}")
+                status = "ref_mismatch"
+            else:
+                def fetch(s: int, e: int, c: str = contig) -> str:
+                    return fa.fetch(c, s, e).upper()
+
+                ref = g if "N" in rec.ref else rec.ref
+                npos0, nref, nalt = left_normalise(fetch, pos0, ref, alt.upper())
+                row.update(kind=_kind(nref, nalt), norm_pos=npos0 + 1, norm_ref=nref,
+                           norm_alt=nalt)
+                rw, aw, _ = variant_windows(fetch, sizes[contig], npos0, nref, nalt, L)
+                ch.row_of.append(len(ch.rows))
+                if len(nref) == 1 and len(nalt) == 1:
+                    ch.snv.append(len(ch.ref_w))
+                ch.ref_w.append(rw)
+                ch.alt_w.append(aw)
+        row["status"] = status
+        counts[status] += 1
+        ch.rows.append(row)
+
+
+def _header_lines(header: list[str], contigs, sizes: dict[str, int], resolve) -> list[str]:
+    """The input's header with ``##contig`` lines for undeclared contigs (length from the genome
+    when it has them) and this module's ``##INFO`` lines (replacing any from an earlier run)."""
+    ours = tuple(f"##INFO=<ID={key}," for key in INFO_FIELDS)
+    meta = [h for h in header[:-1] if not h.startswith(ours)]
+    declared = {m.group(1) for h in meta if (m := _CONTIG.match(h))}
+    for c in contigs:
+        if c not in declared:
+            g = resolve(c)
+            meta.append(f"##contig=<ID={c},length={sizes[g]}>" if g else f"##contig=<ID={c}>")
+    meta += [f'##INFO=<ID={key},Number=A,Type=Float,Description="{desc}">'
+             for key, (_, desc) in INFO_FIELDS.items()]
+    return meta + header[-1:]
+
+
+def _with_info(text: str, rows: list[dict]) -> str:
+    """A VCF line with this module's INFO fields set from ``rows`` (one per ALT, in order);
+    a field whose alleles are all unscored is left out."""
+    f = text.split("\t")
+    keep = [kv for kv in f[7].split(";") if kv not in ("", ".") and kv.split("=", 1)[0] not in INFO_FIELDS]
+    for key, (col, _) in INFO_FIELDS.items():
+        vals = [_fmt(r[col]) for r in rows]
+        if any(v != "." for v in vals):
+            keep.append(f"{key}={','.join(vals)}")
+    f[7] = ";".join(keep) or "."
+    return "\t".join(f)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "."
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.8g}"
+    return str(v)
+
+
+def score_vcf(
+    model,
+    k: int,
+    vcf: str | Path,
+    genome: str | Path,
+    out: str | Path,
+    window: int,
+    lm=None,
+    lm_k: int | None = None,
+    batch_size: int = 64,
+    device=None,
+    positive_class: int = 1,
+    strict_ref: bool = False,
+    chunk: int = 4096,
+    verbose: bool = False,
+) -> dict:
+    """Score a VCF's alleles and write ``<out>.vcf.gz``, ``<out>.tsv`` and ``<out>.json``.
+
+    Parameters
+    ----------
+    model, k
+        As returned by :func:`dnalm.predict.load_classifier`.
+    vcf : str or pathlib.Path
+        Plain or gzip VCF (no index needed).
+    genome : str or pathlib.Path
+        Indexed FASTA.
+    out : str or pathlib.Path
+        Output prefix (see :func:`output_paths`).
+    window : int
+        Window length ``L`` in bp.
+    lm : transformers.BertForMaskedLM, optional
+        For the zero-shot LLR (with ``lm_k``). Default is None.
+    batch_size : int, optional
+        Default is 64. Scores do not depend on it.
+    positive_class : int, optional
+        Default is 1.
+    strict_ref : bool, optional
+        Raise on a REF mismatch instead of skipping. Default is False.
+    chunk : int, optional
+        Records scored together. Default is 4096. Scores do not depend on it.
+    verbose : bool, optional
+        Progress bar over records. Default is False.
+
+    Returns
+    -------
+    summary : dict
+        ``counts`` per status (alleles), ``n_records``, ``outputs``, ``window``.
+
+    Raises
+    ------
+    ValueError
+        ``<file>:<line>: ...`` for a malformed record (or a REF mismatch with ``strict_ref``);
+        nothing is written then.
+    """
+    import pysam
+    from tqdm.auto import tqdm
+
+    vpath, gpath = Path(vcf), Path(genome)
+    if window < 1:
+        raise ValueError(f"window must be positive, got {window}")
+    if not gpath.is_file():
+        raise ValueError(f"{gpath}: genome FASTA not found")
+    # pass 1: validate every line before anything is written; collect contigs
+    n_records, rec_contigs = 0, {}
+    for rec in iter_records(vpath):
+        n_records += 1
+        rec_contigs.setdefault(rec.contig, None)
+    try:
+        fa = pysam.FastaFile(str(gpath))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{gpath}: cannot open as an indexed FASTA ({e})") from None
+    sizes = dict(zip(fa.references, fa.lengths, strict=True))
+    resolve = _contig_resolver(sizes)
+    paths = output_paths(out)
+    counts: Counter = Counter({s: 0 for s in STATUSES})
+    header = _header_lines(read_header(vpath), rec_contigs, sizes, resolve)
+    with contextlib.ExitStack() as stack:
+        stack.callback(fa.close)
+        tmp = {name: stack.enter_context(atomic.atomic_path(p)) for name, p in paths.items()}
+        vout = stack.enter_context(pysam.BGZFile(str(tmp["vcf"]), "wb"))
+        vout.write("".join(h + "\n" for h in header).encode())
+        tsv = stack.enter_context(open(tmp["tsv"], "w"))
+        tsv.write("\t".join(COLUMNS) + "\n")
+        bar = stack.enter_context(tqdm(total=n_records, disable=not verbose, desc="variants"))
+        recs = iter_records(vpath)
+        while True:
+            batch = list(itertools.islice(recs, chunk))
+            if not batch:
+                break
+            ch = _Chunk()
+            n_rows = []
+            for rec in batch:
+                before = len(ch.rows)
+                _alleles(rec, fa, resolve, sizes, window, strict_ref, vpath, ch, counts)
+                n_rows.append(len(ch.rows) - before)
+            _score_chunk(ch, model, k, lm, lm_k, batch_size, device, positive_class)
+            i, lines = 0, []
+            for rec, n in zip(batch, n_rows, strict=True):
+                rows = ch.rows[i : i + n]
+                i += n
+                lines.append(_with_info(rec.text, rows) + "\n")
+                tsv.writelines("\t".join(_fmt(r[c]) for c in COLUMNS) + "\n" for r in rows)
+            vout.write("".join(lines).encode())
+            bar.update(len(batch))
+        vout.close()  # flush the BGZF stream before the files are committed
+        summary = {"counts": dict(counts), "n_records": n_records, "window": window,
+                   "positive_class": positive_class, "zero_shot": lm is not None,
+                   "vcf": str(vpath), "genome": str(gpath), "outputs": paths}
+        atomic.write_json(tmp["json"], summary)
+    if counts["ref_mismatch"]:
+        log.warning("%d allele(s) skipped: REF does not match the genome", counts["ref_mismatch"])
+    return summary

@@ -1,4 +1,4 @@
-"""Reading an indexed genome FASTA window by window, strand-aware.
+"""Reading an indexed genome FASTA window by window, strand-aware; small FASTA files record by record.
 
 Sequences are read through :class:`pysam.FastaFile` (bgzip + ``.fai`` + ``.gzi``, or plain FASTA
 + ``.fai``); the genome is never held as Python strings. Contig aliases (``1``,
@@ -7,12 +7,51 @@ Sequences are read through :class:`pysam.FastaFile` (bgzip + ``.fai`` + ``.gzi``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from dnalm.contigs import ContigMap
 from dnalm.seq import revcomp
+from dnalm.textio import open_text
 
-__all__ = ["Genome"]
+__all__ = ["FastaLines", "Genome", "fasta_records"]
+
+
+class FastaLines(NamedTuple):
+    """One record of :func:`fasta_records`: ``id`` (first word of the header), its ``>`` line
+    number, and its non-empty sequence lines as (line number, stripped text)."""
+
+    id: str
+    line: int
+    lines: list[tuple[int, str]]
+
+
+def fasta_records(path: str | Path) -> Iterator[FastaLines]:
+    """Records of a plain or gzipped FASTA file, streamed, with line numbers for error messages.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path:line`` for an empty header or sequence before the first ``>`` header.
+    """
+    rec: FastaLines | None = None
+    with open_text(path) as fh:
+        for ln, line in enumerate(fh, 1):
+            s = line.strip()
+            if s.startswith(">"):
+                if rec is not None:
+                    yield rec
+                toks = s[1:].split()
+                if not toks:
+                    raise ValueError(f"{path}:{ln}: empty FASTA header")
+                rec = FastaLines(toks[0], ln, [])
+            elif s:
+                if rec is None:
+                    raise ValueError(f"{path}:{ln}: sequence before the first '>' header")
+                rec.lines.append((ln, s))
+    if rec is not None:
+        yield rec
 
 
 class Genome:

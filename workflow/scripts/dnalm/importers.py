@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dnalm.dataset import Example
+from dnalm.fasta import fasta_records
 from dnalm.kmers import kmer2seq
 from dnalm.textio import open_text
 
@@ -227,32 +228,12 @@ def read_fasta_labels(
             table[f[0].strip()] = _label(f[1], labels, ln, rules)
     out: list[Example] = []
     used: set[str] = set()
-    name, start_ln, parts = None, 0, []
-
-    def flush():
-        if name is None:
-            return
-        if name not in table:
-            raise ValueError(f"{fasta}:{start_ln}: record {name!r} has no label in {labels}")
-        used.add(name)
-        out.append(
-            Example(_seq("".join(parts), fasta, start_ln, rules), table[name], source_id=name)
-        )
-
-    with open_text(fasta) as fh:
-        for ln, line in enumerate(fh, 1):
-            s = line.strip()
-            if s.startswith(">"):
-                flush()
-                toks = s[1:].split()
-                if not toks:
-                    raise ValueError(f"{fasta}:{ln}: empty FASTA header")
-                name, start_ln, parts = toks[0], ln, []
-            elif s:
-                if name is None:
-                    raise ValueError(f"{fasta}:{ln}: sequence before the first '>' header")
-                parts.append(s)
-        flush()
+    for rec in fasta_records(fasta):
+        if rec.id not in table:
+            raise ValueError(f"{fasta}:{rec.line}: record {rec.id!r} has no label in {labels}")
+        used.add(rec.id)
+        seq = "".join(s for _, s in rec.lines)
+        out.append(Example(_seq(seq, fasta, rec.line, rules), table[rec.id], source_id=rec.id))
     missing = sorted(set(table) - used)
     if missing:
         raise ValueError(f"{labels}: {len(missing)} ids not in {fasta}, e.g. {missing[0]!r}")

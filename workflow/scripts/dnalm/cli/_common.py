@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from dnalm import atomic
+from dnalm.fasta import fasta_records
 from dnalm.textio import open_text
 
 __all__ = [
@@ -129,43 +130,27 @@ def read_fasta(path: str | Path, min_len: int = 1) -> list[FastaRecord]:
     if not p.is_file():
         raise CliError(f"{p}: FASTA file not found")
     out: list[FastaRecord] = []
-    name: str | None = None
-    start = 0
-    parts: list[str] = []
-
-    def flush() -> None:
-        if name is None:
-            return
-        seq = "".join(parts).upper()
-        if len(seq) < min_len:
-            raise CliError(
-                f"{p}:{start}: record {name!r} has {len(seq)} bases, expected >= {min_len}"
-            )
-        out.append(FastaRecord(name, seq, start))
-
     try:
-        with open_text(p) as fh:
-            for ln, line in enumerate(fh, 1):
-                s = line.strip()
-                if s.startswith(">"):
-                    flush()
-                    toks = s[1:].split()
-                    if not toks:
-                        raise CliError(f"{p}:{ln}: empty FASTA header")
-                    name, start, parts = toks[0], ln, []
-                elif s:
-                    if name is None:
-                        raise CliError(f"{p}:{ln}: sequence before the first '>' header")
-                    if not _ACGTN.fullmatch(s):
-                        j = next(j for j, c in enumerate(s) if c not in "ACGTNacgtn")
-                        raise CliError(
-                            f"{p}:{ln}: record {name!r} has character {s[j]!r} at column {j + 1} "
-                            "(expected A, C, G, T or N)"
-                        )
-                    parts.append(s)
-            flush()
+        for rec in fasta_records(p):
+            for ln, s in rec.lines:
+                if not _ACGTN.fullmatch(s):
+                    j = next(j for j, c in enumerate(s) if c not in "ACGTNacgtn")
+                    raise CliError(
+                        f"{p}:{ln}: record {rec.id!r} has character {s[j]!r} at column {j + 1} "
+                        "(expected A, C, G, T or N)"
+                    )
+            seq = "".join(s for _, s in rec.lines).upper()
+            if len(seq) < min_len:
+                raise CliError(
+                    f"{p}:{rec.line}: record {rec.id!r} has {len(seq)} bases, expected >= {min_len}"
+                )
+            out.append(FastaRecord(rec.id, seq, rec.line))
     except UnicodeDecodeError as e:
         raise CliError(f"{p}: not a text FASTA file ({e.reason})") from None
+    except CliError:
+        raise
+    except ValueError as e:  # empty header, sequence before the first header
+        raise CliError(str(e)) from None
     if not out:
         raise CliError(f"{p}: no FASTA records")
     return out

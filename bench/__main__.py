@@ -17,6 +17,8 @@ BENCHES = [
     ["bench.bench_variants", "--n-records", "2000000"],
     ["bench.bench_cli_predict"],
     ["bench.bench_cli_scan"],
+    ["bench.bench_attribution", "--n", "50"],
+    ["bench.bench_modisco", "--sizes", "1000", "10000"],
 ]
 
 

@@ -55,7 +55,7 @@ def _model_dir(root: Path, size: str, k: int, max_positions: int = 512) -> Path:
     return d
 
 
-def _fast_tokenizer(k: int):
+def fast_kmer_tokenizer(k: int):
     """A ``PreTrainedTokenizerFast`` over space-separated k-mers with dnalm's ids.
 
     ``BertTokenizerFast(vocab_file=..., do_lower_case=False)`` maps every k-mer to [UNK] with
@@ -83,7 +83,7 @@ def per_sequence_pipeline(d: Path, seqs: list[str], k: int, device: str) -> np.n
     pipe = pipeline(
         "text-classification",
         model=model,
-        tokenizer=_fast_tokenizer(k),
+        tokenizer=fast_kmer_tokenizer(k),
         device=torch.device(device),
     )
     out = np.zeros((len(seqs), 2))
@@ -105,7 +105,7 @@ def batched_hf_loop(d: Path, seqs: list[str], k: int, device: str, batch_size: i
         .eval()
         .to(dev)
     )
-    tok = _fast_tokenizer(k)
+    tok = fast_kmer_tokenizer(k)
     order = np.argsort([len(s) for s in seqs], kind="stable")
     out = np.zeros((len(seqs), 2))
     for a in range(0, len(seqs), batch_size):
@@ -125,7 +125,7 @@ def per_sequence_features(d: Path, seqs: list[str], k: int, device: str) -> np.n
 
     model = BertModel.from_pretrained(str(d), add_pooling_layer=False).eval()
     pipe = pipeline(
-        "feature-extraction", model=model, tokenizer=_fast_tokenizer(k), device=torch.device(device)
+        "feature-extraction", model=model, tokenizer=fast_kmer_tokenizer(k), device=torch.device(device)
     )
     return np.stack([np.asarray(pipe(kmers.seq2kmer(s, k)))[0, 0] for s in seqs])
 
@@ -144,7 +144,7 @@ def batched_hf_features(
         .eval()
         .to(dev)
     )
-    tok = _fast_tokenizer(k)
+    tok = fast_kmer_tokenizer(k)
     order = np.argsort([len(s) for s in seqs], kind="stable")
     out = np.zeros((len(seqs), model.config.hidden_size), dtype=np.float32)
     for a in range(0, len(seqs), batch_size):

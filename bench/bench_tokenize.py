@@ -13,11 +13,18 @@ ids of every mode are checked to equal the reference before anything is timed. M
   sequence's ids sliced out (k-mers spanning a separator are dropped);
 - ``stored codes``: the corpus path, where pieces are already uint8 codes in a shard and a
   contiguous block of pieces is tokenised by one ``codes_to_ids`` call, then sliced.
+
+Then the Hugging Face side: ``transformers.AutoTokenizer.from_pretrained`` of a model
+directory's ``tokenizer.json`` (:func:`dnalm.kmers.hf_tokenizer_json`, which k-merises raw DNA)
+called on a batch of raw sequences, against :func:`dnalm.kmers.encode_batch` on the same
+``--hf-seqs`` sequences; both must give the same padded ``[CLS] ... [SEP]`` ids first. Goal:
+dnalm >= 20x the HF fast tokenizer.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 
 import numpy as np
@@ -67,6 +74,24 @@ def best_time(fn, repeats: int) -> float:
     return best
 
 
+def hf_versus_dnalm(seqs: list[str], k: int, repeats: int) -> dict:
+    """tokens/s of AutoTokenizer (the model directory's tokenizer.json) and of encode_batch."""
+    from transformers import AutoTokenizer
+
+    with tempfile.TemporaryDirectory() as d:
+        kmers.write_tokenizer_files(d, k, max_len=max(len(s) for s in seqs))
+        tok = AutoTokenizer.from_pretrained(d)
+    ids, mask = kmers.encode_batch(seqs, k)
+    hf = tok(seqs, padding=True)
+    if hf["input_ids"] != ids.tolist() or hf["attention_mask"] != mask.tolist():
+        raise AssertionError(f"k={k}: AutoTokenizer ids differ from dnalm.kmers.encode_batch")
+    n_tok = int(mask.sum())
+    t_hf = best_time(lambda: tok(seqs, padding=True), repeats)
+    t_dn = best_time(lambda: kmers.encode_batch(seqs, k), repeats)
+    return {"k": k, "tokens": n_tok, "hf_tok_s": n_tok / t_hf, "dnalm_tok_s": n_tok / t_dn,
+            "dnalm_over_hf": t_hf / t_dn}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description="k-mer tokenization: dnalm.kmers vs reference")
     ap.add_argument("--n-seqs", type=int, default=2000)
@@ -74,6 +99,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--k", type=int, nargs="+", default=[3, 4, 5, 6])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hf-seqs", type=int, default=500, help="sequences for the HF comparison")
     args = ap.parse_args(argv)
 
     seqs = random_seqs(args.n_seqs, args.length, args.seed)
@@ -117,6 +143,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"{cells[0]:>18} {cells[1]:>19} {cells[2]:>19}"
         )
     print("goal: >= 50x for the vectorised (batched / stored-codes) paths")
+    hf_seqs = seqs[: args.hf_seqs]
+    print(f"\nAutoTokenizer (tokenizer.json, raw DNA) vs dnalm.kmers.encode_batch, same "
+          f"{len(hf_seqs)} sequences and ids, best of {args.repeats}")  # fmt: skip
+    print(f"{'k':>2} {'tokens':>10} {'HF fast':>10} {'dnalm':>10} {'ratio':>8}")
+    for k in args.k:
+        r = hf_versus_dnalm(hf_seqs, k, args.repeats)
+        rows.append({"mode": "hf_auto_tokenizer", **r})
+        print(f"{k:>2} {r['tokens']:>10,} {r['hf_tok_s'] / 1e6:>9.2f}M {r['dnalm_tok_s'] / 1e6:>9.1f}M "
+              f"{r['dnalm_over_hf']:>7.0f}x")  # fmt: skip
+    print("goal: dnalm >= 20x the HF fast tokenizer")
     return rows
 
 

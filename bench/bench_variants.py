@@ -1,15 +1,28 @@
-"""Variant scoring throughput (batched vs one at a time) and VCF streaming memory.
+"""Variant scoring throughput (``dnalm score-variants`` vs a batched HF loop) and VCF streaming memory.
 
 Run from the repository root::
 
-    python -m bench.bench_variants [--size tiny] [--n-variants 256]
+    python -m bench.bench_variants [--size tiny] [--n-variants 2000]
         [--n-records 10000000] [--gpu]
 
-1. **Scoring.** The same random SNVs (101-bp windows, k=6, randomly initialised classifier
-   and masked LM of the ``--size`` preset) are scored by ``dnalm.variants.effects`` batched
-   (``--batch-size``) and one variant per forward pass (the reference), in the same run;
-   the two are checked to agree before the variants/s and the ratio are printed.
-   Classifier (ref + alt windows) and zero-shot masked LM (both strands) are timed apart.
+1. **Scoring.** A random genome (two 300-kb contigs) and a VCF of ``--n-variants`` records
+   (80 % SNVs, 10 % insertions, 10 % deletions of 1-5 bp) are scored with a randomly
+   initialised classifier and masked LM of the ``--size`` preset (k = 6, 101-bp windows) two
+   ways, in the same run, alternating ``--repeats`` times (best time of each kept):
+
+   - **ours**: ``dnalm score-variants CLF --vcf --genome [--lm LM] -o OUT`` end to end (VCF
+     parsing and checks, REF check against the genome, left-normalisation, windows,
+     batched scoring, VCF + TSV written);
+   - **batched HF loop**, what a careful user writes with ``transformers``: pysam reads the
+     records and windows, a fast (Rust) tokenizer turns k-mer strings into ids,
+     ``--batch-size`` ref and alt windows go through ``BertForSequenceClassification`` per
+     forward pass (SDPA attention, ``torch.inference_mode``, bf16 autocast on CUDA); for the
+     zero-shot LLR the k tokens covering each SNV are masked in one ``BertForMaskedLM``
+     pass per strand and the ref/alt k-mer logits read off. It does not left-normalise
+     (a user would run ``bcftools norm`` first) and writes nothing.
+
+   Both are checked to agree on the SNVs (``p_ref``, ``p_alt``, LLR) before variants/s and
+   the ratios are printed, for the classifier alone and with the zero-shot LLR.
 2. **Streaming.** A synthetic bgzip VCF of ``--n-records`` records (RefSeq contig names,
    10 % multi-allelic) is written in chunks, then streamed through
    ``dnalm.vcf_prepare.normalise_vcf`` (validation, renaming, BGZF + tabix) while a sampler thread records the
@@ -23,6 +36,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import threading
@@ -30,10 +44,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
+from dnalm import kmers
 from dnalm import vcf as dvcf
 from dnalm import vcf_prepare as vprep
-from dnalm.variants import effects as V
+from dnalm.seq import revcomp
 
 
 def _rss_mb() -> float:
@@ -63,78 +79,162 @@ class _Sampler(threading.Thread):
 # ----------------------------------------------------------------------------- scoring
 
 
-def _models(size: str, k: int):
+def make_inputs(root: Path, size: str, n: int, k: int = 6, L: int = 101, seed: int = 0) -> dict:
+    """Genome (bgzip + .fai/.gzi), VCF, classifier directory (with a task card) and LM directory."""
+    import pysam
     from dnalm.modeling import bert_config
     from transformers import BertForMaskedLM, BertForSequenceClassification
 
+    rng = np.random.default_rng(seed)
+    contigs = {c: "".join(rng.choice(list("ACGT"), 300_000)) for c in ("chr1", "chr2")}
+    plain = root / "genome.fa"
+    plain.write_text("".join(f">{c}\n" + "\n".join(s[i : i + 60] for i in range(0, len(s), 60))
+                             + "\n" for c, s in contigs.items()))  # fmt: skip
+    genome = root / "genome.fa.gz"
+    pysam.tabix_compress(str(plain), str(genome), force=True)
+    pysam.faidx(str(genome))
+    lines = []
+    per = n // 2
+    for c, seq in contigs.items():
+        for pos0 in np.sort(rng.choice(np.arange(1000, len(seq) - 1000, 7), per, replace=False)):
+            pos0 = int(pos0)
+            u = rng.random()
+            if u < 0.8:
+                ref = seq[pos0]
+                alt = "ACGT".replace(ref, "")[int(rng.integers(3))]
+            elif u < 0.9:
+                ref = seq[pos0]
+                alt = ref + "".join(rng.choice(list("ACGT"), int(rng.integers(1, 6))))
+            else:
+                ref = seq[pos0 : pos0 + 1 + int(rng.integers(1, 6))]
+                alt = ref[0]
+            lines.append(f"{c}\t{pos0 + 1}\tv{len(lines)}\t{ref}\t{alt}\t.\t.\t.\n")
+    vcf = root / "in.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID={c},length={len(s)}>\n"
+                                                     for c, s in contigs.items())
+                   + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(lines))  # fmt: skip
     torch.manual_seed(0)
     cfg = bert_config(k, size, max_positions=512)
     cfg.num_labels = 2
-    return BertForSequenceClassification(cfg).eval(), BertForMaskedLM(cfg).eval()
+    clf, lm = root / "clf", root / "lm"
+    BertForSequenceClassification(cfg).save_pretrained(str(clf))
+    BertForMaskedLM(cfg).save_pretrained(str(lm))
+    for d in (clf, lm):
+        kmers.write_tokenizer_files(d, k, max_len=512)
+    (clf / "card.json").write_text(json.dumps({"task": "bench", "kind": "tfbs", "k": k,
+                                               "window_length": L, "counts": {}}))  # fmt: skip
+    return {"genome": genome, "vcf": vcf, "clf": clf, "lm": lm, "k": k, "L": L,
+            "n_alleles": len(lines)}  # fmt: skip
 
 
-def _timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return out, time.perf_counter() - t0
+def ours(inp: dict, out: Path, batch_size: int, device: str, with_lm: bool) -> pd.DataFrame:
+    """``dnalm score-variants`` end to end; its TSV."""
+    from dnalm.cli import main
+
+    argv = ["score-variants", str(inp["clf"]), "--vcf", str(inp["vcf"]), "--genome",
+            str(inp["genome"]), "--batch-size", str(batch_size), "--device", device, "--quiet",
+            "-o", str(out)]  # fmt: skip
+    if with_lm:
+        argv += ["--lm", str(inp["lm"])]
+    if main(argv) != 0:
+        raise RuntimeError("dnalm score-variants failed")
+    return pd.read_csv(f"{out}.tsv", sep="\t", na_values=".", keep_default_na=False)
 
 
-def bench_scoring(
-    size: str,
-    n: int,
-    batch_size: int,
-    device: str,
-    k: int = 6,
-    L: int = 101,
-    n_ref: int | None = None,
-) -> dict:
-    rng = np.random.default_rng(0)
-    clf, mlm = _models(size, k)
-    wins = ["".join(rng.choice(list("ACGT"), L)) for _ in range(n)]
-    off = L // 2
-    refs = [w[off] for w in wins]
-    alts = ["ACGT".replace(r, "")[int(rng.integers(3))] for r in refs]
-    alt_w = [w[:off] + a + w[off + 1 :] for w, a in zip(wins, alts, strict=True)]
-    n_ref = n if n_ref is None else min(n, n_ref)
-    with torch.inference_mode():
-        V.classifier_delta(clf, k, wins[:2], alt_w[:2], batch_size, device)  # warm-up
-        (pb, ab), t_clf_b = _timed(
-            lambda: V.classifier_delta(clf, k, wins, alt_w, batch_size, device)
-        )
-        one, t_clf_1 = _timed(
-            lambda: [
-                V.classifier_delta(clf, k, [wins[i]], [alt_w[i]], 1, device) for i in range(n_ref)
-            ]
-        )
-        p1 = np.array([o[0][0] for o in one])
-        zb, t_zs_b = _timed(
-            lambda: V.zero_shot_llr(mlm, k, wins, [off] * n, refs, alts, batch_size, device)
-        )
-        z1, t_zs_1 = _timed(
-            lambda: np.array(
-                [
-                    V.zero_shot_llr(mlm, k, [wins[i]], [off], [refs[i]], [alts[i]], 1, device)[0]
-                    for i in range(n_ref)
-                ]
-            )
-        )
+@torch.inference_mode()
+def batched_hf_loop(inp: dict, batch_size: int, device: str, with_lm: bool) -> pd.DataFrame:
+    """A competent batched ``transformers`` loop over the VCF (see the module docstring)."""
+    import pysam
+    from dnalm._compat import autocast
+    from transformers import BertForMaskedLM, BertForSequenceClassification
+
+    from bench.bench_cli_predict import fast_kmer_tokenizer
+
+    dev = torch.device(device)
+    k, L = inp["k"], inp["L"]
+    c = L // 2
+    tok = fast_kmer_tokenizer(k)
+    clf = BertForSequenceClassification.from_pretrained(str(inp["clf"]), attn_implementation="sdpa")
+    clf = clf.eval().to(dev)
+    rows, ref_w, alt_w = [], [], []
+    with pysam.VariantFile(str(inp["vcf"])) as vf, pysam.FastaFile(str(inp["genome"])) as fa:
+        for rec in vf:
+            s = rec.pos - 1 - c
+            left = fa.fetch(rec.chrom, s, rec.pos - 1).upper()
+            for alt in rec.alts:
+                right = fa.fetch(rec.chrom, rec.pos - 1 + len(rec.ref),
+                                 rec.pos - 1 + len(rec.ref) + L).upper()  # fmt: skip
+                ref_w.append(fa.fetch(rec.chrom, s, s + L).upper())
+                alt_w.append((left + alt + right)[:L])
+                rows.append((rec.id, rec.ref, alt))
+
+    def probs(seqs: list[str]) -> np.ndarray:
+        out = np.zeros(len(seqs))
+        for a in range(0, len(seqs), batch_size):
+            enc = tok([kmers.seq2kmer(x, k) for x in seqs[a : a + batch_size]], padding=True,
+                      return_tensors="pt").to(dev)  # fmt: skip
+            with autocast(dev):
+                logits = clf(**enc).logits
+            out[a : a + batch_size] = torch.softmax(logits.float(), -1)[:, 1].cpu().numpy()
+        return out
+
+    p = probs(ref_w + alt_w)
+    df = pd.DataFrame(rows, columns=["id", "ref", "alt"])
+    df["p_ref"], df["p_alt"] = p[: len(rows)], p[len(rows) :]
+    if with_lm:
+        mlm = BertForMaskedLM.from_pretrained(str(inp["lm"]), attn_implementation="sdpa")
+        mlm = mlm.eval().to(dev)
+        snv = [i for i, (_, r, a) in enumerate(rows) if len(r) == len(a) == 1]
+        llr = np.zeros(len(snv))
+        for strand in ("+", "-"):
+            ws = [ref_w[i] if strand == "+" else revcomp(ref_w[i]) for i in snv]
+            alts = [rows[i][2] if strand == "+" else revcomp(rows[i][2]) for i in snv]
+            off = c if strand == "+" else L - 1 - c
+            cover = np.arange(max(0, off - k + 1), min(off, L - k) + 1) + 1  # +1: [CLS]
+            for a in range(0, len(ws), batch_size):
+                wb = ws[a : a + batch_size]
+                ids = tok([kmers.seq2kmer(x, k) for x in wb], return_tensors="pt")["input_ids"]
+                alt_ids = tok([kmers.seq2kmer(x[:off] + b + x[off + 1 :], k)
+                               for x, b in zip(wb, alts[a : a + batch_size], strict=True)],
+                              return_tensors="pt")["input_ids"]  # fmt: skip
+                ref_tok, alt_tok = ids[:, cover], alt_ids[:, cover]
+                masked = ids.clone()
+                masked[:, cover] = tok.mask_token_id
+                with autocast(dev):
+                    logits = mlm(input_ids=masked.to(dev)).logits[:, cover].float().cpu()
+                diff = (logits.gather(-1, alt_tok[..., None]) - logits.gather(-1, ref_tok[..., None]))
+                llr[a : a + len(wb)] += diff[..., 0].mean(1).numpy() / 2
+        df["llr"] = np.nan
+        df.loc[snv, "llr"] = llr
+    return df
+
+
+def bench_scoring(size: str, n: int, batch_size: int, device: str, repeats: int = 2) -> dict:
+    """Variants/s of ours and the batched HF loop, classifier alone and with the zero-shot LLR."""
+    res: dict = {"size": size, "device": device, "batch_size": batch_size}
     tol = 2e-2 if device.startswith("cuda") else 1e-4  # bf16 autocast on CUDA
-    assert np.allclose(p1, pb[:n_ref], atol=tol), "batched and single classifier disagree"
-    assert np.allclose(z1, zb[:n_ref], atol=tol * 10), "batched and single zero-shot disagree"
-    res = {
-        "size": size,
-        "device": device,
-        "n": n,
-        "batch_size": batch_size,
-        "clf_batched_vps": n / t_clf_b,
-        "clf_single_vps": n_ref / t_clf_1,
-        "zs_batched_vps": n / t_zs_b,
-        "zs_single_vps": n_ref / t_zs_1,
-    }
-    res["clf_ratio"] = res["clf_batched_vps"] / res["clf_single_vps"]
-    res["zs_ratio"] = res["zs_batched_vps"] / res["zs_single_vps"]
+    with tempfile.TemporaryDirectory(prefix="bench_score_") as tmp:
+        inp = make_inputs(Path(tmp), size, n)
+        res["n_alleles"] = n_all = inp["n_alleles"]
+        batched_hf_loop(inp, batch_size, device, False)  # warm-up (imports, kernels)
+        for mode, with_lm in (("clf", False), ("clf_lm", True)):
+            t_ours = t_ref = float("inf")
+            for _ in range(repeats):  # alternate, keep each one's best time
+                t = time.perf_counter()
+                got = ours(inp, Path(tmp) / "out", batch_size, device, with_lm)
+                t_ours = min(t_ours, time.perf_counter() - t)
+                t = time.perf_counter()
+                ref = batched_hf_loop(inp, batch_size, device, with_lm)
+                t_ref = min(t_ref, time.perf_counter() - t)
+            assert len(got) == len(ref) == n_all and (got["status"] == "scored").all()
+            snv = (got["kind"] == "snv").to_numpy()
+            cols = ["p_ref", "p_alt"] + (["llr"] if with_lm else [])
+            diff = max(float(np.abs(got.loc[snv, col].to_numpy() - ref.loc[snv, col].to_numpy()).max())
+                       for col in cols)  # fmt: skip
+            assert diff < (10 * tol if with_lm else tol), (mode, diff)
+            res[mode] = {"ours_vps": n_all / t_ours, "batched_hf_vps": n_all / t_ref,
+                         "ratio": t_ref / t_ours, "max_abs_diff_snv": diff,
+                         "n_snv": int(snv.sum()), "n_indel": int((~snv).sum())}  # fmt: skip
     return res
 
 
@@ -242,33 +342,36 @@ def bench_streaming(n_records: int, workdir: Path) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="tiny", choices=["tiny", "small", "base"])
-    ap.add_argument("--n-variants", type=int, default=256)
-    ap.add_argument(
-        "--n-single", type=int, default=None, help="variants scored one at a time (default: all)"
-    )
+    ap.add_argument("--n-variants", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--n-records", type=int, default=10_000_000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--gpu", action="store_true", help="base model on CUDA, batch 256")
     ap.add_argument("--skip-streaming", action="store_true")
+    ap.add_argument("--skip-scoring", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
     device, size, bs = "cpu", args.size, args.batch_size
     if args.gpu:
         if not torch.cuda.is_available():
             raise SystemExit("--gpu: CUDA is not available")
         device, size, bs = "cuda", "base", max(bs, 256)
-    r = bench_scoring(size, args.n_variants, bs, device, n_ref=args.n_single)
-    print(f"scoring ({r['size']} model, {r['device']}, {r['n']} SNVs, 101 bp, k=6, batch {bs})")
-    print(
-        f"  classifier ref+alt : batched {r['clf_batched_vps']:8.1f} variants/s, "
-        f"one-at-a-time {r['clf_single_vps']:8.1f} variants/s, ratio {r['clf_ratio']:.1f}x"
-    )
-    print(
-        f"  zero-shot MLM 2 str: batched {r['zs_batched_vps']:8.1f} variants/s, "
-        f"one-at-a-time {r['zs_single_vps']:8.1f} variants/s, ratio {r['zs_ratio']:.1f}x"
-    )
-    out = {"scoring": r}
+    out: dict = {}
+    if not args.skip_scoring:
+        r = bench_scoring(size, args.n_variants, bs, device, args.repeats)
+        name = torch.cuda.get_device_name() if args.gpu else f"CPU, {args.threads} thread(s)"
+        print(f"scoring ({r['size']} model, {name}, {r['n_alleles']} alleles: "
+              f"{r['clf']['n_snv']} SNVs + {r['clf']['n_indel']} indels, 101 bp, k=6, batch {bs})")
+        for mode, label in (("clf", "classifier ref+alt"), ("clf_lm", "+ zero-shot LLR   ")):
+            m = r[mode]
+            print(f"  {label}: ours {m['ours_vps']:8.1f} variants/s, batched HF loop "
+                  f"{m['batched_hf_vps']:8.1f} variants/s, ratio {m['ratio']:.2f}x "
+                  f"(SNVs agree within {m['max_abs_diff_snv']:.1g})")
+        out["scoring"] = r
     if not args.skip_streaming:
         with tempfile.TemporaryDirectory(prefix="bench_variants_") as tmp:
             s = bench_streaming(args.n_records, Path(tmp))

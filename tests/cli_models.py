@@ -30,7 +30,8 @@ def save_classifier(model, directory: Path, k: int, window: int | None) -> Path:
     model.save_pretrained(str(directory))
     kmers.write_tokenizer_files(directory, k, max_len=int(model.config.max_position_embeddings))
     if window is not None:
-        (directory / "card.json").write_text(json.dumps({"task": "t", "k": k, "window_length": window}))
+        (directory / "card.json").write_text(json.dumps({"task": "t", "kind": "tfbs", "counts": {},
+                                                          "k": k, "window_length": window}))
     return directory
 
 

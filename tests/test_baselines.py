@@ -23,7 +23,7 @@ def test_baseline_learns_planted_motif(tmp_path, splits, name):
     assert m["mcc"] > 0.6
     assert m["init"] == "none"
     assert (tmp_path / "train_log.tsv").is_file() and (tmp_path / "predictions.tsv.gz").is_file()
-    assert not (tmp_path / "model").exists()
+    assert (tmp_path / "model" / "model.safetensors").is_file()  # a standalone model dir
 
 
 def test_one_hot_channels_and_padding():

@@ -49,13 +49,13 @@ def test_fasta_matches_workflow_predictions(trained, tmp_path):
     assert main(["predict", str(out / "model"), "--fasta", str(fa), "-o", str(res), "--device", "cpu",
                  "--batch-size", "7", "--quiet"]) == 0  # fmt: skip
     got = pd.read_csv(res, sep="\t")
-    assert list(got.columns) == ["id", "p_0", "p_1", "label"]
+    assert list(got.columns) == ["id", "p_negative", "p_positive", "label"]  # the dir's id2label
     assert got["id"].tolist() == ids
     wf = pd.read_csv(out / "predictions.tsv.gz", sep="\t")
     wf = wf[wf["split"] == "test"].sort_values("index")
     assert len(wf) == len(te)
-    assert np.abs(got[["p_0", "p_1"]].to_numpy() - wf[["p0", "p1"]].to_numpy()).max() < 1e-6
-    assert (got["label"].to_numpy() == wf["pred"].to_numpy()).all()
+    assert np.abs(got[["p_negative", "p_positive"]].to_numpy() - wf[["p0", "p1"]].to_numpy()).max() < 1e-6
+    assert (got["label"].to_numpy() == np.array(["negative", "positive"])[wf["pred"]]).all()
 
 
 def test_rc_average_and_window_policy(trained, tmp_path):
@@ -68,7 +68,7 @@ def test_rc_average_and_window_policy(trained, tmp_path):
     res = tmp_path / "rc.tsv"
     assert main(["predict", str(out / "model"), "--fasta", str(fa), "-o", str(res), "--device", "cpu",
                  "--rc-average", "--quiet", "--threads", "1"]) == 0  # fmt: skip
-    got = pd.read_csv(res, sep="\t")[["p_0", "p_1"]].to_numpy()
+    got = pd.read_csv(res, sep="\t")[["p_negative", "p_positive"]].to_numpy()
     want = (predict_proba(model, seqs, k) + predict_proba(model, [revcomp(s) for s in seqs], k)) / 2
     assert np.abs(got - want).max() < 1e-6
     # a 60-bp window: longer records are cut to their centred middle, or rejected by default
@@ -76,7 +76,7 @@ def test_rc_average_and_window_policy(trained, tmp_path):
     assert main(["predict", str(out / "model"), "--fasta", str(fa), "-o", str(res2), "--window", "60",
                  "--window-policy", "centre", "--quiet", "--device", "cpu"]) == 0  # fmt: skip
     mid = [s[(len(s) - 60) // 2 : (len(s) - 60) // 2 + 60] for s in seqs]
-    got2 = pd.read_csv(res2, sep="\t")[["p_0", "p_1"]].to_numpy()
+    got2 = pd.read_csv(res2, sep="\t")[["p_negative", "p_positive"]].to_numpy()
     assert np.abs(got2 - predict_proba(model, mid, k)).max() < 1e-6
 
 
@@ -103,7 +103,7 @@ def test_bed_windows_from_genome_and_card(trained, tmp_path):
     assert got["id"].tolist() == ["first", "second", "chrT:1000-1001"]
     assert got[["start", "end"]].to_numpy().tolist() == [[65, 145], [560, 640], [960, 1040]]
     want = predict_proba(model, [chrom[65:145], revcomp(chrom[560:640]), chrom[960:1040]], k)
-    assert np.abs(got[["p_0", "p_1"]].to_numpy() - want).max() < 1e-6
+    assert np.abs(got[["p_negative", "p_positive"]].to_numpy() - want).max() < 1e-6
     # --anchor tss: windows as the promoter dataset builds them, TSS at the card's offset
     card.write_text(json.dumps({"task": "t", "kind": "promoter", "counts": {}, "k": 4,
                                 "window_length": 80, "tss_offset": 60}))  # fmt: skip
@@ -115,7 +115,7 @@ def test_bed_windows_from_genome_and_card(trained, tmp_path):
     wins = [promoter_window(100, "+", (-60, 19)), promoter_window(700, "-", (-60, 19))]
     assert got[["start", "end"]].to_numpy().tolist() == [list(w) for w in wins]
     seqs = [chrom[wins[0][0] : wins[0][1]], revcomp(chrom[wins[1][0] : wins[1][1]])]
-    assert np.abs(got[["p_0", "p_1"]].to_numpy() - predict_proba(model, seqs, k)).max() < 1e-6
+    assert np.abs(got[["p_negative", "p_positive"]].to_numpy() - predict_proba(model, seqs, k)).max() < 1e-6
 
 
 def _run_err(capsys, argv):
@@ -237,7 +237,7 @@ def test_long_input_classifier_matches_workflow(tmp_path):
     res = tmp_path / "p.tsv"
     assert main(["predict", str(out / "model"), "--fasta", str(fa), "-o", str(res), "--quiet",
                  "--device", "cpu"]) == 0  # fmt: skip
-    got = pd.read_csv(res, sep="\t")[["p_0", "p_1"]].to_numpy()
+    got = pd.read_csv(res, sep="\t")[["p_negative", "p_positive"]].to_numpy()
     wf = pd.read_csv(out / "predictions.tsv.gz", sep="\t")
     wf = wf[wf["split"] == "test"].sort_values("index")
     assert np.abs(got - wf[["p0", "p1"]].to_numpy()).max() < 1e-6

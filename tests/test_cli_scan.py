@@ -56,8 +56,11 @@ def _bed(path: Path) -> list[tuple[str, int, int]]:
 @pytest.fixture(scope="module")
 def scanned(world):
     out = world["tmp"] / "out" / "scan"
+    truth = world["tmp"] / "sites.bed"
+    truth.write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in world["sites"]))
     args = [str(world["model"]), "--genome", str(world["genome"]), "--stride", str(STRIDE),
-            "--threshold", "0.9", "--min-len", "90", "--quiet", "--device", "cpu", "-o", str(out)]
+            "--threshold", "0.9", "--min-len", "90", "--truth", str(truth), "--quiet",
+            "--device", "cpu", "-o", str(out)]
     if not HAVE_BW:
         args.append("--no-bigwig")
     assert main(["scan", *args]) == 0
@@ -80,6 +83,23 @@ def test_called_regions_find_the_planted_sites(world, scanned):
     assert summary["n_short_intervals"] == 1  # chrS is shorter than the window
     assert summary["n_skipped_n"] > 0 and summary["n_regions"] == len(regions)
     assert summary["window"] == W and summary["stride"] == STRIDE
+    # --truth: the same recall and precision, reported by the command
+    t = summary["truth"]
+    assert (t["n_sites"], t["n_regions"]) == (len(sites), len(regions))
+    assert t["recall"] == pytest.approx(recall) and t["precision"] == pytest.approx(precision)
+
+
+def test_region_recall_counts_only_scanned_sites():
+    from dnalm.scan import region_recall
+
+    scanned = [("chr1", 0, 1000), ("chr2", 0, 500)]
+    sites = [("chr1", 100, 101), ("chr1", 900, 901), ("chr2", 10, 11), ("chr3", 5, 6),
+             ("chr2", 600, 601)]  # chr3 and chr2:600 lie outside the scanned intervals
+    regions = [("chr1", 50, 150), ("chr1", 400, 500), ("chr2", 0, 11)]
+    r = region_recall(regions, sites, scanned)
+    assert (r["n_sites"], r["n_sites_found"], r["n_regions"], r["n_regions_with_site"]) == (3, 2, 3, 2)
+    assert r["recall"] == pytest.approx(2 / 3) and r["precision"] == pytest.approx(2 / 3)
+    assert region_recall([], [], scanned)["recall"] is None
 
 
 def test_bedgraph_tiles_window_centres_with_the_models_probabilities(world, scanned):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dnalm import paths as P
 from dnalm import settings
 from dnalm import tf_collections as tfc
 from dnalm.sim import write_files_txt
@@ -320,7 +321,9 @@ def test_dry_run_plans_690_human_and_78_mouse_tasks(tmp_path: Path) -> None:
     assert jobs["collection_peaks"] == 768
     assert "collection_manifest" not in jobs and "collection_table" not in jobs  # fetched: kept
     assert jobs["collection_summary"] == 2
-    assert jobs["dataset_build"] == 768 + len(cfg.tasks)
+    n_loop = len(P.splice_loop_tasks(cfg))  # their round 0 is rule splice_round0
+    assert jobs["dataset_build"] == 768 + len(cfg.tasks) - n_loop
+    assert jobs.get("splice_round0", 0) == n_loop
     expect = {"bert_finetune": 0, "baseline_finetune": 0}
     runs = [(cfg.task_models(t), cfg.task_seeds(t), 1) for t in cfg.tasks]
     runs += [(cfg.collection_models(c), cfg.collections[c].seeds, n_exp[c]) for c in n_exp]

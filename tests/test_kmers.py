@@ -272,3 +272,38 @@ def test_encode_batch_rows_equal_single_encodes(k):
         want = kmers.encode(s, k, add_special=True)
         assert list(ids[i, : len(want)]) == list(want)
         assert mask[i].sum() == len(want) and (ids[i, len(want) :] == kmers.PAD_ID).all()
+
+
+# --------------------------------------------------------------------------- AutoTokenizer
+@pytest.mark.parametrize("k", KS)
+def test_auto_tokenizer_on_raw_dna_gives_dnalm_ids(tmp_path, k):
+    """tokenizer.json k-merises raw DNA of any case: AutoTokenizer == kmers.encode, no remote code."""
+    transformers = pytest.importorskip("transformers")
+    kmers.write_tokenizer_files(tmp_path, k, max_len=600)
+    tok = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
+    rng = np.random.default_rng(k)
+    seqs = [random_seq(rng, int(n), "ACGTacgtNnRy- ") for n in rng.integers(0, 300, 60)]
+    seqs += ["", "A" * (k - 1), "acgtn"[:k] + "A" * 0, "G" * k, "ACGT" * 20, "nnnnnnnn", "aCgT" * 5]
+    for s in seqs:
+        want = kmers.encode(s, k, add_special=True).tolist()
+        assert tok(s)["input_ids"] == want, s
+        # round trip: the tokens are the k-mers of the upper-cased sequence
+        toks = tok.convert_ids_to_tokens(want)[1:-1]
+        if len(s) >= k and set(s.upper()) <= set("ACGT"):
+            assert kmers.kmer2seq(toks) == s.upper()
+    ids, mask = kmers.encode_batch(seqs[:20], k)
+    batch = tok(seqs[:20], padding=True)
+    assert batch["input_ids"] == ids.tolist()
+    assert batch["attention_mask"] == mask.tolist()
+    assert tok.pad_token_id == kmers.PAD_ID and tok.mask_token_id == kmers.MASK_ID
+    assert len(tok) == kmers.vocab_size(k) and tok.model_max_length == 600
+
+
+def test_hf_tokenizer_json_is_deterministic_and_standalone():
+    tokenizers = pytest.importorskip("tokenizers")
+    text = kmers.hf_tokenizer_json(6)
+    assert text == kmers.hf_tokenizer_json(6)
+    tok = tokenizers.Tokenizer.from_str(text)
+    seq = "ttACGNacgtagGATTACA"
+    assert tok.encode(seq).ids == kmers.encode(seq, 6, add_special=True).tolist()
+    assert tok.get_vocab_size() == kmers.vocab_size(6)

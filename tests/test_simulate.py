@@ -273,7 +273,7 @@ def test_inr_and_cpg_islands(world, genome):
 def test_gtf_structure_and_splice_consensus(world, genome):
     rows = _gtf(world)
     feats = {r[2] for r in rows}
-    assert feats == {"gene", "transcript", "exon"}
+    assert feats == {"gene", "transcript", "exon", "CDS", "start_codon", "stop_codon"}
     exons = defaultdict(list)
     genes = set()
     for r in rows:

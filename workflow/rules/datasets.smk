@@ -19,6 +19,8 @@ rule dataset_build:
         "logs/dataset_build/{task}.log",
     benchmark:
         "benchmarks/dataset_build/{task}.tsv"
+    wildcard_constraints:
+        task=P.dataset_build_pattern(CFG),  # hard-negative loop tasks: rule splice_loop_final
     conda:
         "../envs/bio.yaml"
     threads: 1

@@ -6,7 +6,11 @@
 # retry or requeue resumes from the newest one when settings, data and LM are unchanged, and
 # sets it aside in checkpoints/stale-*/ otherwise. SIGUSR1/SIGTERM (SLURM's pre-timeout
 # signal, requeue) checkpoint and exit 1. The checkpoints are removed once outputs are written.
+# Every model (BERT, long-input BERT, cnn, cnn_lstm, cnn_gru, kmer_lr) writes {FT_DIR}/model: a
+# standalone directory with id2label, the task card (+ training split SHA-256) and a README.md
+# model card, loaded by dnalm.predict.load_model_dir and `dnalm predict`.
 FT_SPLITS = {s: f"results/datasets/{{task}}/{s}.tsv.gz" for s in ("train", "dev", "test")}
+FT_SPLITS["card"] = "results/datasets/{task}/card.json"
 FT_DIR = "results/finetune/{task}/{model}/seed{seed}"
 # Summary inputs: the three files of every run (task x model x seed).
 FT_RUNS = {
@@ -41,6 +45,7 @@ rule bert_finetune:
     params:
         ft=P.rule_params(CFG, "finetune"),
         scratch=lambda wc: settings.is_scratch(wc.model),
+        long_input=lambda wc: CFG.task_long_input(wc.task),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
@@ -53,6 +58,7 @@ rule baseline_finetune:
         metrics=f"{FT_DIR}/metrics.json",
         predictions=f"{FT_DIR}/predictions.tsv.gz",
         train_log=f"{FT_DIR}/train_log.tsv",
+        model=directory(f"{FT_DIR}/model"),
     log:
         "logs/baseline_finetune/{task}/{model}/seed{seed}.log",
     benchmark:

@@ -4,7 +4,10 @@
 from dnalm import reporting
 from dnalm.reporting import targets as RT
 
-REPORT_SECTIONS = reporting.task_sections(CFG.tasks)
+# Fine-tuned tasks only (expression regressions have no classifier runs to draw).
+REPORT_SECTIONS = reporting.task_sections(
+    {t: s for t, s in CFG.tasks.items() if CFG.task_models(t)}
+)
 
 
 rule report_tables:

@@ -1,7 +1,8 @@
 """Rules bert_finetune and baseline_finetune: train and evaluate one (task, model, seed).
 
 BERT models get their language-model directory (``input.lm``; ``params.scratch`` for random
-init); baselines (cnn, cnn_lstm, cnn_gru, kmer_lr) have neither. Step checkpoints go to
+init); baselines (cnn, cnn_lstm, cnn_gru, kmer_lr) have neither. ``input.card`` (the task card)
+goes into the ``model/`` directory every run writes. Step checkpoints go to
 ``params.ckpt_dir`` (resumed on a retry). Outside Snakemake this is the command line of
 ``python -m dnalm.finetune`` (``--help``).
 """
@@ -28,7 +29,8 @@ if "snakemake" in globals():
         task=sm.wildcards.task,
         num_threads=sm.threads,
         ckpt_dir=sm.params.ckpt_dir,
-        **finetune_kwargs(sm.params.ft, sm.wildcards.model),
+        card=sm.input.get("card"),
+        **finetune_kwargs(sm.params.ft, sm.wildcards.model, sm.params.get("long_input")),
     )
 else:
     from dnalm.finetune import main

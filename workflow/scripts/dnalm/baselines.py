@@ -21,7 +21,15 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from dnalm import kmers
 from dnalm.metrics import classification_metrics
 
-__all__ = ["NEURAL_BASELINES", "OneHotClassifier", "build_baseline", "one_hot", "fit_kmer_lr"]
+__all__ = [
+    "NEURAL_BASELINES",
+    "KmerLRClassifier",
+    "OneHotClassifier",
+    "build_baseline",
+    "fit_kmer_lr",
+    "kmer_frequencies",
+    "one_hot",
+]
 
 NEURAL_BASELINES = ("cnn", "cnn_lstm", "cnn_gru")
 # kmers codes are A=0, T=1, C=2, G=3 (DNABERT order); one-hot channels are A, C, G, T.
@@ -75,7 +83,8 @@ class OneHotClassifier(nn.Module):
     Notes
     -----
     ``forward(x, lengths)`` takes ``x`` of shape (B, 4, L) and ``lengths`` (B,) and returns
-    logits of shape (B, n_classes).
+    logits of shape (B, n_classes). ``hparams`` holds the constructor's arguments, so
+    ``OneHotClassifier(**m.hparams)`` rebuilds the architecture (model directories store it).
     """
 
     input_kind = "onehot"
@@ -91,6 +100,10 @@ class OneHotClassifier(nn.Module):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
+        self.hparams = {"n_classes": int(n_classes), "rnn": rnn, "channels": list(channels),
+                        "kernel_sizes": list(kernel_sizes), "pool": int(pool),
+                        "rnn_hidden": int(rnn_hidden), "dropout": float(dropout)}  # fmt: skip
+        self.n_classes = int(n_classes)
         if rnn not in (None, "lstm", "gru"):
             raise ValueError(f"`rnn` must be None, 'lstm' or 'gru', got {rnn!r}")
         if any(ks % 2 == 0 for ks in kernel_sizes):
@@ -143,7 +156,8 @@ def build_baseline(name: str, n_classes: int, dropout: float = 0.2) -> OneHotCla
     return OneHotClassifier(n_classes, rnn=rnn, dropout=dropout)
 
 
-def _kmer_counts(seqs: Sequence[str], k: int):
+def kmer_frequencies(seqs: Sequence[str], k: int):  # -> scipy.sparse.csr_matrix
+    """k-mer frequencies per sequence (k-mers holding N skipped), shape (n, 4**k), rows sum to 1."""
     from scipy.sparse import csr_matrix
 
     rows, cols = [], []
@@ -187,8 +201,8 @@ def fit_kmer_lr(
 
     Returns
     -------
-    predict : callable
-        ``predict(seqs) -> probs`` of shape (n, n_classes).
+    model : KmerLRClassifier
+        The selected model as a torch module (its probabilities are scikit-learn's).
     log : list of dict
         One row per C: ``C``, ``train_loss``, ``dev_loss``, ``dev_mcc``.
     best_index : int
@@ -196,7 +210,7 @@ def fit_kmer_lr(
     """
     from sklearn.linear_model import LogisticRegression
 
-    xtr, xdv = _kmer_counts(train_seqs, k), _kmer_counts(dev_seqs, k)
+    xtr, xdv = kmer_frequencies(train_seqs, k), kmer_frequencies(dev_seqs, k)
     train_y, dev_y = np.asarray(train_y), np.asarray(dev_y)
     models, log = [], []
     best, best_key = 0, None
@@ -217,5 +231,49 @@ def fit_kmer_lr(
         key = (mcc, -dl)
         if best_key is None or key > best_key:
             best, best_key = j, key
-    chosen = models[best]
-    return (lambda seqs: full_probs(chosen, _kmer_counts(seqs, k))), log, best
+    return KmerLRClassifier.from_sklearn(models[best], n_classes, k), log, best
+
+
+class KmerLRClassifier(nn.Module):
+    """A fitted k-mer logistic regression as a torch module (saved like the other models).
+
+    ``forward(x)`` takes k-mer frequencies (B, 4**k) (:func:`kmer_frequencies`) and returns
+    logits (B, n_classes) whose softmax equals scikit-learn's ``predict_proba``: binary models
+    put 0 on class 0 and the decision value on class 1; classes absent from training get
+    probability 0.
+
+    Parameters
+    ----------
+    n_classes : int
+    k : int
+    """
+
+    input_kind = "kmer_freq"
+
+    def __init__(self, n_classes: int, k: int) -> None:
+        super().__init__()
+        self.n_classes, self.k = int(n_classes), int(k)
+        self.hparams = {"n_classes": self.n_classes, "k": self.k}
+        self.weight = nn.Parameter(torch.zeros(self.n_classes, 4**self.k))
+        self.bias = nn.Parameter(torch.full((self.n_classes,), -1e4))
+
+    @classmethod
+    def from_sklearn(cls, model, n_classes: int, k: int) -> KmerLRClassifier:
+        """Copy a fitted ``sklearn.linear_model.LogisticRegression``."""
+        out = cls(n_classes, k)
+        coef = np.asarray(model.coef_, dtype=np.float32)
+        icpt = np.asarray(model.intercept_, dtype=np.float32)
+        classes = [int(c) for c in model.classes_]
+        with torch.no_grad():
+            if coef.shape[0] == 1:  # binary: p(classes[1]) = sigmoid(z)
+                out.bias[classes[0]] = 0.0
+                out.weight[classes[1]] = torch.from_numpy(coef[0])
+                out.bias[classes[1]] = float(icpt[0])
+            else:
+                for row, c in enumerate(classes):
+                    out.weight[c] = torch.from_numpy(coef[row])
+                    out.bias[c] = float(icpt[row])
+        return out.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.weight.dtype) @ self.weight.T + self.bias

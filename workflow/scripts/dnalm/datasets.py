@@ -8,11 +8,14 @@ kind      positives                                   negatives (default)
 promoter  EPD TSS windows (``window``, ``subset``)    ``substitute``
 tfbs      narrowPeak summit +- ``flank``, top-N       ``gc_matched``
 splice    donors (0), acceptors (1) from a GTF        non-sites (2), half hard
+pas       PAS hexamers near GTF 3' ends (1)           same hexamer elsewhere (0)
+tis       annotated start ATGs from a GTF (1)         other ATGs in transcripts (0)
 imported  a user's dataset (``format``, ``path``)     as given
 ========  ==========================================  ===========================
 
 Output: ``{train,dev,test}.tsv.gz`` (gzip, mtime 0) with header
 ``sequence label contig start end strand source_id`` and ``card.json``. Same seed, same bytes.
+Kind ``expression`` (a regression) is built by :func:`dnalm.expression.build_expression_dataset`.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from dnalm import epd, importers, negatives, splice, tfbs
+from dnalm import epd, importers, negatives, pas_tis, splice, tfbs
 from dnalm.dataset import DEFAULT_K, Example, dataset_card, write_card, write_split
+from dnalm.expression import build_expression_dataset
 from dnalm.fasta import Genome
 from dnalm.fetch import obtain
 from dnalm.splits import SPLITS, cap_per_class, check_no_leakage, dedupe, split_examples
@@ -121,6 +125,26 @@ def _splice(task, spec, inputs, rng, verbose):
     return exs, "splice_nonsites", st
 
 
+def _gsr(task, spec, inputs, rng, verbose):
+    kind = spec["kind"]
+    key = f"annotations.{spec.get('genome')}.gtf"
+    models = pas_tis.read_gtf_models(inputs["gtf"], need_cds=kind == "tis", config_key=key)
+    g = Genome(inputs["fasta"], inputs.get("contigs"))
+    common = {"unknown_contigs": spec.get("unknown_contigs", "skip"), "source": inputs["gtf"],
+              "task_key": f"tasks.{task}"}  # fmt: skip
+    if spec.get("window") is not None:
+        common["window"] = spec["window"]
+    if kind == "pas":
+        hexamers = spec.get("hexamers") or pas_tis.PAS_HEXAMERS
+        exs, st = pas_tis.pas_examples(models, g, rng, hexamers=hexamers, **common)
+    else:
+        exs, st = pas_tis.tis_examples(models, g, rng, **common)
+    g.close()
+    if not any(e.label == 1 for e in exs):
+        raise ValueError(f"task {task!r}: no {kind} sites in {inputs['gtf']} ({st})")
+    return exs, "same_motif_elsewhere", st
+
+
 def build_dataset(
     task: str,
     spec: Mapping[str, Any],
@@ -155,6 +179,8 @@ def build_dataset(
     seed = int(splits.get("seed", 1))
     fractions = {k: splits[k] for k in SPLITS if k in splits}
     kind = spec.get("kind")
+    if kind == "expression":  # regression: its own split columns (dnalm.expression)
+        return build_expression_dataset(task, spec, inputs, outputs, splits)
     rng = _task_rng(seed, task)
     given: dict[str, list[Example]] | None = None
     if kind == "promoter":
@@ -163,6 +189,8 @@ def build_dataset(
         examples, strategy, stats = _tfbs(task, spec, inputs, rng, verbose)
     elif kind == "splice":
         examples, strategy, stats = _splice(task, spec, inputs, rng, verbose)
+    elif kind in ("pas", "tis"):
+        examples, strategy, stats = _gsr(task, spec, inputs, rng, verbose)
     elif kind == "imported":
         data, _ = importers.import_examples(
             spec["format"],
@@ -176,6 +204,9 @@ def build_dataset(
             given, examples = data, [ex for s in SPLITS for ex in data[s]]
         else:
             examples = data
+        stats["with_coordinates"] = importers.require_coordinates(
+            examples, task, spec.get("genome")
+        )
     else:
         raise ValueError(f"config key `tasks.{task}.kind`: unknown kind {kind!r}")
     _check_labels(examples, task)

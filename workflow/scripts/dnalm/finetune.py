@@ -16,8 +16,9 @@ and language model resumes from the newest one and ends exactly as an uninterrup
 CPU. The command line is :func:`main` (``python -m dnalm.finetune --help``).
 
 Outputs in ``out_dir`` (written atomically): ``metrics.json``, ``predictions.tsv.gz``,
-``train_log.tsv`` and, for BERT models, ``model/``, readable by
-:func:`dnalm.predict.load_classifier`.
+``train_log.tsv`` and ``model/`` (every model: BERT, long-input BERT and the baselines), a
+standalone directory with ``id2label``, ``card.json`` and a ``README.md`` model card
+(:func:`dnalm.modeling.save_classifier_dir`), readable by :func:`dnalm.predict.load_model_dir`.
 """
 
 from __future__ import annotations
@@ -45,11 +46,18 @@ from dnalm import atomic, kmers
 from dnalm import checkpoint as ckpt
 from dnalm._compat import autocast, resolve_device
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
-from dnalm.dataset import read_split
+from dnalm.dataset import Card, read_card, read_split
 from dnalm.finetune_state import LoopState, finetune_fingerprint, resume_state, save_state
 from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
-from dnalm.metrics import classification_metrics
-from dnalm.modeling import save_model_dir
+from dnalm.metrics import bootstrap_ci, classification_metrics
+from dnalm.model_card import (
+    class_names,
+    model_readme,
+    model_task_card,
+    split_counts,
+    training_hash,
+)
+from dnalm.modeling import save_classifier_dir
 from dnalm.predict import _encode_inputs, _logits, predict_proba
 from dnalm.pretrain.check import CHECK_FILE, check_summary, read_learning_check
 from dnalm.pretrain.launch import PreemptedError, StopFlag, stop_signals
@@ -62,11 +70,14 @@ LOG_COLUMNS = ("epoch", "step", "train_loss", "dev_loss", "dev_mcc", "lr")
 _METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc")
 
 
-def finetune_kwargs(ft_config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
+def finetune_kwargs(
+    ft_config: Mapping[str, Any], model_name: str, long_input: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of :func:`finetune` from the config's ``finetune:`` section.
 
     The section is validated by :class:`dnalm.settings.Finetune` (where the defaults live);
-    ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines.
+    ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines. ``long_input``
+    (the task's own ``tasks.<t>.long_input``) overrides ``finetune.long_input``.
     """
     from dnalm.settings import Finetune
 
@@ -80,7 +91,7 @@ def finetune_kwargs(ft_config: Mapping[str, Any], model_name: str) -> dict[str, 
         "weight_decay": ft.weight_decay,
         "dropout": ft.dropout,
         "patience": ft.patience,
-        "long_input": ft.long_input,
+        "long_input": long_input or ft.long_input,
         "min_steps": ft.min_steps,
         "checkpoint_every": ft.checkpoint_every,
         "keep_checkpoints": ft.keep_checkpoints,
@@ -341,13 +352,43 @@ def _atomic_gzip_tsv(path: Path, df: pd.DataFrame) -> None:
     atomic.write_bytes(path, gzip.compress(text, mtime=0))
 
 
-def _save_model_dir(model: torch.nn.Module, k: int, target: Path) -> None:
-    model.to("cpu")
-    if isinstance(model, LongSeqClassifier):
-        with atomic.atomic_dir(target) as tmp:
-            model.save(tmp, k)
-    else:
-        save_model_dir(model, k, target)
+def _save_model_dir(
+    model: torch.nn.Module,
+    k: int | None,
+    target: Path,
+    *,
+    task_card: Card | None,
+    train: Any,
+    train_rows: tuple[list[str], np.ndarray],
+    labels: dict[str, np.ndarray],
+    metrics: dict[str, Any],
+    test_probs: np.ndarray,
+    model_name: str,
+    lm_dir: str | Path | None,
+) -> None:
+    """``target`` as a standalone model directory: weights, labels, card.json, README.md
+    (test metrics with bootstrap CIs)."""
+    from dnalm.baselines import KmerLRClassifier, OneHotClassifier
+
+    n_classes = int(metrics["n_classes"])
+    names = class_names(task_card, n_classes)
+    lengths = {len(s) for s in train_rows[0]}
+    training = training_hash(train if isinstance(train, str | Path)
+                             else zip(train_rows[0], train_rows[1].tolist(), strict=True))  # fmt: skip
+    kind = ("longseq" if isinstance(model, LongSeqClassifier)
+            else "baseline" if isinstance(model, OneHotClassifier | KmerLRClassifier) else "bert")  # fmt: skip
+    card = model_task_card(
+        task_card, task=metrics.get("task"), n_classes=n_classes,
+        k=k if kind != "baseline" else None, counts=split_counts(labels),
+        window_length=lengths.pop() if len(lengths) == 1 else None, training=training,
+    )  # fmt: skip
+    try:
+        ci = bootstrap_ci(labels["test"], test_probs)
+    except ValueError:  # e.g. one test row
+        ci = None
+    readme = model_readme(card, metrics, model_name=model_name, kind=kind, lm_dir=lm_dir, ci=ci)
+    save_classifier_dir(model, target, k=k, labels=names, card=card, readme=readme,
+                        name=model_name if kind == "baseline" else None)  # fmt: skip
 
 
 def _json_safe(d: dict) -> dict:
@@ -400,6 +441,7 @@ def finetune(
     keep_checkpoints: int = 1,
     stop_at: int | None = None,
     on_step: Callable[[int], None] | None = None,
+    card: str | Path | Card | None = None,
 ) -> dict[str, Any]:
     """Fine-tune and evaluate one model on one task; write its outputs to ``out_dir``.
 
@@ -460,6 +502,10 @@ def finetune(
     on_step : callable, optional
         With ``ckpt_dir``: called with the step number after each optimizer step (tests send
         signals from it). Default is None.
+    card : str or pathlib.Path or dnalm.dataset.Card, optional
+        The task card (``results/datasets/{task}/card.json``), copied into ``model/card.json``
+        with the training split's SHA-256; it names the classes. Default is None (a card is
+        made from the splits).
 
     Returns
     -------
@@ -486,6 +532,7 @@ def finetune(
             raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
     if num_threads:
         torch.set_num_threads(int(num_threads))
+    task_card = card if isinstance(card, Card) or card is None else read_card(card)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dfs = {n: _as_frame(x, n) for n, x in (("train", train), ("dev", dev), ("test", test))}
@@ -503,12 +550,13 @@ def finetune(
     lm_verdict: str | None = None  # the LM's learning check (BERT models only)
     if model_name == "kmer_lr":
         k = 4 if k is None else k
-        predict, rows, best = fit_kmer_lr(
+        model, rows, best = fit_kmer_lr(
             seqs["train"], ys["train"], seqs["dev"], ys["dev"], n_classes, k=k, seed=seed
         )
         rows = [{"epoch": j + 1, "step": j + 1, **r, "lr": math.nan} for j, r in enumerate(rows)]
         best_row = rows[best]
-        test_probs = predict(seqs["test"])
+        test_probs = predict_proba(model, seqs["test"], k, batch_size=max(batch_size, 64),
+                                   device="cpu")  # fmt: skip
         init = "none"
     else:
         if model_name in NEURAL_BASELINES:
@@ -608,8 +656,10 @@ def finetune(
         pred[f"p{c}"] = test_probs[:, c]
     train_log = pd.DataFrame(rows)
     cols = list(LOG_COLUMNS) + [c for c in train_log.columns if c not in LOG_COLUMNS]
-    if model is not None and init != "none":
-        _save_model_dir(model, k, out / "model")
+    if model is not None:
+        _save_model_dir(model, k, out / "model", task_card=task_card, train=train,
+                        train_rows=(seqs["train"], ys["train"]), labels=ys, metrics=metrics,
+                        test_probs=test_probs, model_name=model_name, lm_dir=lm_dir)  # fmt: skip
     _atomic_gzip_tsv(out / "predictions.tsv.gz", pred)
     _atomic_text(out / "train_log.tsv", train_log[cols].to_csv(sep="\t", index=False))
     metrics["runtime_s"] = round(time.perf_counter() - t0, 3)
@@ -638,6 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--model", required=True, help="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr")
     ap.add_argument("--lm-dir", default=None, help="language-model directory (BERT models)")
     ap.add_argument("--ckpt-dir", default=None, help="step checkpoints (resumed when present)")
+    ap.add_argument("--card", default=None, help="task card.json (copied into model/)")
     ap.add_argument("--settings", default="{}", help="the finetune: config section, JSON or a file")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--task", default=None)
@@ -648,7 +699,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     metrics = finetune(a.train, a.dev, a.test, a.out_dir, a.model, lm_dir=a.lm_dir,
                        scratch=is_scratch(a.model), seed=a.seed, task=a.task,
-                       device=a.device, num_threads=a.threads, ckpt_dir=a.ckpt_dir,
+                       device=a.device, num_threads=a.threads, ckpt_dir=a.ckpt_dir, card=a.card,
                        **finetune_kwargs(json.loads(text), a.model))  # fmt: skip
     print(json.dumps(_json_safe(metrics)))
     return 0

@@ -16,7 +16,17 @@ a label outside the declared label set (``tasks.<t>.label_set``; default binary 
 a sequence with a character other than ACGTN, shorter than ``k`` (``tasks.<t>.k``, default 6)
 or made only of N.
 
-Rows carry no genome coordinates (``.``); ``source_id`` is ``<file>:<line>``.
+Coordinates (optional): a header naming the columns ``chrom``, ``start``, ``end`` and
+``strand`` (all four; any order, after the sequence and label columns) gives rows genome
+coordinates, BED-style: 0-based ``start``, exclusive ``end``, ``end - start`` equal to the
+sequence length, strand ``+`` or ``-`` (the sequence is read on that strand). For
+``dnabert_tsv`` the TSV header names them (``sequence<TAB>label<TAB>chrom<TAB>start<TAB>end<TAB>strand``),
+for ``gue_csv`` the CSV header, for ``fasta_labels`` the label table's header
+(``id<TAB>label<TAB>chrom<TAB>...``). A row may leave all four ``.`` (no coordinates). They
+land in the split TSVs' ``contig``/``start``/``end``/``strand`` columns, as native tasks'
+rows do; a task with ``tasks.<t>.genome`` then reaches attention regions, motif matching and
+variant scoring (:func:`dnalm.datasets.build_dataset` requires every row to carry them).
+Without coordinates rows carry ``.``; ``source_id`` is ``<file>:<line>``.
 """
 
 from __future__ import annotations
@@ -39,9 +49,13 @@ __all__ = [
     "read_gue_csv",
     "read_fasta_labels",
     "import_examples",
+    "COORD_COLUMNS",
+    "require_coordinates",
 ]
 
 FORMATS = ("dnabert_tsv", "gue_csv", "fasta_labels")
+#: Optional coordinate columns of an imported file's header.
+COORD_COLUMNS = ("chrom", "start", "end", "strand")
 #: Label set of an imported task that declares none.
 DEFAULT_LABEL_SET = (0, 1)
 _SEQ = re.compile(r"^[ACGTN]+$")
@@ -93,6 +107,51 @@ def _seq(value: str, path, ln: int, rules: _Rules) -> str:
     return s
 
 
+def _coord_columns(header: list[str], path, ln: int = 1) -> dict[str, int] | None:
+    """Column index of each of :data:`COORD_COLUMNS` in a header (None when it has none)."""
+    names = [h.strip().lower() for h in header]
+    present = [c for c in COORD_COLUMNS if c in names]
+    if not present:
+        return None
+    if len(present) != len(COORD_COLUMNS):
+        missing = [c for c in COORD_COLUMNS if c not in names]
+        raise ValueError(
+            f"{path}:{ln}: coordinate columns need all of {list(COORD_COLUMNS)}; missing {missing}"
+        )
+    return {c: names.index(c) for c in COORD_COLUMNS}
+
+
+def _coords(fields: list[str], cols: dict[str, int] | None, n_bp: int, path, ln: int) -> dict:
+    """Example keyword arguments (contig, start, end, strand) of one row; {} without any."""
+    if cols is None:
+        return {}
+    vals = {c: fields[i].strip() if i < len(fields) else "" for c, i in cols.items()}
+    if all(v in (".", "") for v in vals.values()):
+        return {}
+    empty = [c for c, v in vals.items() if v in (".", "")]
+    if empty:
+        raise ValueError(f"{path}:{ln}: incomplete coordinates ({', '.join(empty)} missing)")
+    chrom = vals["chrom"]
+    if any(ch.isspace() for ch in chrom):
+        raise ValueError(f"{path}:{ln}: chrom {chrom!r} contains whitespace")
+    try:
+        start, end = int(vals["start"]), int(vals["end"])
+    except ValueError:
+        raise ValueError(
+            f"{path}:{ln}: start/end {vals['start']!r}/{vals['end']!r} are not integers"
+        ) from None
+    if start < 0 or end <= start:
+        raise ValueError(f"{path}:{ln}: need 0 <= start < end, got start {start}, end {end}")
+    if end - start != n_bp:
+        raise ValueError(
+            f"{path}:{ln}: coordinates {chrom}:{start}-{end} span {end - start} bp but the "
+            f"sequence has {n_bp} bp (BED-style: 0-based start, exclusive end)"
+        )
+    if vals["strand"] not in ("+", "-"):
+        raise ValueError(f"{path}:{ln}: strand must be '+' or '-', got {vals['strand']!r}")
+    return {"contig": chrom, "start": start, "end": end, "strand": vals["strand"]}
+
+
 def _split_row(s: str) -> tuple[str, str]:
     if "\t" in s:
         kmers, _, lab = s.rpartition("\t")
@@ -137,22 +196,35 @@ def read_dnabert_tsv(
                 f"{path}:1: line 1 is a data row, not a header; DNABERT TSVs start with a header "
                 "line (e.g. 'sequence<TAB>label'), add one"
             )
+        cols = _coord_columns(header.split("\t"), path)
+        if cols is not None:
+            names = [h.strip().lower() for h in header.split("\t")]
+            i_seq = names.index("sequence") if "sequence" in names else 0
+            i_lab = names.index("label") if "label" in names else 1
         for ln, line in enumerate(fh, 2):
             s = line.rstrip("\r\n")
             if not s.strip():
                 continue
-            kmers, lab = _split_row(s)
+            fields = s.split("\t")
+            if cols is None:
+                kmers, lab = _split_row(s)
+            elif len(fields) <= max(i_seq, i_lab):
+                raise ValueError(f"{path}:{ln}: expected {len(names)} tab-separated fields")
+            else:
+                kmers, lab = fields[i_seq], fields[i_lab]
             if not kmers.strip():
                 raise ValueError(f"{path}:{ln}: expected '<k-mers><TAB><label>'")
             try:
                 seq = kmer2seq(kmers.upper())
             except ValueError as e:
                 raise ValueError(f"{path}:{ln}: {e}") from None
+            seq = _seq(seq, path, ln, rules)
             out.append(
                 Example(
-                    _seq(seq, path, ln, rules),
+                    seq,
                     _label(lab, path, ln, rules),
                     source_id=f"{name}:{ln}",
+                    **_coords(fields, cols, len(seq), path, ln),
                 )
             )
     return out
@@ -165,16 +237,19 @@ def _read_csv(path: Path, rules: _Rules) -> list[Example]:
         header = next(rows, None)
         if header is None or [h.strip().lower() for h in header[:2]] != ["sequence", "label"]:
             raise ValueError(f"{path}:1: header must be 'sequence,label', got {header}")
+        cols = _coord_columns(header, path)
         for ln, row in enumerate(rows, 2):
             if not row or not "".join(row).strip():
                 continue
             if len(row) < 2:
                 raise ValueError(f"{path}:{ln}: expected 'sequence,label'")
+            seq = _seq(row[0], path, ln, rules)
             out.append(
                 Example(
-                    _seq(row[0], path, ln, rules),
+                    seq,
                     _label(row[1], path, ln, rules),
                     source_id=f"{path.name}:{ln}",
+                    **_coords(row, cols, len(seq), path, ln),
                 )
             )
     return out
@@ -213,6 +288,8 @@ def read_fasta_labels(
     """
     rules = _rules(label_set, k)
     table: dict[str, int] = {}
+    rows: dict[str, tuple[list[str], int]] = {}
+    cols: dict[str, int] | None = None
     with open_text(labels) as fh:
         for ln, line in enumerate(fh, 1):
             s = line.rstrip("\r\n")
@@ -222,22 +299,47 @@ def read_fasta_labels(
             if len(f) < 2:
                 raise ValueError(f"{labels}:{ln}: expected 'id<TAB>label'")
             if ln == 1 and not _INT.fullmatch(f[1].strip()):
+                cols = _coord_columns(f, labels)
                 continue  # header
             if f[0].strip() in table:
                 raise ValueError(f"{labels}:{ln}: duplicate id {f[0]!r}")
             table[f[0].strip()] = _label(f[1], labels, ln, rules)
+            rows[f[0].strip()] = (f, ln)
     out: list[Example] = []
     used: set[str] = set()
     for rec in fasta_records(fasta):
         if rec.id not in table:
             raise ValueError(f"{fasta}:{rec.line}: record {rec.id!r} has no label in {labels}")
         used.add(rec.id)
-        seq = "".join(s for _, s in rec.lines)
-        out.append(Example(_seq(seq, fasta, rec.line, rules), table[rec.id], source_id=rec.id))
+        seq = _seq("".join(s for _, s in rec.lines), fasta, rec.line, rules)
+        fields, ln = rows[rec.id]
+        out.append(Example(seq, table[rec.id], source_id=rec.id,
+                           **_coords(fields, cols, len(seq), labels, ln)))
     missing = sorted(set(table) - used)
     if missing:
         raise ValueError(f"{labels}: {len(missing)} ids not in {fasta}, e.g. {missing[0]!r}")
     return out
+
+
+def require_coordinates(examples: Iterable[Example], task: str, genome: str | None) -> int:
+    """Count the rows with coordinates; with a ``genome``, every row must have them.
+
+    Raises
+    ------
+    ValueError
+        Naming the first row without coordinates (its ``source_id``, ``<file>:<line>`` or the
+        FASTA record id) when ``tasks.<task>.genome`` is set.
+    """
+    n = 0
+    for ex in examples:
+        if ex.start is not None:
+            n += 1
+        elif genome is not None:
+            raise ValueError(
+                f"{ex.source_id}: row has no chrom/start/end/strand, but `tasks.{task}.genome` "
+                f"is {genome!r} (an imported task on a genome needs coordinates on every row)"
+            )
+    return n
 
 
 def import_examples(

@@ -9,6 +9,11 @@ A DNABERT-format directory holds ``config.json`` (possibly without ``model_type`
 DNABERT's own), weights as ``model.safetensors`` or ``pytorch_model.bin`` (a plain
 ``state_dict`` read with ``torch.load(weights_only=True)``; never unrestricted pickle), and
 ``vocab.txt`` + tokenizer files whose ``do_lower_case: true`` is ignored for DNA.
+
+A fine-tuned classifier directory (:func:`save_classifier_dir`) stands alone: its labels
+(``id2label``/``label2id``), ``card.json`` and ``README.md`` (:mod:`dnalm.model_card`) travel
+with the weights, for BERT, long-input and baseline models alike; read one with
+:func:`dnalm.predict.load_model_dir`.
 """
 
 from __future__ import annotations
@@ -33,10 +38,15 @@ __all__ = [
     "read_state_dict",
     "load_lm_dir",
     "save_model_dir",
+    "save_classifier_dir",
+    "BASELINE_CONFIG_KEY",
     "import_pretrained",
 ]
 
 log = logging.getLogger("dnalm.modeling")
+
+#: ``config.json`` key that marks a baseline's model directory (value: the baseline's name).
+BASELINE_CONFIG_KEY = "dnalm_baseline"
 
 #: Depth/width of each size preset (other BERT settings are DNABERT's).
 SIZES: dict[str, dict[str, int]] = {
@@ -293,6 +303,86 @@ def save_model_dir(
         for name, content in (extra_files or {}).items():
             data = content.encode() if isinstance(content, str) else bytes(content)
             (tmp / name).write_bytes(data)
+    return out
+
+
+def save_classifier_dir(
+    model: Any,
+    out_dir: str | Path,
+    *,
+    k: int | None,
+    labels: list[str],
+    card: Mapping[str, Any],
+    readme: str,
+    name: str | None = None,
+) -> Path:
+    """Write a fine-tuned classifier as a standalone model directory, atomically.
+
+    Every kind gets ``card.json`` (``card``), ``README.md`` (``readme``) and its labels:
+
+    - ``BertForSequenceClassification``: :func:`save_model_dir` with ``id2label``/``label2id``
+      in ``config.json`` (loads in plain transformers);
+    - :class:`dnalm.longseq.LongSeqClassifier`: ``model.safetensors``, ``longseq.json`` (with
+      ``id2label``/``label2id``) and tokenizer files;
+    - baselines (:class:`~dnalm.baselines.OneHotClassifier`,
+      :class:`~dnalm.baselines.KmerLRClassifier`): ``model.safetensors`` and a ``config.json``
+      ``{"dnalm_baseline": name, "architectures": [class], "hparams": ..., "n_classes": ...,
+      "id2label": ..., "label2id": ..., "length": window}``; no tokenizer files.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Moved to the CPU.
+    out_dir : str or Path
+    k : int or None
+        k-mer size of BERT models (tokenizer files); ignored by baselines.
+    labels : list of str
+        Class names, index = class id.
+    card : mapping
+        The directory's ``card.json`` (:func:`dnalm.model_card.model_task_card`).
+    readme : str
+        ``README.md`` (:func:`dnalm.model_card.model_readme`).
+    name : str, optional
+        Baseline name (``cnn``, ``cnn_lstm``, ``cnn_gru``, ``kmer_lr``). Default is None.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    from safetensors.torch import save_file
+
+    from dnalm.longseq import CONFIG_NAME, LongSeqClassifier
+
+    id2label = {str(i): str(n) for i, n in enumerate(labels)}
+    label2id = {str(n): i for i, n in enumerate(labels)}
+    files = {"card.json": json.dumps(dict(card), indent=2, sort_keys=True) + "\n", "README.md": readme}
+    model.to("cpu")
+    out = Path(out_dir)
+    if hasattr(model, "config") and not isinstance(model, LongSeqClassifier):  # transformers
+        if int(model.config.num_labels) != len(labels):
+            raise ValueError(f"`labels` has {len(labels)} names, the model {model.config.num_labels}")
+        model.config.id2label = {i: str(n) for i, n in enumerate(labels)}
+        model.config.label2id = {str(n): i for i, n in enumerate(labels)}
+        return save_model_dir(model, int(k), out, extra_files=files)
+    with atomic_dir(out) as tmp:
+        if isinstance(model, LongSeqClassifier):
+            model.save(tmp, int(k))
+            spec = json.loads((tmp / CONFIG_NAME).read_text())
+            (tmp / CONFIG_NAME).write_text(
+                json.dumps({**spec, "id2label": id2label, "label2id": label2id}, indent=2)
+            )
+        else:
+            if not hasattr(model, "hparams") or name is None:
+                raise ValueError(f"cannot save a {type(model).__name__} without `hparams` and `name`")
+            state = {n: t.detach().cpu().contiguous() for n, t in model.state_dict().items()}
+            save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+            cfg = {BASELINE_CONFIG_KEY: name, "architectures": [type(model).__name__],
+                   "hparams": model.hparams, "n_classes": len(labels), "id2label": id2label,
+                   "label2id": label2id, "length": card.get("window_length")}  # fmt: skip
+            (tmp / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        for fname, text in files.items():
+            (tmp / fname).write_text(text)
     return out
 
 

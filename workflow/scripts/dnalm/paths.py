@@ -24,6 +24,9 @@ __all__ = [
     "collection_table",
     "attention_truth_inputs",
     "dataset_inputs",
+    "expression_source",
+    "expression_table",
+    "expression_tasks",
     "final_outputs",
     "finetune_outputs",
     "genome_files",
@@ -33,6 +36,7 @@ __all__ = [
     "known_motif_source_inputs",
     "local_source_inputs",
     "region_params",
+    "regression_outputs",
     "rule_params",
     "source",
     "task_pattern",
@@ -42,7 +46,9 @@ __all__ = [
 #: params of that section's rules, so adding a task or a model does not rerun existing jobs.
 _SELECTION = {"finetune": ("models", "seeds"), "attention": ("tasks", "model"),
               "motifs": ("tasks", "known_motifs", "sources"),
-              "variants": ("tasks", "model", "scatter")}  # fmt: skip
+              "variants": ("tasks", "model", "scatter"),
+              "attribution": ("tasks", "models", "methods", "variants"),
+              "modisco": ("tasks", "models", "methods")}  # fmt: skip
 SPLIT_NAMES = ("train", "dev", "test")
 
 
@@ -119,6 +125,8 @@ def dataset_inputs(cfg: Config, task: str) -> dict[str, str | list[str]]:
         name, exp = col
         return {**genome_files(cfg.collections[name].genome), "peaks": collection_peaks(name, exp)}
     spec = cfg.tasks[task]
+    if spec.kind == "expression":
+        return {"table": expression_table(cfg, task)}
     if spec.kind == "imported":
         p = Path(spec.path)
         out: dict[str, str | list[str]] = {}
@@ -138,9 +146,109 @@ def dataset_inputs(cfg: Config, task: str) -> dict[str, str | list[str]]:
         out["epd"] = f"{adir}/epd.tsv"
     elif spec.kind == "tfbs":
         out["peaks"] = f"{adir}/peaks/{spec.experiment}.narrowPeak.gz"
-    elif spec.kind == "splice":
+    elif spec.kind in ("splice", "pas", "tis"):
         out["gtf"] = f"{adir}/genes.gtf.gz"
     return out
+
+
+def splice_loop_tasks(cfg: Config) -> list[str]:
+    """Splice tasks with ``hard_negatives`` (their dataset is the last hard-negative round)."""
+    return [t for t, spec in cfg.tasks.items() if spec.hard_negatives is not None]
+
+
+def dataset_build_pattern(cfg: Config) -> str:
+    """``{task}`` of rule dataset_build: every task but the hard-negative loop tasks."""
+    loop = splice_loop_tasks(cfg)
+    if not loop:
+        return task_pattern(cfg)
+    return rf"(?!(?:{alternation(loop)})/)(?:{task_pattern(cfg)})"
+
+
+def splice_round_files(task: str, r: int | str) -> dict[str, str]:
+    """Round ``r``'s dataset of a hard-negative loop (round 0 = the ordinary build)."""
+    d = f"results/datasets/{task}/rounds/r{r}"
+    return {**{s: f"{d}/{s}.tsv.gz" for s in SPLIT_NAMES}, "card": f"{d}/card.json"}
+
+
+def splice_loop_dir(task: str, r: int | str | None = None) -> str:
+    """``results/splice_loop/{task}`` or its round ``r`` folder (model, round.json, added.tsv.gz)."""
+    d = f"results/splice_loop/{task}"
+    return d if r is None else f"{d}/r{r}"
+
+
+def splice_loop_rounds(cfg: Config, task: str) -> int:
+    """Number of hard-negative rounds after round 0."""
+    return cfg.tasks[task].hard_negatives.rounds
+
+
+def splice_loop_heldout(task: str) -> str:
+    """The fixed GT/AG non-sites each round's false-positive rate is measured on."""
+    return f"{splice_loop_dir(task)}/heldout.tsv.gz"
+
+
+def splice_mine_inputs(cfg: Config, task: str, r: int | str) -> dict[str, str | list[str]]:
+    """Inputs of hard-negative round ``r`` (>= 1): genome + GTF, round ``r - 1`` and its model."""
+    prev = int(r) - 1
+    return {**dataset_inputs(cfg, task),
+            **{f"prev_{k}": v for k, v in splice_round_files(task, prev).items()},
+            "model": f"{splice_loop_dir(task, prev)}/model", "heldout": splice_loop_heldout(task)}  # fmt: skip
+
+
+def splice_loop_seed(cfg: Config, task: str) -> int:
+    """Seed of the loop's models: the task's first fine-tuning seed."""
+    return cfg.task_seeds(task)[0]
+
+
+def splice_train_inputs(cfg: Config, task: str, r: int | str) -> dict[str, str]:
+    """Inputs of rule splice_loop_train: round ``r``'s dataset and the held-out pool.
+
+    The last round's model is the task's own fine-tuning run of ``hard_negatives.model`` (same
+    data, settings and seed) when the task fine-tunes that model and the loop sets no
+    ``epochs``/``min_steps`` of its own: ``trained`` names that run, which is then reused.
+    """
+    out = {**splice_round_files(task, r), "heldout": splice_loop_heldout(task)}
+    hn = cfg.tasks[task].hard_negatives
+    if (int(r) == hn.rounds and hn.model in cfg.task_models(task)
+            and hn.epochs is None and hn.min_steps is None):  # fmt: skip
+        out["trained"] = f"{finetune_dir(task, hn.model, splice_loop_seed(cfg, task))}/metrics.json"
+    return out
+
+
+def splice_round_jsons(cfg: Config, task: str) -> list[str]:
+    """``round.json`` of rounds 0..N of a loop task."""
+    return [f"{splice_loop_dir(task, r)}/round.json" for r in range(splice_loop_rounds(cfg, task) + 1)]
+
+
+def splice_loop_table(task: str) -> str:
+    """The per-round table of a loop task."""
+    return f"{splice_loop_dir(task)}/rounds.tsv"
+
+
+def splice_loop_outputs(cfg: Config) -> list[str]:
+    """The per-round table of every loop task."""
+    return [splice_loop_table(t) for t in splice_loop_tasks(cfg)]
+
+
+def expression_table(cfg: Config, task: str) -> str:
+    """An expression task's table: its local file, else where rule expression_download puts it."""
+    path = local_path(cfg.tasks[task].table.url)
+    return path if path is not None else f"resources/expression/{task}/table.txt.gz"
+
+
+def expression_source(cfg: Config, task: str) -> dict[str, Any]:
+    """``tasks.<task>.table`` as params of rule expression_download."""
+    return canonical(cfg.tasks[task].table)
+
+
+def expression_tasks(cfg: Config, remote: bool = False) -> list[str]:
+    """Expression (regression) tasks; with ``remote``, only those whose table is downloaded."""
+    return [t for t, spec in cfg.tasks.items() if spec.kind == "expression"
+            and (not remote or local_path(spec.table.url) is None)]  # fmt: skip
+
+
+def regression_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
+    """``name`` of every k-mer ridge run of the expression tasks (rule expression_ridge)."""
+    return [f"{finetune_dir(t, 'kmer_ridge', s)}/{name}" for t in expression_tasks(cfg) for s in cfg.task_seeds(t)]
 
 
 def dataset_files(task: str) -> dict[str, str]:
@@ -351,6 +459,125 @@ def variant_gather_inputs(cfg: Config, task: str, model: str) -> dict[str, Any]:
     return out
 
 
+def attribution_dir(task: str, model: str, seed: int | str) -> str:
+    """Attribution maps of one fine-tuning run: ``{method}.npz`` (+ ``.json``, ``.bw``)."""
+    return f"results/attribution/{task}/{model}/seed{seed}"
+
+
+def attribution_has_coordinates(cfg: Config, task: str) -> bool:
+    """Whether a task's rows carry genome coordinates (then a bigWig is written)."""
+    spec = cfg.tasks.get(task)
+    return spec is not None and spec.genome is not None  # imported tasks: with tasks.<t>.genome
+
+
+def attribution_outputs(cfg: Config) -> list[str]:
+    """Every attribution file: task x model (first seed) x method, ``.npz`` and ``.bw``."""
+    att = cfg.attribution
+    out = []
+    for t in att.tasks:
+        seed = cfg.task_seeds(t)[0]
+        for m in att.models:
+            d = attribution_dir(t, m, seed)
+            for method in att.methods:
+                out.append(f"{d}/{method}.npz")
+                if attribution_has_coordinates(cfg, t):
+                    out.append(f"{d}/{method}.bw")
+    if att.variants != "off":
+        for t in attribution_variant_tasks(cfg):
+            seed = cfg.task_seeds(t)[0]
+            out += [f"{attribution_dir(t, m, seed)}/variants_ism.tsv.gz" for m in att.models]
+    return out
+
+
+def attribution_variant_tasks(cfg: Config) -> list[str]:
+    """Attribution tasks whose variants are scored (also in ``variants.tasks``)."""
+    return [t for t in cfg.attribution.tasks if t in cfg.variants.tasks]
+
+
+def attribution_variant_inputs(cfg: Config, task: str, model: str, seed: int | str) -> dict[str, str]:
+    """The variants stage's table, the genome (+ index) and the fine-tuning run's metrics and card."""
+    gf = genome_files(cfg.tasks[task].genome)
+    return {
+        "scores": f"results/variants/{task}/{cfg.variants.model}/scores.tsv.gz",
+        "fasta": gf["fasta"], "fai": gf["fai"], "gzi": gf["gzi"],
+        "metrics": f"{finetune_dir(task, model, int(seed))}/metrics.json",
+        "card": dataset_files(task)["card"],
+    }
+
+
+def attribution_fai(cfg: Config, task: str) -> str:
+    """The ``.fai`` of a task's genome (contig sizes of the bigWig header)."""
+    return genome_files(cfg.tasks[task].genome)["fai"]
+
+
+# ----------------------------------------------------------------------------- attribution motifs
+
+
+def modisco_selection(cfg: Config) -> tuple[list[str], list[str], list[str]]:
+    """Tasks, models and methods of TF-MoDISco: ``modisco.<key>``, or ``attribution.<key>`` when null."""
+    mod, att = cfg.modisco, cfg.attribution
+    return (list(att.tasks if mod.tasks is None else mod.tasks),
+            list(att.models if mod.models is None else mod.models),
+            list(att.methods if mod.methods is None else mod.methods))  # fmt: skip
+
+
+def attribution_motif_dir(task: str, model: str, seed: int | str, method: str) -> str:
+    """One TF-MoDISco run (``dnalm.attribution_motifs.OUTPUT_FILES`` inside)."""
+    return f"results/attribution_motifs/{task}/{model}/seed{seed}/{method}"
+
+
+def attribution_motif_runs(cfg: Config, task: str) -> list[dict[str, Any]]:
+    """The TF-MoDISco runs of a task: ``{model, seed, method, dir}`` (first seed, as attribution)."""
+    tasks, models, methods = modisco_selection(cfg)
+    if task not in tasks:
+        return []
+    seed = cfg.task_seeds(task)[0]
+    return [{"model": m, "seed": seed, "method": meth, "dir": attribution_motif_dir(task, m, seed, meth)}
+            for m in models for meth in methods]  # fmt: skip
+
+
+def attribution_motif_inputs(cfg: Config, task: str, model: str, seed: int | str, method: str) -> dict[str, Any]:
+    """Inputs of rule attribution_motifs: the attribution file, the model's metrics, the task
+    card, the known motifs of the task's genome and, on a demo world, ``truth/positions.tsv``."""
+    return {
+        "attribution": f"{attribution_dir(task, model, seed)}/{method}.npz",
+        "metrics": f"{finetune_dir(task, model, seed)}/metrics.json",
+        "card": dataset_files(task)["card"],
+        "known": known_motif_inputs(cfg, task),
+        "truth": attention_truth_inputs(cfg, task),
+    }
+
+
+def interpretation_files(task: str) -> dict[str, str]:
+    """The side-by-side attention-vs-attribution table and figure of a task."""
+    d = f"results/summary/interpretation/{task}"
+    return {"tsv": f"{d}.tsv", "png": f"{d}.png", "svg": f"{d}.svg"}
+
+
+def interpretation_inputs(cfg: Config, task: str) -> dict[str, Any]:
+    """Inputs of rule interpretation_summary, by row: the attention motifs (when the task is in
+    ``motifs.tasks``) and every TF-MoDISco run of the task, plus the known motifs."""
+    att: dict[str, dict[str, str]] = {}
+    if task in cfg.motifs.tasks and cfg.attention.model:
+        m = cfg.attention.model
+        att[m] = {"summary": f"results/motifs/{task}/{m}/summary.json",
+                  "matches": f"results/motifs/{task}/{m}/matches.tsv",
+                  "site_summary": f"results/attention/{task}/{m}/summary.json",
+                  "metrics": first_seed_run(cfg, task, m, "metrics.json")}  # fmt: skip
+    runs = [{"model": r["model"], "seed": r["seed"], "method": r["method"],
+             "summary": f"{r['dir']}/summary.json", "matches": f"{r['dir']}/matches.tsv"}
+            for r in attribution_motif_runs(cfg, task)]  # fmt: skip
+    return {"attention": att, "attribution": runs, "known": known_motif_inputs(cfg, task)}
+
+
+def interpretation_input_files(cfg: Config, task: str) -> list[str]:
+    """Every file of :func:`interpretation_inputs` (the rule's input list)."""
+    ins = interpretation_inputs(cfg, task)
+    out = [p for d in ins["attention"].values() for p in d.values()]
+    out += [r[k] for r in ins["attribution"] for k in ("summary", "matches")]
+    return out + list(ins["known"])
+
+
 # ----------------------------------------------------------------------------- collections
 
 
@@ -446,6 +673,99 @@ def collection_summary_files(name: str) -> dict[str, str]:
     return {"tsv": f"{d}.tsv", "wilcoxon": f"{d}_wilcoxon.tsv", "png": f"{d}.png", "svg": f"{d}.svg"}
 
 
+# ----------------------------------------------------------------------------- use a trained model
+
+#: Config blocks of the ``dnalm`` subcommand rules (workflow/rules/usemodel.smk).
+USEMODEL_SECTIONS = ("predict", "embed", "scan", "score")
+
+
+def usemodel_outputs(section: str, name: str) -> dict[str, str]:
+    """Outputs of one ``predict`` / ``embed`` / ``scan`` / ``score`` job under ``results/<section>/<name>/``."""
+    d = f"results/{section}/{name}"
+    files = {
+        "predict": {"tsv": "predictions.tsv"},
+        "embed": {"npy": "embeddings.npy", "index": "embeddings.index.tsv"},
+        "scan": {"bedgraph": "scan.bedGraph", "bigwig": "scan.bw", "bed": "scan.bed", "json": "scan.json"},
+        "score": {"vcf": "variants.vcf.gz", "tsv": "variants.tsv", "json": "variants.json"},
+    }[section]
+    return {key: f"{d}/{f}" for key, f in files.items()}
+
+
+def _model_inputs(cfg: Config, ref: str, key: str, allow_lm: bool) -> dict[str, str]:
+    from dnalm.settings.checks import model_ref
+
+    m = model_ref(cfg, ref, allow_lm=allow_lm)
+    out = {key: m.path}
+    if m.kind == "run":
+        out[f"{key}_card"] = dataset_files(m.task)["card"]
+    return out
+
+
+def usemodel_inputs(cfg: Config, section: str, name: str) -> dict[str, str]:
+    """Inputs of one ``dnalm`` subcommand job: ``model`` (+ ``model_card`` for a fine-tuning run
+    of this config), the genome's ``fasta``/``fai``/``gzi``, the run's ``fasta``/``bed``/
+    ``regions``/``vcf``/``truth`` (``seqs`` for a predict/embed FASTA) and ``lm``."""
+    run = getattr(cfg, section)[name]
+    out = _model_inputs(cfg, run.model, "model", allow_lm=section == "embed")
+    genome = getattr(run, "genome", None)
+    if genome is not None:
+        gf = genome_files(genome)
+        out.update(fasta=gf["fasta"], fai=gf["fai"], gzi=gf["gzi"])
+    if getattr(run, "fasta", None) is not None:
+        out["seqs"] = run.fasta
+    for key in ("bed", "regions", "vcf", "truth"):
+        if getattr(run, key, None) is not None:
+            out[key] = getattr(run, key)
+    if getattr(run, "lm", None) is not None:
+        out.update(_model_inputs(cfg, run.lm, "lm", allow_lm=True))
+    return out
+
+
+def usemodel_params(cfg: Config, section: str, name: str) -> dict[str, Any]:
+    """The run's config entry as rule params (plain, key-sorted; unset keys left out)."""
+    return canonical(getattr(cfg, section)[name])
+
+
+def usemodel_final_outputs(cfg: Config) -> list[str]:
+    """Every configured ``predict`` / ``embed`` / ``scan`` / ``score`` job's outputs."""
+    return [f for section in USEMODEL_SECTIONS for name in getattr(cfg, section)
+            for f in usemodel_outputs(section, name).values()]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- haplotypes
+
+
+def haplotype_files(name: str) -> dict[str, str]:
+    """Files of one artificial-genome experiment (workflow/rules/haplotypes.smk)."""
+    r, d = f"resources/haplotypes/{name}", f"results/haplotypes/{name}"
+    return {
+        "source": f"{r}/source.vcf.gz", "source_tbi": f"{r}/source.vcf.gz.tbi",
+        "train": f"{d}/train.npz", "held_out": f"{d}/held_out.npz",
+        "artificial": f"{d}/artificial.npz", "vcf": f"{d}/artificial.vcf.gz",
+        "tbi": f"{d}/artificial.vcf.gz.tbi", "generate": f"{d}/generate.json",
+        "metrics": f"{d}/metrics.tsv", "summary": f"{d}/summary.json", "figures": f"{d}/figures",
+    }  # fmt: skip
+
+
+def haplotype_sets(cfg: Config, kind: str) -> list[str]:
+    """Experiments whose real haplotypes come from ``kind``: ``simulate`` or ``vcf``."""
+    return [n for n, h in cfg.haplotypes.items() if getattr(h, kind) is not None]
+
+
+def haplotype_params(cfg: Config, name: str, step: str) -> dict[str, Any]:
+    """Params of one haplotypes rule (``simulate``, ``fetch``, ``split``, ``generate``, ``evaluate``)."""
+    h = cfg.haplotypes[name]
+    keys = {
+        "simulate": (), "fetch": ("vcf", "index"),
+        "split": ("region", "min_maf", "max_sites", "held_out_fraction", "split_seed"),
+        "generate": ("generator", "markov_order", "n_artificial", "seed"),
+        "evaluate": ("ld_window", "n_components", "n_boot", "seed"),
+    }[step]  # fmt: skip
+    if step == "simulate":
+        return {**canonical(h.simulate), "min_maf": h.min_maf, "max_sites": h.max_sites}
+    return {k: canonical(getattr(h, k)) for k in keys}
+
+
 # ----------------------------------------------------------------------------- targets
 
 
@@ -453,21 +773,41 @@ def final_outputs(cfg: Config) -> list[str]:
     """Everything ``rule all`` builds."""
     out: list[str] = ["results/summary/software.tsv", "results/report/overview.html"]
     out += [dataset_files(t)["card"] for t in cfg.tasks]
-    for lm in cfg.trained_lms():
+    for lm in cfg.trained_lms() + cfg.gpt_lms():
         out.append(f"results/pretrain/{lm}/train_log.tsv")
         out.append(pretrain_corpus_stats(cfg, lm))
     out += finetune_outputs(cfg)
+    out += regression_outputs(cfg)
     if cfg.tasks and cfg.finetune.models:
         out.append("results/summary/benchmarks.tsv")
     if scarce_tasks(cfg):
         out.append("results/summary/pretraining_benefit.tsv")
+    if cfg.finetune.models and pooling_groups(cfg):
+        out.append(long_input_summary_file())
     att = cfg.attention
     out += [f"results/attention/{t}/{att.model}/landscape.png" for t in att.tasks]
     out += [f"results/motifs/{t}/{att.model}/matches.tsv" for t in cfg.motifs.tasks]
     var = cfg.variants
     out += [f"results/variants/{t}/{var.model}/summary.json" for t in var.tasks]
     out += [collection_summary_files(name)["tsv"] for name in cfg.collections]
+    out += attribution_outputs(cfg)
+    out += [interpretation_files(t)["tsv"] for t in modisco_selection(cfg)[0]]
+    out += usemodel_final_outputs(cfg)
+    out += [haplotype_files(name)["metrics"] for name in cfg.haplotypes]
+    out += splice_loop_outputs(cfg)
     return list(dict.fromkeys(out))
+
+
+def long_input_summary_file() -> str:
+    """Pooling comparison of long-input tasks (rule long_input_summary)."""
+    return "results/summary/long_input.tsv"
+
+
+def pooling_groups(cfg: Config) -> dict[str, dict[str, str]]:
+    """Long-input pooling comparison groups, ``{group: {task: pooling}}`` (rule params)."""
+    from dnalm.long_input_summary import pooling_groups as groups
+
+    return groups(cfg)
 
 
 def baseline_models() -> list[str]:

@@ -36,15 +36,20 @@ STAGES: dict[str, tuple[str, ...]] = {
     "download": ("demo_simulate", "genome_download", "genome_assembly_report", "genome_prepare",
                  "annotation_epd", "annotation_gtf", "annotation_peaks", "vcf_normalise",
                  "known_motifs_download", "demo_files_txt", "collection_table", "collection_manifest",
-                 "collection_peaks"),
+                 "collection_peaks", "expression_download"),
     "corpus": ("corpus_shard", "corpus_stats"),
-    "pretrain": ("bert_pretrain", "lm_import"),
-    "datasets": ("dataset_build",),
+    "pretrain": ("bert_pretrain", "lm_import", "gpt_pretrain"),
+    "datasets": ("dataset_build", "splice_round0", "splice_loop_heldout", "splice_loop_train",
+                 "splice_loop_mine", "splice_loop_final", "splice_loop_table"),
     "finetune": ("bert_finetune", "baseline_finetune", "summary_build", "pretraining_benefit",
-                 "collection_summary"),
+                 "collection_summary", "expression_ridge", "long_input_summary"),
     "attention": ("attention_extract",),
-    "motifs": ("motif_discover",),
+    "motifs": ("motif_discover", "attribution_maps", "attribution_bigwig", "attribution_variants",
+               "attribution_motifs", "interpretation_summary"),
     "variants": ("variant_score_shard", "variant_score"),
+    "usemodel": ("dataset_fasta", "dnalm_predict", "dnalm_embed", "dnalm_scan", "dnalm_score"),
+    "haplotypes": ("haplotypes_simulate", "haplotypes_fetch", "haplotypes_split", "haplotypes_generate",
+                   "haplotypes_evaluate"),
     "report": ("report_tables", "summary_section", "report_overview", "all"),
 }  # fmt: skip
 _GB = 1e9
@@ -246,7 +251,15 @@ class _Jobs:
 
 def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     """Every job of the DAG by rule, mirroring the rules' inputs and ``dnalm.paths.final_outputs``."""
-    from dnalm.paths import scarce_tasks
+    from dnalm.paths import (
+        attribution_has_coordinates,
+        attribution_variant_tasks,
+        expression_tasks,
+        modisco_selection,
+        regression_outputs,
+        scarce_tasks,
+    )
+    from dnalm.paths import pooling_groups as long_input_groups
     from dnalm.reporting import task_sections
     from dnalm.sim import rule_groups
 
@@ -254,7 +267,8 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     tasks: dict[str, Task] = {**cfg.tasks, **ctasks}
     used = {s.genome for s in tasks.values() if s.kind != "imported"}
     used |= {c.genome for c in cfg.collections.values()}
-    lm_genomes = {cfg.language_models[lm].genome for lm in cfg.trained_lms()}
+    used |= {g for sec in (cfg.predict, cfg.scan, cfg.score) for r in sec.values() if (g := r.genome)}
+    lm_genomes = {cfg.language_models[lm].genome for lm in cfg.trained_lms() + cfg.gpt_lms()}
     genomes = [g for g in cfg.genomes if g in used | lm_genomes]
     jobs: dict[str, int] = {}
     deferred: dict[str, int] = {}
@@ -273,7 +287,8 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     own = cfg.tasks.values()
     kinds = {(s.genome, s.kind) for s in own}
     add("annotation_epd", sum((g, "promoter") in kinds for g in genomes))
-    add("annotation_gtf", sum((g, "splice") in kinds for g in genomes))
+    add("annotation_gtf", sum(any((g, k) in kinds for k in ("splice", "pas", "tis")) for g in genomes))
+    add("expression_download", len(expression_tasks(cfg, remote=True)))
     add("annotation_peaks", len({(s.genome, s.experiment) for s in own if s.kind == "tfbs"}))
     var_genomes = {cfg.tasks[t].genome for t in cfg.variants.tasks}
     add("vcf_normalise", sum(getattr(cfg.annotations[g], src) is not None
@@ -288,10 +303,16 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     corpus_genomes = [g for g in cfg.genomes if g in lm_genomes]
     add("corpus_stats", len(corpus_genomes))
     add("bert_pretrain", len(cfg.trained_lms()))
+    add("gpt_pretrain", len(cfg.gpt_lms()))  # its hours: the per-job CPU default (not modelled)
     used_lms = {model_lm(m) for t in cfg.tasks for m in cfg.task_models(t)}
     used_lms |= {model_lm(m) for s in ctasks.values() for m in s.models or ()}
     add("lm_import", sum(lm in used_lms for lm in cfg.imported_lms()))
-    add("dataset_build", len(cfg.tasks))
+    loop = {t: cfg.tasks[t].hard_negatives.rounds for t in cfg.tasks if cfg.tasks[t].hard_negatives}
+    add("dataset_build", len(cfg.tasks) - len(loop))  # a loop task's dataset: splice_loop_final
+    for rule in ("splice_round0", "splice_loop_heldout", "splice_loop_final", "splice_loop_table"):
+        add(rule, len(loop))
+    add("splice_loop_train", sum(n + 1 for n in loop.values()))  # cnn-sized: cpu_minutes_per_job
+    add("splice_loop_mine", sum(loop.values()))
     add("dataset_build", len(ctasks), later=True)
     runs = {(t, m, s) for t in cfg.tasks for m in cfg.task_models(t) for s in cfg.task_seeds(t)}
     att_pairs = [(t, cfg.attention.model) for t in cfg.attention.tasks]
@@ -305,18 +326,45 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
         add("baseline_finetune", sum(m in BASELINES for _, m, _ in group), is_later)
     add("summary_build", int(bool(cfg.tasks and cfg.finetune.models)))
     add("pretraining_benefit", int(bool(scarce_tasks(cfg))))
+    add("long_input_summary", int(bool(cfg.finetune.models and long_input_groups(cfg))))
+    add("expression_ridge", len(regression_outputs(cfg)))
     add("attention_extract", len(att_pairs))
     add("motif_discover", len(cfg.motifs.tasks))
-    known = {cfg.motifs.known_motifs.get(cfg.tasks[t].genome or "") for t in cfg.motifs.tasks}
+    mod_tasks, mod_models, mod_methods = modisco_selection(cfg)
+    add("attribution_motifs", len(mod_tasks) * len(mod_models) * len(mod_methods))
+    add("interpretation_summary", len(mod_tasks))
+    att = cfg.attribution  # one maps job (every method) and one bigWig job per task x model
+    add("attribution_maps", len(att.tasks) * len(att.models))
+    add("attribution_bigwig", sum(attribution_has_coordinates(cfg, t) for t in att.tasks) * len(att.models))
+    add("attribution_variants", (att.variants != "off") * len(attribution_variant_tasks(cfg)) * len(att.models))
+    known = {cfg.motifs.known_motifs.get(cfg.tasks[t].genome or "")
+             for t in [*cfg.motifs.tasks, *mod_tasks]}  # fmt: skip
     add("known_motifs_download", len(known.intersection(cfg.motifs.sources)))
     add("variant_score_shard", len(cfg.variants.tasks) * cfg.variants.scatter)
     add("variant_score", len(cfg.variants.tasks))
+    _usemodel_jobs(cfg, add)
+    hap = cfg.haplotypes.values()
+    add("haplotypes_simulate", sum(h.simulate is not None for h in hap))
+    add("haplotypes_fetch", sum(h.vcf is not None for h in hap))
+    for step in ("split", "generate", "evaluate"):
+        add(f"haplotypes_{step}", len(cfg.haplotypes))
     add("report_tables", 1)
-    sections = task_sections(cfg.tasks) if cfg.tasks and cfg.finetune.models else {}
+    tuned = {t: s for t, s in cfg.tasks.items() if cfg.task_models(t)}  # as workflow/rules/report.smk
+    sections = task_sections(tuned) if cfg.tasks and cfg.finetune.models else {}
     add("summary_section", len(sections))
     add("report_overview", 1)
     add("all", 1)
     return _Jobs(jobs, deferred, tasks, genomes, corpus_genomes, sorted(runs | later), att_pairs)
+
+
+def _usemodel_jobs(cfg: Config, add) -> None:
+    """Jobs of the ``predict``/``embed``/``scan``/``score`` blocks (workflow/rules/usemodel.smk),
+    and rule dataset_fasta for the ``results/datasets/<task>/<split>.fa`` inputs they name."""
+    fastas = {r.fasta for sec in (cfg.predict, cfg.embed) for r in sec.values()}
+    pattern = re.compile(r"^results/datasets/[^/]+/(train|dev|test)\.fa$")
+    add("dataset_fasta", sum(bool(f and pattern.match(f)) for f in fastas))
+    for section in ("predict", "embed", "scan", "score"):
+        add(f"dnalm_{section}", len(getattr(cfg, section)))
 
 
 # ----------------------------------------------------------------------------- costs
@@ -466,6 +514,7 @@ def plan(cfg: Config) -> Plan:
         jobs[rule] = jobs.get(rule, 0) + n
     assumed = [t for t, spec in jb.tasks.items() if t not in cfg.plan.task_rows
                and not (spec.kind == "tfbs" and spec.top_n) and spec.max_per_class is None
+               and spec.kind != "expression"  # no fine-tuning run to cost
                and not (spec.kind == "promoter" and spec.genome in cfg.genomes
                         and _demo_world(cfg, spec.genome) is not None)]  # fmt: skip
     if assumed:

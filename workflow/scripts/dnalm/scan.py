@@ -36,7 +36,8 @@ import numpy as np
 from dnalm import atomic
 from dnalm.seq import revcomp
 
-__all__ = ["STRANDS", "ScanResult", "scan_intervals", "iter_window_probs", "scan_genome", "read_regions"]
+__all__ = ["STRANDS", "ScanResult", "iter_window_probs", "read_regions", "region_recall",
+           "scan_genome", "scan_intervals"]
 
 log = logging.getLogger("dnalm.scan")
 
@@ -55,6 +56,7 @@ class ScanResult:
     n_bases: int = 0
     n_regions: int = 0
     contigs: list[str] = field(default_factory=list)
+    truth: dict | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -64,8 +66,11 @@ class ScanResult:
         }
 
 
-def read_regions(path: str | Path, sizes: dict[str, int]) -> list[tuple[str, int, int]]:
-    """BED intervals (first 3 columns), sorted and merged; contigs must be in ``sizes``.
+def read_regions(
+    path: str | Path, sizes: dict[str, int], merge: bool = True
+) -> list[tuple[str, int, int]]:
+    """BED intervals (first 3 columns), sorted and (unless ``merge`` is False) merged; contigs
+    must be in ``sizes``.
 
     Raises
     ------
@@ -81,7 +86,8 @@ def read_regions(path: str | Path, sizes: dict[str, int]) -> list[tuple[str, int
         for i, line in enumerate(fh, 1):
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
-            f = line.rstrip("\n").split("\t")
+            # tab-separated BED; space-separated (EPDnew's BED) when a line has no tab
+            f = line.rstrip("\n").split("\t") if "\t" in line else line.split()
             if len(f) < 3:
                 raise ValueError(f"{p}:{i}: expected at least 3 tab-separated columns, got {len(f)}")
             try:
@@ -96,6 +102,8 @@ def read_regions(path: str | Path, sizes: dict[str, int]) -> list[tuple[str, int
             raw.append((f[0], s, e))
     order = {c: i for i, c in enumerate(sizes)}
     raw.sort(key=lambda t: (order[t[0]], t[1], t[2]))
+    if not merge:
+        return raw
     merged: list[tuple[str, int, int]] = []
     for c, s, e in raw:
         if merged and merged[-1][0] == c and s <= merged[-1][2]:
@@ -190,6 +198,53 @@ def iter_window_probs(
         yield starts[keep], p
 
 
+def region_recall(
+    regions: Sequence[tuple[str, int, int]],
+    sites: Sequence[tuple[str, int, int]],
+    scanned: Sequence[tuple[str, int, int]],
+) -> dict:
+    """Recall and precision of called regions against known sites (e.g. annotated TSSs).
+
+    Parameters
+    ----------
+    regions, sites, scanned : sequence of (contig, start, end)
+        Called regions, known sites and the scanned intervals (0-based half-open).
+
+    Returns
+    -------
+    dict
+        ``n_sites`` (sites overlapping a scanned interval: only they can be found),
+        ``n_sites_found`` (of those, overlapping a called region), ``recall``;
+        ``n_regions``, ``n_regions_with_site`` (overlapping any site), ``precision``
+        (None when there is nothing to divide by).
+    """
+    import bisect
+
+    def index(ivs):
+        by: dict[str, tuple[list[int], list[int]]] = {}
+        for c, s, e in sorted(ivs):
+            starts, ends = by.setdefault(c, ([], []))
+            starts.append(s)
+            ends.append(max(e, ends[-1]) if ends else e)  # running max: ends stay sorted
+        return by
+
+    def hits(by, c, s, e) -> bool:
+        if c not in by:
+            return False
+        starts, ends = by[c]
+        i = bisect.bisect_left(starts, e)  # intervals starting before e
+        return i > 0 and ends[i - 1] > s
+
+    scan_ix, reg_ix, site_ix = index(scanned), index(regions), index(sites)
+    inside = [t for t in sites if hits(scan_ix, *t)]
+    found = sum(hits(reg_ix, *t) for t in inside)
+    with_site = sum(hits(site_ix, *r) for r in regions)
+    return {"n_sites": len(inside), "n_sites_found": found,
+            "recall": found / len(inside) if inside else None,
+            "n_regions": len(regions), "n_regions_with_site": with_site,
+            "precision": with_site / len(regions) if regions else None}  # fmt: skip
+
+
 class _RegionCaller:
     """Merges above-threshold windows into regions, streaming (one open region at a time)."""
 
@@ -234,6 +289,7 @@ def scan_genome(
     max_n: float = 0.5,
     strand: str = "+",
     bigwig: bool = True,
+    truth: str | Path | None = None,
     verbose: bool = False,
 ) -> ScanResult:
     """Scan a genome and write ``<out>.bedGraph``, ``<out>.bw``, ``<out>.bed`` and ``<out>.json``.
@@ -264,6 +320,9 @@ def scan_genome(
         complement. Default is "+".
     bigwig : bool, optional
         Also write the BigWig (needs ``pyBigWig``). Default is True.
+    truth : str or pathlib.Path, optional
+        BED of known sites (e.g. annotated TSSs); ``<out>.json`` then holds their
+        :func:`region_recall` as ``truth``. Default is None.
     verbose : bool, optional
         Progress bar over scanned bases. Default is False.
 
@@ -302,6 +361,7 @@ def scan_genome(
         raise ValueError(f"{gpath}: cannot open as an indexed FASTA ({e}); plain FASTA or "
                          "bgzip with samtools faidx") from None
     ivs = scan_intervals(sizes, contigs, read_regions(regions, sizes) if regions else None)
+    sites = read_regions(truth, sizes, merge=False) if truth else None
     res = ScanResult()
     res.contigs = list(dict.fromkeys(c for c, _, _ in ivs))
     prefix = str(out_prefix)
@@ -357,10 +417,16 @@ def scan_genome(
         res.outputs = {name: p for name, p in paths.items()}
         bg.flush()
         bed.flush()
+        extra = {}
+        if sites is not None:
+            called = [(f[0], int(f[1]), int(f[2])) for f in
+                      (ln.split("\t") for ln in Path(tmp["bed"]).read_text().splitlines())]
+            extra["truth"] = {"path": str(truth), **region_recall(called, sites, ivs)}
+            res.truth = extra["truth"]
         atomic.write_json(tmp["json"], res.as_dict() | {
             "window": window, "stride": stride, "threshold": threshold, "min_len": min_len,
             "positive_class": positive_class, "max_n": max_n, "strand": strand,
-            "genome": str(gpath)})
+            "genome": str(gpath)} | extra)
     log.info("scanned %d bp in %d windows; %d regions called", res.n_bases, res.n_windows,
              res.n_regions)
     return res

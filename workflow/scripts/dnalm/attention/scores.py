@@ -14,7 +14,9 @@ from dnalm import kmers
 from dnalm._compat import autocast, resolve_device
 from dnalm._validate import validate_k, validate_seqs
 
-__all__ = ["AttentionScores", "attention_scores", "head_context", "token_to_nucleotide"]
+__all__ = [
+    "AttentionScores", "attention_scores", "head_context", "piece_token_spans", "token_to_nucleotide",
+]
 
 
 class AttentionScores(NamedTuple):
@@ -104,6 +106,55 @@ def _capture_last_layer(model: torch.nn.Module, reduce):
         handle.remove()
 
 
+def piece_token_spans(n_tokens: int, k: int, max_tokens: int) -> list[tuple[int, int]]:
+    """K-mer token spans ``[start, end)`` of the pieces a long input is split into.
+
+    The same split as :func:`dnalm.longseq.encode_long` (``numpy.array_split`` of the
+    ``n_tokens`` k-mers into the fewest pieces of at most ``max_tokens - 2``). Token ``t``
+    starts at base ``t``, so piece ``[a, b)`` covers bases ``[a, b + k - 1)``.
+    """
+    if n_tokens < 1:
+        raise ValueError(f"`n_tokens` must be >= 1, got {n_tokens}")
+    per = max_tokens - 2
+    n = -(-n_tokens // per)
+    sizes = [len(p) for p in np.array_split(np.arange(n_tokens), n)]
+    ends = np.cumsum(sizes)
+    return [(int(e - z), int(e)) for z, e in zip(sizes, ends, strict=True)]
+
+
+def _long_forward(model, batch, k, dev, store) -> tuple[torch.Tensor, list[np.ndarray]]:
+    """Logits and stitched per-token [CLS] attention of a long-input classifier's batch.
+
+    Every real piece is one BERT row; the hook sees them in row-major (sequence, piece)
+    order. Pieces partition the k-mer tokens, so concatenating each piece's [CLS] row over
+    its own k-mers gives one score per token of the whole sequence.
+    """
+    from dnalm.longseq import encode_long
+
+    ids, mask, pieces = encode_long(
+        batch, k, max_tokens=model.max_tokens,
+        max_pieces=model.max_pieces if model.pooling == "concat" else None,
+    )
+    with autocast(dev):
+        logits = model(
+            input_ids=torch.from_numpy(ids).to(dev),
+            attention_mask=torch.from_numpy(mask).to(dev),
+            piece_mask=torch.from_numpy(pieces).to(dev),
+        )
+    cls = store.pop("value").float().cpu().numpy().astype(np.float64)  # (n_real_pieces, T)
+    rows: list[np.ndarray] = []
+    at = 0
+    for s in batch:
+        spans = piece_token_spans(len(s) - k + 1, k, model.max_tokens)
+        rows.append(np.concatenate(
+            [cls[at + j, 1 : 1 + b - a] for j, (a, b) in enumerate(spans)]
+        ))
+        at += len(spans)
+    if at != cls.shape[0]:
+        raise RuntimeError(f"expected {at} pieces in the attention hook, got {cls.shape[0]}")
+    return logits, rows
+
+
 @torch.no_grad()
 def attention_scores(
     model: torch.nn.Module,
@@ -117,8 +168,15 @@ def attention_scores(
 
     Parameters
     ----------
-    model : transformers.BertForSequenceClassification
-        Switched to eager attention while running (restored afterwards).
+    model : transformers.BertForSequenceClassification or dnalm.longseq.LongSeqClassifier
+        Switched to eager attention while running (restored afterwards). A long-input
+        (multi-piece) classifier gives each piece's last-layer [CLS] attention over that
+        piece's own k-mers; pieces partition the k-mers, so the token scores are stitched
+        end to end. Bases covered by k-mers of two pieces (the k - 1 bases of each cut) get
+        the mean over their covering k-mers from both pieces, as within a piece. Each piece's
+        [CLS] row sums to 1 per head, so every piece carries the same attention mass; the
+        whole row is L2-normalised once. An input that fits one piece gives exactly the
+        single-piece scores of the same BERT.
     seqs : sequence of str, length N
         Sequences of at least k bases (upper-cased; other bases become [UNK] k-mers).
     k : int
@@ -148,26 +206,30 @@ def attention_scores(
     width = int(lens.max()) if n else 0
     scores = np.full((n, width), np.nan, dtype=np.float32)
     probs: list[np.ndarray] = []
+    long = getattr(model, "input_kind", "bert") == "long"
+    bert = model.bert if long else model
     max_tokens = int(model.config.max_position_embeddings)
     try:
-        with _eager(model), _capture_last_layer(model, lambda w: w[:, :, 0, :].sum(dim=1)) as st:
+        with _eager(bert), _capture_last_layer(bert, lambda w: w[:, :, 0, :].sum(dim=1)) as st:
             for b0 in tqdm(range(0, n, batch_size), disable=not verbose, desc="attention"):
                 batch = seqs[b0 : b0 + batch_size]
-                ids, mask = kmers.encode_batch(batch, k, max_tokens=max_tokens)
-                with autocast(dev):
-                    logits = model(
-                        input_ids=torch.from_numpy(ids).to(dev),
-                        attention_mask=torch.from_numpy(mask).to(dev),
-                    ).logits
+                if long:
+                    logits, cls_rows = _long_forward(model, batch, k, dev, st)
+                else:
+                    ids, mask = kmers.encode_batch(batch, k, max_tokens=max_tokens)
+                    with autocast(dev):
+                        logits = model(
+                            input_ids=torch.from_numpy(ids).to(dev),
+                            attention_mask=torch.from_numpy(mask).to(dev),
+                        ).logits
+                    cls = st.pop("value").float().cpu().numpy().astype(np.float64)  # (B, T)
+                    cls_rows = [cls[r, 1 : len(s) - k + 2] for r, s in enumerate(batch)]
                 probs.append(torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64))
-                cls = st.pop("value").float().cpu().numpy().astype(np.float64)  # (B, T)
                 for r, s in enumerate(batch):
-                    n_tok = len(s) - k + 1
-                    nuc = token_to_nucleotide(cls[r, 1 : 1 + n_tok], k)
-                    scores[b0 + r, : len(s)] = _l2(nuc)
+                    scores[b0 + r, : len(s)] = _l2(token_to_nucleotide(cls_rows[r], k))
     finally:
         model.train(was_training)
-    n_classes = int(model.config.num_labels)
+    n_classes = int(model.n_classes if long else model.config.num_labels)
     p = np.concatenate(probs) if probs else np.zeros((0, n_classes))
     return AttentionScores(scores, p)
 
@@ -184,7 +246,7 @@ def head_context(
 
     Parameters
     ----------
-    model : transformers.BertForSequenceClassification
+    model : transformers.BertForSequenceClassification or dnalm.longseq.LongSeqClassifier
     seq : str
     k : int
     token : int, optional
@@ -196,12 +258,29 @@ def head_context(
     -------
     context : numpy.ndarray, shape=(heads, T), dtype=float64
         ``context[h, i] = A[h, i, token]`` (row i of head h's attention, column ``token``).
+        For a long-input classifier whose ``seq`` spans several pieces, T and ``token`` refer
+        to one piece (BERT sees each piece alone): the piece holding the k-mer with the most
+        [CLS] attention, or the first piece when ``token`` is given.
     token : int
     labels : list of str, length T
         Token strings (``[CLS]``, k-mers, ``[SEP]``).
     """
     k = validate_k(k)
     seq = validate_seqs([seq], "seq", min_len=k)[0].upper()
+    if getattr(model, "input_kind", "bert") == "long":
+        spans = piece_token_spans(len(seq) - k + 1, k, model.max_tokens)
+        model = model.bert
+        if len(spans) > 1:
+            if token is not None:
+                a, b = spans[0]
+            else:  # the piece holding the k-mer with the most [CLS] attention
+                best = [
+                    head_context(model, seq[a : b + k - 1], k, None, device)
+                    for a, b in spans
+                ]
+                # context[:, 0] is [CLS]'s attention to the chosen token, per head
+                return best[int(np.argmax([c[0][:, 0].sum() for c in best]))]
+            seq = seq[a : b + k - 1]
     dev = resolve_device(device)
     was_training = model.training
     model.eval()

@@ -3,12 +3,17 @@
 Every subcommand takes the same compute options (:func:`add_common`), reads FASTA/BED inputs
 whose errors name ``file:line`` (:func:`read_fasta`, :func:`read_bed`), loads a model directory
 with its task card (:func:`load_model`) and writes outputs atomically (:func:`write_tsv`).
+
+A model is named by a directory or by a Hugging Face hub id (``org/name``, optionally
+``org/name@revision``) already in the local HF cache (:func:`resolve_model`); nothing is ever
+downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +37,7 @@ __all__ = [
     "max_bp",
     "read_bed",
     "read_fasta",
+    "resolve_model",
     "setup",
     "write_tsv",
 ]
@@ -209,6 +215,55 @@ def read_bed(path: str | Path) -> list[BedInterval]:
 # ---------------------------------------------------------------------------- models
 
 
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?")
+
+
+def resolve_model(name: str | Path) -> Path:
+    """The directory of a model named by a path or by a hub id in the local HF cache.
+
+    Parameters
+    ----------
+    name : str or pathlib.Path
+        A model directory, or ``org/name[@revision]`` (default revision ``main``) found in the
+        Hugging Face cache (``HF_HUB_CACHE``, else ``HF_HOME/hub``). Only the local cache is
+        read (``local_files_only``): nothing is downloaded.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    CliError
+        When ``name`` is neither a directory nor a cached hub model, naming both places looked.
+    """
+    p = Path(name)
+    if p.is_dir():
+        return p
+    text = str(name)
+    if not _HUB_ID.fullmatch(text) or p.exists():
+        raise CliError(f"{p}: model directory not found")
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    repo, _, rev = text.partition("@")
+    home = os.environ.get("HF_HOME")
+    cache = os.environ.get("HF_HUB_CACHE") or (str(Path(home) / "hub") if home else constants.HF_HUB_CACHE)
+    try:
+        d = Path(snapshot_download(repo, revision=rev or None, local_files_only=True,
+                                   cache_dir=cache))  # fmt: skip
+    except (LocalEntryNotFoundError, OSError, ValueError) as e:
+        raise CliError(
+            f"{text}: not a model directory, and hub model {repo!r}"
+            f"{' revision ' + repr(rev) if rev else ''} is not in the local Hugging Face cache "
+            f"({cache}); download it first (e.g. `hf download {repo}`) or give a directory "
+            f"[{type(e).__name__}]"
+        ) from None
+    if not d.is_dir():
+        raise CliError(f"{text}: cached snapshot {d} is not a directory")
+    return d
+
+
 @dataclass
 class LoadedModel:
     """A model directory ready to run.
@@ -216,18 +271,24 @@ class LoadedModel:
     Attributes
     ----------
     model : torch.nn.Module
-        ``BertForSequenceClassification``, ``LongSeqClassifier`` or ``BertForMaskedLM`` (eval).
+        ``BertForSequenceClassification``, ``LongSeqClassifier``, a baseline
+        (``OneHotClassifier``, ``KmerLRClassifier``) or ``BertForMaskedLM``; in eval mode.
     k : int
-    kind : {"classifier", "long", "lm"}
+        k-mer size; 1 for baselines (they read bases, not k-mers).
+    kind : {"classifier", "long", "baseline", "lm"}
     labels : list of str
-        Class names (from ``config.json``'s ``id2label`` when it names them, else "0", "1", ...);
-        empty for a language model.
+        Class names (``id2label`` of the model directory, else "0", "1", ...); empty for a
+        language model.
     window : int or None
-        Input length in bp (task card, else ``--window``); None when unknown.
+        Input length in bp (task card, else ``--window``, else a baseline's ``length``); None
+        when unknown.
     max_tokens : int
-        Tokens per forward pass the BERT accepts (``max_position_embeddings``).
+        Tokens per forward pass the BERT accepts (``max_position_embeddings``); 0 for
+        baselines (no limit).
     card : dict
         The task card's JSON (empty when there is none).
+    path : pathlib.Path or None
+        The directory loaded (a hub id resolved to its cached snapshot).
     """
 
     model: Any
@@ -237,36 +298,29 @@ class LoadedModel:
     window: int | None
     max_tokens: int
     card: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
 
     @property
     def bert(self):
         """The underlying ``BertModel``."""
+        if self.kind == "baseline":
+            raise CliError(f"{self.path}: a baseline model ({type(self.model).__name__}) has no BERT")
         return self.model.bert
 
 
-def _labels(config: Any, n: int) -> list[str]:
-    id2label = getattr(config, "id2label", None) or {}
-    names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(n)]
-    if all(re.fullmatch(r"LABEL_\d+", s) for s in names):  # transformers' placeholder names
-        return [str(i) for i in range(n)]
-    return names
-
-
 def _card(model_dir: Path, card: str | Path | None) -> dict[str, Any]:
+    """The task card's JSON: ``--card`` (a file or its folder), else ``model_dir/card.json``."""
+    from dnalm.dataset import read_card
+
     path = Path(card) if card else model_dir / "card.json"
-    if path.is_dir():
-        path = path / "card.json"
-    if not path.is_file():
-        if card:
-            raise CliError(f"--card {card}: file not found")
+    if card and not path.exists():
+        raise CliError(f"--card {card}: file not found")
+    if not card and not path.is_file():
         return {}
     try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise CliError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(raw, dict):
-        raise CliError(f"{path}:1: expected a JSON object")
-    return raw
+        return read_card(path).raw
+    except ValueError as e:
+        raise CliError(str(e)) from None
 
 
 def load_model(
@@ -281,12 +335,15 @@ def load_model(
     Parameters
     ----------
     path : str or pathlib.Path
-        ``results/finetune/<task>/<model>/seed<s>/model`` or ``results/pretrain/<lm>/model``.
+        ``results/finetune/<task>/<model>/seed<s>/model`` (any kind: BERT, long-input,
+        baseline) or ``results/pretrain/<lm>/model``, or a hub id ``org/name[@rev]`` in the
+        local HF cache (:func:`resolve_model`).
     allow_lm : bool, optional
-        Accept a masked-LM directory (``BertForMaskedLM``). Default is False.
+        Accept a masked-LM directory (``BertForMaskedLM``); baselines are then refused (the
+        callers need a BERT). Default is False.
     card : str or pathlib.Path, optional
-        Task card (``results/datasets/<task>/card.json``). Default is ``path/card.json`` when
-        that exists.
+        Task card (``results/datasets/<task>/card.json``). Default is ``path/card.json``, which
+        every fine-tuned model directory holds.
     window : int, optional
         Input length in bp when no card gives one (``--window``); when both are set they must
         agree. Default is None.
@@ -297,13 +354,10 @@ def load_model(
     -------
     LoadedModel
     """
-    from dnalm.longseq import LongSeqClassifier
     from dnalm.modeling import load_lm_dir
-    from dnalm.predict import load_classifier
+    from dnalm.predict import load_model_dir
 
-    d = Path(path)
-    if not d.is_dir():
-        raise CliError(f"{d}: model directory not found")
+    d = resolve_model(path)
     cfg_path = d / "config.json"
     archs: list[str] = []
     if cfg_path.is_file():
@@ -312,12 +366,10 @@ def load_model(
         except json.JSONDecodeError as e:
             raise CliError(f"{cfg_path}:{e.lineno}: not valid JSON ({e.msg})") from None
     raw_card = _card(d, card)
+    default_window = None
     try:
-        if LongSeqClassifier.is_saved_in(d):
-            model, k = load_classifier(d)
-            kind = "long"
-            labels = [str(i) for i in range(int(model.n_classes))]
-        elif any(a.endswith("ForMaskedLM") for a in archs) or (not archs and allow_lm):
+        if any(a.endswith("ForMaskedLM") for a in archs) or (not archs and allow_lm and not
+                                                               (d / "longseq.json").is_file()):
             if not allow_lm:
                 raise CliError(
                     f"{d}: is a language model; this subcommand needs a fine-tuned classifier"
@@ -325,17 +377,24 @@ def load_model(
             lm = load_lm_dir(d, attn_implementation=attn_implementation)
             model, k, kind, labels = lm.model, lm.tokenizer.k, "lm", []
         else:
-            model, k = load_classifier(d, attn_implementation=attn_implementation)
-            kind = "classifier"
-            labels = _labels(model.config, int(model.config.num_labels))
+            clf = load_model_dir(d, attn_implementation=attn_implementation)
+            model, labels = clf.model, clf.labels
+            kind = {"bert": "classifier", "longseq": "long", "baseline": "baseline"}[clf.kind]
+            k = clf.k if clf.k is not None else 1
+            default_window = clf.window
     except CliError:
         raise
     except (OSError, ValueError) as e:
         raise CliError(f"{d}: cannot load model ({e})") from None
+    if allow_lm and kind == "baseline":  # embeddings and LLRs need a BERT
+        raise CliError(f"{d}: is a {type(model).__name__} baseline; this subcommand needs a BERT "
+                       "(a language model or a fine-tuned BERT)")
     card_k = raw_card.get("k")
-    if card_k is not None and int(card_k) != int(k):
+    if kind != "baseline" and card_k is not None and int(card_k) != int(k):
         raise CliError(f"{d}: task card has k={card_k} but the model's vocabulary is k={k}")
     card_window = raw_card.get("window_length")
+    if card_window is None:
+        card_window = default_window
     if window is not None and window < 1:
         raise CliError(f"--window must be >= 1, got {window}")
     if card_window is not None and window is not None and int(card_window) != window:
@@ -343,14 +402,13 @@ def load_model(
             f"--window {window} disagrees with the task card's window_length {card_window}"
         )
     win = int(card_window) if card_window is not None else window
-    return LoadedModel(
-        model, int(k), kind, labels, win, int(model.config.max_position_embeddings), raw_card
-    )
+    max_tokens = 0 if kind == "baseline" else int(model.config.max_position_embeddings)
+    return LoadedModel(model, int(k), kind, labels, win, max_tokens, raw_card, d)
 
 
 def max_bp(lm: LoadedModel) -> int | None:
-    """Longest sequence (bp) one BERT pass takes; None for long-input classifiers."""
-    if lm.kind == "long":
+    """Longest sequence (bp) one BERT pass takes; None for long-input classifiers and baselines."""
+    if lm.kind in ("long", "baseline"):
         return None
     return lm.max_tokens - 2 + lm.k - 1  # [CLS] k-mers [SEP]
 

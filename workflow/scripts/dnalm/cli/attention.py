@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     lm = load_model(args.model, card=args.card)
     if lm.kind != "classifier":
         raise CliError(
-            f"{args.model}: attention needs a BERT classifier directory, not a long-input classifier"
+            f"{args.model}: attention needs a BERT classifier directory, not a long-input "
+            f"classifier or a baseline ({lm.kind})"
         )
     records = read_fasta(args.fasta, min_len=lm.k)
     check_fits(records, lm, args.fasta)

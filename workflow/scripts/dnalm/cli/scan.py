@@ -9,7 +9,9 @@ scored on both strands by default (the larger probability is kept; --strand + fo
     OUT.bedGraph  class probability of each window over its central STRIDE bp
     OUT.bw        the same track as BigWig (pyBigWig; chrom sizes from the FASTA .fai)
     OUT.bed       called regions: windows with p >= --threshold merged, >= --min-len bp
-    OUT.json      counts (windows, windows skipped for N, regions) and settings
+    OUT.json      counts (windows, windows skipped for N, regions) and settings; with --truth,
+                  recall (known sites inside a called region) and precision (regions
+                  holding a known site)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def add_parser(subparsers) -> None:
                    help="score windows as read, reverse-complemented, or both keeping the larger "
                    "probability (default: both)")
     p.add_argument("--no-bigwig", action="store_true", help="write no BigWig (no pyBigWig needed)")
+    p.add_argument("--truth", help="BED of known sites (e.g. TSSs): recall and precision in OUT.json")
     add_common(p, "output prefix: writes OUT.bedGraph, OUT.bw, OUT.bed, OUT.json")
     p.set_defaults(func=run)
 
@@ -72,9 +75,15 @@ def run(args: argparse.Namespace) -> int:
         lm.model, lm.k, args.genome, args.out, lm.window, stride, contigs=contigs,
         regions=args.regions, threshold=args.threshold, min_len=args.min_len,
         batch_size=args.batch_size, device=dev, positive_class=args.positive_class,
-        max_n=args.max_n, strand=args.strand, bigwig=not args.no_bigwig, verbose=not args.quiet,
+        max_n=args.max_n, strand=args.strand, bigwig=not args.no_bigwig, truth=args.truth,
+        verbose=not args.quiet,
     )
     if not args.quiet:
         print(f"scanned {res.n_bases} bp in {res.n_windows} windows ({res.n_skipped_n} skipped "
               f"for N); {res.n_regions} regions -> {', '.join(res.outputs.values())}")
+        if res.truth is not None:
+            t = res.truth
+            print(f"truth: {t['n_sites_found']}/{t['n_sites']} sites in a called region "
+                  f"(recall {t['recall']}), {t['n_regions_with_site']}/{t['n_regions']} regions "
+                  f"hold a site (precision {t['precision']})")
     return 0

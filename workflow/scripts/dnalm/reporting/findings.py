@@ -11,6 +11,7 @@ a number. Sources:
 - ``results/pretrain/<lm>/model/learning_check.json`` (the LM's learning verdict);
 - ``results/attention/<task>/<model>/summary.json`` (class contrast, planted-site AUROC);
 - ``results/motifs/<task>/<model>/matches.tsv`` (+ ``summary.json``, ``motifs.meme``);
+- ``results/summary/interpretation/<task>.tsv`` (attention vs TF-MoDISco attribution motifs);
 - ``results/variants/<task>/<model>/clinvar.tsv`` (+ ``summary.json``).
 """
 
@@ -29,6 +30,7 @@ import yaml
 from dnalm.reporting._common import Finding, _dir, _f, _json, _num, _p
 from dnalm.reporting.interpretation import (
     attention_findings,
+    interpretation_findings,
     motif_findings,
     variant_findings,
 )
@@ -71,6 +73,7 @@ class OverviewInputs:
     attention: list[Path] = field(default_factory=list)
     motifs: list[Path] = field(default_factory=list)
     variants: list[Path] = field(default_factory=list)
+    interpretation: list[Path] = field(default_factory=list)
 
     @classmethod
     def from_results(cls, results: str | Path) -> OverviewInputs:
@@ -90,6 +93,7 @@ class OverviewInputs:
             attention=sorted(p.parent for p in r.glob("attention/*/*/scores.npz")),
             motifs=sorted(p.parent for p in r.glob("motifs/*/*/matches.tsv")),
             variants=sorted(p.parent for p in r.glob("variants/*/*/clinvar.tsv")),
+            interpretation=sorted(r.glob("summary/interpretation/*.tsv")),
         )
 
     @classmethod
@@ -365,5 +369,6 @@ def collect_overview(inputs: OverviewInputs) -> Overview:
     findings += _learning_findings([Path(p) for p in inputs.lm_dirs])
     findings += attention_findings([_dir(p) for p in inputs.attention])
     findings += motif_findings([_dir(p) for p in inputs.motifs])
+    findings += interpretation_findings([Path(p) for p in inputs.interpretation])
     findings += variant_findings([_dir(p) for p in inputs.variants])
     return Overview(columns, headline, findings)

@@ -12,7 +12,8 @@ import pandas as pd
 
 from dnalm.reporting._common import Finding, _f, _json, _p
 
-__all__ = ["MATCH_Q", "attention_findings", "motif_findings", "variant_findings"]
+__all__ = ["MATCH_Q", "attention_findings", "interpretation_findings", "motif_findings",
+           "variant_findings"]  # fmt: skip
 
 #: q below which a discovered motif counts as a match of a known motif (TOMTOM q).
 MATCH_Q = 0.05
@@ -185,4 +186,43 @@ def variant_findings(dirs: Sequence[Path]) -> list[Finding]:
                          f"variants significant at FDR {summary.get('fdr')} "
                          f"(null of {summary.get('n_null')} random SNVs)")  # fmt: skip
         out.append(Finding("variants", title, "; ".join(parts), status))
+    return out
+
+
+def interpretation_findings(tables: Sequence[Path]) -> list[Finding]:
+    """Attention vs attribution motifs, one finding per task (``results/summary/interpretation/``).
+
+    Each run of the side-by-side table is one clause: the known motifs it recovered (TOMTOM q)
+    and its planted-site AUROC, or "nothing found" with its status and reason (a warning).
+    """
+    if not tables:
+        return [Finding("attention", "Attention vs attribution motifs",
+                        "not configured: no TF-MoDISco task (modisco.tasks / attribution.tasks)",
+                        "missing")]  # fmt: skip
+    out = []
+    for path in tables:
+        path = Path(path)
+        title = f"Attention vs attribution motifs, {path.stem}"
+        if not path.is_file():
+            out.append(Finding("attention", title, "not measured (no table)", "missing"))
+            continue
+        t = pd.read_csv(path, sep="\t")
+        if t.empty:
+            out.append(Finding("attention", title, "no interpretation run", "warning"))
+            continue
+        parts, status = [], "ok"
+        for r in t.itertuples():
+            who = (f"attention {r.model}" if r.route == "attention"
+                   else f"{str(r.method).upper()} {r.model}")  # fmt: skip
+            if str(r.nothing_found) == "True":
+                status = "warning"
+                parts.append(f"{who}: nothing found ({r.status}: {r.reason})")
+                continue
+            rec = r.recovered if isinstance(r.recovered, str) and r.recovered != "." else "no known motif"
+            auc = ""
+            if pd.notna(r.site_auroc):
+                auc = (f", planted-site AUROC {_f(r.site_auroc)} [{_f(r.site_auroc_ci_low)}, "
+                       f"{_f(r.site_auroc_ci_high)}] (n={r.site_auroc_n_rows} rows)")  # fmt: skip
+            parts.append(f"{who}: {rec}, {r.n_motifs} motifs / {r.n_instances} instances{auc}")
+        out.append(Finding("attention", title, "; ".join(parts), status))
     return out

@@ -21,6 +21,7 @@ CATEGORIES: dict[str, str] = {
     "pretraining": "6 Pretraining benefit and transfer (Fig. 6)",
     "other": "7 Other tasks",
     "data": "8 Datasets, corpus, software and config",
+    "haplotypes": "9 Artificial genomes",
 }
 
 #: Task kind (``tasks.<name>.kind``) -> section key of its benchmark figures.

@@ -46,4 +46,5 @@ def overview_inputs(cfg: Config) -> dict[str, list[str]]:
         "attention": [f"results/attention/{t}/{att.model}/summary.json" for t in att.tasks],
         "motifs": [f"results/motifs/{t}/{att.model}/matches.tsv" for t in cfg.motifs.tasks],
         "variants": [f"results/variants/{t}/{var.model}/clinvar.tsv" for t in var.tasks],
+        "interpretation": [P.interpretation_files(t)["tsv"] for t in P.modisco_selection(cfg)[0]],
     }

@@ -111,7 +111,8 @@ def load_config(raw: Mapping[str, Any]) -> Config:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"config must be a mapping, got {type(raw).__name__}")
     errors: list[tuple[str, str]] = []
-    for section in ("genomes", "annotations", "tasks", "language_models", "pretrain_presets", "simulate"):
+    for section in ("genomes", "annotations", "tasks", "language_models", "pretrain_presets", "simulate",
+                    "predict", "embed", "scan", "score"):
         for key in raw.get(section) or {}:
             if not isinstance(key, str) or not _KEY_RE.match(key):
                 errors.append((f"{section}.{key}", f"key must match {KEY_PATTERN} (it becomes a path component)"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from dnalm.settings.model import (
@@ -35,6 +36,117 @@ def known_motif_problem(ref: str, sources: Mapping[str, Source]) -> str | None:
     return None
 
 
+def project_path_problem(value: str) -> str | None:
+    """Why ``value`` is not a file path inside the project (relative, no ``..``, no URL)."""
+    if not value.strip():
+        return "empty path"
+    p = PurePosixPath(value.replace("\\", "/"))
+    if p.is_absolute() or re.match(r"^[A-Za-z]:", value) or "://" in value or value.startswith("file:"):
+        return f"{value!r} must be a path relative to the project directory"
+    if ".." in p.parts:
+        return f"{value!r} leaves the project directory ('..' is not allowed)"
+    return None
+
+
+_RUN_REF = re.compile(r"^(?P<task>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)$")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A ``model:`` value of the ``predict``/``embed``/``scan``/``score`` blocks, resolved.
+
+    ``kind`` is ``run`` (a fine-tuning run of this config: ``task``, ``model``, ``seed``),
+    ``lm`` (a ``language_models`` key in ``model``) or ``path`` (a project-relative directory).
+    """
+
+    kind: str
+    path: str
+    task: str | None = None
+    model: str | None = None
+    seed: int | None = None
+
+
+def model_ref(c: Config, ref: str, allow_lm: bool = False) -> ModelRef:
+    """Resolve a model reference: ``<task>/<model>/seed<s>``, an ``<lm>`` key or a project path.
+
+    Raises
+    ------
+    ValueError
+        Why the reference names no fine-tuning run of the config, a language model where a
+        classifier is needed, or a path outside the project.
+    """
+    m = _RUN_REF.match(ref)
+    if m:
+        task, model, seed = m["task"], m["model"], int(m["seed"])
+        col = task.split("__", 1)[0] if "__" in task else None
+        if task in c.tasks or col in c.collections:
+            models = c.task_models(task) if task in c.tasks else c.collection_models(col)
+            seeds = c.task_seeds(task) if task in c.tasks else c.collections[col].seeds
+            if model not in models:
+                raise ValueError(f"{ref!r}: model {model!r} is not fine-tuned on task {task!r} "
+                                 f"(its models: {models})")
+            if model in BASELINES:
+                raise ValueError(f"{ref!r}: {model!r} is a baseline; the dnalm commands run BERT models")
+            if seed not in seeds:
+                raise ValueError(f"{ref!r}: seed {seed} is not among the task's seeds {seeds}")
+            return ModelRef("run", f"results/finetune/{task}/{model}/seed{seed}/model", task,
+                            model, seed)
+    if ref in c.language_models:
+        if not allow_lm:
+            raise ValueError(f"{ref!r} is a language model; this command needs a fine-tuned "
+                             "classifier (`<task>/<model>/seed<s>` or a model directory)")
+        return ModelRef("lm", f"results/pretrain/{ref}/model", model=ref)
+    problem = project_path_problem(ref)
+    if problem:
+        raise ValueError(f"{problem} (or `<task>/<model>/seed<s>` of a fine-tuning run"
+                         + (", or a language_models key)" if allow_lm else ")"))
+    return ModelRef("path", ref.rstrip("/"))
+
+
+def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
+    """The ``predict``, ``embed``, ``scan`` and ``score`` blocks: models, genomes, input paths."""
+    errs: list[tuple[str, str]] = []
+    for section in ("predict", "embed", "scan", "score"):
+        for name, run in getattr(c, section).items():
+            p = f"{section}.{name}"
+            try:
+                model_ref(c, run.model, allow_lm=section == "embed")
+            except ValueError as e:
+                errs.append((f"{p}.model", str(e)))
+            genome = getattr(run, "genome", None)
+            if genome is not None and genome not in c.genomes:
+                errs.append((f"{p}.genome", f"unknown genome {genome!r}"))
+            for key in ("fasta", "bed", "regions", "vcf", "truth"):
+                value = getattr(run, key, None)
+                if value is not None and (problem := project_path_problem(value)):
+                    errs.append((f"{p}.{key}", problem))
+    for name, run in c.predict.items():
+        p = f"predict.{name}"
+        if (run.fasta is None) == (run.bed is None):
+            errs.append((p, "give exactly one of fasta and bed"))
+        if run.bed is not None and run.genome is None:
+            errs.append((f"{p}.genome", "required with bed"))
+        if run.fasta is not None and run.genome is not None:
+            errs.append((f"{p}.genome", "only used with bed; remove it"))
+        if run.fasta is not None and run.anchor != "centre":
+            errs.append((f"{p}.anchor", "only used with bed"))
+    for name, run in c.scan.items():
+        if run.contigs is not None and run.regions is not None:
+            errs.append((f"scan.{name}", "give at most one of contigs and regions"))
+    for name, run in c.score.items():
+        if run.lm is None:
+            continue
+        try:
+            ref = model_ref(c, run.lm, allow_lm=True)
+        except ValueError as e:
+            errs.append((f"score.{name}.lm", str(e)))
+            continue
+        if ref.kind == "run":
+            errs.append((f"score.{name}.lm", f"{run.lm!r} is a fine-tuned classifier; name a "
+                         "language model (a language_models key or a model directory)"))
+    return errs
+
+
 def cross_checks(c: Config) -> list[tuple[str, str]]:
     """Every reference between sections, as (config path, problem) pairs."""
     errs: list[tuple[str, str]] = []
@@ -50,6 +162,7 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             add(f"annotations.{g}", f"genome {g!r} is not defined under `genomes`")
     errs += _demo_peak_checks(c)
     errs += _plan_checks(c)
+    errs += _usemodel_checks(c)
     for g, ref in c.motifs.known_motifs.items():
         if g not in c.genomes:
             add(f"motifs.known_motifs.{g}", f"genome {g!r} is not defined under `genomes`")
@@ -81,6 +194,15 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     for lm, spec in c.language_models.items():
         if lm.endswith(SCRATCH_SUFFIX) or lm in BASELINES:
             add(f"language_models.{lm}", "name is reserved (a baseline or a -scratch control)")
+        if spec.arch == "gpt":
+            if spec.size not in ("tiny", "dnagpt_s"):
+                add(f"language_models.{lm}.size", f"{spec.size!r} is a BERT size; a gpt model is tiny or dnagpt_s")
+            if spec.k != 6:
+                add(f"language_models.{lm}.k", f"a gpt model reads non-overlapping 6-mers, got k = {spec.k}")
+            if spec.pretrained is not None:
+                add(f"language_models.{lm}.pretrained", "importing is for BERT checkpoints; a gpt model is pretrained by the workflow")
+        elif spec.size == "dnagpt_s":
+            add(f"language_models.{lm}.size", "dnagpt_s is a gpt size; set arch: gpt, or use tiny, small or base")
         if spec.pretrained is not None:
             continue
         if spec.genome not in c.genomes:
@@ -96,12 +218,27 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     # tasks
     for t, spec in c.tasks.items():
         p = f"tasks.{t}"
+        if spec.hard_negatives is not None and spec.kind != "splice":
+            add(f"{p}.hard_negatives", f"only splice tasks take hard_negatives, not kind {spec.kind}")
         if spec.kind == "imported":
             for key in ("format", "path"):
                 if getattr(spec, key) is None:
                     add(f"{p}.{key}", "required for kind: imported")
             if spec.label_set is not None and len(set(spec.label_set)) < 2:
                 add(f"{p}.label_set", f"needs at least two distinct labels, got {spec.label_set}")
+            if spec.genome is not None and spec.genome not in c.genomes:
+                add(f"{p}.genome", f"unknown genome {spec.genome!r} (the genome of the rows' chrom/start/end/strand)")
+            continue
+        if spec.kind == "expression":  # a table of its own, no genome
+            if spec.table is None:
+                add(f"{p}.table", "required for kind: expression")
+            else:
+                source(f"{p}.table", spec.table)
+            w = spec.window
+            if w is not None and not (isinstance(w, list) and len(w) == 2 and w[0] <= 0 <= w[1] and w[0] < w[1]):
+                add(f"{p}.window", f"expected [upstream <= 0, downstream >= 0] around the TSS, got {w!r}")
+            if spec.models:
+                add(f"{p}.models", "expression tasks are not fine-tuned by finetune (a regression); remove it")
             continue
         g = spec.genome
         if g not in c.genomes:
@@ -124,6 +261,13 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
                 add(f"annotations.{g}.gtf", f"needed by splice task {t!r}")
             if w is not None and (not isinstance(w, int) or isinstance(w, bool) or w <= 0):
                 add(f"{p}.window", f"splice window must be a positive number of bp, got {w!r}")
+        elif spec.kind in ("pas", "tis"):
+            if ann.gtf is None:
+                add(f"annotations.{g}.gtf", f"needed by {spec.kind} task {t!r}")
+            if w is not None and (not isinstance(w, int) or isinstance(w, bool) or w < 12):
+                add(f"{p}.window", f"{spec.kind} window must be a number of bp >= 12, got {w!r}")
+        if spec.hexamers is not None and spec.kind != "pas":
+            add(f"{p}.hexamers", "only pas tasks take hexamers")
         if spec.kind == "splice" and w is None:
             add(f"{p}.window", "required for kind: splice")
         if spec.label_set is not None:
@@ -163,8 +307,8 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     for t in c.variants.tasks:
         if t not in c.tasks:
             continue
-        if c.tasks[t].kind == "imported":
-            add("variants.tasks", f"task {t!r} is imported (no genome coordinates)")
+        if c.tasks[t].kind == "imported" and c.tasks[t].genome is None:
+            add("variants.tasks", f"task {t!r} is imported without tasks.{t}.genome (no genome coordinates; give its rows chrom/start/end/strand columns and set genome)")
             continue
         g = c.tasks[t].genome
         ann = c.annotations.get(g, Annotations()) if g else Annotations()
@@ -173,8 +317,30 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         if t not in c.attention.tasks:
             add("variants.tasks", f"task {t!r} also needs to be in attention.tasks")
     for t in c.attention.tasks:
-        if t in c.tasks and c.tasks[t].kind == "imported":
-            add("attention.tasks", f"task {t!r} is imported (no genome coordinates)")
+        if t in c.tasks and c.tasks[t].kind == "imported" and c.tasks[t].genome is None:
+            add("attention.tasks", f"task {t!r} is imported without tasks.{t}.genome (no genome coordinates; give its rows chrom/start/end/strand columns and set genome)")
+    for t in c.attribution.tasks:
+        if t not in c.tasks:
+            add("attribution.tasks", f"unknown task {t!r}")
+            continue
+        for m in c.attribution.models:
+            if m not in c.task_models(t):
+                add("attribution.models", f"{m!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
+    for m in c.attribution.models:
+        if m == "kmer_lr":
+            add("attribution.models", "kmer_lr has no model directory to attribute; use cnn, cnn_lstm, cnn_gru or a BERT model")
+        else:
+            model_name(m, "attribution.models")
+    if c.attribution.tasks and not c.attribution.models:
+        add("attribution.models", "required when tasks are listed")
+    if c.attribution.variants != "off" and not any(t in c.variants.tasks for t in c.attribution.tasks):
+        add("attribution.variants", "needs a task in both attribution.tasks and variants.tasks")
+    # modisco: a subset of what attribution writes (its npz files are the inputs)
+    for key in ("tasks", "models", "methods"):
+        chosen, have = getattr(c.modisco, key), getattr(c.attribution, key)
+        for x in chosen or []:
+            if x not in have:
+                add(f"modisco.{key}", f"{x!r} is not in attribution.{key} ({list(have)}): no attribution maps to read")
 
     # collections: a genome, a verifiable table, known models, task names of their own
     for name, col in c.collections.items():
@@ -254,4 +420,12 @@ def unverified(c: Config) -> list[tuple[str, Source]]:
     for name, col in c.collections.items():
         if col.table.checksum == "none":
             out.append((f"collections.{name}.table", col.table))
+    for t, spec in c.tasks.items():
+        if spec.table is not None and spec.table.checksum == "none":
+            out.append((f"tasks.{t}.table", spec.table))
+    for name, hs in c.haplotypes.items():
+        for key in ("vcf", "index"):
+            s = getattr(hs, key)
+            if s is not None and s.checksum == "none":
+                out.append((f"haplotypes.{name}.{key}", s))
     return out

@@ -100,8 +100,8 @@ class CorpusSpec(_Model):
 class LanguageModel(_Model):
     genome: Key | None = Field(None, description="Genome id whose corpus trains the model.")
     k: int = Field(6, ge=3, le=6)
-    arch: Literal["bert"] = "bert"
-    size: Literal["tiny", "small", "base"] = Field("tiny", description="Size preset; base = DNABERT's 12 x 768 x 12 heads.")
+    arch: Literal["bert", "gpt"] = Field("bert", description="bert: DNABERT-style masked LM (rule bert_pretrain); gpt: DNAGPT-style decoder with next-token, GC-content and order objectives (rule gpt_pretrain, k fixed at 6).")
+    size: Literal["tiny", "small", "base", "dnagpt_s"] = Field("tiny", description="Size preset; bert: tiny|small|base (base = DNABERT's 12 x 768 x 12 heads); gpt: tiny|dnagpt_s (DNAGPT-S-512: 12 x 768 x 12 heads, 512 tokens).")
     preset: Key = Field("demo", description="Key of pretrain_presets.")
     pretrained: str | None = Field(None, description="Local HF-format DNABERT checkpoint directory; skips pretraining.")
 
@@ -194,10 +194,24 @@ class PretrainPreset(_Model):
         return self
 
 
+class HardNegatives(_Model):
+    rounds: int = Field(2, ge=1, description="Rounds after round 0 (the ordinary dataset): each trains `model` on the previous round, scores a fresh GT/AG non-site pool and adds its false positives to train.")
+    model: Literal["cnn", "cnn_lstm", "cnn_gru"] = Field("cnn", description="Model trained each round (a cheap one-hot baseline; SpliceFinder used its own CNN).")
+    pool_size: int = Field(100000, ge=1, description="GT/AG non-sites drawn and scored per round (seeded; none near an annotated site or overlapping a dev/test/held-out row).")
+    heldout_size: int = Field(10000, ge=1, description="Fixed GT/AG non-sites, overlapping no dataset row, on which each round's false-positive rate is measured.")
+    threshold: float = Field(0.5, gt=0, lt=1, description="A pool row is a false positive when its splice-site probability 1 - P(non-site) exceeds this.")
+    max_added_per_round: int = Field(2000, ge=1, description="At most this many false positives (most confident first) join the train split per round; dev and test never change.")
+    epochs: int | None = Field(None, ge=1, description="Epochs of each round's model; default finetune.epochs.")
+    min_steps: int | None = Field(None, ge=0, description="Minimum optimizer steps of each round's model; default finetune.min_steps.")
+
+
 class Task(_Model):
-    genome: Key | None = None
-    kind: Literal["promoter", "tfbs", "splice", "imported"]
-    window: list[int] | int | None = Field(None, description="promoter: [upstream, downstream] around the TSS (TSS = 0, inclusive); splice: total bp.")
+    genome: Key | None = Field(None, description="Genome id of the task (imported tasks: optional, the genome their rows' chrom/start/end/strand refer to; every row must then carry them, and the task may join attention, motifs and variants).")
+    kind: Literal["promoter", "tfbs", "splice", "imported", "pas", "tis", "expression"]
+    window: list[int] | int | None = Field(None, description="promoter: [upstream, downstream] around the TSS (TSS = 0, inclusive); splice, pas, tis: total bp (pas: default 606, hexamer at (window - 6) // 2; tis: default 603, ATG at (window - 3) // 2); expression: [upstream, downstream] around the TSS, cut from the table's PROMOTER column (default [-7000, 3499], Xpresso's 10.5 kb).")
+    hexamers: list[str] | None = Field(None, description="pas: PAS hexamers, in order of preference; default AATAAA and its common variants (dnalm.pas_tis.PAS_HEXAMERS).")
+    table: Source | None = Field(None, description="expression: an Xpresso-format table (ENSID, EXPRESSION, half-life features, PROMOTER; tab-separated, plain or gzip).")
+    promoter_tss: int = Field(10000, ge=0, description="expression: 0-based index of the TSS in the table's PROMOTER column (Xpresso: 10000 of 20 kb).")
     subset: Literal["tata", "notata", "all"] = "all"
     negatives: Literal["substitute", "genomic", "tata_genomic", "gc_matched", "dinuc_shuffle"] | None = Field(None, description="Negative strategy (see docs/datasets.md).")
     experiment: Key | None = Field(None, description="tfbs: key of annotations.<genome>.peaks.")
@@ -214,6 +228,8 @@ class Task(_Model):
     max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded random subset, before splitting); default: all.")
     max_train: int | None = Field(None, ge=2, description="Keep at most this many training examples (seeded, an equal share per class, after splitting; dev and test keep every row): a data-scarce version of a task. Default: all.")
     seeds: list[int] | None = Field(None, min_length=1, description="Overrides finetune.seeds for this task (e.g. several seeds for data-scarce tasks).")
+    long_input: Literal["mean", "max", "concat"] | None = Field(None, description="Overrides finetune.long_input for this task: how the pieces of inputs longer than the LM's positions (DNABERT-XL) are combined. Tasks that differ only in long_input form a pooling comparison (results/summary/long_input.tsv).")
+    hard_negatives: HardNegatives | None = Field(None, description="splice: SpliceFinder-style rounds adding the false positives of a model to train (results/splice_loop/<task>/; docs/datasets.md). The last round's dataset is results/datasets/<task>/.")
 
 
 class Splits(_Model):
@@ -297,6 +313,45 @@ class Variants(_Model):
     scatter: int = Field(1, ge=1, description="Number of variant_score_shard jobs per task; contigs of the genome's .fai are dealt round-robin by decreasing length.")
 
 
+class Attribution(_Model):
+    tasks: list[Key] = Field(default_factory=list, description="Tasks whose test positives get attribution maps: results/attribution/<task>/<model>/seed<s>/<method>.{npz,json} (+ .bw with coordinates).")
+    models: list[str] = Field(default_factory=list, description="Fine-tuned models explained (their first seed's run): BERT models (<lm>, <lm>-scratch) and the neural baselines cnn, cnn_lstm, cnn_gru.")
+    methods: list[Literal["ism", "ig"]] = Field(default_factory=lambda: ["ism", "ig"], min_length=1, description="ism = in-silico saturation mutagenesis (3 L + 1 forward rows per window); ig = integrated gradients on the input embeddings (one-hot or k-mer word embeddings) from dinucleotide-shuffled references.")
+    max_sequences: int | None = Field(200, ge=1, description="Test positives explained per task (seeded subsample); null: all.")
+    batch_size: int = Field(256, ge=1, description="Rows (mutants or IG path points) per forward pass; results do not depend on it.")
+    ig_steps: int = Field(32, ge=1, description="Integrated gradients: midpoint-rule points along each path.")
+    n_shuffles: int = Field(3, ge=1, description="Integrated gradients: dinucleotide-shuffled references per window (averaged).")
+    seed: int = Field(1, description="Seed of the subsample and of the shuffles.")
+    variants: Literal["off", "clinvar", "all"] = Field("off", description="ISM variant effects (results/attribution/<task>/<model>/seed<s>/variants_ism.{tsv.gz,json}) of the tasks also in variants.tasks: each variant of results/variants/<task>/<variants.model>/scores.tsv.gz read off its window's ISM map under each attribution model (attribution at the variant's base, allele effect, rank in its window), with pathogenic-vs-benign AUROCs; clinvar = ClinVar variants only, all = every scored variant.")
+
+
+class Modisco(_Model):
+    """TF-MoDISco (modisco-lite) on attribution maps: results/attribution_motifs/<task>/<model>/seed<s>/<method>/."""
+
+    tasks: list[Key] | None = Field(None, description="Tasks whose attribution maps TF-MoDISco reads; null: every `attribution.tasks` entry.")
+    models: list[str] | None = Field(None, description="Attributed models; null: every `attribution.models` entry.")
+    methods: list[Literal["ism", "ig"]] | None = Field(None, description="Attribution methods; null: every `attribution.methods` entry.")
+    max_seqs: int | None = Field(2000, ge=1, description="Positives TF-MoDISco reads at most per run (seeded subsample of the attribution file's positives); null: all.")
+    window: int | None = Field(None, ge=8, description="Central bases of each row TF-MoDISco reads (modisco's -w); null: the whole row.")
+    sliding_window_size: int = Field(21, ge=3, description="Seqlet core width (modisco-lite default 21).")
+    flank_size: int = Field(10, ge=0, description="Bases added each side of a seqlet core (modisco-lite default 10).")
+    max_seqlets: int = Field(20000, ge=10, description="Seqlets clustered at most per metacluster (modisco's max_seqlets_per_metacluster).")
+    n_leiden_runs: int = Field(50, ge=1, description="Leiden clusterings (seeds) per round; the best-modularity one is kept (modisco-lite default 50).")
+    min_metacluster_size: int = Field(100, ge=1, description="A sign's seqlets are clustered only when there are more than this many (modisco-lite default 100).")
+    final_min_cluster_size: int = Field(20, ge=1, description="Seqlets a pattern needs at least (modisco-lite default 20).")
+    target_seqlet_fdr: float = Field(0.2, gt=0, lt=1, description="FDR of the seqlet threshold against a Laplace null.")
+    trim_threshold: float = Field(0.3, gt=0, le=1, description="Patterns are trimmed to the positions whose summed |CWM| reaches this share of the maximum before MEME output and TOMTOM (as `modisco report`).")
+    n_bootstrap: int = Field(1000, ge=100, description="Row resamples of the planted-site AUROC's 95% CI of |attr| (demo worlds).")
+    seed: int = Field(1, description="Seed of the subsample and the bootstrap.")
+
+    @model_validator(mode="after")
+    def _window(self) -> Modisco:
+        need = self.sliding_window_size + 2 * self.flank_size + 1
+        if self.window is not None and self.window < need:
+            raise ValueError(f"window: {self.window} must be >= sliding_window_size + 2 x flank_size + 1 ({need})")
+        return self
+
+
 class CollectionTask(_Model):
     """The tfbs task every experiment of a collection becomes (``tasks.<t>`` keys of kind tfbs)."""
 
@@ -326,6 +381,111 @@ class Collection(_Model):
     task: CollectionTask = Field(default_factory=CollectionTask)
     models: list[str] | None = Field(None, description="Fine-tuned models of every experiment; default finetune.models.")
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1, description="Fine-tuning seeds of every experiment.")
+
+
+_MODEL_REF = (
+    "The model: `<task>/<model>/seed<s>` (a fine-tuning run of this config: "
+    "results/finetune/<task>/<model>/seed<s>/model, with the task's card.json) or a model directory "
+    "relative to the project."
+)
+
+
+class _UseModelRun(_Model):
+    """Settings every ``dnalm`` subcommand rule shares (see README, "Use a trained model")."""
+
+    model: str = Field(description=_MODEL_REF)
+    batch_size: int = Field(64, ge=1, description="Sequences per forward pass (results do not depend on it).")
+
+
+class _WindowedRun(_UseModelRun):
+    window: int | None = Field(None, ge=1, description="Input length in bp when the model has no task card (a card's window_length must agree).")
+
+
+class PredictRun(_WindowedRun):
+    """One ``dnalm predict`` job: results/predict/<name>/predictions.tsv."""
+
+    fasta: str | None = Field(None, description="Project-relative FASTA (plain or gzip) of sequences to score; exclusive with bed.")
+    bed: str | None = Field(None, description="Project-relative BED of intervals to score in `genome` (windows of the model's length).")
+    genome: Key | None = Field(None, description="Genome id (under `genomes`) the bed intervals refer to.")
+    anchor: Literal["centre", "tss"] = Field("centre", description="bed: centre the window on each interval, or place it around the interval's TSS as the promoter task's card says.")
+    window_policy: Literal["error", "centre"] = Field("error", description="fasta: records whose length differs from the window are an error, or (centre) cut to their centred middle.")
+    rc_average: bool = Field(False, description="Average forward and reverse-complement probabilities.")
+
+
+class EmbedRun(_UseModelRun):
+    """One ``dnalm embed`` job: results/embed/<name>/embeddings.npy (+ embeddings.index.tsv)."""
+
+    model: str = Field(description=_MODEL_REF + " A language model key (`<lm>`: results/pretrain/<lm>/model) is accepted too.")
+    fasta: str = Field(description="Project-relative FASTA (plain or gzip).")
+    pool: Literal["cls", "mean"] = Field("cls", description="[CLS] vector or the mean of the k-mer token vectors.")
+    layer: int = Field(-1, description="Hidden-state index: 0 = embeddings, 1..L encoder layers, -1 the last.")
+
+
+class ScanRun(_WindowedRun):
+    """One ``dnalm scan`` job: results/scan/<name>/scan.{bedGraph,bw,bed,json}."""
+
+    genome: Key = Field(description="Genome id (under `genomes`) to scan.")
+    contigs: list[str] | None = Field(None, min_length=1, description="Contigs to scan whole (default: every contig); exclusive with regions.")
+    regions: str | None = Field(None, description="Project-relative BED of intervals to scan (merged first).")
+    stride: int | None = Field(None, ge=1, description="bp between window starts (default: window // 2).")
+    threshold: float = Field(0.5, ge=0, le=1, description="Windows with probability >= threshold are merged into called regions.")
+    min_len: int = Field(0, ge=0, description="Shortest called region in bp.")
+    positive_class: int = Field(1, ge=0, description="Class whose probability is tracked.")
+    max_n: float = Field(0.5, ge=0, le=1, description="Windows with a larger share of N are skipped.")
+    strand: Literal["+", "-", "both"] = Field("both", description="Score windows as read, reverse-complemented, or both keeping the larger probability.")
+    truth: str | None = Field(None, description="Project-relative BED of known sites (e.g. annotated TSSs): scan.json then reports recall (sites inside a called region) and precision (called regions holding a site).")
+
+
+class ScoreRun(_WindowedRun):
+    """One ``dnalm score-variants`` job: results/score/<name>/variants.{vcf.gz,tsv,json}."""
+
+    genome: Key = Field(description="Genome id (under `genomes`) the VCF refers to.")
+    vcf: str = Field(description="Project-relative VCF (plain or gzip); SNVs, MNVs and indels (left-normalised against the genome).")
+    lm: str | None = Field(None, description="Language model for the zero-shot LLR of SNVs: a `language_models` key or a project-relative model directory.")
+    positive_class: int = Field(1, ge=0, description="Class scored.")
+    strict_ref: bool = Field(False, description="Fail on a REF that does not match the genome instead of skipping the allele.")
+
+
+class HaplotypeSim(_Model):
+    """msprime demo haplotypes (dnalm.haplotypes.simulate_haplotypes): demes split from one ancestor and exchange migrants."""
+
+    seed: int = Field(1, ge=0, description="Simulation seed; same seed, same VCF bytes.")
+    n_demes: int = Field(3, ge=1, le=10, description="Demes (populations) sampled.")
+    samples_per_deme: int = Field(100, ge=2, description="Diploid samples per deme (2 haplotypes each).")
+    ne: float = Field(10000, gt=0, description="Effective size of each deme and of the ancestor.")
+    split_generations: float = Field(2000, gt=0, description="Generations since the demes split.")
+    migration_rate: float = Field(1.0e-4, ge=0, le=0.5, description="Symmetric migration rate per generation between demes.")
+    length: int = Field(500000, ge=1000, description="Region length in bp.")
+    recombination_rate: float = Field(2.0e-8, ge=0, description="Per bp per generation.")
+    mutation_rate: float = Field(1.25e-8, gt=0, description="Per bp per generation.")
+
+
+class HaplotypeSet(_Model):
+    """One artificial-genome experiment: real phased haplotypes of a SNP region (simulated or a VCF region), a generator trained on some of them, and its evaluation against the rest (results/haplotypes/<name>/)."""
+
+    simulate: HaplotypeSim | None = Field(None, description="Demo: simulate the haplotypes (exactly one of simulate / vcf).")
+    vcf: Source | None = Field(None, description="Production: a phased, bgzipped VCF (e.g. 1000 Genomes phase 3 on GRCh38), read through its index.")
+    index: Source | None = Field(None, description="The VCF's tabix index (.tbi); required with vcf.")
+    region: str | None = Field(None, pattern=r"^[A-Za-z0-9_.]+:[0-9,]+-[0-9,]+$", description="vcf: contig:start-end (1-based, inclusive); a chr prefix the file lacks is accepted.")
+    min_maf: float = Field(0.05, ge=0, lt=0.5, description="Skip SNPs with minor-allele frequency below this (monomorphic ones always).")
+    max_sites: int | None = Field(300, ge=2, description="SNPs kept: the first ones of the region (vcf) or evenly spaced ones (simulate); null keeps all.")
+    held_out_fraction: float = Field(0.2, gt=0, lt=1, description="Share of samples (both haplotypes) held out as the real set the artificial ones are compared with.")
+    split_seed: int = Field(1, ge=0)
+    generator: Literal["markov"] = Field("markov", description="The model: markov = order-k Markov chain over alleles (the stand-in until a GPT sampler is wired in).")
+    markov_order: int = Field(8, ge=0, le=20, description="Preceding sites the Markov chain conditions on.")
+    n_artificial: int | None = Field(None, ge=2, description="Haplotypes drawn per sampler (model and each control); default: as many as the training set.")
+    seed: int = Field(1, ge=0, description="Seed of the generation and of the bootstrap.")
+    ld_window: int = Field(50, ge=1, description="LD correlation over site pairs at most this many SNPs apart.")
+    n_components: int = Field(10, ge=1, description="PCs of the held-out real haplotypes the PCA overlap is measured in.")
+    n_boot: int = Field(200, ge=0, description="Bootstrap resamples of the 95% intervals in metrics.tsv (0: none).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HaplotypeSet:
+        if (self.simulate is None) == (self.vcf is None):
+            raise ValueError("give exactly one of `simulate` (demo) and `vcf` (a phased VCF region)")
+        if self.vcf is not None and (self.index is None or self.region is None):
+            raise ValueError("`vcf` needs `index` (its .tbi) and `region` (contig:start-end)")
+        return self
 
 
 class PlanRates(_Model):
@@ -392,20 +552,37 @@ class Config(_Model):
     attention: Attention = Field(default_factory=Attention)
     motifs: Motifs = Field(default_factory=Motifs)
     variants: Variants = Field(default_factory=Variants)
+    attribution: Attribution = Field(default_factory=Attribution, description="Per-base attribution maps (ISM, integrated gradients) of fine-tuned models on their tasks' test positives.")
+    modisco: Modisco = Field(default_factory=Modisco, description="TF-MoDISco motifs from the attribution maps, TOMTOM against the known motifs, and the per-task side-by-side with the attention motifs (results/summary/interpretation/<task>.tsv).")
     plan: Plan = Field(default_factory=Plan, description="Figures behind `snakemake plan`: jobs, CPU-hours, GPU-hours and disk per stage.")
+    haplotypes: dict[Key, HaplotypeSet] = Field(default_factory=dict, description="Artificial-genome experiments by name: results/haplotypes/<name>/ (metrics.tsv, summary.json, figures/, artificial.vcf.gz).")
+    predict: dict[Key, PredictRun] = Field(default_factory=dict, description="`dnalm predict` jobs by name: results/predict/<name>/predictions.tsv.")
+    embed: dict[Key, EmbedRun] = Field(default_factory=dict, description="`dnalm embed` jobs by name: results/embed/<name>/embeddings.npy + embeddings.index.tsv.")
+    scan: dict[Key, ScanRun] = Field(default_factory=dict, description="`dnalm scan` jobs by name: results/scan/<name>/scan.{bedGraph,bw,bed,json}.")
+    score: dict[Key, ScoreRun] = Field(default_factory=dict, description="`dnalm score-variants` jobs by name: results/score/<name>/variants.{vcf.gz,tsv,json}.")
 
     # ------------------------------------------------------------------ derived views
 
     def trained_lms(self) -> list[str]:
-        """Language models pretrained by the workflow (rule bert_pretrain)."""
-        return [n for n, m in self.language_models.items() if m.pretrained is None]
+        """BERT language models pretrained by the workflow (rule bert_pretrain)."""
+        return [n for n, m in self.language_models.items() if m.pretrained is None and m.arch == "bert"]
+
+    def gpt_lms(self) -> list[str]:
+        """GPT language models pretrained by the workflow (rule gpt_pretrain)."""
+        return [n for n, m in self.language_models.items() if m.pretrained is None and m.arch == "gpt"]
 
     def imported_lms(self) -> list[str]:
         """Language models imported from a local ``pretrained:`` checkpoint (rule lm_import)."""
         return [n for n, m in self.language_models.items() if m.pretrained is not None]
 
     def task_models(self, task: str) -> list[str]:
-        """Fine-tuned model names of a task (its own list, else ``finetune.models``)."""
+        """Fine-tuned model names of a task (its own list, else ``finetune.models``).
+
+        Expression (regression) tasks have none: the classifiers do not fit them; their
+        baseline is the k-mer ridge of rule expression_ridge.
+        """
+        if self.tasks[task].kind == "expression":
+            return []
         own = self.tasks[task].models
         return list(own if own is not None else self.finetune.models)
 
@@ -413,6 +590,12 @@ class Config(_Model):
         """Fine-tuned model names of every experiment of a collection (default ``finetune.models``)."""
         own = self.collections[name].models
         return list(own if own is not None else self.finetune.models)
+
+    def task_long_input(self, task: str) -> str:
+        """Pooling of a task's long (multi-piece) inputs (its own, else ``finetune.long_input``)."""
+        spec = self.tasks.get(task)
+        own = spec.long_input if spec is not None else None
+        return own if own is not None else self.finetune.long_input
 
     def task_seeds(self, task: str) -> list[int]:
         """Fine-tuning seeds of a task (its own list, else ``finetune.seeds``)."""

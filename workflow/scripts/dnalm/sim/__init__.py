@@ -16,9 +16,13 @@ needs (see ``docs/ARCHITECTURE.md``, stage *simulate*):
   near -30; the others sit in CpG islands (-300..+200) with GC boxes.
 - ``genes.gtf.gz``: multi-exon genes on both strands (minus-strand exons listed in
   descending order), splice consensus (MAG|GTRAGT, polypyrimidine tract + AG|G) at every
-  exon boundary; every promoter TSS is a transcript start. At scale 1 the human preset has
+  exon boundary; every promoter TSS is a transcript start. CDS, start_codon and stop_codon
+  rows: the ATG sits in a Kozak context in exon 2, a PAS hexamer near each 3' end
+  (:mod:`~dnalm.sim.gsr`, its own generator; ``kozak`` and ``pas`` truth rows). At scale 1 the human preset has
   500 genes (350 mouse); 60% have a second transcript starting at an alternative first exon,
   which gives ~800 promoters (~570 mouse), each at a transcript start.
+- ``expression.tsv.gz``: Xpresso-format expression table of the coding genes, expression tied
+  to the planted promoter features (:mod:`~dnalm.sim.expression`, its own generator).
 - ``peaks/<exp>.narrowPeak.gz``: one ENCODE-style BED6+4 file per experiment (config
   ``simulate.<world>.peaks``, default the preset's), a planted motif near the summit,
   duplicated intervals with different summits, unsorted rows, ``chrEBV`` lines.
@@ -51,7 +55,9 @@ from typing import Any
 import numpy as np
 
 from dnalm.sim.annotations import write_epd, write_fasta, write_gtf, write_peaks, write_report
+from dnalm.sim.expression import write_expression
 from dnalm.sim.files_txt import write_files_txt
+from dnalm.sim.gsr import plant_signals
 from dnalm.sim.presets import MOTIF_NAMES, PRESETS, PWMS, PeakSpec
 from dnalm.sim.spec import (
     MAX_SCALE,
@@ -135,6 +141,11 @@ def simulate_world(
     w = build_world(rng, PRESETS[preset], experiments, scale, verbose)
     clin = clinvar_records(rng, w, scale)
     snps, mism = dbsnp_records(rng, w, clin)
+    # Coding sequences, Kozak and PAS sites: their own generator, away from every variant.
+    variant_mask = np.zeros(len(w.codes), dtype=bool)
+    for r in (*snps, *clin):
+        variant_mask[r["g"] : r["g"] + len(r["ref"])] = True
+    coding = plant_signals(w, int(seed), variant_mask)
     files = output_files(experiments)
     tmp = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out_dir))
     try:
@@ -143,7 +154,8 @@ def simulate_world(
         write_fasta(tmp / "genome.fa.gz", w)
         write_report(tmp / "assembly_report.txt", w)
         write_epd(tmp / "epd.bed", tmp / "promoter_motifs.txt", w)
-        write_gtf(tmp / "genes.gtf.gz", w)
+        write_gtf(tmp / "genes.gtf.gz", w, coding)
+        write_expression(tmp / "expression.tsv.gz", w, coding, int(seed))
         peak_stats = {
             e: write_peaks(tmp / "peaks" / f"{e}.narrowPeak.gz", rng, w, e) for e in experiments
         }

@@ -7,12 +7,14 @@ files) draw from the simulator's generator after the world is built.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from dnalm.atomic import gzip_bytes
 from dnalm.sim.core import World
+from dnalm.sim.gsr import Coding
 from dnalm.sim.presets import BASES
 
 __all__ = ["write_fasta", "write_report", "write_epd", "write_gtf", "write_peaks"]
@@ -115,8 +117,29 @@ def write_epd(bed: Path, motifs: Path, w: World) -> None:
     motifs.write_text("\n".join(out) + "\n")
 
 
-def write_gtf(path: Path, w: World) -> None:
-    """GENCODE-style GTF (gene, transcript, exon rows; minus-strand exons in descending order)."""
+def _cds_rows(chrom: str, off: int, strand: str, exons: list, c: Coding, attr: str) -> list[str]:
+    """CDS rows (with GTF frame) of one transcript, then its start_codon and stop_codon rows."""
+    lo, hi = (c.start_codon[0], c.stop_codon[0]) if strand == "+" else (c.stop_codon[1], c.start_codon[1])
+    rows, done = [], 0
+    for a, b in exons:  # transcript order
+        s, e = max(a, lo), min(b, hi)
+        if s >= e:
+            continue
+        frame = (3 - done % 3) % 3
+        rows.append(f"{chrom}\tdnalm\tCDS\t{s - off + 1}\t{e - off}\t.\t{strand}\t{frame}\t{attr}")
+        done += e - s
+    for feat, (s, e) in (("start_codon", c.start_codon), ("stop_codon", c.stop_codon)):
+        rows.append(f"{chrom}\tdnalm\t{feat}\t{s - off + 1}\t{e - off}\t.\t{strand}\t0\t{attr}")
+    return rows
+
+
+def write_gtf(path: Path, w: World, coding: Mapping[str, Coding] | None = None) -> None:
+    """GENCODE-style GTF (gene, transcript, exon rows; minus-strand exons in descending order).
+
+    Genes in ``coding`` (:func:`dnalm.sim.gsr.plant_signals`) also get CDS, start_codon and
+    stop_codon rows after each transcript's exons.
+    """
+    coding = coding or {}
     lines = [
         "##description: dnalm simulated demo annotation (multi-exon protein-coding genes)",
         "##provider: dnalm.sim",
@@ -150,6 +173,12 @@ def write_gtf(path: Path, w: World) -> None:
                 lines.append(
                     f"{chrom}\tdnalm\texon\t{a - off + 1}\t{b - off}\t.\t{gene.strand}\t.\t{eattr}"
                 )
+            if gene.gid in coding:
+                cattr = (
+                    f'gene_id "{gene.gid}"; transcript_id "{tr.tid}"; gene_type "protein_coding"; '
+                    f'gene_name "{gene.name}"; level 2; tag "basic";'
+                )
+                lines += _cds_rows(chrom, off, gene.strand, exons, coding[gene.gid], cattr)
     path.write_bytes(gzip_bytes(("\n".join(lines) + "\n").encode()))
 
 

@@ -30,6 +30,7 @@ _FILES = {  # relative file -> Snakemake output name; peaks/<exp>.narrowPeak.gz 
     "epd.bed": "epd",
     "promoter_motifs.txt": "epd_motifs",
     "genes.gtf.gz": "gtf",
+    "expression.tsv.gz": "expression",
     "dbsnp.vcf.gz": "dbsnp",
     "dbsnp.vcf.gz.tbi": "dbsnp_tbi",
     "clinvar.vcf.gz": "clinvar",

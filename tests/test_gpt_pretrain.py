@@ -1,0 +1,175 @@
+"""Tests of dnalm.gpt.train: outputs, the three objectives, resume after interruption, config checks."""
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from dnalm import checkpoint as ckpt
+from dnalm.gpt import pretrain_gpt
+from dnalm.gpt.data import FORWARD_ID, REVERSED_ID, make_rows
+from dnalm.gpt.outputs import GPT_LOG_COLUMNS
+from dnalm.gpt.tokenizer import GptTokenizer
+from dnalm.pretrain import PreemptedError
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+PRESET = {"steps": 12, "global_batch": 8, "micro_batch": 4, "lr": 2e-3, "warmup_steps": 2,
+          "checkpoint_every": 100, "log_every": 1, "val_batches": 3, "weight_decay": 0.1}
+
+
+def write_markov_shards(d: Path, n_pieces=(160, 120), seed=0, lengths=(30, 150)) -> Path:
+    """Corpus shards whose reading direction is visible (each base tends to be followed by the next
+    one in the cycle A->T->C->G->A) and whose pieces differ in GC content."""
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for chrom, n in zip(("chr1", "chr2"), n_pieces, strict=True):
+        lens = rng.integers(*lengths, size=n)
+        parts = []
+        for length in lens:
+            gc = rng.uniform(0.2, 0.8)
+            p = np.array([(1 - gc) / 2, (1 - gc) / 2, gc / 2, gc / 2])
+            draws = rng.choice(4, size=length, p=p)
+            step = rng.random(length) < 0.5
+            s = draws.copy()
+            for i in range(1, length):
+                if step[i]:
+                    s[i] = (s[i - 1] + 1) % 4
+            parts.append(s.astype(np.uint8))
+        off = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        split = (rng.random(n) < 0.2).astype(np.int64)
+        np.save(d / f"{chrom}.seq.npy", np.concatenate(parts))
+        np.save(d / f"{chrom}.idx.npy", np.stack([off, lens, split], axis=1).astype(np.int64))
+    return d
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return write_markov_shards(tmp_path_factory.mktemp("gptcorpus") / "shards")
+
+
+def run(shards, d: Path, preset=PRESET, **kw):
+    return pretrain_gpt(shards, d / "model", d / "checkpoints", d / "train_log.tsv", d / "curves.png",
+                        size="tiny", preset=preset, verbose=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def straight(shards, tmp_path_factory):
+    d = tmp_path_factory.mktemp("gptstraight")
+    return d, run(shards, d)
+
+
+def test_rows_template():
+    codes = torch.tensor([[0, 2, 3, 1, 0, 0, 2, 3], [3, 3, 1, 4, 4, 4, 4, 4]], dtype=torch.uint8)
+    lens = torch.tensor([8, 3])
+    r = make_rows(codes, lens, np.array([False, True]), gc_mean=0.5, gc_unit=0.01)
+    tok = GptTokenizer()
+    assert tok.decode(r.input_ids[0]) == "<R>ACGTAACG<=><M><B>"
+    assert tok.decode(r.input_ids[1]) == "<R>TGG<=><M><B><P>"  # reversed piece "GGT"
+    assert r.nt_targets[0, :2].tolist() == tok.encode("ACGTAACG").tolist()
+    assert (r.nt_targets[0, 2:] == -100).all() and (r.nt_targets[1] == -100).all()
+    assert r.gc_pos.tolist() == [4, 3] and r.order_pos.tolist() == [5, 4]
+    np.testing.assert_allclose(r.gc, [0.5, 2 / 3])
+    np.testing.assert_allclose(r.gc_target.numpy(), [0.0, (2 / 3 - 0.5) * 100], rtol=1e-6)
+    assert r.order_target.tolist() == [FORWARD_ID, REVERSED_ID]
+
+
+def test_outputs_and_objectives_learn(straight):
+    d, res = straight
+    assert res["status"] == "done" and res["step"] == 12
+    df = pd.read_csv(d / "train_log.tsv", sep="\t")
+    assert list(df.columns) == list(GPT_LOG_COLUMNS)
+    tr, va = df[df.split == "train"].reset_index(drop=True), df[df.split == "val"]
+    assert list(tr.step) == list(range(1, 13)) and list(va.step) == [12]
+    assert (tr.global_batch == 8).all()
+    # next token and order fall within a dozen steps
+    assert tr.nt_loss[:3].mean() > tr.nt_loss.iloc[-3:].mean() + 0.3
+    assert tr.order_loss[:3].mean() > tr.order_loss.iloc[-3:].mean()
+    check = json.loads((d / "model" / "learning_check.json").read_text())
+    assert {"verdict", "reason", "next_token", "gc", "order"} <= set(check)
+    assert check["next_token"]["n_tokens"] > 20 and check["order"]["n"] == 12
+    assert va.baseline_nt_loss.notna().all() and va.gc_r2.notna().all()
+    assert (d / "curves.png").stat().st_size > 10_000
+    cfg = json.loads((d / "model" / "config.json").read_text())
+    assert 0.3 < cfg["dnagpt"]["gc_mean"] < 0.7 and cfg["dnagpt"]["gc_weight"] == 0.01
+    assert not list(d.glob(".*tmp*"))
+
+
+def _weights(d: Path):
+    from safetensors.torch import load_file
+
+    return load_file(str(d / "model" / "model.safetensors"))
+
+
+def _compare(d0: Path, d1: Path) -> None:
+    a = pd.read_csv(d0 / "train_log.tsv", sep="\t")
+    b = pd.read_csv(d1 / "train_log.tsv", sep="\t")
+    pd.testing.assert_frame_equal(a.drop(columns=["tokens_per_s"]), b.drop(columns=["tokens_per_s"]),
+                                  rtol=1e-5, atol=1e-6)
+    w0, w1 = _weights(d0), _weights(d1)
+    for key in w0:
+        torch.testing.assert_close(w1[key], w0[key], rtol=1e-5, atol=1e-6)
+
+
+def test_resume_after_stop_equals_straight_run(shards, straight, tmp_path):
+    d0, _ = straight
+    res = run(shards, tmp_path, stop_at=5)
+    assert res["status"] == "stopped" and not (tmp_path / "model").exists()
+    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [5]
+    res = run(shards, tmp_path)
+    assert res["resumed_from"] == 5 and res["status"] == "done"
+    _compare(d0, tmp_path)
+
+
+def test_signal_checkpoints_and_exits(shards, straight, tmp_path):
+    d0, _ = straight
+
+    def send(step):
+        if step == 7:
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    with pytest.raises(PreemptedError, match="signal"):
+        run(shards, tmp_path, on_step=send)
+    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [7]
+    assert run(shards, tmp_path)["resumed_from"] == 7
+    _compare(d0, tmp_path)
+
+
+def test_changed_preset_sets_checkpoints_aside(shards, tmp_path, caplog):
+    run(shards, tmp_path, stop_at=3)
+    with caplog.at_level("WARNING"):
+        res = run(shards, tmp_path, preset={**PRESET, "lr": 1e-3}, stop_at=4)
+    assert res["resumed_from"] is None
+    assert "preset.lr: 0.002 -> 0.001" in caplog.text
+    assert len(list((tmp_path / "checkpoints").glob("stale-*"))) == 1
+
+
+def test_bad_preset_names_the_config_key(shards, tmp_path):
+    with pytest.raises(ValueError, match=r"pretrain_presets\.gptx\.lr"):
+        run(shards, tmp_path, preset={**PRESET, "lr": -1}, preset_name="gptx")
+    with pytest.raises(ValueError, match="`size` must be one of"):
+        pretrain_gpt(shards, tmp_path / "m", tmp_path / "c", tmp_path / "l", tmp_path / "p",
+                     size="base", preset=PRESET)
+
+
+def test_config_checks_name_the_path():
+    from dnalm.settings import ConfigError, load_config
+
+    base = {"genomes": {"g": {"fasta": {"url": "file:x.fa", "checksum": "none"}}},
+            "pretrain_presets": {"p": {"steps": 1, "global_batch": 1, "lr": 1e-3}}}
+    ok = load_config({**base, "language_models": {"gpt": {"genome": "g", "arch": "gpt", "size": "dnagpt_s",
+                                                          "preset": "p"}}})
+    assert ok.gpt_lms() == ["gpt"] and ok.trained_lms() == []
+    bad = {**base, "language_models": {
+        "g1": {"genome": "g", "arch": "gpt", "size": "base", "preset": "p"},
+        "g2": {"genome": "g", "arch": "gpt", "k": 5, "preset": "p"},
+        "b1": {"genome": "g", "size": "dnagpt_s", "preset": "p"}}}
+    with pytest.raises(ConfigError) as e:
+        load_config(bad)
+    msg = str(e.value)
+    assert "language_models.g1.size" in msg and "language_models.g2.k" in msg
+    assert "language_models.b1.size" in msg

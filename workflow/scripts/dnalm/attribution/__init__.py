@@ -1,0 +1,31 @@
+"""Per-base attribution maps of any fine-tuned classifier: ISM and integrated gradients.
+
+Both methods explain the positive-class log-odds of fixed-length windows and return an
+:class:`~dnalm.attribution.result.Attribution` (hypothetical contributions ``hyp`` (n, L, 4),
+``attr = (hyp * onehot).sum(-1)``) for k-mer BERT classifiers and the one-hot baselines alike.
+
+Modules (one verb each): :mod:`.saturation` (in-silico saturation mutagenesis, :func:`ism`), :mod:`.ig` (integrated
+gradients from dinucleotide-shuffled references, :mod:`.reference`), :mod:`.load` (model dir
++ task card), :mod:`.task` (a task's test positives, rule attribution_maps), :mod:`.npz` (the
+file contract), :mod:`.bigwig` (genome tracks), :mod:`.variant_effects` (ISM at variant sites).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Attribution", "integrated_gradients", "ism", "read_attribution", "write_attribution"]
+
+# Lazy: the bigWig and npz readers must not pay for importing torch.
+_WHERE = {"Attribution": "result", "integrated_gradients": "ig", "ism": "saturation",
+          "read_attribution": "npz", "write_attribution": "npz"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        obj = getattr(importlib.import_module(f"dnalm.attribution.{_WHERE[name]}"), name)
+        globals()[name] = obj  # the function, not the submodule of the same name (ism)
+        return obj
+    raise AttributeError(f"module 'dnalm.attribution' has no attribute {name!r}")

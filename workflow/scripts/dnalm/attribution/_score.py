@@ -1,0 +1,134 @@
+"""The score every attribution explains: the positive-class log-odds of a classifier.
+
+``score = logit(p_pos) = z_pos - logsumexp(z_other)`` (``z1 - z0`` for a binary model): unlike a
+single raw logit it does not change when a constant is added to all logits, and unlike the
+probability it does not saturate, so ISM deltas and gradients stay informative on confident
+windows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from dnalm._compat import resolve_device
+from dnalm._validate import validate_k
+from dnalm.attribution._encode import onehot_nl4, token_ids
+
+#: Model kinds the attribution methods accept (``model.input_kind``; BERT models have none).
+KINDS = ("bert", "onehot")
+
+
+def model_kind(model: torch.nn.Module) -> str:
+    """``"bert"`` (k-mer tokens) or ``"onehot"`` (dnalm.baselines); other kinds raise."""
+    kind = getattr(model, "input_kind", "bert")
+    if kind not in KINDS:
+        raise ValueError(
+            f"attribution supports k-mer BERT classifiers and one-hot baselines, got a "
+            f"{type(model).__name__} with input_kind={kind!r}"
+        )
+    return kind
+
+
+def n_classes(model: torch.nn.Module) -> int:
+    if hasattr(model, "n_classes"):
+        return int(model.n_classes)
+    if hasattr(model, "config"):
+        return int(model.config.num_labels)
+    return int(model.head[-1].out_features)
+
+
+@contextlib.contextmanager
+def evaluating(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
+    """Run ``model`` in eval mode on ``device``; restore its mode and device afterwards."""
+    was_training = model.training
+    try:
+        before = next(model.parameters()).device
+    except StopIteration:  # pragma: no cover - every classifier has parameters
+        before = device
+    model.to(device)
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+        model.to(before)
+
+
+class Scorer:
+    """Positive-class log-odds of a classifier, from base-code matrices or differentiable inputs.
+
+    Parameters
+    ----------
+    model : transformers.BertForSequenceClassification or dnalm.baselines.OneHotClassifier
+    k : int or None
+        k-mer size of a BERT model; ignored (may be None) for one-hot models.
+    positive_class : int, optional
+        Default is 1.
+    device : str or torch.device, optional
+        Default is cuda if available, else cpu.
+    """
+
+    def __init__(self, model: torch.nn.Module, k: int | None, positive_class: int = 1,
+                 device: str | torch.device | None = None) -> None:
+        self.model = model
+        self.kind = model_kind(model)
+        self.k = validate_k(k) if self.kind == "bert" else None
+        nc = n_classes(model)
+        if isinstance(positive_class, bool) or not 0 <= int(positive_class) < nc or nc < 2:
+            raise ValueError(f"`positive_class` must be in 0..{nc - 1} of a {nc}-class model, "
+                             f"got {positive_class!r}")
+        self.positive_class = int(positive_class)
+        self.device = resolve_device(device)
+
+    def check_length(self, L: int) -> None:
+        """Raise when windows of ``L`` bp do not fit the model's positions."""
+        if self.kind == "bert":
+            need = L - self.k + 3
+            have = int(self.model.config.max_position_embeddings)
+            if need > have:
+                raise ValueError(f"{L} bp windows need {need} tokens with k={self.k}, more than "
+                                 f"the model's {have} positions")
+
+    def word_embeddings(self) -> torch.nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def inputs(self, codes: np.ndarray) -> torch.Tensor:
+        """The input attributions are taken on, on the scorer's device.
+
+        Returns
+        -------
+        torch.Tensor
+            BERT: word embeddings of ``[CLS] k-mers [SEP]``, shape (B, T, H); one-hot models:
+            shape (B, 4, L).
+        """
+        if self.kind == "bert":
+            ids = torch.from_numpy(token_ids(codes, self.k)).to(self.device)
+            return self.word_embeddings()(ids).detach()
+        return torch.from_numpy(onehot_nl4(codes).transpose(0, 2, 1).copy()).to(self.device)
+
+    def log_odds(self, x: torch.Tensor) -> torch.Tensor:
+        """Positive-class log-odds (B,) of inputs from :meth:`inputs` (differentiable)."""
+        if self.kind == "bert":
+            mask = torch.ones(x.shape[:2], dtype=torch.long, device=x.device)
+            z = self.model(inputs_embeds=x, attention_mask=mask).logits
+        else:
+            lengths = torch.full((x.shape[0],), x.shape[-1], dtype=torch.long)
+            z = self.model(x, lengths)
+        z = z.float()
+        pos = z[:, self.positive_class]
+        other = torch.cat([z[:, : self.positive_class], z[:, self.positive_class + 1 :]], dim=1)
+        return pos - torch.logsumexp(other, dim=1)
+
+    @torch.no_grad()
+    def score(self, codes: np.ndarray) -> np.ndarray:
+        """Log-odds (B,) float64 of a code matrix (B, L), one forward pass."""
+        return self.log_odds(self.inputs(codes)).double().cpu().numpy()
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Probability from log-odds."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))

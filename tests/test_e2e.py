@@ -61,6 +61,11 @@ def test_rerun_one_benchmark_runs_exactly_that_job(demo_dag) -> None:
     counts.pop("all", None)
     assert counts.pop("baseline_finetune") == 1 and counts.pop("summary_build") == 1, counts
     assert counts.pop("report_overview", 1) == 1
+    # the model's own consumers downstream: its attribution maps (both methods in one job), their
+    # bigWig, one TF-MoDISco job per method and the task's attention-vs-attribution table
+    downstream = {"attribution_maps": 1, "attribution_bigwig": 1, "attribution_motifs": 2,
+                  "interpretation_summary": 1}  # fmt: skip
+    assert {k: counts.pop(k, 0) for k in downstream} == downstream, counts
     assert set(counts) <= {"summary_section"}, counts  # one per report section, nothing upstream
     after = json.loads(demo_dag.path(target).read_text())
     assert {k: v for k, v in before.items() if k != "runtime_s"} == {

@@ -22,3 +22,18 @@ def copy_workflow(dest: Path) -> Path:
         elif src.exists():
             shutil.copy2(src, dest / part)
     return dest
+
+
+#: Config blocks that only add work downstream of fine-tuning (interpretation, the `dnalm`
+#: commands as rules, artificial genomes); they name the demo's tasks and models.
+OPTIONAL_BLOCKS = ("attribution", "modisco", "predict", "embed", "scan", "score", "haplotypes")
+
+
+def strip_downstream_stages(cfg: dict) -> dict:
+    """Cut a demo config dict to its tasks and fine-tuning: no attention, motifs, variants or
+    any of :data:`OPTIONAL_BLOCKS`, so a test that keeps a few tasks or models stays valid."""
+    for sec in ("attention", "motifs", "variants"):
+        cfg[sec] = {"tasks": []}
+    for sec in OPTIONAL_BLOCKS:
+        cfg.pop(sec, None)
+    return cfg

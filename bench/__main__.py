@@ -14,6 +14,7 @@ BENCHES = [
     ["bench.bench_corpus", "--sizes", "10", "100"],
     ["bench.bench_motifs"],
     ["bench.bench_pretrain"],
+    ["bench.bench_gpt"],
     ["bench.bench_variants", "--n-records", "2000000"],
     ["bench.bench_cli_predict"],
     ["bench.bench_cli_scan"],

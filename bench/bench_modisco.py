@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
     ap.add_argument("--leiden-runs", type=int, default=2)
-    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--one", type=int, metavar="N",
+                    help="run one size in this process and print its JSON line (what --sizes runs per size)")  # fmt: skip
     args = ap.parse_args(argv)
     if args.one is not None:
         print(json.dumps(_one(args.one, args.leiden_runs)))

@@ -155,6 +155,25 @@ def test_hyp_of_present_base_is_attr_and_hyp_is_informative(bert):
     assert np.abs(res.hyp[0][~x]).max() > 0  # other bases get their own (hypothetical) scores
 
 
+@pytest.mark.parametrize("batch_size", [1, 4, 7, 100])
+def test_batched_scores_visits_every_row_once_in_order(cnn, batch_size):
+    """The one batching loop of ISM and IG: slices tile 0..n in order, none above batch_size."""
+    from dnalm.attribution._encode import seqs_to_codes
+    from dnalm.attribution._score import Scorer, batched_scores
+
+    codes = seqs_to_codes(_seqs(7, seed=5))
+    seen: list[slice] = []
+
+    def rows(sl: slice) -> np.ndarray:
+        seen.append(sl)
+        return codes[sl]
+
+    got = batched_scores(Scorer(cnn, None, device="cpu"), len(codes), rows, batch_size)
+    assert [i for sl in seen for i in range(sl.start, sl.stop)] == list(range(len(codes)))
+    assert max(sl.stop - sl.start for sl in seen) <= batch_size
+    np.testing.assert_allclose(got, _log_odds_direct(cnn, _seqs(7, seed=5), None), rtol=1e-4, atol=1e-5)
+
+
 def test_bad_inputs(bert):
     with pytest.raises(ValueError, match=r"`seqs`\[1\] has length 5, but `seqs`\[0\] has 6"):
         ism(bert, ["ACGTAC", "ACGTA"], K, device="cpu")

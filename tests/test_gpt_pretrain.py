@@ -86,9 +86,9 @@ def test_outputs_and_objectives_learn(straight):
     tr, va = df[df.split == "train"].reset_index(drop=True), df[df.split == "val"]
     assert list(tr.step) == list(range(1, 13)) and list(va.step) == [12]
     assert (tr.global_batch == 8).all()
-    # next token and order fall within a dozen steps
+    # next token falls within a dozen steps; order is a binary CE (starts near ln 2, not ln V)
     assert tr.nt_loss[:3].mean() > tr.nt_loss.iloc[-3:].mean() + 0.3
-    assert tr.order_loss[:3].mean() > tr.order_loss.iloc[-3:].mean()
+    assert abs(tr.order_loss[:3].mean() - np.log(2)) < 0.5
     check = json.loads((d / "model" / "learning_check.json").read_text())
     assert {"verdict", "reason", "next_token", "gc", "order"} <= set(check)
     assert check["next_token"]["n_tokens"] > 20 and check["order"]["n"] == 12
@@ -173,3 +173,67 @@ def test_config_checks_name_the_path():
     msg = str(e.value)
     assert "language_models.g1.size" in msg and "language_models.g2.k" in msg
     assert "language_models.b1.size" in msg
+
+
+LEARN = {"steps": 150, "global_batch": 16, "lr": 1e-3, "warmup_steps": 10, "checkpoint_every": 50,
+         "log_every": 10, "val_batches": 3, "weight_decay": 0.1, "betas": [0.9, 0.95], "gc_weight": 1.0,
+         "token_head_eps": 1e-3}  # the demo's gpt_demo recipe, shorter
+
+
+def _check(d: Path) -> dict:
+    return json.loads((d / "model" / "learning_check.json").read_text())
+
+
+def test_learning_verdict_on_a_learnable_corpus_and_a_one_step_control(shards, tmp_path):
+    """The verdict says `learns` when every objective is learned, and not after one step.
+
+    The corpus has context (each base tends to follow the previous one in a cycle) and per-piece
+    GC content, so a short run beats the unigram 6-mer baseline, regresses GC and tells the
+    reading direction; a single step (same data and settings) must fail the same check.
+    """
+    res = run(shards, tmp_path / "learn", preset=LEARN)
+    check = _check(tmp_path / "learn")
+    assert res["verdict"] == check["verdict"] == "learns", check["reason"]
+    assert check["next_token"]["ci95"]["loss_margin"][0] > 0
+    assert check["gc"]["r2"] > 0.5 and check["order"]["ci95"][0] > 0.5
+    va = pd.read_csv(tmp_path / "learn" / "train_log.tsv", sep="\t").query("split == 'val'")
+    assert list(va.step) == [50, 100, 150]
+    for key in ("nt_loss", "gc_mse", "order_loss"):  # each held-out objective falls
+        assert va[key].iloc[-1] < va[key].iloc[0], key
+
+    res1 = run(shards, tmp_path / "one", preset={**LEARN, "steps": 1, "warmup_steps": 0})
+    check1 = _check(tmp_path / "one")
+    assert res1["verdict"] == check1["verdict"] == "does_not_beat_baseline"
+    assert "does not learn" in check1["reason"] and not check1["gc"]["passes"]
+
+
+def test_run_rule_passes_the_rule_files(tmp_path):
+    """The pretraining rules' script body hands the rule's files, size, preset and threads over."""
+    from types import SimpleNamespace
+
+    from dnalm.pretrain.launch import run_rule
+
+    sm = SimpleNamespace(
+        input=SimpleNamespace(stats=str(tmp_path / "corpus" / "stats.json")),
+        output=SimpleNamespace(model="m", log_tsv="l.tsv", curves="c.png"),
+        params=SimpleNamespace(ckpt_dir="ck", run={"size": "tiny", "preset": {"steps": 1},
+                                                   "preset_name": "gpt_demo", "k": 6}),
+        resources={"gpu": 0}, threads=2, log=[str(tmp_path / "x.log")])
+    got = {}
+    run_rule(sm, lambda **kw: got.update(kw), "script.py", k=6)
+    assert got == {"shard_paths": tmp_path / "corpus" / "shards", "out_dir": "m", "ckpt_dir": "ck",
+                   "log_tsv": "l.tsv", "curves_png": "c.png", "size": "tiny", "preset": {"steps": 1},
+                   "preset_name": "gpt_demo", "threads": 2, "verbose": True, "k": 6}
+
+
+def test_gpt_only_preset_keys_are_in_gpt_fingerprints_only(straight, shards):
+    from dnalm.corpus import find_shards
+    from dnalm.pretrain import PretrainConfig
+    from dnalm.pretrain.fingerprint import training_fingerprint
+
+    d, _ = straight
+    fp = json.loads((d / "model" / "training_fingerprint.json").read_text())
+    assert fp["preset"]["gc_weight"] == 0.01 and "token_head_eps" in fp["preset"]
+    assert fp["architecture"]["head_init"] == "unigram"
+    bert = training_fingerprint(6, "tiny", PretrainConfig.from_dict(PRESET), {}, find_shards(shards))
+    assert "gc_weight" not in bert["preset"] and "token_head_eps" not in bert["preset"]

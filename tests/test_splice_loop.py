@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import filecmp
 import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -202,6 +203,65 @@ def test_round_must_follow_round_zero(world, tmp_path):
     with pytest.raises(ValueError, match="round must be >= 1"):
         L.mine_round("syn_splice", SPEC, 0, _ds(root / "rounds/r0"), loop / "r0/model",
                      loop / "heldout.tsv.gz", gtf, fa, _ds(tmp_path), 1)  # fmt: skip
+
+
+def test_round_metrics_are_on_one_pool_and_test_split_and_seeds_add_a_spread(world, tmp_path):
+    """Every round scores the same held-out rows and test sites; eval_seeds > 1 adds per-seed rows."""
+    root, _, _, loop = world
+    rounds = [yaml.safe_load((loop / f"r{r}/round.json").read_text()) for r in range(3)]
+    assert {x["heldout_n"] for x in rounds} == {HN["heldout_size"]}
+    assert len({x["n_test_sites"] for x in rounds}) == 1 and rounds[0]["n_test_sites"] > 0
+    for x in rounds:
+        assert 0.5 <= x["heldout_auroc"] <= 1 and 0 <= x["heldout_fpr_at_recall"] <= 1
+        assert x["eval_seeds"] == 1 and [s["seed"] for s in x["per_seed"]] == [1]
+        assert x["heldout_fpr_mean"] == x["heldout_fpr_min"] == x["heldout_fpr"]
+    # the numbers are the model's own: rescoring the saved round-1 model gives them back
+    test = pd.read_csv(root / "rounds/r1/test.tsv.gz", sep="\t")
+    held = pd.read_csv(loop / "heldout.tsv.gz", sep="\t")["sequence"].tolist()
+    again = L.heldout_scores(loop / "r1/model", held, test, HN["threshold"])
+    assert again["heldout_fp"] == rounds[1]["heldout_fp"]
+    assert again["heldout_auroc"] == pytest.approx(rounds[1]["heldout_auroc"])
+    spec = {**SPEC, "hard_negatives": {**HN, "eval_seeds": 2}}
+    got = L.train_round("syn_splice", spec, 1, _ds(root / "rounds/r1"), loop / "heldout.tsv.gz",
+                        tmp_path / "r1", FT, seed=1, num_threads=1)  # fmt: skip
+    assert [s["seed"] for s in got["per_seed"]] == [1, 2] and got["eval_seeds"] == 2
+    assert got["heldout_fp"] == rounds[1]["heldout_fp"]  # the mining model is the seed-1 one
+    fprs = [s["heldout_fpr"] for s in got["per_seed"]]
+    assert got["heldout_fpr_min"] == min(fprs) and got["heldout_fpr_max"] == max(fprs)
+    assert sorted(p.name for p in (tmp_path / "r1").iterdir() if p.name.startswith(".")) == []
+
+
+def _round_json(path: Path, r: int, fprs: list[float], n: int = 1000) -> Path:
+    k = round(fprs[0] * n)
+    per = [{"seed": i + 1, "heldout_fpr": f, "heldout_auroc": 0.9, "heldout_fpr_at_recall": f,
+            "test_mcc": 0.5} for i, f in enumerate(fprs)]  # fmt: skip
+    x = {"task": "t", "round": r, "model": "cnn", "n_train": 100, "added": 0, "pool": 0,
+         "pool_false_positives": 0, "test_mcc": 0.5, "heldout_n": n, "heldout_fp": k,
+         "heldout_fpr": k / n, "heldout_fpr_ci": list(L.wilson_ci(k, n)), "heldout_auroc": 0.9,
+         "n_test_sites": 50, "heldout_fpr_at_recall": fprs[0], "eval_seeds": len(fprs),
+         "heldout_fpr_mean": float(np.mean(fprs)), "heldout_fpr_min": min(fprs),
+         "heldout_fpr_max": max(fprs), "heldout_auroc_mean": 0.9,
+         "heldout_fpr_at_recall_mean": float(np.mean(fprs)), "test_mcc_mean": 0.5, "per_seed": per}  # fmt: skip
+    path.write_text(json.dumps(x))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fprs", "want"),
+    [
+        ([[0.31], [0.48], [0.25]], ["reference", "higher", "lower"]),  # one seed: Wilson CIs
+        ([[0.31, 0.28, 0.85], [0.48, 0.28, 0.36], [0.25, 0.25, 0.29]],
+         ["reference", "no clear change", "no clear change"]),  # the demo's seed spread
+        ([[0.40, 0.45, 0.50], [0.30, 0.32, 0.35], [0.10, 0.12, 0.15]],
+         ["reference", "lower", "lower"]),
+    ],
+    ids=["one_seed", "seed_spread_overlaps", "clearly_lower"],
+)
+def test_rounds_table_says_lower_only_outside_round0_spread(tmp_path, fprs, want):
+    paths = [_round_json(tmp_path / f"r{r}.json", r, f) for r, f in enumerate(fprs)]
+    df = L.rounds_table(paths, tmp_path / "rounds.tsv")
+    assert df["fpr_vs_round0"].tolist() == want
+    assert list(pd.read_csv(tmp_path / "rounds.tsv", sep="\t").columns) == list(L.ROUND_COLUMNS)
 
 
 def test_wilson_interval():

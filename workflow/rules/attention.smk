@@ -50,7 +50,7 @@ rule attention_extract:
         model=r"[^/]+",
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    threads: 1  # small CPU models gain little from a 2nd thread; two jobs share 2 cores (--set-threads to raise)
     resources:
         mem_mb=8000,
         runtime=120,

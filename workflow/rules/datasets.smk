@@ -32,3 +32,24 @@ rule dataset_build:
         splits=P.rule_params(CFG, "splits"),
     script:
         "../scripts/dataset_build.py"
+
+
+# An imported task's rows with coordinates as BED6 (name <split>|<label>|<source_id>), for
+# genome browsers (dnalm.importers.write_bed).
+rule imported_bed:
+    input:
+        **{s: f"results/datasets/{{task}}/{s}.tsv.gz" for s in ("train", "dev", "test")},
+    output:
+        P.imported_bed("{task}"),
+    log:
+        "logs/imported_bed/{task}.log",
+    wildcard_constraints:
+        task=P.alternation(P.imported_tasks(CFG)),
+    conda:
+        "../envs/bio.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/imported_bed.py"

@@ -37,7 +37,10 @@ rule bert_finetune:
     retries: 2
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    # One torch thread: the small demo models gain nothing from a second (their ops are below
+    # torch's parallel grain; CPU time ~1.1x wall at 2 threads), so two runs share 2 cores
+    # side by side. Larger CPU runs: --set-threads bert_finetune=N.
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=240,
@@ -68,7 +71,7 @@ rule baseline_finetune:
     retries: 2
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    threads: 1  # as bert_finetune: two runs side by side on 2 cores
     resources:
         mem_mb=4000,
         runtime=60,
@@ -153,3 +156,100 @@ rule pretraining_benefit:
         runtime=20,
     script:
         "../scripts/pretraining_benefit.py"
+
+
+# DNAGPT-style models (language_models.<lm>.arch: gpt): a classifier whose class is a vocabulary
+# token read at <B> (dnalm.gpt.classify), trained by the same loop as BERT (dnalm.finetune):
+# same outputs, checkpoints and resume, so its rows join results/summary/benchmarks.tsv. Rerun one:
+#   snakemake results/finetune/<task>/<gpt lm>/seed<s>/metrics.json --forcerun gpt_finetune
+rule gpt_finetune:
+    input:
+        **FT_SPLITS,
+        lm=lambda wc: P.lm_dir(wc.model),
+    output:
+        metrics=f"{FT_DIR}/metrics.json",
+        predictions=f"{FT_DIR}/predictions.tsv.gz",
+        train_log=f"{FT_DIR}/train_log.tsv",
+        model=directory(f"{FT_DIR}/model"),
+    log:
+        "logs/gpt_finetune/{task}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/gpt_finetune/{task}/{model}/seed{seed}.tsv"
+    wildcard_constraints:
+        model=P.alternation(P.gpt_models(CFG)),
+        task=P.alternation([t for t in CFG.tasks if t not in P.expression_tasks(CFG)] or ["none"]),
+    retries: 2
+    conda:
+        "../envs/ml.yaml"
+    threads: 1  # as bert_finetune: two runs side by side on 2 cores
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=0,
+    params:
+        ft=P.rule_params(CFG, "finetune"),
+        scratch=lambda wc: settings.is_scratch(wc.model),
+        ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
+    script:
+        "../scripts/finetune_model.py"
+
+
+# Expression regression with a GPT LM (tasks.<t>.models of a kind: expression task): promoter tokens
+# + the numeric features through the number embedding, regression head read at the last <M>, MSE
+# (dnalm.gpt.regress). Rerun one:
+#   snakemake results/finetune/<task>/<gpt lm>/seed<s>/metrics.json --forcerun gpt_regress
+rule gpt_regress:
+    input:
+        train="results/datasets/{task}/train.tsv.gz",
+        dev="results/datasets/{task}/dev.tsv.gz",
+        test="results/datasets/{task}/test.tsv.gz",
+        lm=lambda wc: P.lm_dir(wc.model),
+    output:
+        metrics=f"{FT_DIR}/metrics.json",
+        predictions=f"{FT_DIR}/predictions.tsv.gz",
+        train_log=f"{FT_DIR}/train_log.tsv",
+        model=directory(f"{FT_DIR}/model"),
+    log:
+        "logs/gpt_regress/{task}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/gpt_regress/{task}/{model}/seed{seed}.tsv"
+    wildcard_constraints:
+        task=P.alternation(P.expression_tasks(CFG)),
+        model=P.alternation(P.gpt_models(CFG)),
+    conda:
+        "../envs/ml.yaml"
+    threads: 1  # as bert_finetune: two runs side by side on 2 cores
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=0,
+    params:
+        ft=P.rule_params(CFG, "finetune"),
+        scratch=lambda wc: settings.is_scratch(wc.model),
+    script:
+        "../scripts/gpt_regress.py"
+
+
+# Expression regression: the k-mer ridge and the GPT regressions of every expression task, one row
+# per run (test Pearson r, r², R² with 95% bootstrap CIs; dnalm.regression_summary).
+rule regression_summary:
+    input:
+        metrics=P.regression_outputs(CFG) + P.gpt_regression_outputs(CFG),
+    output:
+        tsv=report(
+            P.regression_table(),
+            caption="../report/summary_regression.rst",
+            category="0 Overview",
+            labels={"table": "expression regression: ridge and GPT, Pearson r, r² (95% CI)"},
+        ),
+    log:
+        "logs/regression_summary/regression_summary.log",
+    localrule: True
+    conda:
+        "../envs/ml.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/regression_summary.py"

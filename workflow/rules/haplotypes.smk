@@ -1,6 +1,7 @@
 # Artificial genomes (dnalm.haplotypes): real phased haplotypes of a SNP region (msprime demo or
-# a 1000 Genomes VCF region), a generator trained on most samples, its haplotypes (and two
-# controls: independent sites, copies of training) against the held-out samples.
+# a 1000 Genomes VCF region), generators (a fine-tuned GPT, an order-k Markov chain) trained on
+# most samples, their haplotypes (and two controls: independent sites, copies of training)
+# against the held-out samples.
 
 
 wildcard_constraints:
@@ -72,10 +73,36 @@ rule haplotypes_split:
         "../scripts/haplotypes_split.py"
 
 
-# The generator (and the controls) trained on the training haplotypes; the model's as a VCF.
+# The GPT generator (haplotypes.<name>.generators: gpt): a DnaGptModel fine-tuned on the training
+# haplotypes as 6-mer tokens (from scratch, or from a pretrained GPT: gpt.lm), then sampled.
+rule haplotypes_gpt:
+    input:
+        unpack(lambda wc: P.haplotype_gpt_inputs(CFG, wc.hapset)),
+    output:
+        model=directory("results/haplotypes/{hapset}/gpt/model"),
+        samples="results/haplotypes/{hapset}/gpt/samples.npz",
+        train_log="results/haplotypes/{hapset}/gpt/train_log.tsv",
+        info="results/haplotypes/{hapset}/gpt/generate.json",
+    log:
+        "logs/haplotypes_gpt/{hapset}.log",
+    benchmark:
+        "benchmarks/haplotypes_gpt/{hapset}.tsv"
+    conda:
+        "../envs/ml.yaml"
+    threads: 1  # a tiny GPT on short rows: a second thread gains little and stalls when cores are shared
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        p=lambda wc: P.haplotype_params(CFG, wc.hapset, "gpt"),
+    script:
+        "../scripts/haplotypes_gpt.py"
+
+
+# The generators (and the controls) trained on the training haplotypes; the first's as a VCF.
 rule haplotypes_generate:
     input:
-        train="results/haplotypes/{hapset}/train.npz",
+        unpack(lambda wc: P.haplotype_generate_inputs(CFG, wc.hapset)),
     output:
         artificial="results/haplotypes/{hapset}/artificial.npz",
         vcf="results/haplotypes/{hapset}/artificial.vcf.gz",

@@ -121,7 +121,9 @@ rule dnalm_score:
         name=P.alternation(CFG.score),
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    # one thread (a second adds ~0.25 of a core on the demo), so the job runs beside another;
+    # a large VCF on the CPU: --set-threads dnalm_score=N
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=240,

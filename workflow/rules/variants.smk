@@ -58,7 +58,7 @@ rule variant_score_shard:
         n=r"[1-9]\d*",
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    threads: 1  # small CPU models gain little from a 2nd thread; two jobs share 2 cores (--set-threads to raise)
     resources:
         mem_mb=4000,
         runtime=240,
@@ -70,14 +70,16 @@ rule variant_score_shard:
         "../scripts/variant_score_shard.py"
 
 
-# Gather the shards: random-SNV null (scored once), p-values against it (dnalm.variants.pvalues:
-# neutral null + generalised Pareto tail) and BH over all variants, ClinVar enrichment/AUROC with
-# bootstrap CIs, mutation maps of the top variants, figures.
+# Gather the shards: random-SNV null (scored once; its SNVs with their own p-values in null.tsv.gz,
+# for calibration checks), p-values against it (dnalm.variants.pvalues: neutral null + generalised
+# Pareto tail) and BH over all variants, ClinVar enrichment/AUROC with bootstrap CIs, mutation maps
+# of the top variants, figures. The classifier is variants.classifier (null: variants.model).
 rule variant_score:
     input:
         unpack(lambda wc: P.variant_gather_inputs(CFG, wc.task, wc.model)),
     output:
         scores="results/variants/{task}/{model}/scores.tsv.gz",
+        null="results/variants/{task}/{model}/null.tsv.gz",
         clinvar=report(
             "results/variants/{task}/{model}/clinvar.tsv",
             caption="../report/variants_clinvar.rst",
@@ -112,12 +114,13 @@ rule variant_score:
         model=VARIANT_MODEL,
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    threads: 1  # small CPU models gain little from a 2nd thread; two jobs share 2 cores (--set-threads to raise)
     resources:
         mem_mb=4000,
         runtime=240,
         gpu=0,
     params:
         variants=P.rule_params(CFG, "variants"),
+        classifier=lambda wc: P.variant_classifier(CFG, wc.model),
     script:
         "../scripts/variant_score.py"

@@ -12,8 +12,10 @@ make_artificial(
     snakemake.output.artificial,  # noqa: F821
     snakemake.output.vcf,  # noqa: F821
     snakemake.output.info,  # noqa: F821
-    model=p["generator"],
+    generators=p["generators"],
     order=p["markov_order"],
     n=p.get("n_artificial"),
     seed=p["seed"],
+    gpt_samples=snakemake.input.get("gpt"),  # noqa: F821
+    gpt_info=snakemake.input.get("gpt_info"),  # noqa: F821
 )

@@ -16,9 +16,10 @@ summarise_variants(
     card=sm.input.card,
     classifier_dir=sm.input.classifier,
     outputs={k: sm.output[k] for k in
-             ("scores", "clinvar", "summary", "fig_scores", "fig_top", "fig_maps")},
+             ("scores", "null", "clinvar", "summary", "fig_scores", "fig_top", "fig_maps")},
     normalise_counts={s: sm.input.get(f"{s}_counts") for s in ("dbsnp", "clinvar")},
     **sm.params.variants,  # context, batch_size, null_size, pvalue_null, tail_size, top_mutation_maps, seed
-    labels={"task": sm.wildcards.task, "model": sm.wildcards.model},
+    labels={"task": sm.wildcards.task, "model": sm.wildcards.model,
+            "classifier": sm.params.classifier},
     verbose=True,
 )

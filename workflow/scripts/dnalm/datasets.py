@@ -20,6 +20,7 @@ Kind ``expression`` (a regression) is built by :func:`dnalm.expression.build_exp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import zlib
@@ -192,13 +193,17 @@ def build_dataset(
     elif kind in ("pas", "tis"):
         examples, strategy, stats = _gsr(task, spec, inputs, rng, verbose)
     elif kind == "imported":
-        data, _ = importers.import_examples(
-            spec["format"],
-            inputs["path"],
-            inputs.get("labels"),
-            spec.get("label_set"),
-            int(spec.get("k", DEFAULT_K)),
-        )
+        with contextlib.ExitStack() as stack:  # with the genome's FASTA: rows checked against it
+            genome = (stack.enter_context(Genome(inputs["fasta"], inputs.get("contigs")))
+                      if "fasta" in inputs else None)  # fmt: skip
+            data, _ = importers.import_examples(
+                spec["format"],
+                inputs["path"],
+                inputs.get("labels"),
+                spec.get("label_set"),
+                int(spec.get("k", DEFAULT_K)),
+                genome,
+            )
         strategy, stats = None, {"format": spec["format"]}
         if isinstance(data, dict):
             given, examples = data, [ex for s in SPLITS for ex in data[s]]

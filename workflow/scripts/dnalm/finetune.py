@@ -1,6 +1,7 @@
 """Fine-tune one model on one task: a pretrained k-mer BERT, its random-init twin, or a baseline.
 
-One training loop serves every neural model (BERT, long-input BERT, CNN/CNN+LSTM/CNN+GRU):
+One training loop serves every neural model (BERT, long-input BERT, CNN/CNN+LSTM/CNN+GRU, and a
+DNAGPT-style GPT when ``lm_dir`` is a GPT language model, :mod:`dnalm.gpt.classify`):
 AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0, gradient
 clipping, length-bucketed padded batches, dev evaluation several times per epoch, the best
 checkpoint by dev MCC (ties: lower dev loss) and early stopping after ``patience`` epochs
@@ -48,6 +49,8 @@ from dnalm._compat import autocast, resolve_device
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
 from dnalm.dataset import Card, read_card, read_split
 from dnalm.finetune_state import LoopState, finetune_fingerprint, resume_state, save_state
+from dnalm.gpt.classify import GptClassifier, build_gpt_classifier, is_gpt_dir
+from dnalm.gpt.tokenizer import K as GPT_K
 from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
 from dnalm.metrics import bootstrap_ci, classification_metrics
 from dnalm.model_card import (
@@ -376,6 +379,7 @@ def _save_model_dir(
     training = training_hash(train if isinstance(train, str | Path)
                              else zip(train_rows[0], train_rows[1].tolist(), strict=True))  # fmt: skip
     kind = ("longseq" if isinstance(model, LongSeqClassifier)
+            else "gpt" if isinstance(model, GptClassifier)
             else "baseline" if isinstance(model, OneHotClassifier | KmerLRClassifier) else "bert")  # fmt: skip
     card = model_task_card(
         task_card, task=metrics.get("task"), n_classes=n_classes,
@@ -389,6 +393,15 @@ def _save_model_dir(
     readme = model_readme(card, metrics, model_name=model_name, kind=kind, lm_dir=lm_dir, ci=ci)
     save_classifier_dir(model, target, k=k, labels=names, card=card, readme=readme,
                         name=model_name if kind == "baseline" else None)  # fmt: skip
+
+
+def _check_gpt_lengths(model: GptClassifier, seqs: Mapping[str, list[str]]) -> None:
+    """Refuse, before training, splits with a sequence longer than a GPT model's positions."""
+    for split, rows in seqs.items():
+        longest = max((len(s) for s in rows), default=0)
+        if longest > model.max_bases:
+            raise ValueError(f"{split}: a {longest}-bp sequence does not fit the GPT model's "
+                             f"{model.max_positions} positions (at most {model.max_bases} bp)")
 
 
 def _json_safe(d: dict) -> dict:
@@ -455,7 +468,8 @@ def finetune(
         ``<lm>``, ``<lm>-scratch``, ``cnn``, ``cnn_lstm``, ``cnn_gru`` or ``kmer_lr``.
     lm_dir : str or pathlib.Path, optional
         Pretrained ``BertForMaskedLM`` directory with k-mer tokenizer files (BERT models;
-        for ``scratch`` only its config and vocabulary are used). Default is None.
+        for ``scratch`` only its config and vocabulary are used), or a GPT language-model
+        directory (:func:`dnalm.gpt.classify.build_gpt_classifier`). Default is None.
     scratch : bool, optional
         Random initialisation with the LM's architecture (the paper's Fig. 6d control).
         Default is False.
@@ -559,7 +573,12 @@ def finetune(
                                    device="cpu")  # fmt: skip
         init = "none"
     else:
-        if model_name in NEURAL_BASELINES:
+        if lm_dir is not None and is_gpt_dir(lm_dir):  # a DNAGPT-style LM (dnalm.gpt.classify)
+            model, k = build_gpt_classifier(lm_dir, n_classes, scratch=scratch, seed=seed), GPT_K
+            _check_gpt_lengths(model, seqs)
+            init = "scratch" if scratch else "pretrained"
+            lm_verdict = "not_used" if scratch else _lm_verdict(Path(lm_dir), model_name)
+        elif model_name in NEURAL_BASELINES:
             model = build_baseline(model_name, n_classes, dropout=dropout)
             init = "none"
         else:

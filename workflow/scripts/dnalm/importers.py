@@ -27,18 +27,31 @@ land in the split TSVs' ``contig``/``start``/``end``/``strand`` columns, as nati
 rows do; a task with ``tasks.<t>.genome`` then reaches attention regions, motif matching and
 variant scoring (:func:`dnalm.datasets.build_dataset` requires every row to carry them).
 Without coordinates rows carry ``.``; ``source_id`` is ``<file>:<line>``.
+
+Genome check: given the task's genome (``genome=``, a :class:`dnalm.fasta.Genome`), each row
+with coordinates is read back from the genome on its strand and must equal the imported
+sequence at every position where neither has ``N``; its chrom must be a genome contig or an
+alias from ``contigs.tsv`` (rows keep the genome's own name). A mismatch names
+``<file>:<line>``, the region, the count and first offset of differing bases, and whether the
+row matches one base to either side (a 1-based start). It is raised while reading, so nothing
+is written.
+
+BED (:func:`write_bed`): the rows with coordinates of the three split TSVs as BED6, sorted,
+``name`` = ``<split>|<label>|<source_id>``, for genome browsers
+(``results/datasets/<task>/regions.bed``, rule ``imported_bed``).
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from dnalm.dataset import Example
-from dnalm.fasta import fasta_records
+from dnalm import atomic
+from dnalm.dataset import Example, read_split
+from dnalm.fasta import Genome, fasta_records
 from dnalm.kmers import kmer2seq
 from dnalm.textio import open_text
 
@@ -51,6 +64,8 @@ __all__ = [
     "import_examples",
     "COORD_COLUMNS",
     "require_coordinates",
+    "check_against_genome",
+    "write_bed",
 ]
 
 FORMATS = ("dnabert_tsv", "gue_csv", "fasta_labels")
@@ -121,8 +136,20 @@ def _coord_columns(header: list[str], path, ln: int = 1) -> dict[str, int] | Non
     return {c: names.index(c) for c in COORD_COLUMNS}
 
 
-def _coords(fields: list[str], cols: dict[str, int] | None, n_bp: int, path, ln: int) -> dict:
-    """Example keyword arguments (contig, start, end, strand) of one row; {} without any."""
+def _coords(
+    fields: list[str],
+    cols: dict[str, int] | None,
+    seq: str,
+    path,
+    ln: int,
+    genome: Genome | None = None,
+) -> dict:
+    """Example keyword arguments (contig, start, end, strand) of one row; {} without any.
+
+    With ``genome`` the row is checked by :func:`check_against_genome` (contig renamed to the
+    genome's own name).
+    """
+    n_bp = len(seq)
     if cols is None:
         return {}
     vals = {c: fields[i].strip() if i < len(fields) else "" for c, i in cols.items()}
@@ -149,7 +176,72 @@ def _coords(fields: list[str], cols: dict[str, int] | None, n_bp: int, path, ln:
         )
     if vals["strand"] not in ("+", "-"):
         raise ValueError(f"{path}:{ln}: strand must be '+' or '-', got {vals['strand']!r}")
+    if genome is not None:
+        chrom = check_against_genome(seq, chrom, start, end, vals["strand"], genome, f"{path}:{ln}")
     return {"contig": chrom, "start": start, "end": end, "strand": vals["strand"]}
+
+
+def _differences(a: str, b: str) -> list[int]:
+    """Offsets where ``a`` and ``b`` differ, ignoring positions where either has ``N``."""
+    return [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y and "N" not in (x, y)]
+
+
+def check_against_genome(
+    seq: str, chrom: str, start: int, end: int, strand: str, genome: Genome, where: str
+) -> str:
+    """Check that an imported row's sequence is the genome's at its coordinates.
+
+    Parameters
+    ----------
+    seq : str
+        The row's sequence (uppercase ACGTN), read on ``strand``.
+    chrom, start, end, strand
+        BED-style coordinates (0-based start, exclusive end).
+    genome : Genome
+        The task's prepared genome.
+    where : str
+        ``<file>:<line>`` for errors.
+
+    Returns
+    -------
+    contig : str
+        The genome's own name for ``chrom``.
+
+    Raises
+    ------
+    ValueError
+        ``"<where>: ..."`` when ``chrom`` is not in the genome, the region leaves its contig, or
+        a base other than ``N`` differs (with the count, the first offset and a hint when the
+        row matches one base to either side).
+    """
+    contig = genome.canonical(chrom)
+    if contig is None:
+        raise ValueError(
+            f"{where}: chrom {chrom!r} is not a contig of the genome {genome.path} "
+            "(nor an alias in its contigs.tsv)"
+        )
+    if not genome.within(contig, start, end):
+        raise ValueError(
+            f"{where}: {chrom}:{start}-{end} leaves contig {contig!r} "
+            f"(length {genome.sizes[contig]})"
+        )
+    ref = genome.fetch(contig, start, end, strand)
+    diff = _differences(seq, ref)
+    if not diff:
+        return contig
+    hint = ""
+    for shift in (-1, 1):
+        a, b = start + shift, end + shift
+        if genome.within(contig, a, b) and not _differences(seq, genome.fetch(contig, a, b, strand)):
+            hint = (f"; it matches at {chrom}:{a}-{b}, so the start looks "
+                    f"{'1-based (BED needs 0-based)' if shift == -1 else 'off by one'}")  # fmt: skip
+            break
+    i = diff[0]
+    raise ValueError(
+        f"{where}: sequence differs from the genome at {chrom}:{start}-{end}({strand}) in "
+        f"{len(diff)} of {len(seq)} bases, first at offset {i} (row {seq[i]!r}, genome "
+        f"{ref[i]!r}){hint}; check the assembly and the coordinates"
+    )
 
 
 def _split_row(s: str) -> tuple[str, str]:
@@ -161,7 +253,10 @@ def _split_row(s: str) -> tuple[str, str]:
 
 
 def read_dnabert_tsv(
-    path: str | Path, label_set: Iterable[int] | None = None, k: int = 6
+    path: str | Path,
+    label_set: Iterable[int] | None = None,
+    k: int = 6,
+    genome: Genome | None = None,
 ) -> list[Example]:
     """Read a DNABERT fine-tune TSV; k-mers are re-joined with :func:`dnalm.kmers.kmer2seq`.
 
@@ -172,6 +267,8 @@ def read_dnabert_tsv(
         Allowed labels. Default is None (binary, ``{0, 1}``).
     k : int, optional
         Shortest allowed sequence (bp). Default is 6.
+    genome : Genome, optional
+        Check rows with coordinates against it (:func:`check_against_genome`). Default is None.
 
     Returns
     -------
@@ -224,13 +321,13 @@ def read_dnabert_tsv(
                     seq,
                     _label(lab, path, ln, rules),
                     source_id=f"{name}:{ln}",
-                    **_coords(fields, cols, len(seq), path, ln),
+                    **_coords(fields, cols, seq, path, ln, genome),
                 )
             )
     return out
 
 
-def _read_csv(path: Path, rules: _Rules) -> list[Example]:
+def _read_csv(path: Path, rules: _Rules, genome: Genome | None = None) -> list[Example]:
     out: list[Example] = []
     with open_text(path) as fh:
         rows = csv.reader(fh)
@@ -249,19 +346,22 @@ def _read_csv(path: Path, rules: _Rules) -> list[Example]:
                     seq,
                     _label(row[1], path, ln, rules),
                     source_id=f"{path.name}:{ln}",
-                    **_coords(row, cols, len(seq), path, ln),
+                    **_coords(row, cols, seq, path, ln, genome),
                 )
             )
     return out
 
 
 def read_gue_csv(
-    folder: str | Path, label_set: Iterable[int] | None = None, k: int = 6
+    folder: str | Path,
+    label_set: Iterable[int] | None = None,
+    k: int = 6,
+    genome: Genome | None = None,
 ) -> dict[str, list[Example]]:
     """Read a GUE task folder: {"train": [...], "dev": [...], "test": [...]}.
 
     Rows are checked as in :func:`read_dnabert_tsv` (``label_set``, ``k``); the header must be
-    ``sequence,label``.
+    ``sequence,label``. With ``genome``, rows with coordinates are checked against it.
     """
     rules = _rules(label_set, k)
     folder = Path(folder)
@@ -270,7 +370,7 @@ def read_gue_csv(
         p = folder / f"{split}.csv"
         if not p.exists():
             raise ValueError(f"{folder}: missing {split}.csv (gue_csv needs train/dev/test.csv)")
-        out[split] = _read_csv(p, rules)
+        out[split] = _read_csv(p, rules, genome)
     return out
 
 
@@ -279,12 +379,14 @@ def read_fasta_labels(
     labels: str | Path,
     label_set: Iterable[int] | None = None,
     k: int = 6,
+    genome: Genome | None = None,
 ) -> list[Example]:
     """FASTA records labelled by a table of ``id<TAB or comma>label``.
 
     The table's line 1 is a header exactly when its label field is not an integer. Labels are
     checked against ``label_set`` (errors name the table's line), sequences as in
-    :func:`read_dnabert_tsv` (errors name the record's ``>`` line in ``fasta``).
+    :func:`read_dnabert_tsv` (errors name the record's ``>`` line in ``fasta``). With
+    ``genome``, rows with coordinates are checked against it (errors name the table's line).
     """
     rules = _rules(label_set, k)
     table: dict[str, int] = {}
@@ -314,7 +416,7 @@ def read_fasta_labels(
         seq = _seq("".join(s for _, s in rec.lines), fasta, rec.line, rules)
         fields, ln = rows[rec.id]
         out.append(Example(seq, table[rec.id], source_id=rec.id,
-                           **_coords(fields, cols, len(seq), labels, ln)))
+                           **_coords(fields, cols, seq, labels, ln, genome)))
     missing = sorted(set(table) - used)
     if missing:
         raise ValueError(f"{labels}: {len(missing)} ids not in {fasta}, e.g. {missing[0]!r}")
@@ -348,6 +450,7 @@ def import_examples(
     labels: str | Path | None = None,
     label_set: Iterable[int] | None = None,
     k: int = 6,
+    genome: Genome | None = None,
 ) -> tuple[list[Example] | dict[str, list[Example]], list[Path]]:
     """Read an imported dataset.
 
@@ -363,6 +466,9 @@ def import_examples(
         ``tasks.<t>.label_set``. Default is None (binary, ``{0, 1}``).
     k : int, optional
         ``tasks.<t>.k``: shorter sequences are refused. Default is 6.
+    genome : Genome, optional
+        The task's genome (``tasks.<t>.genome``): rows with coordinates must match it
+        (:func:`check_against_genome`). Default is None.
 
     Returns
     -------
@@ -379,17 +485,50 @@ def import_examples(
             ]
             if not files:
                 raise ValueError(f"{path}: no train.tsv/dev.tsv/test.tsv")
-            data = {f.stem: read_dnabert_tsv(f, label_set, k) for f in files}
+            data = {f.stem: read_dnabert_tsv(f, label_set, k, genome) for f in files}
             if set(data) == {"train", "dev", "test"}:
                 return data, files
             return [ex for f in files for ex in data[f.stem]], files
-        return read_dnabert_tsv(path, label_set, k), [path]
+        return read_dnabert_tsv(path, label_set, k, genome), [path]
     if fmt == "gue_csv":
-        return read_gue_csv(path, label_set, k), [
+        return read_gue_csv(path, label_set, k, genome), [
             path / f"{s}.csv" for s in ("train", "dev", "test")
         ]
     if fmt == "fasta_labels":
         if labels is None:
             raise ValueError("format fasta_labels needs `labels` (a label table)")
-        return read_fasta_labels(path, labels, label_set, k), [path, Path(labels)]
+        return read_fasta_labels(path, labels, label_set, k, genome), [path, Path(labels)]
     raise ValueError(f"`format` must be one of {FORMATS}, got {fmt!r}")
+
+
+def write_bed(splits: Mapping[str, str | Path], out: str | Path) -> int:
+    """Write the rows with coordinates of a task's split TSVs as a sorted BED6 file.
+
+    Parameters
+    ----------
+    splits : mapping of split -> path
+        ``train``, ``dev``, ``test`` split TSVs (:func:`dnalm.dataset.write_split` format).
+    out : str or pathlib.Path
+        BED file: ``chrom start end <split>|<label>|<source_id> 0 strand``, sorted by
+        chrom, start, end, name; rows without coordinates are left out (an empty file when no
+        row has them).
+
+    Returns
+    -------
+    n : int
+        Rows written.
+    """
+    rows: list[tuple[str, int, int, str, str]] = []
+    for split, path in splits.items():
+        df = read_split(path)
+        if "contig" not in df.columns:
+            continue
+        for r in df.itertuples(index=False):
+            if str(r.contig) in (".", "", "nan") or str(r.start) in (".", "", "nan"):
+                continue
+            name = f"{split}|{r.label}|{r.source_id}".replace(" ", "_")
+            rows.append((str(r.contig), int(r.start), int(r.end), name, str(r.strand)))
+    rows.sort()
+    text = "".join(f"{c}\t{a}\t{b}\t{n}\t0\t{st}\n" for c, a, b, n, st in rows)
+    atomic.write_text(out, text)
+    return len(rows)

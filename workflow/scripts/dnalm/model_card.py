@@ -32,6 +32,8 @@ from dnalm.textio import sha256sum
 __all__ = ["class_names", "model_readme", "model_task_card", "split_counts", "training_hash"]
 
 _METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc")
+_KIND_TEXT = {"baseline": "one-hot/k-mer baseline",
+              "gpt": "DNAGPT-style GPT (non-overlapping 6-mers; class token read at <B>)"}
 
 
 def class_names(card: Card | Mapping[str, Any] | None, n_classes: int) -> list[str]:
@@ -193,7 +195,7 @@ def model_readme(
         The run's ``metrics.json`` content (test metrics; ``<metric>_ci`` pairs when present).
     model_name : str
         ``<lm>``, ``<lm>-scratch`` or a baseline name.
-    kind : {"bert", "longseq", "baseline"}
+    kind : {"bert", "longseq", "baseline", "gpt"}
     lm_dir : str or pathlib.Path, optional
         The language model it started from. Default is None.
     ci : mapping of str to (low, high), optional
@@ -232,7 +234,7 @@ def model_readme(
         "",
         f"# {model_name} fine-tuned on `{task}`",
         "",
-        f"A {'k-mer BERT' if kind != 'baseline' else 'one-hot/k-mer baseline'} classifier trained "
+        f"A {_KIND_TEXT.get(kind, 'k-mer BERT')} classifier trained "
         f"by dnalm (`results/finetune/{task}/{model_name}/seed{metrics.get('seed')}`).",
         "",
         "## Task",

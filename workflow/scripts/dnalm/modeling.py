@@ -327,7 +327,9 @@ def save_classifier_dir(
     - baselines (:class:`~dnalm.baselines.OneHotClassifier`,
       :class:`~dnalm.baselines.KmerLRClassifier`): ``model.safetensors`` and a ``config.json``
       ``{"dnalm_baseline": name, "architectures": [class], "hparams": ..., "n_classes": ...,
-      "id2label": ..., "label2id": ..., "length": window}``; no tokenizer files.
+      "id2label": ..., "label2id": ..., "length": window}``; no tokenizer files;
+    - :class:`dnalm.gpt.classify.GptClassifier`: a GPT model directory
+      (:func:`dnalm.gpt.save_gpt_dir`) with ``dnalm_classifier`` and ``id2label`` in ``config.json``.
 
     Parameters
     ----------
@@ -359,6 +361,8 @@ def save_classifier_dir(
     files = {"card.json": json.dumps(dict(card), indent=2, sort_keys=True) + "\n", "README.md": readme}
     model.to("cpu")
     out = Path(out_dir)
+    if getattr(model, "input_kind", None) == "gpt":  # dnalm.gpt.classify.GptClassifier
+        return model.save_dir(out, labels, extra_files=files)
     if hasattr(model, "config") and not isinstance(model, LongSeqClassifier):  # transformers
         if int(model.config.num_labels) != len(labels):
             raise ValueError(f"`labels` has {len(labels)} names, the model {model.config.num_labels}")

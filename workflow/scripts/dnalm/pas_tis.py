@@ -35,6 +35,7 @@ import numpy as np
 
 from dnalm.dataset import Example
 from dnalm.fasta import Genome
+from dnalm.gene_windows import fetch_window, genic_spans, known_transcripts
 from dnalm.splice import _TID, _gtf_fields
 from dnalm.textio import open_text
 
@@ -176,17 +177,9 @@ class _Taken:
 
 
 def _known(models: dict[str, TxModel], genome: Genome, unknown_contigs: str, source) -> dict[str, TxModel]:
-    out = {}
-    for tid in sorted(models):
-        t = models[tid]
-        c = genome.canonical(t.contig)
-        if c is None:
-            if unknown_contigs == "error":
-                raise ValueError(f"{source}: transcript {tid} is on contig {t.contig!r}, not in the genome")
-            continue
-        if t.strand in ("+", "-") and t.exons:
-            out[tid] = t._replace(contig=c)
-    return out
+    """Stranded transcripts with exons on the genome's contigs, sorted by id."""
+    known = known_transcripts({tid: models[tid] for tid in sorted(models)}, genome, unknown_contigs, source)
+    return {tid: t for tid, t in known.items() if t.strand in ("+", "-") and t.exons}
 
 
 def _negatives(
@@ -321,12 +314,8 @@ def pas_examples(
         _, h, i = best
         g = ra + i if strand == "+" else rb - i - 6
         wa, wb = _motif_window(g, strand, window, 6)
-        if not genome.within(c, wa, wb):
-            stats["out_of_bounds"] += 1
-            continue
-        seq = genome.fetch(c, wa, wb, strand)
-        if "N" in seq:
-            stats["has_n"] += 1
+        seq = fetch_window(genome, c, wa, wb, strand, stats)
+        if seq is None:
             continue
         pos.append(Example(seq, 1, c, wa, wb, strand, f"pas:{h}:{c}:{end}:{strand}"))
     exclude = _Intervals([(e.contig, e.start, e.end) for e in pos])
@@ -405,20 +394,16 @@ def tis_examples(
     pos: list[Example] = []
     for c, g, strand in sorted(starts):
         wa, wb = _motif_window(g, strand, window, 3)
-        if not genome.within(c, wa, wb):
-            stats["out_of_bounds"] += 1
+        seq = fetch_window(genome, c, wa, wb, strand, stats)
+        if seq is None:
             continue
-        seq = genome.fetch(c, wa, wb, strand)
         f = (window - 3) // 2
         if seq[f : f + 3] != "ATG":
             stats["not_atg"] += 1
             continue
-        if "N" in seq:
-            stats["has_n"] += 1
-            continue
         pos.append(Example(seq, 1, c, wa, wb, strand, f"tis:{c}:{g}:{strand}"))
     exclude = _Intervals([(e.contig, e.start, e.end) for e in pos])
-    spans = [(t.contig, t.exons[0][0] - 1, t.exons[-1][1], t.strand) for t in known.values()]
+    spans = genic_spans(known)
     neg, missing = _negatives(spans, genome, rng, ["ATG"] * len(pos), window, exclude, None)
     stats.update(positives=len(pos), negatives=len(neg), negatives_missing=missing)
     if missing:

@@ -46,7 +46,7 @@ __all__ = [
 #: params of that section's rules, so adding a task or a model does not rerun existing jobs.
 _SELECTION = {"finetune": ("models", "seeds"), "attention": ("tasks", "model"),
               "motifs": ("tasks", "known_motifs", "sources"),
-              "variants": ("tasks", "model", "scatter"),
+              "variants": ("tasks", "model", "classifier", "scatter"),
               "attribution": ("tasks", "models", "methods", "variants"),
               "modisco": ("tasks", "models", "methods")}  # fmt: skip
 SPLIT_NAMES = ("train", "dev", "test")
@@ -138,6 +138,8 @@ def dataset_inputs(cfg: Config, task: str) -> dict[str, str | list[str]]:
             out["path"] = str(p)
         if spec.labels:
             out["labels"] = str(spec.labels)
+        if spec.genome is not None:  # rows are checked against the genome (dnalm.importers)
+            out.update(genome_files(spec.genome))
         return out
     g = spec.genome
     out = dict(genome_files(g))
@@ -251,10 +253,31 @@ def regression_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
     return [f"{finetune_dir(t, 'kmer_ridge', s)}/{name}" for t in expression_tasks(cfg) for s in cfg.task_seeds(t)]
 
 
+def gpt_regression_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
+    """``name`` of every GPT regression run of the expression tasks (rule gpt_regress)."""
+    return [f"{finetune_dir(t, m, s)}/{name}" for t in expression_tasks(cfg)
+            for m in cfg.regression_models(t) for s in cfg.task_seeds(t)]  # fmt: skip
+
+
+def regression_table() -> str:
+    """Expression regression, every model side by side (rule regression_summary)."""
+    return "results/summary/regression.tsv"
+
+
 def dataset_files(task: str) -> dict[str, str]:
     """The three splits and the card of a task."""
     d = f"results/datasets/{task}"
     return {**{s: f"{d}/{s}.tsv.gz" for s in SPLIT_NAMES}, "card": f"{d}/card.json"}
+
+
+def imported_tasks(cfg: Config) -> list[str]:
+    """Tasks of kind ``imported`` (each gets a BED of its rows with coordinates)."""
+    return [t for t, spec in cfg.tasks.items() if spec.kind == "imported"]
+
+
+def imported_bed(task: str) -> str:
+    """BED6 of an imported task's rows with coordinates (rule imported_bed)."""
+    return f"results/datasets/{task}/regions.bed"
 
 
 def task_params(cfg: Config, task: str) -> dict[str, Any]:
@@ -301,8 +324,14 @@ def lm_dir(model: str) -> str:
 
 
 def bert_models(cfg: Config) -> list[str]:
-    """Every BERT model name: each language model and its ``-scratch`` control."""
-    return [m for lm in cfg.language_models for m in (lm, lm + SCRATCH_SUFFIX)]
+    """Every BERT model name: each BERT language model and its ``-scratch`` control."""
+    return [m for lm, spec in cfg.language_models.items() if spec.arch == "bert"
+            for m in (lm, lm + SCRATCH_SUFFIX)]  # fmt: skip
+
+
+def gpt_models(cfg: Config) -> list[str]:
+    """Every GPT model name (rules gpt_finetune, gpt_regress): each GPT LM and its ``-scratch`` control."""
+    return [m for lm in cfg.gpt_lms() for m in (lm, lm + SCRATCH_SUFFIX)]
 
 
 # ----------------------------------------------------------------------------- fine-tuning
@@ -425,8 +454,15 @@ def vcf_inputs(cfg: Config, task: str) -> dict[str, str]:
     return out
 
 
+def variant_classifier(cfg: Config, model: str) -> str:
+    """The fine-tuned model that scores the variants of ``results/variants/<task>/<model>/``:
+    ``variants.classifier``, or ``model`` (``variants.model``) when that is null."""
+    return cfg.variants.classifier or model
+
+
 def variant_model_inputs(cfg: Config, task: str, model: str) -> dict[str, str]:
-    """Genome, attention regions, datasets + card, fine-tuned classifier (first seed) and its LM."""
+    """Genome, attention regions of ``model``, datasets + card, the scoring classifier (first
+    seed; :func:`variant_classifier`) and ``model``'s LM (zero-shot LLR)."""
     g = cfg.tasks[task].genome
     gf = genome_files(g)
     return {
@@ -435,7 +471,7 @@ def variant_model_inputs(cfg: Config, task: str, model: str) -> dict[str, str]:
         "gzi": gf["gzi"],
         "regions": f"results/attention/{task}/{model}/regions.bed",
         **dataset_files(task),
-        "classifier": first_seed_run(cfg, task, model, "model"),
+        "classifier": first_seed_run(cfg, task, variant_classifier(cfg, model), "model"),
         "lm": lm_dir(model),
     }
 
@@ -744,6 +780,8 @@ def haplotype_files(name: str) -> dict[str, str]:
         "artificial": f"{d}/artificial.npz", "vcf": f"{d}/artificial.vcf.gz",
         "tbi": f"{d}/artificial.vcf.gz.tbi", "generate": f"{d}/generate.json",
         "metrics": f"{d}/metrics.tsv", "summary": f"{d}/summary.json", "figures": f"{d}/figures",
+        "gpt_model": f"{d}/gpt/model", "gpt_samples": f"{d}/gpt/samples.npz",
+        "gpt_log": f"{d}/gpt/train_log.tsv", "gpt_info": f"{d}/gpt/generate.json",
     }  # fmt: skip
 
 
@@ -758,12 +796,32 @@ def haplotype_params(cfg: Config, name: str, step: str) -> dict[str, Any]:
     keys = {
         "simulate": (), "fetch": ("vcf", "index"),
         "split": ("region", "min_maf", "max_sites", "held_out_fraction", "split_seed"),
-        "generate": ("generator", "markov_order", "n_artificial", "seed"),
+        "generate": ("generators", "markov_order", "n_artificial", "seed"),
+        "gpt": ("n_artificial", "seed"),
         "evaluate": ("ld_window", "n_components", "n_boot", "seed"),
     }[step]  # fmt: skip
     if step == "simulate":
         return {**canonical(h.simulate), "min_maf": h.min_maf, "max_sites": h.max_sites}
+    if step == "gpt":
+        g = canonical(h.gpt)
+        return {**g, "lm": None if h.gpt.lm is None else lm_dir(h.gpt.lm),
+                **{k: canonical(getattr(h, k)) for k in keys}}
     return {k: canonical(getattr(h, k)) for k in keys}
+
+
+def haplotype_generate_inputs(cfg: Config, name: str) -> dict[str, str]:
+    """Inputs of rule haplotypes_generate: the training set, and each trained model's samples."""
+    f = haplotype_files(name)
+    out = {"train": f["train"]}
+    if "gpt" in cfg.haplotypes[name].generators:
+        out |= {"gpt": f["gpt_samples"], "gpt_info": f["gpt_info"]}
+    return out
+
+
+def haplotype_gpt_inputs(cfg: Config, name: str) -> dict[str, str]:
+    """Inputs of rule haplotypes_gpt: the training set, and the pretrained GPT it starts from."""
+    lm = cfg.haplotypes[name].gpt.lm
+    return {"train": haplotype_files(name)["train"], **({"lm": lm_dir(lm)} if lm else {})}
 
 
 # ----------------------------------------------------------------------------- targets
@@ -773,11 +831,14 @@ def final_outputs(cfg: Config) -> list[str]:
     """Everything ``rule all`` builds."""
     out: list[str] = ["results/summary/software.tsv", "results/report/overview.html"]
     out += [dataset_files(t)["card"] for t in cfg.tasks]
+    out += [imported_bed(t) for t in imported_tasks(cfg)]
     for lm in cfg.trained_lms() + cfg.gpt_lms():
         out.append(f"results/pretrain/{lm}/train_log.tsv")
         out.append(pretrain_corpus_stats(cfg, lm))
     out += finetune_outputs(cfg)
     out += regression_outputs(cfg)
+    if expression_tasks(cfg):
+        out.append(regression_table())
     if cfg.tasks and cfg.finetune.models:
         out.append("results/summary/benchmarks.tsv")
     if scarce_tasks(cfg):

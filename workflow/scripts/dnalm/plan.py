@@ -40,16 +40,17 @@ STAGES: dict[str, tuple[str, ...]] = {
     "corpus": ("corpus_shard", "corpus_stats"),
     "pretrain": ("bert_pretrain", "lm_import", "gpt_pretrain"),
     "datasets": ("dataset_build", "splice_round0", "splice_loop_heldout", "splice_loop_train",
-                 "splice_loop_mine", "splice_loop_final", "splice_loop_table"),
+                 "splice_loop_mine", "splice_loop_final", "splice_loop_table", "imported_bed"),
     "finetune": ("bert_finetune", "baseline_finetune", "summary_build", "pretraining_benefit",
-                 "collection_summary", "expression_ridge", "long_input_summary"),
+                 "collection_summary", "expression_ridge", "long_input_summary", "gpt_finetune",
+                 "gpt_regress", "regression_summary"),
     "attention": ("attention_extract",),
     "motifs": ("motif_discover", "attribution_maps", "attribution_bigwig", "attribution_variants",
                "attribution_motifs", "interpretation_summary"),
     "variants": ("variant_score_shard", "variant_score"),
     "usemodel": ("dataset_fasta", "dnalm_predict", "dnalm_embed", "dnalm_scan", "dnalm_score"),
-    "haplotypes": ("haplotypes_simulate", "haplotypes_fetch", "haplotypes_split", "haplotypes_generate",
-                   "haplotypes_evaluate"),
+    "haplotypes": ("haplotypes_simulate", "haplotypes_fetch", "haplotypes_split", "haplotypes_gpt",
+                   "haplotypes_generate", "haplotypes_evaluate"),
     "report": ("report_tables", "summary_section", "report_overview", "all"),
 }  # fmt: skip
 _GB = 1e9
@@ -255,6 +256,7 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
         attribution_has_coordinates,
         attribution_variant_tasks,
         expression_tasks,
+        gpt_regression_outputs,
         modisco_selection,
         regression_outputs,
         scarce_tasks,
@@ -313,6 +315,7 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
         add(rule, len(loop))
     add("splice_loop_train", sum(n + 1 for n in loop.values()))  # cnn-sized: cpu_minutes_per_job
     add("splice_loop_mine", sum(loop.values()))
+    add("imported_bed", sum(cfg.tasks[t].kind == "imported" for t in cfg.tasks))
     add("dataset_build", len(ctasks), later=True)
     runs = {(t, m, s) for t in cfg.tasks for m in cfg.task_models(t) for s in cfg.task_seeds(t)}
     att_pairs = [(t, cfg.attention.model) for t in cfg.attention.tasks]
@@ -322,12 +325,16 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     runs |= {(t, m, cfg.task_seeds(t)[0]) for t, m in att_pairs}
     later = {(t, m, s) for t, spec in ctasks.items() for m in spec.models for s in spec.seeds}
     for group, is_later in ((runs, False), (later, True)):
-        add("bert_finetune", sum(m not in BASELINES for _, m, _ in group), is_later)
+        gpt = sum(model_lm(m) in cfg.gpt_lms() for _, m, _ in group)  # rule gpt_finetune
+        add("bert_finetune", sum(m not in BASELINES for _, m, _ in group) - gpt, is_later)
+        add("gpt_finetune", gpt, is_later)  # its hours: the per-job CPU default (not modelled)
         add("baseline_finetune", sum(m in BASELINES for _, m, _ in group), is_later)
     add("summary_build", int(bool(cfg.tasks and cfg.finetune.models)))
     add("pretraining_benefit", int(bool(scarce_tasks(cfg))))
     add("long_input_summary", int(bool(cfg.finetune.models and long_input_groups(cfg))))
     add("expression_ridge", len(regression_outputs(cfg)))
+    add("gpt_regress", len(gpt_regression_outputs(cfg)))
+    add("regression_summary", int(bool(expression_tasks(cfg))))
     add("attention_extract", len(att_pairs))
     add("motif_discover", len(cfg.motifs.tasks))
     mod_tasks, mod_models, mod_methods = modisco_selection(cfg)
@@ -348,6 +355,7 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     add("haplotypes_fetch", sum(h.vcf is not None for h in hap))
     for step in ("split", "generate", "evaluate"):
         add(f"haplotypes_{step}", len(cfg.haplotypes))
+    add("haplotypes_gpt", sum("gpt" in h.generators for h in hap))
     add("report_tables", 1)
     tuned = {t: s for t, s in cfg.tasks.items() if cfg.task_models(t)}  # as workflow/rules/report.smk
     sections = task_sections(tuned) if cfg.tasks and cfg.finetune.models else {}
@@ -420,6 +428,8 @@ def _pretrain_tokens(cfg: Config, lm: str) -> float:
 
 def _finetune_cost(cfg: Config, c: _Costs, rows: dict[str, float], window: int, model: str) -> None:
     """One fine-tuning run: max(epochs x batches, min_steps) training steps, dev each epoch, test."""
+    if model_lm(model) in cfg.gpt_lms():
+        return  # rule gpt_finetune: the per-job CPU default (not modelled)
     ft = cfg.finetune
     base = model in BASELINES
     rule = "baseline_finetune" if base else "bert_finetune"

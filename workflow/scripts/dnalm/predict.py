@@ -51,8 +51,8 @@ class LoadedClassifier(NamedTuple):
     model : torch.nn.Module
         In eval mode, on the CPU: ``BertForSequenceClassification`` (kind ``bert``),
         ``LongSeqClassifier`` (``longseq``), ``OneHotClassifier`` or ``KmerLRClassifier``
-        (``baseline``).
-    kind : {"bert", "longseq", "baseline"}
+        (``baseline``), :class:`dnalm.gpt.classify.GptClassifier` (``gpt``).
+    kind : {"bert", "longseq", "baseline", "gpt"}
     k : int or None
         k-mer size of the tokenizer; None for one-hot baselines (the k-mer LR's k is
         ``model.k``).
@@ -120,7 +120,8 @@ def load_model_dir(directory: str | Path, attn_implementation: str = "sdpa") -> 
     directory : str or pathlib.Path
         ``results/finetune/{task}/{model}/seed{s}/model``: a
         ``BertForSequenceClassification`` directory, a long-input classifier
-        (``longseq.json``) or a baseline (``config.json`` with ``dnalm_baseline``).
+        (``longseq.json``), a baseline (``config.json`` with ``dnalm_baseline``) or a GPT
+        classifier (``DnaGptModel`` with ``dnalm_classifier``).
     attn_implementation : str, optional
         BERT models: ``"eager"`` when attention weights are needed. Default is "sdpa".
 
@@ -155,6 +156,12 @@ def load_model_dir(directory: str | Path, attn_implementation: str = "sdpa") -> 
         k = None
         kind, labels = "baseline", _label_names(cfg.get("id2label"), int(model.n_classes))
         window = window if window is not None else cfg.get("length")
+    elif "DnaGptModel" in (cfg.get("architectures") or []):
+        from dnalm.gpt.classify import load_gpt_classifier
+        from dnalm.gpt.tokenizer import K as GPT_K
+
+        model, labels = load_gpt_classifier(d)
+        k, kind = GPT_K, "gpt"
     else:
         from transformers import BertForSequenceClassification
 
@@ -206,6 +213,8 @@ def encode_inputs(model: torch.nn.Module, seqs: Sequence[str], k: int | None) ->
         frequencies (k-mer LR); ``forward_logits(model, inputs)`` runs them.
     """
     kind = getattr(model, "input_kind", "bert")
+    if kind == "gpt":  # dnalm.gpt.classify.GptClassifier: input_ids + query_pos
+        return model.encode(seqs)
     if kind == "kmer_freq":
         from dnalm.baselines import kmer_frequencies
 

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from dnalm.contigs import write_renamed
 from dnalm.dataset import Example
 from dnalm.fasta import Genome
+from dnalm.gene_windows import fetch_window, genic_spans, known_transcripts
 from dnalm.textio import open_text
 
 __all__ = [
@@ -208,16 +209,7 @@ def splice_examples(
     if window < 4 or window % 2:
         raise ValueError(f"`window` must be an even integer >= 4, got {window!r}")
     h = window // 2
-    for tid, t in transcripts.items():
-        if genome.canonical(t.contig) is None and unknown_contigs == "error":
-            raise ValueError(
-                f"{source}: transcript {tid} is on contig {t.contig!r}, not in the genome"
-            )
-    known = {
-        tid: t._replace(contig=genome.canonical(t.contig))
-        for tid, t in transcripts.items()
-        if genome.canonical(t.contig) is not None
-    }
+    known = known_transcripts(transcripts, genome, unknown_contigs, source)
     stats = {
         "transcripts": len(transcripts),
         "unknown_contig_transcripts": len(transcripts) - len(known),
@@ -230,12 +222,8 @@ def splice_examples(
     canon = {DONOR: [0, 0], ACCEPTOR: [0, 0]}
     for s in tqdm(sites, desc="splice sites", disable=not verbose):
         a, b = s.boundary - h, s.boundary + h
-        if not genome.within(s.contig, a, b):
-            stats["out_of_bounds"] += 1
-            continue
-        seq = genome.fetch(s.contig, a, b, s.strand)
-        if "N" in seq:
-            stats["has_n"] += 1
+        seq = fetch_window(genome, s.contig, a, b, s.strand, stats)
+        if seq is None:
             continue
         canon[s.label][0] += _is_canonical(seq, s.label, h)
         canon[s.label][1] += 1
@@ -251,11 +239,7 @@ def splice_examples(
     }
     n_non = (n_d + n_a) // 2
     n_hard = int(round(n_non * hard_fraction))
-    spans = [
-        (t.contig, t.exons[0][0] - 1, t.exons[-1][1], t.strand)
-        for tid, t in sorted(known.items())
-        if len(t.exons) >= 2 and t.strand in "+-"
-    ]
+    spans = genic_spans(known, min_exons=2)
     nonsites = _nonsites(spans, genome, rng, h, true, n_hard, n_non - n_hard, verbose)
     stats.update(
         nonsites=len(nonsites), nonsites_hard=sum(":hard:" in e.source_id for e in nonsites)

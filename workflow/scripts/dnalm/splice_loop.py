@@ -32,6 +32,7 @@ import pandas as pd
 from dnalm import atomic
 from dnalm.dataset import Example, dataset_card, read_examples, read_split, write_card, write_split
 from dnalm.fasta import Genome
+from dnalm.gene_windows import genic_spans, known_transcripts
 from dnalm.splice import NONSITE, Transcript, read_gtf_exons, splice_sites
 from dnalm.splits import SPLITS, check_no_leakage
 
@@ -44,6 +45,9 @@ __all__ = [
     "mine_round",
     "train_round",
     "wilson_ci",
+    "heldout_scores",
+    "EVAL_RECALL",
+    "ROUND_COLUMNS",
     "rounds_table",
 ]
 
@@ -110,14 +114,6 @@ def _sorted_by_contig(pairs: Sequence[tuple[str, int]]) -> dict[str, np.ndarray]
     return {c: np.unique(np.asarray(v, dtype=np.int64)) for c, v in out.items()}
 
 
-def _known(transcripts: Mapping[str, Transcript], genome: Genome) -> dict[str, Transcript]:
-    return {
-        tid: t._replace(contig=genome.canonical(t.contig))
-        for tid, t in transcripts.items()
-        if genome.canonical(t.contig) is not None
-    }
-
-
 def _rows_with_coords(exs: Sequence[Example]) -> list[Example]:
     return [e for e in exs if e.start is not None and e.contig != "."]
 
@@ -163,12 +159,8 @@ def gtag_pool(
         genome runs out; logged).
     """
     h = window // 2
-    known = _known(transcripts, genome)
-    spans = [
-        (t.contig, t.exons[0][0] - 1, t.exons[-1][1], t.strand)
-        for _, t in sorted(known.items())
-        if len(t.exons) >= 2 and t.strand in ("+", "-")
-    ]
+    known = known_transcripts(transcripts, genome)
+    spans = genic_spans(known, min_exons=2)
     out: list[Example] = []
     if not spans or n <= 0:
         return out
@@ -212,7 +204,7 @@ def _exclusions(
     avoid_windows: Sequence[Example] = (),
     avoid_all_windows: bool = False,
 ) -> Exclusions:
-    known = _known(transcripts, genome)
+    known = known_transcripts(transcripts, genome)
     sites = _sorted_by_contig([(s.contig, s.boundary) for s in splice_sites(known)])
     shut = [*avoid_windows]
     for s in SPLITS:
@@ -387,6 +379,52 @@ def wilson_ci(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float 
     return max(0.0, c - half), min(1.0, c + half)
 
 
+#: Recall on the test split's true sites at which :func:`heldout_scores` reads the held-out FPR.
+EVAL_RECALL = 0.9
+
+
+def heldout_scores(
+    model_dir: str | Path, held: Sequence[str], test: pd.DataFrame, threshold: float
+) -> dict[str, Any]:
+    """Held-out metrics of one model: comparable across rounds and seeds.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A saved splice model (3 classes).
+    held : sequence of str
+        The fixed held-out GT/AG non-sites.
+    test : pandas.DataFrame
+        The task's test split (fixed across rounds): its true sites (label != non-site) give
+        the threshold-free numbers.
+    threshold : float
+        ``hard_negatives.threshold``.
+
+    Returns
+    -------
+    dict
+        ``heldout_fp`` / ``heldout_fpr`` at ``threshold``; ``heldout_auroc``, the AUROC of test
+        true sites against held-out non-sites (calibration-free); ``heldout_fpr_at_recall``,
+        the held-out FPR at the threshold passing :data:`EVAL_RECALL` of the test sites;
+        ``n_test_sites``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    ph = site_probability(model_dir, list(held))
+    sites = test.loc[test["label"].to_numpy() != NONSITE, "sequence"].tolist()
+    pt = site_probability(model_dir, sites)
+    k = int((ph > threshold).sum())
+    out: dict[str, Any] = {"heldout_fp": k, "heldout_fpr": k / len(ph) if len(ph) else None,
+                           "n_test_sites": len(pt), "heldout_auroc": None,
+                           "heldout_fpr_at_recall": None}  # fmt: skip
+    if len(pt) and len(ph):
+        y = np.r_[np.ones(len(pt)), np.zeros(len(ph))]
+        out["heldout_auroc"] = float(roc_auc_score(y, np.r_[pt, ph]))
+        cut = float(np.quantile(pt, 1.0 - EVAL_RECALL, method="lower"))
+        out["heldout_fpr_at_recall"] = float((ph >= cut).mean())
+    return out
+
+
 def train_round(
     task: str,
     spec: Mapping[str, Any],
@@ -408,28 +446,45 @@ def train_round(
     ``hard_negatives.epochs`` and ``hard_negatives.min_steps`` override theirs when set.
 
     ``out_dir/round.json`` holds the round's summary: ``test_mcc``, train size, rows added
-    this round, and the false-positive rate (``p_site > threshold``) on the held-out pool
-    with its Wilson 95% CI.
+    this round, and, on the fixed held-out pool (:func:`heldout_scores`), the false-positive
+    rate at ``threshold`` with its Wilson 95% CI, the AUROC against the test sites and the
+    FPR at :data:`EVAL_RECALL` test recall. With ``hard_negatives.eval_seeds`` > 1, models of
+    seeds ``seed + 1, ...`` are trained on the same data only to be scored the same way
+    (``per_seed``, and the ``*_mean``/``*_min``/``*_max`` keys); the mining model stays the
+    ``seed`` one.
     """
+    import shutil
+    import tempfile
+
     from dnalm.finetune import finetune
 
     hn = dict(spec.get("hard_negatives") or {})
     model = str(hn.get("model", "cnn"))
     threshold = float(hn.get("threshold", 0.5))
+    n_seeds = int(hn.get("eval_seeds", 1))
     out_dir = Path(out_dir)
     ft_kwargs = dict(ft_kwargs)
     for key in ("epochs", "min_steps"):  # the loop's own training length, if set
         if hn.get(key) is not None:
             ft_kwargs[key] = int(hn[key])
-    if trained is not None:
-        metrics = _copy_run(Path(trained), out_dir, model)
-    else:
-        metrics = finetune(dataset["train"], dataset["dev"], dataset["test"], out_dir, model,
-                           seed=seed, task=task, num_threads=num_threads, card=dataset.get("card"),
-                           n_classes=3, **ft_kwargs)  # fmt: skip
-    held = read_split(heldout)
-    p = site_probability(out_dir / "model", held["sequence"].tolist())
-    k, n = int((p > threshold).sum()), len(p)
+
+    def fit(s: int, where: Path) -> dict[str, Any]:
+        return finetune(dataset["train"], dataset["dev"], dataset["test"], where, model, seed=s,
+                        task=task, num_threads=num_threads, card=dataset.get("card"), n_classes=3,
+                        **ft_kwargs)  # fmt: skip
+
+    metrics = _copy_run(Path(trained), out_dir, model) if trained is not None else fit(seed, out_dir)
+    held = read_split(heldout)["sequence"].tolist()
+    test = read_split(dataset["test"])
+    main = heldout_scores(out_dir / "model", held, test, threshold)
+    per_seed = [{"seed": seed, "test_mcc": metrics.get("mcc"), **main}]
+    for s in range(seed + 1, seed + n_seeds):
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".eval_seed{s}_") as tmp:
+            m = fit(s, Path(tmp))
+            per_seed.append({"seed": s, "test_mcc": m.get("mcc"),
+                             **heldout_scores(Path(tmp) / "model", held, test, threshold)})  # fmt: skip
+            shutil.rmtree(tmp, ignore_errors=True)
+    k, n = main["heldout_fp"], len(held)
     lo, hi = wilson_ci(k, n)
     card = _read_json(dataset["card"])
     rounds = card.get("stats", {}).get("hard_negative_rounds", [])
@@ -440,9 +495,14 @@ def train_round(
         "added": this["added"] if this else 0, "pool": this["pool"] if this else 0,
         "pool_false_positives": this["false_positives"] if this else 0,
         "test_mcc": metrics.get("mcc"),
-        "heldout_n": n, "heldout_fp": k, "heldout_fpr": k / n if n else None,
-        "heldout_fpr_ci": [lo, hi],
+        "heldout_n": n, **main, "heldout_fpr_ci": [lo, hi],
+        "eval_recall": EVAL_RECALL, "eval_seeds": len(per_seed), "per_seed": per_seed,
     }  # fmt: skip
+    for key in ("heldout_fpr", "heldout_auroc", "heldout_fpr_at_recall", "test_mcc"):
+        vals = [x[key] for x in per_seed if x[key] is not None]
+        summary[f"{key}_mean"] = float(np.mean(vals)) if vals else None
+        summary[f"{key}_min"] = float(np.min(vals)) if vals else None
+        summary[f"{key}_max"] = float(np.max(vals)) if vals else None
     atomic.write_json(out_dir / "round.json", summary)
     return summary
 
@@ -459,15 +519,56 @@ def _copy_run(src: Path, out_dir: Path, model: str) -> dict[str, Any]:
     return metrics
 
 
+def _vs_round0(row: pd.Series, first: pd.Series) -> str:
+    """Whether a round's held-out FPR is clearly below/above round 0's.
+
+    With several seeds per round, clearly means the seed ranges do not overlap; with one, the
+    Wilson 95% intervals do not overlap.
+    """
+    if row["round"] == first["round"]:
+        return "reference"
+    if int(row["eval_seeds"]) > 1 and int(first["eval_seeds"]) > 1:
+        lo, hi, lo0, hi0 = (row["heldout_fpr_min"], row["heldout_fpr_max"],
+                            first["heldout_fpr_min"], first["heldout_fpr_max"])  # fmt: skip
+    else:
+        lo, hi, lo0, hi0 = (row["heldout_fpr_lo"], row["heldout_fpr_hi"],
+                            first["heldout_fpr_lo"], first["heldout_fpr_hi"])  # fmt: skip
+    if hi < lo0:
+        return "lower"
+    if lo > hi0:
+        return "higher"
+    return "no clear change"
+
+
+ROUND_COLUMNS = (
+    "task", "round", "model", "n_train", "added", "pool", "pool_false_positives", "test_mcc",
+    "heldout_n", "heldout_fp", "heldout_fpr", "heldout_fpr_lo", "heldout_fpr_hi",
+    "heldout_auroc", "n_test_sites", "heldout_fpr_at_recall", "eval_seeds",
+    "heldout_fpr_mean", "heldout_fpr_min", "heldout_fpr_max", "heldout_auroc_mean",
+    "heldout_fpr_at_recall_mean", "test_mcc_mean", "fpr_vs_round0",
+)  # fmt: skip
+"""Columns of ``rounds.tsv``: the mining model's numbers (seed ``splits.seed``), then the
+means and ranges over ``hard_negatives.eval_seeds`` models, and ``fpr_vs_round0``."""
+
+
 def rounds_table(paths: Sequence[str | Path], out: str | Path) -> pd.DataFrame:
-    """One row per round from the ``round.json`` files, written as a TSV (rounds sorted)."""
+    """One row per round from the ``round.json`` files, written as a TSV (rounds sorted).
+
+    Every round is scored on the same held-out pool and test split, so the rows compare;
+    ``fpr_vs_round0`` says ``lower``/``higher`` only when the round's held-out FPR is outside
+    round 0's seed range (several seeds) or Wilson interval (one seed), else
+    ``no clear change``: a loop that does not reduce false positives is reported as such.
+    """
     rows = [_read_json(p) for p in paths]
-    df = pd.DataFrame(rows).sort_values("round")
+    df = pd.DataFrame(rows).sort_values("round").reset_index(drop=True)
     ci = df.pop("heldout_fpr_ci")
     df["heldout_fpr_lo"] = [c[0] for c in ci]
     df["heldout_fpr_hi"] = [c[1] for c in ci]
-    cols = ["task", "round", "model", "n_train", "added", "pool", "pool_false_positives", "test_mcc",
-            "heldout_n", "heldout_fp", "heldout_fpr", "heldout_fpr_lo", "heldout_fpr_hi"]  # fmt: skip
-    df = df[cols]
+    for col in ROUND_COLUMNS:  # round.json files written before these keys existed
+        if col not in df.columns:
+            df[col] = df["heldout_fpr"] if col.startswith("heldout_fpr_m") else None
+    df["eval_seeds"] = df["eval_seeds"].fillna(1).astype(int)
+    df["fpr_vs_round0"] = [_vs_round0(row, df.iloc[0]) for _, row in df.iterrows()]
+    df = df[list(ROUND_COLUMNS)]
     atomic.write_text(out, df.to_csv(sep="\t", index=False, float_format="%.4f"))
     return df

@@ -8,6 +8,11 @@ Modules (one verb each): :mod:`.saturation` (in-silico saturation mutagenesis, :
 gradients from dinucleotide-shuffled references, :mod:`.reference`), :mod:`.load` (model dir
 + task card), :mod:`.task` (a task's test positives, rule attribution_maps), :mod:`.npz` (the
 file contract), :mod:`.bigwig` (genome tracks), :mod:`.variant_effects` (ISM at variant sites).
+Both methods score their rows through one batching loop, :func:`._score.batched_scores`.
+
+The gradient route is integrated gradients; DeepLIFT / DeepSHAP (issue 16 names them as
+alternatives) are not implemented: IG from the same shuffled references already gives
+hypothetical contributions with completeness, which is what TF-MoDISco reads.
 """
 
 from __future__ import annotations

@@ -9,10 +9,11 @@ windows.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from dnalm._compat import resolve_device
 from dnalm._validate import validate_k
@@ -127,6 +128,48 @@ class Scorer:
     def score(self, codes: np.ndarray) -> np.ndarray:
         """Log-odds (B,) float64 of a code matrix (B, L), one forward pass."""
         return self.log_odds(self.inputs(codes)).double().cpu().numpy()
+
+
+def check_batch_size(batch_size: int) -> int:
+    """``batch_size`` as an int; anything but a positive integer raises ValueError."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def batched_scores(
+    scorer: Scorer,
+    n_rows: int,
+    rows: Callable[[slice], np.ndarray],
+    batch_size: int,
+    verbose: bool = False,
+    desc: str = "score",
+) -> np.ndarray:
+    """Log-odds of ``n_rows`` code rows, scored ``batch_size`` rows per forward pass.
+
+    Parameters
+    ----------
+    scorer : Scorer
+    n_rows : int
+    rows : callable
+        ``rows(slice)`` gives the code matrix (B, L) of the rows in that slice, so callers can
+        build rows lazily (ISM's mutants) or slice a matrix (``lambda sl: codes[sl]``).
+    batch_size : int
+    verbose : bool, optional
+        Progress bar. Default is False.
+    desc : str, optional
+        Its label. Default is "score".
+
+    Returns
+    -------
+    numpy.ndarray, shape=(n_rows,), dtype=float64
+    """
+    out = np.empty(n_rows, dtype=np.float64)
+    starts = range(0, n_rows, batch_size)
+    for s in tqdm(starts, disable=not verbose, total=len(starts), desc=desc):
+        sl = slice(s, min(s + batch_size, n_rows))
+        out[sl] = scorer.score(rows(sl))
+    return out
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -41,10 +41,9 @@ from dnalm.attribution._encode import (
     to_kmer_code,
     token_ids,
 )
-from dnalm.attribution._score import Scorer, evaluating, sigmoid
+from dnalm.attribution._score import Scorer, batched_scores, check_batch_size, evaluating, sigmoid
 from dnalm.attribution.reference import shuffled_references
 from dnalm.attribution.result import Attribution
-from dnalm.attribution.saturation import _check_batch_size
 from dnalm.kmers import UNK_ID
 
 __all__ = ["integrated_gradients"]
@@ -171,7 +170,7 @@ def integrated_gradients(
     -----
     Cost: ``n * n_shuffles * steps`` forward and backward rows.
     """
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_batch_size(batch_size)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"`steps` must be a positive integer, got {steps!r}")
     seqs = list(seqs)
@@ -193,9 +192,9 @@ def integrated_gradients(
             else:
                 h = _kmer_hyp(scorer, g, codes[i], refs[i, s])
             np.add.at(hyp, i, h / S)
-        score = np.concatenate([scorer.score(codes[a : a + batch_size]) for a in range(0, n, batch_size)])
+        score = batched_scores(scorer, n, lambda sl: codes[sl], batch_size)
         flat = refs.reshape(n * S, L)
-        rs = np.concatenate([scorer.score(flat[a : a + batch_size]) for a in range(0, n * S, batch_size)])
+        rs = batched_scores(scorer, n * S, lambda sl: flat[sl], batch_size)
     hyp[codes == N_CODE] = 0.0
     onehot = onehot_nl4(codes)
     attr = (hyp * onehot).sum(axis=2)

@@ -11,23 +11,16 @@ the four bases at ``l`` (the reference base included), so ``hyp`` sums to 0 over
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from dnalm.attribution._encode import N_CODE, onehot_nl4, seqs_to_codes
-from dnalm.attribution._score import Scorer, evaluating, sigmoid
+from dnalm.attribution._score import Scorer, batched_scores, check_batch_size, evaluating, sigmoid
 from dnalm.attribution.result import Attribution
 
 __all__ = ["ism", "mutant_jobs"]
-
-
-def _check_batch_size(batch_size: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
 
 
 def mutant_jobs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,15 +47,19 @@ def mutant_jobs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return row, pos, base
 
 
-def _batches(codes: np.ndarray, jobs, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
+def _mutant_rows(codes: np.ndarray, jobs) -> Callable[[slice], np.ndarray]:
+    """``rows(slice)`` for :func:`~dnalm.attribution._score.batched_scores`: the code rows of
+    those jobs, each its window with the job's substitution (if any) applied."""
     row, pos, base = jobs
-    for s in range(0, len(row), batch_size):
-        sl = slice(s, s + batch_size)
+
+    def rows(sl: slice) -> np.ndarray:
         batch = codes[row[sl]]  # fancy indexing copies
         p, b = pos[sl], base[sl]
         m = np.flatnonzero(p >= 0)
         batch[m, p[m]] = b[m]
-        yield sl, batch
+        return batch
+
+    return rows
 
 
 def ism(
@@ -102,17 +99,15 @@ def ism(
     -----
     Cost: ``n * (3 L + 1)`` forward rows (N positions excepted).
     """
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_batch_size(batch_size)
     codes = seqs_to_codes(seqs)
     n, L = codes.shape
     scorer = Scorer(model, k, positive_class, device)
     scorer.check_length(L)
     jobs = mutant_jobs(codes)
-    scores = np.empty(len(jobs[0]), dtype=np.float64)
     with evaluating(model, scorer.device):
-        for sl, batch in tqdm(_batches(codes, jobs, batch_size), disable=not verbose,
-                              total=-(-len(scores) // batch_size), desc="ism"):
-            scores[sl] = scorer.score(batch)
+        scores = batched_scores(scorer, len(jobs[0]), _mutant_rows(codes, jobs), batch_size,
+                                verbose, "ism")  # fmt: skip
     ref = scores[:n]
     full = np.repeat(ref[:, None, None], L, axis=1).repeat(4, axis=2)
     row, pos, base = (a[n:] for a in jobs)

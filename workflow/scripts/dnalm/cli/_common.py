@@ -379,15 +379,16 @@ def load_model(
         else:
             clf = load_model_dir(d, attn_implementation=attn_implementation)
             model, labels = clf.model, clf.labels
-            kind = {"bert": "classifier", "longseq": "long", "baseline": "baseline"}[clf.kind]
+            kind = {"bert": "classifier", "longseq": "long", "baseline": "baseline", "gpt": "gpt"}[clf.kind]
             k = clf.k if clf.k is not None else 1
             default_window = clf.window
     except CliError:
         raise
     except (OSError, ValueError) as e:
         raise CliError(f"{d}: cannot load model ({e})") from None
-    if allow_lm and kind == "baseline":  # embeddings and LLRs need a BERT
-        raise CliError(f"{d}: is a {type(model).__name__} baseline; this subcommand needs a BERT "
+    if allow_lm and kind in ("baseline", "gpt"):  # embeddings and LLRs need a BERT
+        what = "baseline" if kind == "baseline" else "GPT classifier"
+        raise CliError(f"{d}: is a {type(model).__name__} {what}; this subcommand needs a BERT "
                        "(a language model or a fine-tuned BERT)")
     card_k = raw_card.get("k")
     if kind != "baseline" and card_k is not None and int(card_k) != int(k):
@@ -402,7 +403,8 @@ def load_model(
             f"--window {window} disagrees with the task card's window_length {card_window}"
         )
     win = int(card_window) if card_window is not None else window
-    max_tokens = 0 if kind == "baseline" else int(model.config.max_position_embeddings)
+    max_tokens = (0 if kind == "baseline" else int(model.max_positions) if kind == "gpt"
+                  else int(model.config.max_position_embeddings))  # fmt: skip
     return LoadedModel(model, int(k), kind, labels, win, max_tokens, raw_card, d)
 
 
@@ -410,6 +412,8 @@ def max_bp(lm: LoadedModel) -> int | None:
     """Longest sequence (bp) one BERT pass takes; None for long-input classifiers and baselines."""
     if lm.kind in ("long", "baseline"):
         return None
+    if lm.kind == "gpt":  # non-overlapping 6-mers + 4 template positions (dnalm.gpt.classify)
+        return int(lm.model.max_bases)
     return lm.max_tokens - 2 + lm.k - 1  # [CLS] k-mers [SEP]
 
 

@@ -4,7 +4,7 @@
 - :mod:`dnalm.gpt.model`: :class:`DnaGptModel` (GPT-2 backbone, token/regression heads,
   number embedding), size presets, model directories;
 - :mod:`dnalm.gpt.data`: corpus pieces as rows ``<R> 6-mers <=> <M> <B>`` (half reversed);
-- :mod:`dnalm.gpt.objectives`: the three losses (next token, GC MSE x 0.01, order);
+- :mod:`dnalm.gpt.objectives`: the three losses (next token, GC MSE x ``gc_weight``, order);
 - :mod:`dnalm.gpt.check`: validation and the learning verdict against a unigram baseline;
 - :mod:`dnalm.gpt.outputs`: ``train_log.tsv`` and ``curves.png``;
 - :mod:`dnalm.gpt.train`: :func:`pretrain_gpt`, resumable (checkpoints, fingerprints, signals

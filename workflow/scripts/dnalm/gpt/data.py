@@ -18,8 +18,8 @@ codes; :func:`make_rows` turns them into rows, with the randomness of one optimi
   compositional k-mer embedding initialisation (:func:`dnalm.gpt.model.kmer_embedding_init`)
   the GC content is linearly readable at ``<M>`` from the start (ridge probe r² 0.96 at
   initialisation on the test corpus);
-- order: the token head read at ``<B>`` predicts the answer token ``A`` (forward) or ``N``
-  (reversed).
+- order: the token head read at ``<B>`` tells the answer token ``A`` (forward) from ``N``
+  (reversed): a binary cross-entropy of those two logits (:mod:`dnalm.gpt.objectives`).
 """
 
 from __future__ import annotations

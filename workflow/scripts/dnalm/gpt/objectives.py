@@ -1,8 +1,17 @@
-"""The three pretraining losses of one batch: next token (CE), GC content (MSE), order (CE).
+"""The three pretraining losses of one batch: next token (CE), GC content (MSE), order (binary CE).
 
-``loss = CE_next_token + CE_order + gc_weight * MSE_gc`` with ``gc_weight`` = 0.01 (DNAGPT's
-lambda). The vocabulary head runs only where a target is read (forward rows' sequence positions
-and the ``<B>`` queries), which is most of the cost of a small model.
+``loss = CE_next_token + CE_order + gc_weight * MSE_gc``; ``gc_weight`` is the preset key
+``pretrain_presets.<name>.gc_weight``, by default :data:`GC_WEIGHT` = 0.01 (DNAGPT's lambda).
+The vocabulary head runs only where a target is read (forward rows' sequence positions and the
+``<B>`` queries), which is most of the cost of a small model.
+
+Order is DNAGPT's binary label read from the token head at ``<B>``: the cross-entropy of the
+two answer tokens' logits (``N`` reversed against ``A`` forward), not of the whole vocabulary.
+A 19,564-way cross-entropy at ``<B>`` starts near 10 nats and its large early gradients
+through the shared token head pulled the next-token loss away from the unigram start
+(:func:`dnalm.gpt.model.unigram_head_init`; measured on the demo corpus: next-token val loss
+8.12 -> 8.50 nats over the first 50 steps while the order loss fell from 11 to 5); the binary
+form starts at ln 2.
 """
 
 from __future__ import annotations
@@ -68,9 +77,10 @@ class GptLoss(nn.Module):
         gc_mse = F.mse_loss(gc_pred, gc_target.float())
 
         order_logits = self.model.token_logits(h[b, order_pos]).float()
-        order_rows = F.cross_entropy(order_logits, order_target, reduction="none")
-        order_loss = order_rows.mean()
         order_logit = order_logits[:, REVERSED_ID] - order_logits[:, FORWARD_ID]
+        order_rows = F.binary_cross_entropy_with_logits(
+            order_logit, (order_target == REVERSED_ID).float(), reduction="none")
+        order_loss = order_rows.mean()
 
         loss = nt_loss + order_loss + self.gc_weight * gc_mse
         return {"loss": loss, "nt_loss": nt_loss.detach(), "gc_mse": gc_mse.detach(),

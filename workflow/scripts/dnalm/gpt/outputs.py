@@ -12,7 +12,7 @@ __all__ = ["GPT_LOG_COLUMNS", "write_gpt_log", "plot_gpt_curves"]
 #: Columns of a GPT ``train_log.tsv``; ``split`` is "train" or "val". Per objective: next token
 #: (``nt_loss``, ``nt_acc``; val rows also the unigram 6-mer baseline ``baseline_nt_loss``),
 #: GC content (``gc_mse`` on the standardised GC fraction; val rows ``gc_r2``) and order
-#: (``order_loss``, ``order_acc``). ``loss`` is the total (nt + order + 0.01 x gc).
+#: (``order_loss``, ``order_acc``). ``loss`` is the total (nt + order + gc_weight x gc).
 GPT_LOG_COLUMNS = (
     "step", "loss", "nt_loss", "nt_acc", "gc_mse", "gc_r2", "order_loss", "order_acc",
     "baseline_nt_loss", "lr", "tokens_per_s", "global_batch", "split",
@@ -66,7 +66,8 @@ def plot_gpt_curves(rows: list[dict[str, Any]], path: str | Path, title: str) ->
     ax.axhline(0.5, color="k", lw=0.8, ls=":")
     ax.set_title("held-out GC r² and order accuracy", fontsize=10)
     ax.set_xlabel("step")
-    ax.legend(fontsize=8)
+    if va:
+        ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     try:

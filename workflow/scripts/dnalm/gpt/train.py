@@ -34,8 +34,8 @@ from dnalm.corpus import find_shards
 from dnalm.corpus.stream import BatchStream, derive_seed
 from dnalm.gpt.check import UnigramBaseline, ValidationSet, evaluate, gpt_learning_check
 from dnalm.gpt.data import GptCorpus, make_rows
-from dnalm.gpt.model import GPT_SIZES, DnaGptModel, build_gpt, save_gpt_dir
-from dnalm.gpt.objectives import GC_WEIGHT, GptLoss
+from dnalm.gpt.model import GPT_SIZES, DnaGptModel, build_gpt, save_gpt_dir, unigram_head_init
+from dnalm.gpt.objectives import GptLoss
 from dnalm.gpt.outputs import plot_gpt_curves, write_gpt_log
 from dnalm.pretrain.batch import BatchPlan, batch_plan
 from dnalm.pretrain.check import CHECK_FILE
@@ -79,11 +79,23 @@ class _Run:
     val_rows: tuple[int, dict[str, np.ndarray]] | None = None
 
 
-def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW groups: decay on matrices (weights, embeddings), none on biases and LayerNorm weights."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+def _param_groups(model: DnaGptModel, weight_decay: float, head_eps: float | None = None
+                  ) -> list[dict[str, Any]]:
+    """AdamW groups: decay on matrices (weights, embeddings), none on biases and LayerNorm weights.
+
+    With ``head_eps`` the token head's output layer (weight and bias) is a third group with that
+    eps and no weight decay (preset key ``token_head_eps``).
+    """
+    out = model.lm_head[-1]
+    head = {id(out.weight), id(out.bias)} if head_eps is not None else set()
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2 and id(p) not in head]
+    rest = [p for p in params if p.ndim < 2 and id(p) not in head]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    if head:
+        groups.append({"params": [p for p in params if id(p) in head], "weight_decay": 0.0,
+                       "eps": float(head_eps)})
+    return groups
 
 
 def _build(shard_paths, size: str, cfg: PretrainConfig, procs: Processes, ckpt_dir: Path,
@@ -97,10 +109,12 @@ def _build(shard_paths, size: str, cfg: PretrainConfig, procs: Processes, ckpt_d
         raise ValueError(f"{paths[0].parent}: corpus has no training pieces (split 0)")
     gc_mean, gc_unit = corpus.gc_stats(train_pieces, seed=cfg.seed)  # the target is standardised
     model = build_gpt(size, seed=cfg.seed, extra={"gc_mean": gc_mean, "gc_unit": gc_unit,
-                                                  "gc_weight": GC_WEIGHT})
-    loss_mod = GptLoss(model).to(procs.device)
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
-                            eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
+                                                  "gc_weight": cfg.gc_weight})
+    counts = corpus.token_counts(train_pieces, seed=cfg.seed)  # every rank: same initial weights
+    unigram_head_init(model, counts, seed=cfg.seed)
+    loss_mod = GptLoss(model, cfg.gc_weight).to(procs.device)
+    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay, cfg.token_head_eps), lr=cfg.lr,
+                            betas=cfg.betas, eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, partial(lr_factor, warmup_steps=cfg.warmup_steps, total_steps=cfg.lr_horizon))
     wrapped: torch.nn.Module = loss_mod
@@ -118,12 +132,12 @@ def _build(shard_paths, size: str, cfg: PretrainConfig, procs: Processes, ckpt_d
     if procs.master and len(val_pieces) and cfg.val_batches:
         val = ValidationSet(corpus, val_pieces, cfg.eval_batch_size, cfg.val_batches, cfg.seed,
                             cfg.pool_batches)
-        baseline = UnigramBaseline(corpus.token_counts(train_pieces, seed=cfg.seed))
-    arch = {"arch": "gpt", "gc_weight": GC_WEIGHT,
+        baseline = UnigramBaseline(counts)
+    arch = {"arch": "gpt", "gc_weight": cfg.gc_weight, "head_init": "unigram",
             **{k: model.config.to_dict().get(k) for k in
                ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "activation_function",
                 "resid_pdrop", "embd_pdrop", "attn_pdrop", "layer_norm_epsilon", "initializer_range")}}
-    fp = training_fingerprint(6, size, cfg, {}, paths)
+    fp = training_fingerprint(6, size, cfg, {}, paths, arch="gpt")
     fp["architecture"] = json.loads(json.dumps(arch))
     return _Run(cfg, size, procs, batch, model, loss_mod, wrapped, opt, sched, corpus, stream, val,
                 baseline, gc_mean, gc_unit, ckpt_dir, fp)

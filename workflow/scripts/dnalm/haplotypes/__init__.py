@@ -10,15 +10,19 @@ One verb per module:
 - :mod:`~dnalm.haplotypes.tokens` - haplotypes as DNA strings for a language model and back;
 - :mod:`~dnalm.haplotypes.controls`, :mod:`~dnalm.haplotypes.markov` - samplers
   ``(n, rng) -> (n, n_sites) int8``: independent sites, copy of training, order-k Markov chain
-  (the model stand-in); :mod:`~dnalm.haplotypes.text_sampler` - any text generator as a sampler;
+  (a baseline model); :mod:`~dnalm.haplotypes.text_sampler` - any text generator as a sampler;
+- :mod:`~dnalm.haplotypes.gpt_tokens` - haplotypes as DNAGPT token rows (``<R>`` + 6-mers) and
+  back; :mod:`~dnalm.haplotypes.gpt_generator` - a GPT fine-tuned on them and its sampler
+  (these and :mod:`~dnalm.haplotypes.gpt_artificial` import torch, so they are not re-exported);
 - :mod:`~dnalm.haplotypes.generate` - draw from a sampler, checked;
 - :mod:`~dnalm.haplotypes.compare` - AF / LD correlation, PCA overlap, distances;
   :mod:`~dnalm.haplotypes.evaluate` - metrics.tsv with bootstrap CIs, summary.json, figures
   (:mod:`~dnalm.haplotypes.plots`);
-- :mod:`~dnalm.haplotypes.prepare`, :mod:`~dnalm.haplotypes.artificial` - the rule steps.
+- :mod:`~dnalm.haplotypes.prepare`, :mod:`~dnalm.haplotypes.gpt_artificial`,
+  :mod:`~dnalm.haplotypes.artificial` - the rule steps.
 """
 
-from dnalm.haplotypes.artificial import CONTROLS, load_artificial, make_artificial
+from dnalm.haplotypes.artificial import CONTROLS, GENERATORS, load_artificial, make_artificial
 from dnalm.haplotypes.compare import (
     af_correlation,
     allele_frequencies,
@@ -45,6 +49,7 @@ from dnalm.haplotypes.write_vcf import write_haplotype_vcf
 
 __all__ = [
     "CONTROLS",
+    "GENERATORS",
     "DecodedHaplotypes",
     "Haplotypes",
     "Sampler",

@@ -1,5 +1,5 @@
-"""An order-k Markov chain over alleles along the sites: the model stand-in of the haplotype
-pipeline (not a language model, and never reported as GPT).
+"""An order-k Markov chain over alleles along the sites: the baseline model of the haplotype
+pipeline beside the GPT (not a language model, and never reported as GPT).
 
 Site ``j``'s allele is drawn given the previous ``k`` alleles of the same haplotype, with
 probabilities estimated from the training haplotypes at that site and smoothed towards the

@@ -26,6 +26,7 @@ from dnalm.pretrain.config import PretrainConfig
 __all__ = [
     "FINGERPRINT_FILE",
     "NOT_IN_FINGERPRINT",
+    "GPT_ONLY_KEYS",
     "training_fingerprint",
     "corpus_identity",
     "fingerprint_hash",
@@ -38,6 +39,10 @@ FINGERPRINT_FILE = "training_fingerprint.json"
 
 #: Preset keys that only affect housekeeping or speed, never the weights or the log.
 NOT_IN_FINGERPRINT = ("keep_checkpoints", "num_workers")
+
+#: Preset keys that only GPT models use; left out of BERT fingerprints (so BERT checkpoints
+#: written before these keys existed still resume).
+GPT_ONLY_KEYS = ("gc_weight", "token_head_eps")
 
 #: ``transformers.BertConfig`` keys that define the architecture and initialisation.
 _ARCH_KEYS = (
@@ -85,7 +90,8 @@ def corpus_identity(shard_paths: Sequence[Path]) -> dict[str, str]:
 
 
 def training_fingerprint(
-    k: int, size: str, cfg: PretrainConfig, model_config: Mapping[str, Any], shard_paths: Sequence[Path]
+    k: int, size: str, cfg: PretrainConfig, model_config: Mapping[str, Any], shard_paths: Sequence[Path],
+    arch: str = "bert",
 ) -> dict[str, Any]:
     """Everything that determines a pretraining run's result, as plain JSON types.
 
@@ -98,13 +104,16 @@ def training_fingerprint(
         ``BertConfig.to_dict()`` of the model being trained.
     shard_paths : sequence of Path
         The corpus shards (see :func:`corpus_identity`).
+    arch : {"bert", "gpt"}, optional
+        BERT fingerprints leave out :data:`GPT_ONLY_KEYS`. Default is "bert".
 
     Returns
     -------
     dict
         ``{"k", "size", "architecture", "preset", "corpus"}``.
     """
-    preset = {key: v for key, v in cfg.to_dict().items() if key not in NOT_IN_FINGERPRINT}
+    skip = NOT_IN_FINGERPRINT + (GPT_ONLY_KEYS if arch == "bert" else ())
+    preset = {key: v for key, v in cfg.to_dict().items() if key not in skip}
     arch = {key: model_config.get(key) for key in _ARCH_KEYS}
     fp = {"k": int(k), "size": str(size), "architecture": arch, "preset": preset,
           "corpus": corpus_identity(shard_paths)}

@@ -3,7 +3,8 @@
 - DDP is switched on by torchrun's ``RANK``/``WORLD_SIZE`` (:func:`distributed`): gloo on the
   CPU, nccl on CUDA with one GPU per process (``LOCAL_RANK``);
 - :func:`relaunch` re-executes a script under torchrun (a Snakemake job with ``gpu > 1``)
-  and forwards SIGUSR1/SIGTERM to it;
+  and forwards SIGUSR1/SIGTERM to it; :func:`run_rule` is the whole body of a pretraining
+  rule's script (relaunch, or call the training function with the rule's files);
 - :func:`stop_signals` turns SIGUSR1/SIGTERM (SLURM's pre-timeout signal, requeue, scancel)
   into a flag the training loop checks after each step; it then checkpoints and raises
   :class:`PreemptedError`, so the job exits non-zero and a rerun resumes;
@@ -20,9 +21,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -37,6 +39,7 @@ __all__ = [
     "stop_signals",
     "torchrun_command",
     "relaunch",
+    "run_rule",
     "main",
 ]
 
@@ -179,6 +182,38 @@ def relaunch(nproc: int, script: str | Path, args: Sequence[str] = (),
                 signal.signal(sig, handler)
     if rc != 0:
         raise RuntimeError(f"torchrun exited with status {rc}")
+
+
+def run_rule(sm: Any, train: Callable[..., Any], script: str | Path, **extra: Any) -> None:
+    """The body of a pretraining rule's script (rules ``bert_pretrain`` and ``gpt_pretrain``).
+
+    With ``resources.gpu > 1`` and not yet under torchrun, re-execute ``script`` under torchrun
+    (:func:`relaunch`; each process re-reads the Snakemake preamble and comes back here). Else
+    call ``train`` with the rule's files: the shards beside ``input.stats``, ``output.model``,
+    ``params.ckpt_dir``, ``output.log_tsv``, ``output.curves``, the size and preset of
+    ``params.run``, the job's threads on the CPU, and ``extra``.
+
+    Parameters
+    ----------
+    sm : snakemake.script.Snakemake
+        The rule's ``snakemake`` object.
+    train : callable
+        :func:`dnalm.pretrain.pretrain` or :func:`dnalm.gpt.pretrain_gpt`.
+    script : str or Path
+        The script file itself (under Snakemake: ``__real_file__``, since the preamble renames
+        ``__file__``).
+    **extra
+        More keyword arguments of ``train`` (e.g. ``k``).
+    """
+    n_gpu = int(sm.resources.get("gpu", 0) or 0)
+    if n_gpu > 1 and "RANK" not in os.environ:
+        relaunch(n_gpu, script, log_path=sm.log[0])
+        return
+    run = sm.params.run
+    train(shard_paths=Path(sm.input.stats).parent / "shards", out_dir=sm.output.model,
+          ckpt_dir=sm.params.ckpt_dir, log_tsv=sm.output.log_tsv, curves_png=sm.output.curves,
+          size=run["size"], preset=dict(run["preset"]), preset_name=run["preset_name"],
+          threads=sm.threads if n_gpu == 0 else None, verbose=True, **extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

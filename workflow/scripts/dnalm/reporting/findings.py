@@ -12,6 +12,7 @@ a number. Sources:
 - ``results/attention/<task>/<model>/summary.json`` (class contrast, planted-site AUROC);
 - ``results/motifs/<task>/<model>/matches.tsv`` (+ ``summary.json``, ``motifs.meme``);
 - ``results/summary/interpretation/<task>.tsv`` (attention vs TF-MoDISco attribution motifs);
+- ``results/summary/regression.tsv`` (expression regression: k-mer ridge and GPT side by side);
 - ``results/variants/<task>/<model>/clinvar.tsv`` (+ ``summary.json``).
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dnalm.regression_summary import regression_findings
 from dnalm.reporting._common import Finding, _dir, _f, _json, _num, _p
 from dnalm.reporting.interpretation import (
     attention_findings,
@@ -68,6 +70,7 @@ class OverviewInputs:
     comparisons: Path | None = None
     benefit: Path | None = None
     config: Path | None = None
+    regression: Path | None = None
     cards: list[Path] = field(default_factory=list)
     lm_dirs: list[Path] = field(default_factory=list)
     attention: list[Path] = field(default_factory=list)
@@ -88,6 +91,7 @@ class OverviewInputs:
             comparisons=one(r / "summary" / "comparisons.tsv"),
             benefit=one(r / "summary" / "pretraining_benefit.tsv"),
             config=one(r / "summary" / "config.yaml"),
+            regression=one(r / "summary" / "regression.tsv"),
             cards=sorted(r.glob("datasets/*/card.json")),
             lm_dirs=sorted(p for p in r.glob("pretrain/*/model") if p.is_dir()),
             attention=sorted(p.parent for p in r.glob("attention/*/*/scores.npz")),
@@ -99,7 +103,7 @@ class OverviewInputs:
     @classmethod
     def from_lists(cls, **files: Sequence[str | Path]) -> OverviewInputs:
         """From a rule's named input lists: single files are 0- or 1-element lists."""
-        single = ("benchmarks", "comparisons", "benefit", "config")
+        single = ("benchmarks", "comparisons", "benefit", "config", "regression")
         kw: dict[str, Any] = {}
         for name, value in files.items():
             if name not in cls.__dataclass_fields__:
@@ -366,6 +370,7 @@ def collect_overview(inputs: OverviewInputs) -> Overview:
         Path(inputs.comparisons) if inputs.comparisons else None, headline, lm_genome, cards
     )
     findings += _benefit_findings(Path(inputs.benefit) if inputs.benefit else None)
+    findings += regression_findings(inputs.regression)
     findings += _learning_findings([Path(p) for p in inputs.lm_dirs])
     findings += attention_findings([_dir(p) for p in inputs.attention])
     findings += motif_findings([_dir(p) for p in inputs.motifs])

@@ -149,6 +149,9 @@ def variant_findings(dirs: Sequence[Path]) -> list[Finding]:
         y = (two["clinvar_class"] == "pathogenic").to_numpy(int)
         n1, n0 = int(y.sum()), int((y == 0).sum())
         summary = _json(d / "summary.json") or {}
+        clf = summary.get("classifier")
+        if clf and clf != model:  # variants.classifier: another model scored the windows
+            title = f"Functional variants, {task} (scored by {clf}; regions and LM {model})"
         parts, status = [], "ok"
         stage_ci = (summary.get("auroc_pathogenic_vs_benign_ci") or {}).get("score") or {}
         if stage_ci.get("auroc") is not None and stage_ci.get("ci"):

@@ -41,6 +41,7 @@ def overview_inputs(cfg: Config) -> dict[str, list[str]]:
         "benchmarks": ["results/summary/benchmarks.tsv"] if finetuned else [],
         "comparisons": ["results/summary/comparisons.tsv"] if finetuned else [],
         "benefit": ["results/summary/pretraining_benefit.tsv"] if P.scarce_tasks(cfg) else [],
+        "regression": [P.regression_table()] if P.expression_tasks(cfg) else [],
         "section_figures": section_figure_files(cfg),
         "lm_dirs": [P.lm_dir(lm) for lm in cfg.language_models],
         "attention": [f"results/attention/{t}/{att.model}/summary.json" for t in att.tasks],

@@ -237,8 +237,11 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             w = spec.window
             if w is not None and not (isinstance(w, list) and len(w) == 2 and w[0] <= 0 <= w[1] and w[0] < w[1]):
                 add(f"{p}.window", f"expected [upstream <= 0, downstream >= 0] around the TSS, got {w!r}")
-            if spec.models:
-                add(f"{p}.models", "expression tasks are not fine-tuned by finetune (a regression); remove it")
+            for m in spec.models or []:
+                if model_lm(m) not in c.gpt_lms():
+                    add(f"{p}.models", f"{m!r}: an expression task (a regression) lists GPT language "
+                                       f"models only (<lm> or <lm>-scratch of {c.gpt_lms()}); the k-mer "
+                                       "ridge baseline is always fit")
             continue
         g = spec.genome
         if g not in c.genomes:
@@ -296,11 +299,17 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         if sec.model is None:
             add(f"{name}.model", "required when tasks are listed")
             continue
-        if model_lm(sec.model) not in c.language_models or sec.model in BASELINES:
+        lm = model_lm(sec.model)
+        if lm not in c.language_models or sec.model in BASELINES or lm in c.gpt_lms():
             add(f"{name}.model", f"must name a fine-tuned BERT model (<lm> or <lm>-scratch), got {sec.model!r}")
         for t in sec.tasks:
             if t in c.tasks and sec.model not in c.task_models(t):
                 add(f"{name}.model", f"{sec.model!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
+    if c.variants.classifier is not None and c.variants.tasks:
+        model_name(c.variants.classifier, "variants.classifier")
+        for t in c.variants.tasks:
+            if t in c.tasks and c.variants.classifier not in c.task_models(t):
+                add("variants.classifier", f"{c.variants.classifier!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
     for t in c.motifs.tasks:
         if t not in c.attention.tasks:
             add("motifs.tasks", f"task {t!r} also needs to be in attention.tasks")
@@ -358,6 +367,12 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         for t in c.tasks:
             if t.startswith(f"{name}__"):
                 add(f"tasks.{t}", f"the prefix {name}__ is reserved for collection {name!r}")
+    # haplotypes: the gpt generator starts from a GPT language model the workflow pretrains
+    for name, hs in c.haplotypes.items():
+        lm = hs.gpt.lm
+        if lm is not None and "gpt" in hs.generators and lm not in c.gpt_lms():
+            add(f"haplotypes.{name}.gpt.lm", f"{lm!r} is not a GPT language model pretrained here "
+                f"(language_models with arch gpt: {c.gpt_lms()}); null starts from scratch")
     return errs
 
 
@@ -428,4 +443,7 @@ def unverified(c: Config) -> list[tuple[str, Source]]:
             s = getattr(hs, key)
             if s is not None and s.checksum == "none":
                 out.append((f"haplotypes.{name}.{key}", s))
+    for name, s in c.motifs.sources.items():
+        if s.checksum == "none":
+            out.append((f"motifs.sources.{name}", s))
     return out

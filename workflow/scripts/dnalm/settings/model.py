@@ -163,6 +163,20 @@ class PretrainPreset(_Model):
         "is unaffected. 0 suits short runs on much more data than they see (no epoch repeats), and "
         "attention dropout is the costliest step of a small model's CPU training.",
     )
+    gc_weight: float = Field(
+        0.01, ge=0,
+        description="GPT models only: weight of the GC-content MSE (on the standardised GC fraction) in "
+        "the total loss, next to next-token and order cross-entropy. 0.01 is DNAGPT's lambda; a short run "
+        "needs more for the GC objective to be learned (see the demo preset). Unused by BERT models.",
+    )
+    token_head_eps: float | None = Field(
+        None, gt=0,
+        description="GPT models only: AdamW eps of the token head's output layer (one row per vocabulary "
+        "token); null uses eps. With small batches most of the 19,564 rows see a target only every few "
+        "hundred steps, and at eps 1e-6 Adam turns their tiny softmax gradients into full-size steps, so "
+        "the rare rows drift away from the unigram start; a larger eps (the demo's 1e-3) damps them. "
+        "Unused by BERT models.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PretrainPreset:
@@ -203,6 +217,7 @@ class HardNegatives(_Model):
     max_added_per_round: int = Field(2000, ge=1, description="At most this many false positives (most confident first) join the train split per round; dev and test never change.")
     epochs: int | None = Field(None, ge=1, description="Epochs of each round's model; default finetune.epochs.")
     min_steps: int | None = Field(None, ge=0, description="Minimum optimizer steps of each round's model; default finetune.min_steps.")
+    eval_seeds: int = Field(1, ge=1, description="Models trained per round for the held-out metrics: the mining model plus eval_seeds - 1 more seeds (seed + 1, ...), so rounds.tsv shows the seed spread of the false-positive rate beside its binomial CI.")
 
 
 class Task(_Model):
@@ -224,7 +239,7 @@ class Task(_Model):
     labels: str | None = Field(None, description="imported fasta_labels: label table.")
     label_set: list[int] | None = Field(None, description="imported: the declared label values; default [0, 1] (binary).")
     k: int = Field(6, ge=3, le=6, description="k-mer size rows are checked against (rows shorter than k are refused).")
-    models: list[str] | None = Field(None, description="Overrides finetune.models for this task.")
+    models: list[str] | None = Field(None, description="Overrides finetune.models for this task. Expression tasks: GPT language models (<lm>, <lm>-scratch) fit as regressions by rule gpt_regress, beside the k-mer ridge.")
     max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded random subset, before splitting); default: all.")
     max_train: int | None = Field(None, ge=2, description="Keep at most this many training examples (seeded, an equal share per class, after splitting; dev and test keep every row): a data-scarce version of a task. Default: all.")
     seeds: list[int] | None = Field(None, min_length=1, description="Overrides finetune.seeds for this task (e.g. several seeds for data-scarce tasks).")
@@ -252,7 +267,7 @@ class FinetuneLR(_Model):
 
 
 class Finetune(_Model):
-    models: list[str] = Field(default_factory=list, description="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr.")
+    models: list[str] = Field(default_factory=list, description="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr. A GPT <lm> (arch: gpt) is fine-tuned by rule gpt_finetune (class token read at <B>).")
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(32, ge=1)
@@ -303,6 +318,7 @@ class Motifs(_Model):
 class Variants(_Model):
     tasks: list[Key] = Field(default_factory=list)
     model: str | None = None
+    classifier: str | None = Field(None, description="Fine-tuned model of the task whose ref/alt predictions score the variants (diff, logOR, the random-SNV null, p-values, mutation maps): any fine-tuned model (<lm>, <lm>-scratch, cnn, ...); null: variants.model (DNABERT's SNP.py). variants.model still gives the high-attention regions that select dbSNP variants, the masked LM of the zero-shot LLR and the results path results/variants/<task>/<variants.model>/; summary.json names the classifier.")
     batch_size: int = Field(64, ge=1)
     null_size: int = Field(1000, ge=10)
     top_mutation_maps: int = Field(5, ge=0)
@@ -460,6 +476,18 @@ class HaplotypeSim(_Model):
     mutation_rate: float = Field(1.25e-8, gt=0, description="Per bp per generation.")
 
 
+class HaplotypeGpt(_Model):
+    """The GPT generator of haplotypes (dnalm.haplotypes.gpt_generator): a DnaGptModel fine-tuned with the next-token loss on the haplotypes as 6-mer tokens, then sampled from <R>."""
+
+    lm: str | None = Field(None, description="Start from this GPT language model (a `language_models` key with arch gpt, rule gpt_pretrain); null: a fresh model of `size`.")
+    size: Literal["tiny", "dnagpt_s"] = Field("tiny", description="Preset of a model built from scratch (lm null); its positions fit one haplotype row.")
+    steps: int = Field(200, ge=1, description="Optimizer steps of fine-tuning.")
+    lr: float = Field(1.0e-3, gt=0, description="Peak learning rate (AdamW, 10% warm-up, cosine decay).")
+    batch: int = Field(32, ge=1, description="Haplotypes per step.")
+    softmax: Literal["allowed", "full"] = Field("allowed", description="allowed: loss and sampling over the 64 tokens that are haplotypes at each position; full: over the whole vocabulary (DNAGPT's loss, about 300x the head cost; rows with a non-haplotype token are redrawn).")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+
+
 class HaplotypeSet(_Model):
     """One artificial-genome experiment: real phased haplotypes of a SNP region (simulated or a VCF region), a generator trained on some of them, and its evaluation against the rest (results/haplotypes/<name>/)."""
 
@@ -471,7 +499,8 @@ class HaplotypeSet(_Model):
     max_sites: int | None = Field(300, ge=2, description="SNPs kept: the first ones of the region (vcf) or evenly spaced ones (simulate); null keeps all.")
     held_out_fraction: float = Field(0.2, gt=0, lt=1, description="Share of samples (both haplotypes) held out as the real set the artificial ones are compared with.")
     split_seed: int = Field(1, ge=0)
-    generator: Literal["markov"] = Field("markov", description="The model: markov = order-k Markov chain over alleles (the stand-in until a GPT sampler is wired in).")
+    generators: list[Literal["markov", "gpt"]] = Field(["markov"], min_length=1, description="Models drawn beside the controls; the first is the headline (artificial.vcf.gz, summary.json model). markov = order-k Markov chain over alleles (`markov_order`); gpt = a DNAGPT-style GPT fine-tuned on the haplotypes (`gpt`, rule haplotypes_gpt).")
+    gpt: HaplotypeGpt = Field(default_factory=HaplotypeGpt, description="Settings of the gpt generator.")
     markov_order: int = Field(8, ge=0, le=20, description="Preceding sites the Markov chain conditions on.")
     n_artificial: int | None = Field(None, ge=2, description="Haplotypes drawn per sampler (model and each control); default: as many as the training set.")
     seed: int = Field(1, ge=0, description="Seed of the generation and of the bootstrap.")
@@ -485,6 +514,8 @@ class HaplotypeSet(_Model):
             raise ValueError("give exactly one of `simulate` (demo) and `vcf` (a phased VCF region)")
         if self.vcf is not None and (self.index is None or self.region is None):
             raise ValueError("`vcf` needs `index` (its .tbi) and `region` (contig:start-end)")
+        if len(set(self.generators)) != len(self.generators):
+            raise ValueError(f"`generators` lists a model twice: {self.generators}")
         return self
 
 
@@ -585,6 +616,15 @@ class Config(_Model):
             return []
         own = self.tasks[task].models
         return list(own if own is not None else self.finetune.models)
+
+    def regression_models(self, task: str) -> list[str]:
+        """GPT models fit to an expression task (its ``models`` list; rule gpt_regress).
+
+        The k-mer ridge baseline (rule expression_ridge) is always fit and not listed here.
+        """
+        if self.tasks[task].kind != "expression":
+            return []
+        return list(self.tasks[task].models or [])
 
     def collection_models(self, name: str) -> list[str]:
         """Fine-tuned model names of every experiment of a collection (default ``finetune.models``)."""

@@ -28,7 +28,10 @@ What is computed (one ``score_variants`` call per task and model):
    negative, and the noisy mid-range probabilities of such windows give large ``|logOR|``
    to benign variants; inside the positive window the classifier actually saw, the score
    measures the variant's effect on a confident prediction.
-3. **Classifier scores** (DNABERT ``SNP.py``), with ``p`` the positive-class probability
+3. **Classifier scores** (DNABERT ``SNP.py``) of the scoring classifier (``variants.classifier``,
+   any fine-tuned model of the task; default ``variants.model``, whose attention regions and masked
+   LM are used either way; the demo uses the CNN, because the tiny BERT barely reacts to a broken
+   motif: see docs/ARCHITECTURE.md "Variants"), with ``p`` the positive-class probability
    clipped to ``[eps, 1 - eps]``: ``diff = (p_alt - p_ref) * max(p_ref, p_alt)`` and
    ``logOR = log2(p_ref / (1 - p_ref)) - log2(p_alt / (1 - p_alt))`` (positive when the
    alt lowers the prediction).
@@ -56,7 +59,9 @@ What is computed (one ``score_variants`` call per task and model):
    ``pvalue = (1 + #{ref >= t}) / (n_ref + 1)`` while 10 or more reference values reach ``t``,
    past that a generalised Pareto tail (Knijnenburg et al. 2009; shape at its one-standard-error
    upper bound, so conservative), so p is not floored at ``1 / (n_ref + 1)``; ``qvalue`` =
-   Benjamini-Hochberg over all scored variants.
+   Benjamini-Hochberg over all scored variants. The scored null SNVs, each with its own p-value,
+   are written to ``null.tsv.gz`` (:data:`NULL_COLUMNS`) for calibration checks: on the demo the
+   null SNVs outside planted motifs get p < 0.05 at a rate of 0.012-0.016 (conservative).
 7. **ClinVar** (:mod:`~dnalm.variants.evaluate`). Joined on (contig, pos, ref, alt) after
    renaming and trimming. Classes from :func:`dnalm.clinvar.clinsig_class`. Summary: Fisher
    exact test (one-sided, ``scipy``) of (likely) pathogenic vs (likely) benign among
@@ -84,7 +89,7 @@ re-exported here.
 
 from dnalm.variants.effects import classifier_delta, delta_scores, zero_shot_llr
 from dnalm.variants.evaluate import auroc_ci, clinvar_statistics, significance_by_class
-from dnalm.variants.gather import RANKING_SCORE, score_variants, summarise_variants
+from dnalm.variants.gather import NULL_COLUMNS, RANKING_SCORE, score_variants, summarise_variants
 from dnalm.variants.plots import plot_scores, plot_top
 from dnalm.variants.pvalues import NULL_MODELS, empirical_pvalues, variant_pvalues
 from dnalm.variants.select import (
@@ -111,6 +116,7 @@ from dnalm.variants.shard import (
 __all__ = [
     "CLINVAR_COLUMNS",
     "CONTEXTS",
+    "NULL_COLUMNS",
     "NULL_MODELS",
     "RANKING_SCORE",
     "SCORE_COLUMNS",

@@ -44,11 +44,14 @@ from dnalm.variants.shard import (
     write_table,
 )
 
-__all__ = ["RANKING_SCORE", "summarise_variants", "score_variants"]
+__all__ = ["NULL_COLUMNS", "RANKING_SCORE", "summarise_variants", "score_variants"]
 
 log = logging.getLogger(__name__)
 
 RANKING_SCORE = "abs_logOR"
+#: Columns of ``null.tsv.gz``: the random SNVs of the null (see :func:`_null_table`).
+NULL_COLUMNS = ["contig", "pos", "ref", "alt", "strand", "window", "window_id", "offset", "p_ref",
+                "p_alt", "logOR", "pvalue"]
 
 
 def _merge_counts(metas: Sequence[Mapping], max_examples: int = 20) -> dict:
@@ -125,6 +128,18 @@ def _mutation_maps(df, clf, k, fasta, lengths, n, batch_size, device, positive_c
                       f"ClinVar {r['clinvar_class']}), {r['window_id']} {r['strand']}: "
                       f"p_ref={r['p_ref']:.3f} p_alt={r['p_alt']:.3f} logOR={r['logOR']:.2f}")
     plot_mutation_maps(maps, seqs, titles, marks, path)
+
+
+def _null_table(null, nwin, p_ref, p_alt, logor, pvalue) -> pd.DataFrame:
+    """The random SNVs of the null with their windows, scores and their own p-values (each
+    tested against the whole null, itself included): what a calibration check reads (e.g. the
+    p-values of null SNVs outside known motif instances should be uniform or conservative)."""
+    return pd.DataFrame({
+        "contig": [a.contig for a, _ in null], "pos": [a.pos for a, _ in null],
+        "ref": [a.ref for a, _ in null], "alt": [a.alt for a, _ in null],
+        "strand": nwin.strand, "window": nwin.window, "window_id": nwin.window_id,
+        "offset": nwin.offset, "p_ref": p_ref, "p_alt": p_alt, "logOR": logor, "pvalue": pvalue,
+    }, columns=NULL_COLUMNS)
 
 
 def _pvalue_summary(df: pd.DataFrame, info: dict, null_size: int, fdr: float) -> dict:
@@ -230,6 +245,8 @@ def summarise_variants(
     # estimates how many random SNVs of the positive windows change the prediction
     null_p = variant_pvalues(null_logor, null_logor, pvalue_null, tail_size)[0]
     pvalues["null_rate_p05"] = float(np.mean(null_p < 0.05)) if len(null_p) else None
+    if outputs.get("null"):
+        write_table(_null_table(null, nwin, np_ref, np_alt, null_logor, null_p), outputs["null"])
     if len(df):
         df = df.sort_values(["score", "contig", "pos", "alt"], ascending=[False, True, True, True],
                             kind="stable").reset_index(drop=True)
@@ -332,7 +349,8 @@ def score_variants(
         Fine-tuned classifier (``dnalm.predict.load_classifier``).
     outputs : mapping
         Paths for ``scores`` (.tsv.gz), ``clinvar`` (.tsv), ``summary`` (.json),
-        ``fig_scores``, ``fig_top``, ``fig_maps`` (.png).
+        ``fig_scores``, ``fig_top``, ``fig_maps`` (.png); optional ``null`` (.tsv.gz: the
+        random SNVs of the null with their scores and p-values, :data:`NULL_COLUMNS`).
     dbsnp_vcf, clinvar_vcf : path, optional
         Normalised, indexed VCFs (genome contig names). Default is None (source skipped).
     lm_dir : path, optional

@@ -6,8 +6,9 @@ SNVs of the task's positive windows (scored exactly like the variants):
 ``neutral`` (default): *the variant does not change the classifier's prediction beyond the spread
     of neutral mutations.* The signed ``logOR`` of random SNVs is a mixture: most random positions
     are neutral, but a random SNV lands in a motif core at a rate of about (core width) / (window
-    length), e.g. 0.9 x 8 / 101 = 7 % for the demo's CTCF windows, and those destroy the motif as
-    thoroughly as a planted pathogenic variant. The neutral part is taken from the side of the null
+    length), e.g. 0.9 x 8 / 101 = 7 % for the demo's CTCF windows (15 % of the demo's null SNVs lie
+    somewhere in a planted CTCF/p53 instance), and those destroy the motif as thoroughly as a
+    planted pathogenic variant. The neutral part is taken from the side of the null
     that motif destruction does not reach: with ``c`` = median of the null ``logOR``, the
     deviations ``D = c - logOR`` of the null SNVs below ``c`` (alt *raises* the prediction) are the
     reference sample, and a variant's statistic is ``|logOR - c|``. Assumptions: neutral ``logOR``

@@ -62,9 +62,10 @@ def test_rerun_one_benchmark_runs_exactly_that_job(demo_dag) -> None:
     assert counts.pop("baseline_finetune") == 1 and counts.pop("summary_build") == 1, counts
     assert counts.pop("report_overview", 1) == 1
     # the model's own consumers downstream: its attribution maps (both methods in one job), their
-    # bigWig, one TF-MoDISco job per method and the task's attention-vs-attribution table
+    # bigWig, one TF-MoDISco job per method and the task's attention-vs-attribution table; and,
+    # as the cnn is the demo's `variants.classifier`, the task's variant scores (3 shards + gather)
     downstream = {"attribution_maps": 1, "attribution_bigwig": 1, "attribution_motifs": 2,
-                  "interpretation_summary": 1}  # fmt: skip
+                  "interpretation_summary": 1, "variant_score_shard": 3, "variant_score": 1}  # fmt: skip
     assert {k: counts.pop(k, 0) for k in downstream} == downstream, counts
     assert set(counts) <= {"summary_section"}, counts  # one per report section, nothing upstream
     after = json.loads(demo_dag.path(target).read_text())

@@ -18,7 +18,7 @@ import yaml
 from tests import report_synth as RS
 from tests.chromium import dump_dom, find_chromium, screenshot
 from tests.e2e_demo import snakemake
-from tests.workflow_copy import copy_workflow, strip_downstream_stages
+from tests.workflow_copy import copy_workflow, strip_downstream_stages, use_finetune_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,6 +35,7 @@ def _small_config(wf: Path) -> None:
     cfg["language_models"][RS.LM]["pretrained"] = "resources/lm_src"
     cfg["finetune"].update(models=list(RS.SIGNAL), seeds=list(RS.SEEDS))
     strip_downstream_stages(cfg)
+    use_finetune_models(cfg)
     cfg["language_models"] = {RS.LM: cfg["language_models"][RS.LM]}
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     (wf / "resources" / "lm_src").mkdir(parents=True)

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from tests.slurm_harness import cluster, wait_for
-from tests.workflow_copy import copy_workflow, strip_downstream_stages
+from tests.workflow_copy import copy_workflow, strip_downstream_stages, use_finetune_models
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,6 +59,7 @@ def test_profile_slurm_gpu_runs_demo_slice(tmp_path: Path) -> None:
     cfg["language_models"] = {}
     cfg["collections"] = {}  # the demo collection fine-tunes the tiny LM
     strip_downstream_stages(cfg)
+    use_finetune_models(cfg)
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     # Adapt the shipped profile to this "site" exactly as the README tells users to.
     prof = (work / "profiles/slurm-gpu/config.v8+.yaml").read_text()

@@ -37,3 +37,11 @@ def strip_downstream_stages(cfg: dict) -> dict:
     for sec in OPTIONAL_BLOCKS:
         cfg.pop(sec, None)
     return cfg
+
+
+def use_finetune_models(cfg: dict) -> dict:
+    """Drop every task's own ``models`` list, so each task fine-tunes ``finetune.models``; for a
+    test that keeps a few models (the demo's per-task lists name the tiny LMs, e.g. dnagpt_tiny)."""
+    for spec in cfg.get("tasks", {}).values():
+        spec.pop("models", None)
+    return cfg

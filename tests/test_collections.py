@@ -324,12 +324,13 @@ def test_dry_run_plans_690_human_and_78_mouse_tasks(tmp_path: Path) -> None:
     n_loop = len(P.splice_loop_tasks(cfg))  # their round 0 is rule splice_round0
     assert jobs["dataset_build"] == 768 + len(cfg.tasks) - n_loop
     assert jobs.get("splice_round0", 0) == n_loop
-    expect = {"bert_finetune": 0, "baseline_finetune": 0}
+    expect = {"bert_finetune": 0, "baseline_finetune": 0, "gpt_finetune": 0}
     runs = [(cfg.task_models(t), cfg.task_seeds(t), 1) for t in cfg.tasks]
     runs += [(cfg.collection_models(c), cfg.collections[c].seeds, n_exp[c]) for c in n_exp]
     for models, seeds, n in runs:
         for m in models:
-            rule = "baseline_finetune" if m in settings.BASELINES else "bert_finetune"
+            rule = ("baseline_finetune" if m in settings.BASELINES
+                    else "gpt_finetune" if settings.model_lm(m) in cfg.gpt_lms() else "bert_finetune")
             expect[rule] += n * len(seeds)
     assert {k: jobs[k] for k in expect} == expect
     assert expect["bert_finetune"] + expect["baseline_finetune"] > 3700

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from dnalm import plan as dplan
-from dnalm.settings import BASELINES, ConfigError, deep_update, load_config
+from dnalm.settings import BASELINES, ConfigError, deep_update, load_config, model_lm
 
 from tests.workflow_copy import copy_workflow
 
@@ -81,13 +81,17 @@ def test_pretrain_gpu_hours_scale_with_steps() -> None:
     raw = _raw("hg38.yaml")
     one = dplan.plan(load_config(raw))
     doubled = copy.deepcopy(raw)
-    doubled["pretrain_presets"]["paper"]["steps"] *= 2
-    doubled["pretrain_presets"]["paper"].pop("schedule_steps", None)  # the lr horizon must cover steps
+    for preset in ("paper", "dnagpt"):
+        doubled["pretrain_presets"][preset]["steps"] *= 2
+        doubled["pretrain_presets"][preset].pop("schedule_steps", None)  # the lr horizon must cover steps
     two = dplan.plan(load_config(doubled))
     assert two.gpu_hours["pretrain"] == pytest.approx(2 * one.gpu_hours["pretrain"], rel=1e-9)
     assert two.gpu_hours["finetune"] == pytest.approx(one.gpu_hours["finetune"])
-    # by hand: 120k steps x 2000 sequences x (mean piece 385 bp -> 382 6-mer tokens) / 220k tok/s
-    assert one.gpu_hours["pretrain"] == pytest.approx(120_000 * 2000 * 382 / 2.2e5 / 3600, rel=1e-6)
+    # by hand: BERT 120k steps x 2000 sequences x (mean piece 385 bp -> 382 6-mer tokens) / 220k tok/s;
+    # GPT (dnagpt_s, costed at BERT-base's rate) 100k steps x 256 x (ceil(385 / 6) + 4 = 69 tokens)
+    bert = 120_000 * 2000 * 382 / 2.2e5 / 3600
+    gpt = 100_000 * 256 * 69 / 2.2e5 / 3600
+    assert one.gpu_hours["pretrain"] == pytest.approx(bert + gpt, rel=1e-6)
     faster = copy.deepcopy(raw)
     faster["plan"]["gpu_tokens_per_s"] = {"tiny": 1e7, "small": 2.5e6, "base": 4.4e5, "baseline": 5e6}
     assert dplan.plan(load_config(faster)).gpu_hours["pretrain"] == pytest.approx(
@@ -145,8 +149,10 @@ def test_more_seeds_more_finetune_jobs_and_hours() -> None:
     more = deep_update(copy.deepcopy(raw), {"finetune": {"seeds": [1, 2, 3, 4, 5, 6]}})
     two = dplan.plan(load_config(more))
     cfg = load_config(raw)  # expression has no runs; the long-input pooling copies fine-tune 1 LM
-    n_bert = sum(m not in BASELINES for t in raw["tasks"] for m in cfg.task_models(t))
-    assert two.jobs["bert_finetune"] - one.jobs["bert_finetune"] == n_bert * 3  # (task, LM) x seeds
+    lms = [m for t in raw["tasks"] for m in cfg.task_models(t) if m not in BASELINES]
+    n_gpt = sum(model_lm(m) in cfg.gpt_lms() for m in lms)
+    assert two.jobs["bert_finetune"] - one.jobs["bert_finetune"] == (len(lms) - n_gpt) * 3  # x seeds
+    assert two.jobs["gpt_finetune"] - one.jobs["gpt_finetune"] == n_gpt * 3 and n_gpt > 0
     assert two.gpu_hours["finetune"] > one.gpu_hours["finetune"]
 
 
@@ -171,10 +177,10 @@ def test_plan_target_runs_alone(wf: Path) -> None:
     r = _snakemake(wf, *args)
     assert r.returncode == 0, r.stdout + r.stderr
     assert _job_stats(r.stdout + r.stderr) == {"plan_tables": 1, "plan": 1}  # nothing else runs
-    assert re.search(r"pretrain\s+1\s+\S+\s+115\.8\s", r.stdout), r.stdout
+    assert re.search(r"pretrain\s+2\s+\S+\s+118\.0\s", r.stdout), r.stdout
     assert (wf / "results/plan.tsv").exists() and not (wf / "resources").exists()
     again = _snakemake(wf, *args)  # prints again, without recomputing
-    assert "Rule: plan_tables" not in again.stdout + again.stderr and "115.8" in again.stdout
+    assert "Rule: plan_tables" not in again.stdout + again.stderr and "118.0" in again.stdout
 
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:

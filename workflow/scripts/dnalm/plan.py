@@ -165,8 +165,10 @@ def _demo_promoters(cfg: Config, world: str, subset: str) -> float:
 def _window_bp(cfg: Config, spec: Task) -> int:
     if spec.kind == "promoter" and isinstance(spec.window, list):
         return spec.window[1] - spec.window[0] + 1
-    if spec.kind == "splice" and isinstance(spec.window, int):
+    if spec.kind in ("splice", "pas", "tis") and isinstance(spec.window, int):
         return spec.window
+    if spec.kind == "expression" and isinstance(spec.window, list):
+        return spec.window[1] - spec.window[0] + 1
     if spec.kind == "tfbs":
         return 2 * spec.flank + 1
     return cfg.plan.imported_length
@@ -194,6 +196,26 @@ def _task_rows(cfg: Config, task: str, spec: Task) -> dict[str, float]:
     if spec.max_train is not None:
         out["train"] = min(out["train"], spec.max_train)
     return out
+
+
+#: Rate class (``plan.*_tokens_per_s``) of a GPT size: DNAGPT-S's 12 x 768 x 12 heads are BERT-base's
+#: dimensions (about the same FLOPs per token); the tiny GPT (4 x 128) sits between BERT tiny and
+#: small and is costed as small (the slower rate, so its hours are not understated).
+_GPT_RATE = {"tiny": "small", "dnagpt_s": "base"}
+#: Positions of the GPT size presets (dnalm.gpt.model.GPT_SIZES, not imported: no torch here).
+GPT_POSITIONS = {"tiny": 256, "dnagpt_s": 512}
+
+
+def _gpt_tokens(bp: float, positions: int | None = None) -> float:
+    """Tokens of a ``bp``-long piece under the GPT tokenizer (non-overlapping 6-mers, a short tail
+    token, and about 4 special or task tokens), at most ``positions``."""
+    n = math.ceil(bp / 6) + 4
+    return min(n, positions) if positions else n
+
+
+def _gpt_size(cfg: Config, model: str) -> str:
+    """Size preset of a GPT model's language model."""
+    return cfg.language_models[model_lm(model) or ""].size
 
 
 def _lm_of(cfg: Config, model: str) -> tuple[int, str]:
@@ -305,7 +327,7 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     corpus_genomes = [g for g in cfg.genomes if g in lm_genomes]
     add("corpus_stats", len(corpus_genomes))
     add("bert_pretrain", len(cfg.trained_lms()))
-    add("gpt_pretrain", len(cfg.gpt_lms()))  # its hours: the per-job CPU default (not modelled)
+    add("gpt_pretrain", len(cfg.gpt_lms()))
     used_lms = {model_lm(m) for t in cfg.tasks for m in cfg.task_models(t)}
     used_lms |= {model_lm(m) for s in ctasks.values() for m in s.models or ()}
     add("lm_import", sum(lm in used_lms for lm in cfg.imported_lms()))
@@ -327,7 +349,7 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     for group, is_later in ((runs, False), (later, True)):
         gpt = sum(model_lm(m) in cfg.gpt_lms() for _, m, _ in group)  # rule gpt_finetune
         add("bert_finetune", sum(m not in BASELINES for _, m, _ in group) - gpt, is_later)
-        add("gpt_finetune", gpt, is_later)  # its hours: the per-job CPU default (not modelled)
+        add("gpt_finetune", gpt, is_later)
         add("baseline_finetune", sum(m in BASELINES for _, m, _ in group), is_later)
     add("summary_build", int(bool(cfg.tasks and cfg.finetune.models)))
     add("pretraining_benefit", int(bool(scarce_tasks(cfg))))
@@ -407,7 +429,8 @@ class _Costs:
 
 #: Rules whose cost is modelled from tokens or bases; every other CPU job costs cpu_minutes_per_job.
 _MODELLED = ("genome_download", "genome_prepare", "corpus_shard", "bert_pretrain", "bert_finetune",
-             "baseline_finetune", "attention_extract", "variant_score_shard", "variant_score")  # fmt: skip
+             "baseline_finetune", "attention_extract", "variant_score_shard", "variant_score",
+             "gpt_pretrain", "gpt_finetune", "gpt_regress", "haplotypes_gpt")  # fmt: skip
 
 
 def _pretrain_tokens(cfg: Config, lm: str) -> float:
@@ -426,11 +449,20 @@ def _pretrain_tokens(cfg: Config, lm: str) -> float:
     return preset.steps * seqs * min(mean_bp - spec.k + 3, _MAX_TOKENS)
 
 
-def _finetune_cost(cfg: Config, c: _Costs, rows: dict[str, float], window: int, model: str) -> None:
-    """One fine-tuning run: max(epochs x batches, min_steps) training steps, dev each epoch, test."""
-    if model_lm(model) in cfg.gpt_lms():
-        return  # rule gpt_finetune: the per-job CPU default (not modelled)
+def _finetune_cost(cfg: Config, c: _Costs, rows: dict[str, float], window: int, model: str,
+                   rule: str | None = None) -> None:
+    """One fine-tuning run: max(epochs x batches, min_steps) training steps, dev each epoch, test
+    (GPT models: rule gpt_finetune, or ``rule`` gpt_regress; 6-mer tokens, their size's rate)."""
     ft = cfg.finetune
+    if model_lm(model) in cfg.gpt_lms():
+        gsize = _gpt_size(cfg, model)
+        rule, size, tokens = rule or "gpt_finetune", _GPT_RATE[gsize], _gpt_tokens(window, GPT_POSITIONS[gsize])
+        batches = max(1, math.ceil(rows["train"] / ft.batch_size))
+        steps = max(ft.epochs * batches, ft.min_steps)
+        eval_tok = (rows["dev"] * steps / batches + rows["test"]) * tokens
+        c.hours(rule, steps * ft.batch_size * tokens / c.rate(rule, size)
+                + eval_tok / c.rate(rule, size, train=False))  # fmt: skip
+        return
     base = model in BASELINES
     rule = "baseline_finetune" if base else "bert_finetune"
     k, size = _lm_of(cfg, model)
@@ -474,9 +506,30 @@ def _costs(cfg: Config, jb: _Jobs, notes: list[str]) -> _Costs:
         keep = cfg.pretrain_presets[spec.preset].keep_checkpoints
         c.hours("bert_pretrain", _pretrain_tokens(cfg, lm) / c.rate("bert_pretrain", spec.size))
         c.gb("bert_pretrain", 4 * _bert_params(spec.k, spec.size) * (1 + 3 * keep))  # + AdamW state
+    from dnalm.paths import expression_tasks
+
+    corpus = cfg.corpus
+    mean_bp = 0.5 * corpus.max_len + 0.5 * (corpus.min_len + corpus.max_len) / 2
+    for lm in cfg.gpt_lms():
+        spec = cfg.language_models[lm]
+        preset = cfg.pretrain_presets[spec.preset]
+        seqs = preset.global_batch or (preset.batch_size or 1) * (preset.grad_accum or 1)
+        tok = preset.steps * seqs * _gpt_tokens(mean_bp, GPT_POSITIONS.get(spec.size))
+        c.hours("gpt_pretrain", tok / c.rate("gpt_pretrain", _GPT_RATE[spec.size]))
     rows = {t: _task_rows(cfg, t, spec) for t, spec in jb.tasks.items()}
     for task, model, _seed in jb.runs:
         _finetune_cost(cfg, c, rows[task], _window_bp(cfg, jb.tasks[task]), model)
+    for task in expression_tasks(cfg):
+        for model in cfg.regression_models(task):
+            for _seed in cfg.task_seeds(task):
+                _finetune_cost(cfg, c, rows.get(task) or _task_rows(cfg, task, cfg.tasks[task]),
+                               _window_bp(cfg, cfg.tasks[task]), model, rule="gpt_regress")
+    for hap in cfg.haplotypes.values():
+        if "gpt" in hap.generators:
+            g = hap.gpt
+            size = cfg.language_models[g.lm].size if g.lm else g.size
+            c.hours("haplotypes_gpt", g.steps * g.batch * _gpt_tokens(hap.max_sites or 10000)
+                    / c.rate("haplotypes_gpt", _GPT_RATE[size]))  # fmt: skip
     for task, model in jb.attention:
         k, size = _lm_of(cfg, model)
         tokens = _window_bp(cfg, jb.tasks[task]) - k + 3

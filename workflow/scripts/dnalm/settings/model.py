@@ -535,7 +535,8 @@ class PlanGenome(_Model):
 
 #: GPU rules of profiles/slurm-gpu (set-resources with gpu: 1).
 PLAN_GPU_RULES = ("bert_pretrain", "bert_finetune", "baseline_finetune", "attention_extract",
-                  "variant_score_shard", "variant_score")  # fmt: skip
+                  "variant_score_shard", "variant_score", "gpt_pretrain", "gpt_finetune", "gpt_regress",
+                  "haplotypes_gpt")  # fmt: skip
 
 
 class Plan(_Model):

@@ -5,8 +5,9 @@ Run from the repository root::
     python -m bench.bench_attribution [--n 200] [--naive-windows 2] [--threads 2]
 
 Random 101-bp windows (the demo's TF task length) are explained for the positive-class
-log-odds of two randomly initialised classifiers of the demo's shapes: the ``tiny`` k=6 BERT
-(64 hidden x 2 layers, ``dnabert6_tiny``) and the one-hot ``cnn`` baseline. In one run, per model:
+log-odds of three randomly initialised classifiers of the demo's shapes: the ``tiny`` k=6 BERT
+(64 hidden x 2 layers, ``dnabert6_tiny``), the one-hot ``cnn`` baseline and the ``tiny`` GPT
+classifier (128 hidden x 4 layers, 6-mer tokens, ``dnagpt_tiny``). In one run, per model:
 
 - ``naive ISM``: one ``dnalm.predict.predict_proba`` call per mutant (a string mutated,
   tokenised and predicted alone), on the first ``--naive-windows`` windows, extrapolated;
@@ -40,7 +41,11 @@ def _models():
     bert = BertForSequenceClassification(cfg).eval()
     torch.manual_seed(0)
     cnn = build_baseline("cnn", 2).eval()
-    return {"dnabert6_tiny": (bert, 6), "cnn": (cnn, None)}
+    from dnalm.gpt import build_gpt
+    from dnalm.gpt.classify import GptClassifier
+
+    gpt = GptClassifier(build_gpt("tiny", seed=0).float(), 2).eval()
+    return {"dnabert6_tiny": (bert, 6), "cnn": (cnn, None), "dnagpt_tiny": (gpt, None)}
 
 
 def _naive_ism(model, seqs, k) -> np.ndarray:

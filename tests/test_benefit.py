@@ -163,3 +163,26 @@ def test_max_train_caps_only_the_training_split(tmp_path):
     outs2 = {k: again / v.name for k, v in outs.items()}
     datasets.build_dataset("t", spec, {"path": src}, outs2, splits, verbose=False)
     assert outs2["train"].read_bytes() == outs["train"].read_bytes()  # seeded: same rows
+
+
+def test_gpt_pairs_on_any_task_listing_both():
+    """A GPT LM beside its -scratch control joins the benefit table on any task; BERT only when scarce."""
+    task = {"genome": "g", "kind": "tfbs", "experiment": "E", "negatives": "gc_matched"}
+    raw = {
+        "genomes": {"g": {"fasta": {"url": "g.fa.gz"}}},
+        "annotations": {"g": {"peaks": {"E": {"url": "e.narrowPeak.gz"}}}},
+        "language_models": {"lm": {"genome": "g", "k": 6, "size": "tiny", "preset": "p"},
+                            "gpt": {"genome": "g", "arch": "gpt", "size": "tiny", "preset": "p"}},
+        "pretrain_presets": {"p": {"steps": 10, "batch_size": 4, "lr": 1e-3}},
+        "tasks": {"full": {**task, "models": ["lm", "lm-scratch", "gpt", "gpt-scratch", "cnn"]},
+                  "gpt_only": {**task, "models": ["gpt", "cnn"]}},
+        "finetune": {"models": ["lm", "cnn"], "seeds": [1, 2]},
+    }  # fmt: skip
+    cfg = load_config(raw)
+    assert P.scarce_tasks(cfg) == [] and P.benefit_pairs(cfg) == [("full", "gpt")]
+    runs = P.benefit_outputs(cfg)
+    assert runs == [f"results/finetune/full/{m}/seed{s}/metrics.json" for m in ("gpt", "gpt-scratch") for s in (1, 2)]
+    assert "results/summary/pretraining_benefit.tsv" in P.final_outputs(cfg)
+    raw["tasks"]["full"]["models"] = ["lm", "lm-scratch", "gpt"]  # no GPT pair, no scarce task
+    cfg = load_config(raw)
+    assert P.benefit_pairs(cfg) == [] and "results/summary/pretraining_benefit.tsv" not in P.final_outputs(cfg)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from dnalm.expression import Row, write_regression_split
-from dnalm.finetune import finetune
+from dnalm.finetune import finetune, finetune_kwargs, main
 from dnalm.gpt import build_gpt, save_gpt_dir
 from dnalm.gpt.classify import (
     GptClassifier,
@@ -145,6 +145,31 @@ def test_wrong_arch_and_bad_input(gpt_lm, motif_runs, tmp_path) -> None:
     long["sequence"] = long["sequence"] * 4  # 192 bp > (32 - 4) * 6 = 168
     with pytest.raises(ValueError, match="does not fit the GPT model's 32 positions"):
         finetune(long, long, long, tmp_path / "o", "dnagpt_t", lm_dir=gpt_lm, epochs=1)
+
+
+def test_gpt_overrides_from_config_and_command_line(gpt_lm, tmp_path) -> None:
+    ft = {"lr": {"bert": 5e-4, "baseline": 3e-3}, "patience": 2, "gpt": {"lr": 2e-4, "patience": 8}}
+    kw = finetune_kwargs(ft, "dnagpt_t", gpt=True)
+    assert (kw["lr"], kw["patience"]) == (2e-4, 8)
+    kw = finetune_kwargs(ft, "dnagpt_t")  # not a GPT classifier: the shared settings
+    assert (kw["lr"], kw["patience"]) == (5e-4, 2)
+    kw = finetune_kwargs(ft, "cnn", gpt=True)  # baselines keep theirs
+    assert (kw["lr"], kw["patience"]) == (3e-3, 2)
+    kw = finetune_kwargs({"lr": {"bert": 5e-4}, "patience": 3}, "dnagpt_t", gpt=True)  # unset: shared
+    assert (kw["lr"], kw["patience"]) == (5e-4, 3)
+    with pytest.raises(ValueError, match="patience"):
+        finetune_kwargs({"gpt": {"patience": 0}}, "dnagpt_t", gpt=True)
+    # python -m dnalm.finetune applies finetune.gpt for a GPT language-model directory
+    paths = {}
+    for split, seed in (("train", 5), ("dev", 6), ("test", 7)):
+        paths[split] = tmp_path / f"{split}.tsv"
+        _motif_frame(24, seed).to_csv(paths[split], sep="\t", index=False)
+    settings = {**ft, "epochs": 1, "batch_size": 12, "warmup_fraction": 0.0, "patience": 1}
+    argv = [a for split, path in paths.items() for a in (f"--{split}", str(path))]
+    assert main([*argv, "--out-dir", str(tmp_path / "o"), "--model", "dnagpt_t", "--lm-dir", str(gpt_lm),
+                 "--settings", json.dumps(settings), "--threads", "1"]) == 0
+    log = pd.read_csv(tmp_path / "o" / "train_log.tsv", sep="\t")
+    assert log["lr"].max() == pytest.approx(2e-4)
 
 
 # ----------------------------------------------------------------------------- regression

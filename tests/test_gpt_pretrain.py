@@ -1,20 +1,19 @@
 """Tests of dnalm.gpt.train: outputs, the three objectives, resume after interruption, config checks."""
 
 import json
-import os
-import signal
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from dnalm import checkpoint as ckpt
 from dnalm.gpt import pretrain_gpt
 from dnalm.gpt.data import FORWARD_ID, REVERSED_ID, make_rows
 from dnalm.gpt.outputs import GPT_LOG_COLUMNS
 from dnalm.gpt.tokenizer import GptTokenizer
-from dnalm.pretrain import PreemptedError
+
+from tests.pretrain_helpers import assert_same_weights, check_resume_after_stop, check_signal_resume
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -99,44 +98,23 @@ def test_outputs_and_objectives_learn(straight):
     assert not list(d.glob(".*tmp*"))
 
 
-def _weights(d: Path):
-    from safetensors.torch import load_file
-
-    return load_file(str(d / "model" / "model.safetensors"))
-
-
 def _compare(d0: Path, d1: Path) -> None:
     a = pd.read_csv(d0 / "train_log.tsv", sep="\t")
     b = pd.read_csv(d1 / "train_log.tsv", sep="\t")
     pd.testing.assert_frame_equal(a.drop(columns=["tokens_per_s"]), b.drop(columns=["tokens_per_s"]),
                                   rtol=1e-5, atol=1e-6)
-    w0, w1 = _weights(d0), _weights(d1)
-    for key in w0:
-        torch.testing.assert_close(w1[key], w0[key], rtol=1e-5, atol=1e-6)
+    assert_same_weights(d0, d1)
 
 
 def test_resume_after_stop_equals_straight_run(shards, straight, tmp_path):
     d0, _ = straight
-    res = run(shards, tmp_path, stop_at=5)
-    assert res["status"] == "stopped" and not (tmp_path / "model").exists()
-    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [5]
-    res = run(shards, tmp_path)
-    assert res["resumed_from"] == 5 and res["status"] == "done"
-    _compare(d0, tmp_path)
+    check_resume_after_stop(partial(run, shards), tmp_path, partial(_compare, d0))
 
 
 def test_signal_checkpoints_and_exits(shards, straight, tmp_path):
     d0, _ = straight
-
-    def send(step):
-        if step == 7:
-            os.kill(os.getpid(), signal.SIGUSR1)
-
-    with pytest.raises(PreemptedError, match="signal"):
-        run(shards, tmp_path, on_step=send)
-    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [7]
-    assert run(shards, tmp_path)["resumed_from"] == 7
-    _compare(d0, tmp_path)
+    state = check_signal_resume(partial(run, shards), tmp_path, partial(_compare, d0))
+    assert state["size"] == "tiny" and state["batch"]["global_batch"] == 8
 
 
 def test_changed_preset_sets_checkpoints_aside(shards, tmp_path, caplog):

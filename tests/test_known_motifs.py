@@ -408,4 +408,4 @@ def test_production_configs_fetch_jaspar_2024_with_every_source_pinned_or_opted_
                           "tasks": {**hg["tasks"], **mm["tasks"]},
                           "motifs": {**hg["motifs"], "known_motifs": {
                               **hg["motifs"]["known_motifs"], **mm["motifs"]["known_motifs"]}}})  # fmt: skip
-    assert paths.known_motif_inputs(merged, "tf_mm10_ctcf") == ["resources/known_motifs/jaspar2024_vertebrates.txt"]
+    assert paths.known_motif_inputs(merged, "prom300_mm10") == ["resources/known_motifs/jaspar2024_vertebrates.txt"]

@@ -222,7 +222,7 @@ def test_config_checks_for_new_kinds():
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
     cfg = settings.load_config(raw)
-    assert cfg.task_models("expression") == [] and cfg.task_models("pas") == ["dnabert6_tiny", "cnn", "dnagpt_tiny"]
+    assert cfg.task_models("expression") == [] and cfg.task_models("pas") == ["dnabert6_tiny", "cnn", "dnagpt_tiny", "dnagpt_tiny-scratch"]
     raw["tasks"]["tis_mm"] = {"genome": "demo_mm", "kind": "tis", "window": 5}  # demo_mm has no gtf
     raw["tasks"]["expr_bad"] = {"kind": "expression", "table": {"url": "https://example.org/x.txt.gz"}}
     raw["tasks"]["hex_bad"] = {"genome": "demo_hs", "kind": "tis", "hexamers": ["AATAAA"]}

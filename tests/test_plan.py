@@ -156,6 +156,25 @@ def test_more_seeds_more_finetune_jobs_and_hours() -> None:
     assert two.gpu_hours["finetune"] > one.gpu_hours["finetune"]
 
 
+def test_splice_loop_counts_its_eval_seeds_trainings() -> None:
+    raw = _raw("hg38.yaml")
+    (task,) = [t for t, spec in raw["tasks"].items() if spec.get("hard_negatives")]
+    hn = raw["tasks"][task]["hard_negatives"]
+    assert hn["eval_seeds"] == 3 and hn["rounds"] == 3
+    p = dplan.plan(load_config(raw))
+    # rounds 0..3 train 3 models each; the last round copies its mining model from the fine-tuning run
+    assert p.jobs["splice_loop_train"] == 4 and p.trainings == {"splice_loop_train": 4 * 3 - 1}
+    one = dplan.plan(load_config(deep_update(copy.deepcopy(raw),
+                                             {"tasks": {task: {"hard_negatives": {"eval_seeds": 1}}}})))  # fmt: skip
+    assert one.jobs == p.jobs and one.trainings == {"splice_loop_train": 3}
+    # the copied round still costs one job; each extra model cpu_minutes_per_job (2)
+    extra = (11 - 4) * raw["plan"].get("cpu_minutes_per_job", 2.0) / 60
+    assert p.cpu_hours["datasets"] - one.cpu_hours["datasets"] == pytest.approx(extra)
+    assert dplan.plan(load_config(raw)).to_dict()["trainings_per_rule"] == {"splice_loop_train": 11}
+    del raw["tasks"][task]["hard_negatives"]
+    assert dplan.plan(load_config(raw)).trainings == {}
+
+
 def test_write_plan_tables(tmp_path: Path) -> None:
     cfg = load_config(_raw("hg38.yaml"))
     out = {k: tmp_path / f"plan.{k}" for k in ("tsv", "json", "txt")}

@@ -2,8 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,6 @@ from dnalm.pretrain import (
     LOG_COLUMNS,
     RUN_FILE,
     BatchPlan,
-    PreemptedError,
     PretrainConfig,
     TrainState,
     batch_plan,
@@ -28,6 +27,12 @@ from dnalm.pretrain import (
     torchrun_command,
 )
 
+from tests.pretrain_helpers import (
+    assert_same_weights,
+    check_resume_after_stop,
+    check_signal_resume,
+    model_weights,
+)
 from tests.test_corpus_stream import write_shards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,12 +63,6 @@ def run(shards, d: Path, preset=PRESET, **kw):
         shards, d / "model", d / "checkpoints", d / "train_log.tsv", d / "curves.png",
         k=6, size="tiny", preset=preset, verbose=False, **kw,
     )
-
-
-def weights(d: Path):
-    from safetensors.torch import load_file
-
-    return load_file(str(d / "model" / "model.safetensors"))
 
 
 def train_rows(d: Path):
@@ -130,7 +129,7 @@ def test_deterministic_rerun(shards, straight, tmp_path):
     run(shards, tmp_path)
     pd.testing.assert_frame_equal(train_rows(tmp_path).drop(columns=["tokens_per_s"]),
                                   train_rows(d0).drop(columns=["tokens_per_s"]))
-    w0, w1 = weights(d0), weights(tmp_path)
+    w0, w1 = model_weights(d0), model_weights(tmp_path)
     assert all(torch.equal(w0[key], w1[key]) for key in w0)
 
 
@@ -143,7 +142,7 @@ def test_fixed_split_trains_like_global_batch_on_one_process(shards, straight, t
                             "source": "batch_size"}
     pd.testing.assert_frame_equal(train_rows(tmp_path).drop(columns=["tokens_per_s"]),
                                   train_rows(d0).drop(columns=["tokens_per_s"]))
-    w0, w1 = weights(d0), weights(tmp_path)
+    w0, w1 = model_weights(d0), model_weights(tmp_path)
     assert all(torch.equal(w0[key], w1[key]) for key in w0)
 
 
@@ -152,41 +151,22 @@ def _compare(d0, d1):
     assert list(a.step) == list(b.step)
     np.testing.assert_allclose(b.loss, a.loss, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b.mask_rate, a.mask_rate, rtol=1e-9)
-    w0, w1 = weights(d0), weights(d1)
-    for key in w0:
-        torch.testing.assert_close(w1[key], w0[key], rtol=1e-5, atol=1e-6)
+    assert_same_weights(d0, d1)
 
 
 def test_resume_after_stop_equals_straight_run(shards, straight, tmp_path):
     d0, _ = straight
-    res = run(shards, tmp_path, stop_at=5)
-    assert res["status"] == "stopped" and res["step"] == 5
-    assert not (tmp_path / "model").exists() and not (tmp_path / "train_log.tsv").exists()
-    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [5]
-    res = run(shards, tmp_path)
-    assert res["resumed_from"] == 5 and res["status"] == "done"
-    _compare(d0, tmp_path)
+    check_resume_after_stop(partial(run, shards), tmp_path, partial(_compare, d0))
 
 
 def test_signal_checkpoints_and_exits(shards, straight, tmp_path):
     """SIGUSR1 mid-run: checkpoint, PreemptedError (non-zero exit); the rerun resumes."""
     d0, _ = straight
-
-    def send(step):
-        if step == 7:
-            os.kill(os.getpid(), signal.SIGUSR1)
-
-    with pytest.raises(PreemptedError, match="signal"):
-        run(shards, tmp_path, on_step=send)
-    assert [s for s, _ in ckpt.list_checkpoints(tmp_path / "checkpoints")] == [7]
-    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # handlers restored
-    _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
+    state = check_signal_resume(partial(run, shards), tmp_path, partial(_compare, d0))
     assert {"model", "optimizer", "scheduler", "rng", "epoch", "cursor", "preset"} <= set(state)
     assert set(state["rng"][0]) == {"python", "numpy", "torch", "cuda"}
     assert "scaler" not in state  # bf16/fp32 training: no GradScaler, nothing saved for it
-    res = run(shards, tmp_path)
-    assert res["resumed_from"] == 7
-    _compare(d0, tmp_path)
+    assert state["k"] == 6 and state["model_config"]["num_hidden_layers"] == 2
 
 
 def test_rerun_after_finish_rewrites_outputs_without_training(shards, straight, tmp_path):
@@ -197,7 +177,7 @@ def test_rerun_after_finish_rewrites_outputs_without_training(shards, straight, 
     res = run(shards, tmp_path)
     assert res["resumed_from"] == PRESET["steps"]
     pd.testing.assert_frame_equal(train_rows(tmp_path), train_rows(d0))
-    w0, w1 = weights(d0), weights(tmp_path)
+    w0, w1 = model_weights(d0), model_weights(tmp_path)
     assert all(torch.equal(w0[key], w1[key]) for key in w0)
 
 
@@ -222,7 +202,7 @@ def test_changed_lr_never_resumes_old_checkpoints(shards, straight, tmp_path, ca
     assert len(stale) == 1
     assert sorted(p.name for p in stale[0].glob("step*.pt")) == old_steps
     assert (stale[0] / "train_log.live.tsv").is_file()
-    w0, w1 = weights(d0), weights(tmp_path)
+    w0, w1 = model_weights(d0), model_weights(tmp_path)
     assert any(not torch.equal(w0[key], w1[key]) for key in w0)
     # the new checkpoints carry the new preset; the model directory names its fingerprint
     _, state = ckpt.latest_checkpoint(tmp_path / "checkpoints")
@@ -404,6 +384,28 @@ def test_torchrun_command():
     cmd = torchrun_command(2, "x.py", ["--a", 1])
     assert cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     assert cmd[-3:] == ["x.py", "--a", "1"]
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_corpus_without_training_pieces_is_refused(shards, tmp_path, arch):
+    """BERT and GPT share the check (dnalm.pretrain.runtime.split_pieces): the error names the folder."""
+    import shutil
+
+    from dnalm.gpt import pretrain_gpt
+
+    d = tmp_path / "val_only"
+    shutil.copytree(shards, d)
+    for idx in d.glob("*.idx.npy"):
+        table = np.load(idx)
+        table[:, 2] = 1  # every piece a validation piece
+        np.save(idx, table)
+    with pytest.raises(ValueError, match=r"val_only: corpus has no training pieces \(split 0\)"):
+        if arch == "bert":
+            run(d, tmp_path)
+        else:
+            pretrain_gpt(d, tmp_path / "model", tmp_path / "checkpoints", tmp_path / "log.tsv",
+                         tmp_path / "c.png", size="tiny", preset=PRESET, verbose=False)  # fmt: skip
+    assert not (tmp_path / "checkpoints").exists()
 
 
 @pytest.mark.slow

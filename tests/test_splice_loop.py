@@ -23,9 +23,10 @@ from dnalm import splice_loop as L
 from dnalm.dataset import read_examples
 from dnalm.datasets import build_dataset
 from dnalm.fasta import Genome
-from dnalm.seq import revcomp
 from dnalm.settings import ConfigError, load_config
 from dnalm.splice import NONSITE, read_gtf_exons, splice_sites
+
+from tests.splice_world import SPLITS, dataset_files, write_splice_world
 
 REPO = Path(__file__).resolve().parents[1]
 W = 40
@@ -33,7 +34,6 @@ HN = {"rounds": 2, "model": "cnn", "pool_size": 400, "heldout_size": 200, "thres
       "max_added_per_round": 40}  # fmt: skip
 SPEC = {"kind": "splice", "genome": "syn", "window": W, "hard_negatives": HN}
 FT = {"epochs": 3, "batch_size": 32, "lr": 3e-3, "patience": 3}
-SPLITS = ("train", "dev", "test")
 
 
 def _gene(rng: np.random.Generator, n_exons: int, exon: int, intron: int) -> tuple[str, list]:
@@ -53,51 +53,23 @@ def _gene(rng: np.random.Generator, n_exons: int, exon: int, intron: int) -> tup
 
 
 def _world(root: Path, seed: int = 0) -> tuple[Path, Path]:
-    rng = np.random.default_rng(seed)
-    gtf_lines, fasta = [], []
-    for c in ("chrA", "chrB"):
-        seq = list("".join(rng.choice(list("ACGT"), 60_000)))
-        for gi in range(22):
-            strand = "+" if gi % 2 == 0 else "-"
-            g, exons = _gene(rng, 4, 120, 300)
-            start = 1500 + gi * 2600
-            if strand == "-":
-                g = revcomp(g)
-                exons = [(len(g) - b, len(g) - a) for a, b in exons]
-            seq[start : start + len(g)] = g
-            tid = f"{c}_T{gi}"
-            for a, b in exons:
-                gtf_lines.append(f"{c}\tsyn\texon\t{start + a + 1}\t{start + b}\t.\t{strand}\t.\t"
-                                 f'gene_id "{tid}"; transcript_id "{tid}";')  # fmt: skip
-        fasta.append(f">{c}\n{''.join(seq)}\n")
-    fa = root / "genome.fa"
-    fa.write_text("".join(fasta))
-    import pysam
-
-    pysam.faidx(str(fa))
-    gtf = root / "genes.gtf"
-    gtf.write_text("\n".join(gtf_lines) + "\n")
-    return fa, gtf
-
-
-def _ds(d: Path) -> dict[str, Path]:
-    return {**{s: d / f"{s}.tsv.gz" for s in SPLITS}, "card": d / "card.json"}
+    return write_splice_world(root, _gene, seed)
 
 
 def _run_loop(root: Path, fa: Path, gtf: Path, seed: int = 1, train: bool = True) -> Path:
     """Rounds 0..2 as the rules run them; returns the loop folder."""
     inputs = {"fasta": fa, "gtf": gtf}
-    build_dataset("syn_splice", SPEC, inputs, _ds(root / "rounds/r0"), {"seed": seed}, verbose=False)
+    build_dataset("syn_splice", SPEC, inputs, dataset_files(root / "rounds/r0"), {"seed": seed}, verbose=False)
     loop = root / "loop"
-    L.heldout_pool("syn_splice", _ds(root / "rounds/r0"), gtf, fa, loop / "heldout.tsv.gz",
+    L.heldout_pool("syn_splice", dataset_files(root / "rounds/r0"), gtf, fa, loop / "heldout.tsv.gz",
                    HN["heldout_size"], seed)  # fmt: skip
     for r in range(HN["rounds"] + 1):
         if r:
-            out = {**_ds(root / f"rounds/r{r}"), "added": loop / f"r{r}/added.tsv.gz"}
-            L.mine_round("syn_splice", SPEC, r, _ds(root / f"rounds/r{r - 1}"),
+            out = {**dataset_files(root / f"rounds/r{r}"), "added": loop / f"r{r}/added.tsv.gz"}
+            L.mine_round("syn_splice", SPEC, r, dataset_files(root / f"rounds/r{r - 1}"),
                          loop / f"r{r - 1}/model", loop / "heldout.tsv.gz", gtf, fa, out, seed)  # fmt: skip
         if train:
-            L.train_round("syn_splice", SPEC, r, _ds(root / f"rounds/r{r}"), loop / "heldout.tsv.gz",
+            L.train_round("syn_splice", SPEC, r, dataset_files(root / f"rounds/r{r}"), loop / "heldout.tsv.gz",
                           loop / f"r{r}", FT, seed=1, num_threads=1)  # fmt: skip
     if train:
         L.rounds_table([loop / f"r{r}/round.json" for r in range(HN["rounds"] + 1)], loop / "rounds.tsv")
@@ -169,8 +141,8 @@ def test_dev_test_unchanged_and_no_overlap(world):
 
 def test_same_seed_same_round_other_seed_other_pool(world, tmp_path):
     root, fa, gtf, loop = world
-    out = {**_ds(tmp_path / "r1"), "added": tmp_path / "added.tsv.gz"}
-    L.mine_round("syn_splice", SPEC, 1, _ds(root / "rounds/r0"), loop / "r0/model",
+    out = {**dataset_files(tmp_path / "r1"), "added": tmp_path / "added.tsv.gz"}
+    L.mine_round("syn_splice", SPEC, 1, dataset_files(root / "rounds/r0"), loop / "r0/model",
                  loop / "heldout.tsv.gz", gtf, fa, out, 1)  # fmt: skip
     for key in ("train", "dev", "test", "card"):
         assert filecmp.cmp(out[key], root / f"rounds/r1/{Path(out[key]).name}", shallow=False), key
@@ -187,22 +159,22 @@ def test_same_seed_same_round_other_seed_other_pool(world, tmp_path):
 def test_last_round_reuses_the_tasks_own_run(world, tmp_path):
     """A fine-tuning run of the same model on the same data is copied, not trained again."""
     root, _, _, loop = world
-    got = L.train_round("syn_splice", SPEC, 2, _ds(root / "rounds/r2"), loop / "heldout.tsv.gz",
+    got = L.train_round("syn_splice", SPEC, 2, dataset_files(root / "rounds/r2"), loop / "heldout.tsv.gz",
                         tmp_path / "r2", FT, seed=1, trained=loop / "r2")  # fmt: skip
     want = yaml.safe_load((loop / "r2/round.json").read_text())
     assert got == want
     assert (tmp_path / "r2/model").is_dir() and not (tmp_path / "r2/train_log.tsv").exists()
     with pytest.raises(ValueError, match="expected 'cnn_gru'"):
         L.train_round("syn_splice", {**SPEC, "hard_negatives": {**HN, "model": "cnn_gru"}}, 2,
-                      _ds(root / "rounds/r2"), loop / "heldout.tsv.gz", tmp_path / "x", FT,
+                      dataset_files(root / "rounds/r2"), loop / "heldout.tsv.gz", tmp_path / "x", FT,
                       trained=loop / "r2")  # fmt: skip
 
 
 def test_round_must_follow_round_zero(world, tmp_path):
     root, fa, gtf, loop = world
     with pytest.raises(ValueError, match="round must be >= 1"):
-        L.mine_round("syn_splice", SPEC, 0, _ds(root / "rounds/r0"), loop / "r0/model",
-                     loop / "heldout.tsv.gz", gtf, fa, _ds(tmp_path), 1)  # fmt: skip
+        L.mine_round("syn_splice", SPEC, 0, dataset_files(root / "rounds/r0"), loop / "r0/model",
+                     loop / "heldout.tsv.gz", gtf, fa, dataset_files(tmp_path), 1)  # fmt: skip
 
 
 def test_round_metrics_are_on_one_pool_and_test_split_and_seeds_add_a_spread(world, tmp_path):
@@ -222,7 +194,7 @@ def test_round_metrics_are_on_one_pool_and_test_split_and_seeds_add_a_spread(wor
     assert again["heldout_fp"] == rounds[1]["heldout_fp"]
     assert again["heldout_auroc"] == pytest.approx(rounds[1]["heldout_auroc"])
     spec = {**SPEC, "hard_negatives": {**HN, "eval_seeds": 2}}
-    got = L.train_round("syn_splice", spec, 1, _ds(root / "rounds/r1"), loop / "heldout.tsv.gz",
+    got = L.train_round("syn_splice", spec, 1, dataset_files(root / "rounds/r1"), loop / "heldout.tsv.gz",
                         tmp_path / "r1", FT, seed=1, num_threads=1)  # fmt: skip
     assert [s["seed"] for s in got["per_seed"]] == [1, 2] and got["eval_seeds"] == 2
     assert got["heldout_fp"] == rounds[1]["heldout_fp"]  # the mining model is the seed-1 one

@@ -20,8 +20,9 @@ import pytest
 from dnalm import splice_loop as L
 from dnalm.dataset import read_examples, write_split
 from dnalm.datasets import build_dataset
-from dnalm.seq import revcomp
 from dnalm.splice import NONSITE
+
+from tests.splice_world import dataset_files, write_splice_world
 
 W = 40
 MARKER = "CATCGATG"
@@ -48,35 +49,7 @@ def _gene(rng: np.random.Generator, n_exons: int, exon: int, intron: int) -> tup
 
 
 def _world(root: Path, seed: int = 0) -> tuple[Path, Path]:
-    import pysam
-
-    rng = np.random.default_rng(seed)
-    gtf_lines, fasta = [], []
-    for c in ("chrA", "chrB"):
-        seq = list("".join(rng.choice(list("ACGT"), 60_000)))
-        for gi in range(22):
-            strand = "+" if gi % 2 == 0 else "-"
-            g, exons = _gene(rng, 4, 120, 300)
-            start = 1500 + gi * 2600
-            if strand == "-":
-                g = revcomp(g)
-                exons = [(len(g) - b, len(g) - a) for a, b in exons]
-            seq[start : start + len(g)] = g
-            tid = f"{c}_T{gi}"
-            for a, b in exons:
-                gtf_lines.append(f"{c}\tsyn\texon\t{start + a + 1}\t{start + b}\t.\t{strand}\t.\t"
-                                 f'gene_id "{tid}"; transcript_id "{tid}";')  # fmt: skip
-        fasta.append(f">{c}\n{''.join(seq)}\n")
-    fa = root / "genome.fa"
-    fa.write_text("".join(fasta))
-    pysam.faidx(str(fa))
-    gtf = root / "genes.gtf"
-    gtf.write_text("\n".join(gtf_lines) + "\n")
-    return fa, gtf
-
-
-def _ds(d: Path) -> dict[str, Path]:
-    return {**{s: d / f"{s}.tsv.gz" for s in ("train", "dev", "test")}, "card": d / "card.json"}
+    return write_splice_world(root, _gene, seed)
 
 
 def _is_decoy(seq: str) -> bool:
@@ -88,7 +61,7 @@ def _is_decoy(seq: str) -> bool:
 def loop(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     root = tmp_path_factory.mktemp("splice_helps")
     fa, gtf = _world(root)
-    build_dataset("syn", SPEC, {"fasta": fa, "gtf": gtf}, _ds(root / "r0"), {"seed": 1},
+    build_dataset("syn", SPEC, {"fasta": fa, "gtf": gtf}, dataset_files(root / "r0"), {"seed": 1},
                   verbose=False)  # fmt: skip
     # round 0 cannot teach the marker: its train non-sites carry it too (and no decoys), so its
     # model leans on the consensus alone
@@ -98,12 +71,12 @@ def loop(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
              for e in read_examples(root / "r0/train.tsv.gz") if not _is_decoy(e.sequence)]  # fmt: skip
     write_split(train, root / "r0/train.tsv.gz")
     held = root / "heldout.tsv.gz"
-    L.heldout_pool("syn", _ds(root / "r0"), gtf, fa, held, HN["heldout_size"], 1)
+    L.heldout_pool("syn", dataset_files(root / "r0"), gtf, fa, held, HN["heldout_size"], 1)
     for r in range(HN["rounds"] + 1):
         if r:
-            L.mine_round("syn", SPEC, r, _ds(root / f"r{r - 1}"), root / f"m{r - 1}/model", held,
-                         gtf, fa, {**_ds(root / f"r{r}"), "added": root / f"m{r}/added.tsv.gz"}, 1)  # fmt: skip
-        L.train_round("syn", SPEC, r, _ds(root / f"r{r}"), held, root / f"m{r}", FT, seed=1,
+            L.mine_round("syn", SPEC, r, dataset_files(root / f"r{r - 1}"), root / f"m{r - 1}/model", held,
+                         gtf, fa, {**dataset_files(root / f"r{r}"), "added": root / f"m{r}/added.tsv.gz"}, 1)  # fmt: skip
+        L.train_round("syn", SPEC, r, dataset_files(root / f"r{r}"), held, root / f"m{r}", FT, seed=1,
                       num_threads=1)  # fmt: skip
     table = L.rounds_table([root / f"m{r}/round.json" for r in range(HN["rounds"] + 1)],
                            root / "rounds.tsv")  # fmt: skip

@@ -4,7 +4,7 @@ ATTR_METHODS = CFG.attribution.methods
 
 
 # Per-base attribution maps of a task's test positives (attribution.max_sequences of them,
-# seeded) for one fine-tuned model (BERT or one-hot baseline), every configured method in one job
+# seeded) for one fine-tuned model (BERT, one-hot baseline or GPT), every configured method in one job
 # (the model is loaded once): ism (in-silico saturation mutagenesis) and/or ig (integrated
 # gradients from dinucleotide-shuffled references). {method}.npz is the file contract of
 # dnalm.attribution.npz; {method}.json its summary. One thread: on the 2-core demo two jobs

@@ -33,7 +33,9 @@ rule attribution_motifs:
         method="ism|ig",
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    # One thread: on the demo's 200-sequence maps a 2nd numba thread saved no time (same CPU
+    # seconds, identical outputs) and held a core idle. Large runs: --set-threads attribution_motifs=N
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,

@@ -18,6 +18,7 @@ rule corpus_shard:
         "benchmarks/corpus_shard/{genome}/{chrom}.tsv"
     wildcard_constraints:
         chrom=r"[^/]+",
+    priority: 50  # as bert_pretrain, whose input it is
     conda:
         "../envs/bio.yaml"
     threads: 1
@@ -48,6 +49,7 @@ rule corpus_stats:
         "logs/corpus_stats/{genome}.log",
     benchmark:
         "benchmarks/corpus_stats/{genome}.tsv"
+    priority: 50  # as bert_pretrain, whose input it is
     conda:
         "../envs/bio.yaml"
     threads: 1

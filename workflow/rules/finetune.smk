@@ -34,6 +34,9 @@ rule bert_finetune:
         "benchmarks/bert_finetune/{task}/{model}/seed{seed}.tsv"
     wildcard_constraints:
         model=P.alternation(P.bert_models(CFG)),
+    # Ahead of the baselines (leaves, mostly): the attention, variant, motif and attribution
+    # stages hang off these runs, and the 300-bp ones are the longest jobs after gpt_regress.
+    priority: 10
     retries: 2
     conda:
         "../envs/ml.yaml"
@@ -196,7 +199,7 @@ rule gpt_finetune:
 
 # Expression regression with a GPT LM (tasks.<t>.models of a kind: expression task): promoter tokens
 # + the numeric features through the number embedding, regression head read at the last <M>, MSE
-# (dnalm.gpt.regress). Rerun one:
+# (dnalm.gpt.regress), in the fine-tuning loop: the same step checkpoints, resume and requeue. Rerun one:
 #   snakemake results/finetune/<task>/<gpt lm>/seed<s>/metrics.json --forcerun gpt_regress
 rule gpt_regress:
     input:
@@ -216,6 +219,8 @@ rule gpt_regress:
     wildcard_constraints:
         task=P.alternation(P.expression_tasks(CFG)),
         model=P.alternation(P.gpt_models(CFG)),
+    priority: 30  # the demo's longest single job: started early, it does not end the run alone
+    retries: 2
     conda:
         "../envs/ml.yaml"
     threads: 1  # as bert_finetune: two runs side by side on 2 cores
@@ -226,6 +231,7 @@ rule gpt_regress:
     params:
         ft=P.rule_params(CFG, "finetune"),
         scratch=lambda wc: settings.is_scratch(wc.model),
+        ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/gpt_regress.py"
 

@@ -26,6 +26,7 @@ rule gpt_pretrain:
         "benchmarks/gpt_pretrain/{lm}.tsv"
     wildcard_constraints:
         lm=P.alternation(CFG.gpt_lms()),
+    priority: 40  # after bert_pretrain, before the leaves: gpt_regress (the longest job) needs it
     retries: 2
     conda:
         "../envs/ml.yaml"

@@ -28,6 +28,9 @@ rule bert_pretrain:
         "benchmarks/bert_pretrain/{lm}.tsv"
     wildcard_constraints:
         lm=P.alternation(CFG.trained_lms()),
+    # Before other ready jobs: every BERT fine-tuning and the attention, variant, motif and
+    # attribution stages wait for it (on 2 cores it otherwise starts after the baselines and GPT).
+    priority: 50
     retries: 2
     conda:
         "../envs/ml.yaml"

@@ -41,7 +41,8 @@ rule dnalm_predict:
         name=P.alternation(CFG.predict),
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    # as dnalm_score: a 2nd thread gains a tiny model little; --set-threads dnalm_predict=N
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
@@ -67,7 +68,8 @@ rule dnalm_embed:
         name=P.alternation(CFG.embed),
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    # as dnalm_score: a 2nd thread gains a tiny model little; --set-threads dnalm_embed=N
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
@@ -94,7 +96,8 @@ rule dnalm_scan:
         name=P.alternation(CFG.scan),
     conda:
         "../envs/ml.yaml"
-    threads: 2
+    # as dnalm_score: a 2nd thread gains a tiny model little; --set-threads dnalm_scan=N
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=720,

@@ -1,10 +1,11 @@
-"""Rules bert_finetune and baseline_finetune: train and evaluate one (task, model, seed).
+"""Rules bert_finetune, gpt_finetune and baseline_finetune: train and evaluate one (task, model, seed).
 
-BERT models get their language-model directory (``input.lm``; ``params.scratch`` for random
-init); baselines (cnn, cnn_lstm, cnn_gru, kmer_lr) have neither. ``input.card`` (the task card)
-goes into the ``model/`` directory every run writes. Step checkpoints go to
-``params.ckpt_dir`` (resumed on a retry). Outside Snakemake this is the command line of
-``python -m dnalm.finetune`` (``--help``).
+BERT and GPT models get their language-model directory (``input.lm``; ``params.scratch`` for
+random init; GPT classifiers take ``finetune.gpt`` overrides); baselines (cnn,
+cnn_lstm, cnn_gru, kmer_lr) have neither. ``input.card`` (the task card) goes into the
+``model/`` directory every run writes. Step checkpoints go to ``params.ckpt_dir`` (resumed on
+a retry). Outside Snakemake this is the command line of ``python -m dnalm.finetune``
+(``--help``).
 """
 
 import sys
@@ -30,7 +31,8 @@ if "snakemake" in globals():
         num_threads=sm.threads,
         ckpt_dir=sm.params.ckpt_dir,
         card=sm.input.get("card"),
-        **finetune_kwargs(sm.params.ft, sm.wildcards.model, sm.params.get("long_input")),
+        **finetune_kwargs(sm.params.ft, sm.wildcards.model, sm.params.get("long_input"),
+                          gpt=sm.rule == "gpt_finetune"),  # finetune.gpt overrides
     )
 else:
     from dnalm.finetune import main

@@ -1,4 +1,7 @@
-"""Rule gpt_regress: fine-tune a GPT language model as one expression task's regression."""
+"""Rule gpt_regress: fine-tune a GPT language model as one expression task's regression.
+
+Step checkpoints go to ``params.ckpt_dir`` (resumed on a retry, as rule gpt_finetune).
+"""
 
 from pathlib import Path
 
@@ -19,5 +22,6 @@ fit_gpt_regression(
     task=sm.wildcards.task,
     seed=int(sm.wildcards.seed),
     num_threads=sm.threads,
+    ckpt_dir=sm.params.ckpt_dir,
     **finetune_kwargs(sm.params.ft, sm.wildcards.model),
 )

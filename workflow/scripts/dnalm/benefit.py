@@ -2,7 +2,8 @@
 
 ``pretraining_benefit`` reads the fine-tuning runs of the data-scarce tasks (config
 ``tasks.<t>.max_train``), each language model with its ``-scratch`` control over the same seeds,
-and writes
+and of every task that lists a GPT language model beside its ``-scratch`` control (whatever its
+size: the GPT pairs, :func:`dnalm.paths.benefit_pairs`; ``n_train`` tells the two apart), and writes
 
 - a TSV with one row per (task, language model) and one pooled row (``task`` = ``all``):
   mean test MCC of both models, the paired difference ``delta_mcc`` (pretrained - scratch)
@@ -181,7 +182,7 @@ def _plot(res: pd.DataFrame, table: pd.DataFrame, png: Path) -> None:
                         label=label if j == 0 else None)  # fmt: skip
         row = per_task[(per_task["task"] == task) & (per_task["lm"] == lm)].iloc[0]
         ax.set_title(
-            f"{task}: ΔMCC {row.delta_mcc:+.2f}, n_test={int(row.n_test)}\n"
+            f"{task}, {lm}: ΔMCC {row.delta_mcc:+.2f}, n_test={int(row.n_test)}\n"
             f"95% CI rows [{row.delta_lo:+.2f}, {row.delta_hi:+.2f}], "
             f"{int(row.n_seeds)} seeds [{row.delta_seed_lo:+.2f}, {row.delta_seed_hi:+.2f}]",
             fontsize=10,
@@ -224,13 +225,13 @@ def pretraining_benefit(
     png: str | Path,
     n_boot: int = 2000,
 ) -> pd.DataFrame:
-    """Write the pretraining-benefit table and figure of the data-scarce runs.
+    """Write the pretraining-benefit table and figure (data-scarce runs and GPT pairs).
 
     Parameters
     ----------
     metrics_paths : sequence of str or pathlib.Path
         ``results/finetune/{task}/{model}/seed{s}/metrics.json`` of every language model and
-        its ``-scratch`` control on the data-scarce tasks; ``predictions.tsv.gz`` and
+        its ``-scratch`` control of :func:`dnalm.paths.benefit_pairs`; ``predictions.tsv.gz`` and
         ``train_log.tsv`` are read from the same directories.
     tsv : str or pathlib.Path
         Output table (:data:`BENEFIT_COLUMNS`, tab-separated).

@@ -25,7 +25,6 @@ standalone directory with ``id2label``, ``card.json`` and a ``README.md`` model 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import json
 import logging
@@ -34,23 +33,20 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from dnalm import atomic, kmers
 from dnalm import checkpoint as ckpt
 from dnalm._compat import autocast, resolve_device
 from dnalm.baselines import NEURAL_BASELINES, build_baseline, fit_kmer_lr
 from dnalm.dataset import Card, read_card, read_split
-from dnalm.finetune_state import LoopState, finetune_fingerprint, resume_state, save_state
-from dnalm.gpt.classify import GptClassifier, build_gpt_classifier, is_gpt_dir
-from dnalm.gpt.tokenizer import K as GPT_K
+from dnalm.finetune_loop import Checkpointing, StepPlan, run_loop
+from dnalm.finetune_state import LoopState, finetune_fingerprint
 from dnalm.longseq import POOLINGS, LongSeqClassifier, n_pieces
 from dnalm.metrics import bootstrap_ci, classification_metrics
 from dnalm.model_card import (
@@ -63,7 +59,9 @@ from dnalm.model_card import (
 from dnalm.modeling import save_classifier_dir
 from dnalm.predict import _encode_inputs, _logits, predict_proba
 from dnalm.pretrain.check import CHECK_FILE, check_summary, read_learning_check
-from dnalm.pretrain.launch import PreemptedError, StopFlag, stop_signals
+
+if TYPE_CHECKING:  # imported when a GPT LM is fine-tuned: baselines start without transformers
+    from dnalm.gpt.classify import GptClassifier
 
 __all__ = ["finetune", "finetune_kwargs", "main", "LOG_COLUMNS"]
 
@@ -74,26 +72,31 @@ _METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc"
 
 
 def finetune_kwargs(
-    ft_config: Mapping[str, Any], model_name: str, long_input: str | None = None
+    ft_config: Mapping[str, Any], model_name: str, long_input: str | None = None,
+    gpt: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments of :func:`finetune` from the config's ``finetune:`` section.
 
     The section is validated by :class:`dnalm.settings.Finetune` (where the defaults live);
-    ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines. ``long_input``
-    (the task's own ``tasks.<t>.long_input``) overrides ``finetune.long_input``.
+    ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines; with ``gpt`` (a
+    GPT classifier, rule gpt_finetune) ``gpt.lr`` and ``gpt.patience`` replace ``lr.bert``
+    and ``patience`` when set. ``long_input`` (the task's own ``tasks.<t>.long_input``)
+    overrides ``finetune.long_input``.
     """
     from dnalm.settings import Finetune
 
     ft = Finetune.model_validate(dict(ft_config))
     baseline = model_name in NEURAL_BASELINES or model_name == "kmer_lr"
+    gpt = gpt and not baseline
     return {
         "epochs": ft.epochs,
         "batch_size": ft.batch_size,
-        "lr": ft.lr.baseline if baseline else ft.lr.bert,
+        "lr": (ft.lr.baseline if baseline
+               else ft.gpt.lr if gpt and ft.gpt.lr is not None else ft.lr.bert),
         "warmup_fraction": ft.warmup_fraction,
         "weight_decay": ft.weight_decay,
         "dropout": ft.dropout,
-        "patience": ft.patience,
+        "patience": ft.gpt.patience if gpt and ft.gpt.patience is not None else ft.patience,
         "long_input": long_input or ft.long_input,
         "min_steps": ft.min_steps,
         "checkpoint_every": ft.checkpoint_every,
@@ -151,18 +154,6 @@ def _cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None))))
 
 
-@dataclass(frozen=True)
-class _Checkpointing:
-    """Step checkpoints of one run (see :mod:`dnalm.finetune_state`)."""
-
-    ckpt_dir: Path
-    every: int
-    keep: int
-    fingerprint: dict[str, Any]
-    stop_at: int | None = None
-    on_step: Callable[[int], None] | None = None
-
-
 def _train(
     model: torch.nn.Module,
     k: int | None,
@@ -183,94 +174,40 @@ def _train(
     max_grad_norm: float,
     verbose: bool,
     min_steps: int = 0,
-    checkpointing: _Checkpointing | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> tuple[list[dict], dict] | None:
     """Train in place, restore the best dev checkpoint; return the log rows and the best row.
 
-    With ``checkpointing``, resume from its newest checkpoint of the same fingerprint, write
-    one every ``every`` steps, and on SIGUSR1/SIGTERM write one and raise
-    :class:`~dnalm.pretrain.launch.PreemptedError`; return None after ``stop_at`` steps.
+    The loop is :func:`dnalm.finetune_loop.run_loop` (resume, step checkpoints, SIGUSR1/SIGTERM);
+    this adds the cross-entropy of the class logits and the dev evaluation by MCC. Returns None
+    after ``checkpointing.stop_at`` steps.
     """
-    rng = np.random.default_rng(seed)  # batch order; its state at each epoch start is saved
     lengths = np.array([len(s) for s in train_seqs])
-    steps_per_epoch = math.ceil(len(train_seqs) / batch_size)
-    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))  # small sets: more epochs
-    total = steps_per_epoch * epochs
-    if evals_per_epoch is None:  # about 20 points on the curve, at most one per step
-        evals_per_epoch = max(1, math.ceil(20 / epochs))
-    evals_per_epoch = min(int(evals_per_epoch), steps_per_epoch)
-    eval_at = {round((j + 1) * steps_per_epoch / evals_per_epoch) for j in range(evals_per_epoch)}
-    max_bad = patience * evals_per_epoch
+    plan = StepPlan.make(len(train_seqs), batch_size, epochs, min_steps, evals_per_epoch)
+    max_bad = patience * plan.evals_per_epoch
     opt = _optimizer(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, _linear_schedule(total, round(warmup_fraction * total))
+        opt, _linear_schedule(plan.total, round(warmup_fraction * plan.total))
     )
     model.to(device)
-    cp = checkpointing
-    st = (resume_state(cp.ckpt_dir, model, opt, sched, cp.fingerprint) if cp else None) or LoopState()
-    signals = stop_signals() if cp else contextlib.nullcontext(StopFlag())
-    bar = tqdm(total=total, initial=st.step, disable=not verbose, desc="finetune")
-    with signals as stop, bar:
-        model.train()
-        while st.epoch < epochs and not st.stopped:
-            if st.epoch_rng:  # resumed (or a later epoch): the order this epoch was drawn from
-                rng.bit_generator.state = json.loads(st.epoch_rng)
-            st.epoch_rng = json.dumps(rng.bit_generator.state)
-            batches = _bucketed_batches(lengths, batch_size, rng)
-            for b in range(st.batch + 1, len(batches) + 1):
-                idx = batches[b - 1]
-                inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
-                y = torch.from_numpy(train_y[idx]).to(device)
-                with autocast(device):
-                    logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
-                loss = torch.nn.functional.cross_entropy(logits.float(), y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-                cur_lr = opt.param_groups[0]["lr"]
-                opt.step()
-                sched.step()
-                st.step += 1
-                st.batch = b
-                st.losses.append(float(loss.detach()))
-                bar.update(1)
-                if cp and cp.on_step is not None:
-                    cp.on_step(st.step)
-                if b in eval_at:
-                    _evaluate(model, k, dev_seqs, dev_y, st, st.epoch + b / steps_per_epoch,
-                              cur_lr, batch_size, device, max_bad, bar)  # fmt: skip
-                if cp is not None and _checkpoint(cp, st, stop.signum, model, opt, sched):
-                    return None  # stop_at reached
-                if st.stopped:
-                    break
-            if not st.stopped:
-                st.epoch, st.batch = st.epoch + 1, 0
-                st.epoch_rng = json.dumps(rng.bit_generator.state)
-    if st.best_state is not None:
-        model.load_state_dict(st.best_state)
+
+    def batch_loss(idx: np.ndarray) -> torch.Tensor:
+        inputs = _encode_inputs(model, [train_seqs[i] for i in idx], k)
+        y = torch.from_numpy(train_y[idx]).to(device)
+        with autocast(device):
+            logits = _logits(model, {n: t.to(device) for n, t in inputs.items()})
+        return torch.nn.functional.cross_entropy(logits.float(), y)
+
+    def evaluate(st: LoopState, epoch: float, cur_lr: float) -> dict[str, str]:
+        return _evaluate(model, k, dev_seqs, dev_y, st, epoch, cur_lr, batch_size, device, max_bad)
+
+    st = run_loop(model, opt, sched, plan, lambda rng: _bucketed_batches(lengths, batch_size, rng),
+                  batch_loss, evaluate, seed=seed, max_grad_norm=max_grad_norm,
+                  checkpointing=checkpointing, verbose=verbose)  # fmt: skip
+    if st is None:
+        return None
     model.eval()
     return st.rows, st.best_row
-
-
-def _checkpoint(
-    cp: _Checkpointing,
-    st: LoopState,
-    signum: int,
-    model: torch.nn.Module,
-    opt: torch.optim.Optimizer,
-    sched: torch.optim.lr_scheduler.LRScheduler,
-) -> bool:
-    """After a step: checkpoint when due (every ``cp.every`` steps, a stop signal, ``stop_at``).
-
-    Raises :class:`PreemptedError` after a signal, once the checkpoint is written; returns
-    True at ``cp.stop_at``.
-    """
-    if signum or st.step % cp.every == 0 or st.step == cp.stop_at:
-        save_state(cp.ckpt_dir, st, model, opt, sched, cp.fingerprint, cp.keep)
-    if signum:
-        raise PreemptedError(f"received signal {signum}; checkpoint for step {st.step} "
-                             f"saved in {cp.ckpt_dir}, rerun to resume")
-    return st.step == cp.stop_at
 
 
 def _evaluate(
@@ -284,9 +221,11 @@ def _evaluate(
     batch_size: int,
     device: torch.device,
     max_bad: int,
-    bar: Any,
-) -> None:
-    """One dev evaluation: log row, best-so-far weights and the early-stopping counter."""
+) -> dict[str, str]:
+    """One dev evaluation: log row, best-so-far weights and the early-stopping counter.
+
+    Returns the progress bar's postfix.
+    """
     probs = predict_proba(model, dev_seqs, k, batch_size=max(batch_size, 64), device=device)
     dev_mcc = classification_metrics(dev_y, probs)["mcc"]
     row = {
@@ -299,7 +238,6 @@ def _evaluate(
     }
     st.rows.append(row)
     st.losses = []
-    bar.set_postfix(dev_mcc=f"{dev_mcc:.3f}", dev_loss=f"{row['dev_loss']:.3f}")
     key = [round(dev_mcc, 10), -row["dev_loss"]]
     improved = row["dev_loss"] < st.best_loss - 1e-4  # still learning (e.g. a plateau)
     st.best_loss = min(st.best_loss, row["dev_loss"])
@@ -313,6 +251,7 @@ def _evaluate(
         if st.bad >= max_bad:
             log.info("early stop at step %d (no dev improvement in %d evals)", st.step, st.bad)
             st.stopped = True
+    return {"dev_mcc": f"{dev_mcc:.3f}", "dev_loss": f"{row['dev_loss']:.3f}"}
 
 
 def _build_bert(
@@ -379,7 +318,7 @@ def _save_model_dir(
     training = training_hash(train if isinstance(train, str | Path)
                              else zip(train_rows[0], train_rows[1].tolist(), strict=True))  # fmt: skip
     kind = ("longseq" if isinstance(model, LongSeqClassifier)
-            else "gpt" if isinstance(model, GptClassifier)
+            else "gpt" if getattr(model, "input_kind", None) == "gpt"
             else "baseline" if isinstance(model, OneHotClassifier | KmerLRClassifier) else "bert")  # fmt: skip
     card = model_task_card(
         task_card, task=metrics.get("task"), n_classes=n_classes,
@@ -573,6 +512,9 @@ def finetune(
                                    device="cpu")  # fmt: skip
         init = "none"
     else:
+        if lm_dir is not None:  # dnalm.gpt pulls in transformers (~3 s of CPU): LM runs only
+            from dnalm.gpt.classify import build_gpt_classifier, is_gpt_dir
+            from dnalm.gpt.tokenizer import K as GPT_K
         if lm_dir is not None and is_gpt_dir(lm_dir):  # a DNAGPT-style LM (dnalm.gpt.classify)
             model, k = build_gpt_classifier(lm_dir, n_classes, scratch=scratch, seed=seed), GPT_K
             _check_gpt_lengths(model, seqs)
@@ -625,8 +567,8 @@ def finetune(
         if ckpt_dir is not None:
             fp = finetune_fingerprint(model_name, init, lm_dir, k, n_classes, settings,
                                       (seqs["train"], ys["train"]), (seqs["dev"], ys["dev"]))
-            cp = _Checkpointing(Path(ckpt_dir), int(checkpoint_every), int(keep_checkpoints),
-                                fp, stop_at, on_step)
+            cp = Checkpointing(Path(ckpt_dir), int(checkpoint_every), int(keep_checkpoints),
+                               fp, stop_at, on_step)
         trained = _train(
             model, k, seqs["train"], ys["train"], seqs["dev"], ys["dev"],
             epochs=epochs, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
@@ -716,10 +658,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = ap.parse_args(argv)
     text = Path(a.settings).read_text() if Path(a.settings).is_file() else a.settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    gpt = False
+    if a.lm_dir is not None:
+        from dnalm.gpt.classify import is_gpt_dir
+
+        gpt = is_gpt_dir(a.lm_dir)
     metrics = finetune(a.train, a.dev, a.test, a.out_dir, a.model, lm_dir=a.lm_dir,
                        scratch=is_scratch(a.model), seed=a.seed, task=a.task,
                        device=a.device, num_threads=a.threads, ckpt_dir=a.ckpt_dir, card=a.card,
-                       **finetune_kwargs(json.loads(text), a.model))  # fmt: skip
+                       **finetune_kwargs(json.loads(text), a.model, gpt=gpt))  # fmt: skip
     print(json.dumps(_json_safe(metrics)))
     return 0
 

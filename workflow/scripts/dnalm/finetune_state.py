@@ -32,7 +32,7 @@ import torch
 from dnalm import checkpoint as ckpt
 from dnalm.pretrain.fingerprint import fingerprint_changes, set_aside_checkpoints
 
-__all__ = ["LoopState", "finetune_fingerprint", "save_state", "resume_state"]
+__all__ = ["LoopState", "finetune_fingerprint", "regression_fingerprint", "save_state", "resume_state"]
 
 log = logging.getLogger("dnalm.finetune")
 
@@ -115,6 +115,26 @@ def _split_identity(seqs: Sequence[str], y: np.ndarray) -> str:
     return f"n={len(seqs)} sha256:{h.hexdigest()}"
 
 
+def _values_identity(seqs: Sequence[str], values: np.ndarray, features: np.ndarray) -> str:
+    """sha256 of ``sequence<TAB>value<TAB>features`` lines (exact float text), in row order."""
+    h = hashlib.sha256()
+    feats = np.asarray(features, dtype=np.float64).reshape(len(seqs), -1)
+    for s, v, f in zip(seqs, np.asarray(values, dtype=np.float64).tolist(), feats.tolist(), strict=True):
+        h.update(f"{s}\t{v!r}\t{','.join(repr(x) for x in f)}\n".encode())
+    return f"n={len(seqs)} sha256:{h.hexdigest()}"
+
+
+def _lm_identity(lm_dir: str | Path | None, init: str) -> dict[str, str]:
+    """sha256 of the LM files a run starts from (config and vocabulary; weights if pretrained)."""
+    lm: dict[str, str] = {}
+    if lm_dir is not None:
+        names = _LM_FILES if init == "pretrained" else _LM_FILES[:2]
+        for name in names:
+            p = Path(lm_dir) / name
+            lm[name] = f"sha256:{_sha256_file(p)}" if p.is_file() else "(absent)"
+    return lm
+
+
 def finetune_fingerprint(
     model_name: str,
     init: str,
@@ -147,16 +167,46 @@ def finetune_fingerprint(
     dict
         ``{"model", "init", "k", "n_classes", "lm", "settings", "data"}``.
     """
-    lm: dict[str, str] = {}
-    if lm_dir is not None:
-        names = _LM_FILES if init == "pretrained" else _LM_FILES[:2]
-        for name in names:
-            p = Path(lm_dir) / name
-            lm[name] = f"sha256:{_sha256_file(p)}" if p.is_file() else "(absent)"
-    fp = {"model": model_name, "init": init, "k": k, "n_classes": int(n_classes), "lm": lm,
+    fp = {"model": model_name, "init": init, "k": k, "n_classes": int(n_classes),
+          "lm": _lm_identity(lm_dir, init),
           "settings": dict(settings),
           "data": {"train": _split_identity(*train), "dev": _split_identity(*dev)}}  # fmt: skip
     return json.loads(json.dumps(fp))  # plain types, as they come back from a checkpoint
+
+
+def regression_fingerprint(
+    model_name: str,
+    init: str,
+    lm_dir: str | Path,
+    features: Sequence[str],
+    settings: Mapping[str, Any],
+    train: tuple[Sequence[str], np.ndarray, np.ndarray],
+    dev: tuple[Sequence[str], np.ndarray, np.ndarray],
+) -> dict[str, Any]:
+    """:func:`finetune_fingerprint` of a regression run (:mod:`dnalm.gpt.regress`).
+
+    Parameters
+    ----------
+    model_name : str
+    init : {"pretrained", "scratch"}
+    lm_dir : str or Path
+        The GPT language-model directory.
+    features : sequence of str
+        Names of the numeric features, in slot order.
+    settings : mapping
+        Training settings that change the result.
+    train, dev : tuple of (sequence of str, numpy.ndarray, shape=(n,), numpy.ndarray, shape=(n, F))
+        Sequences, targets and features of the training and dev splits (exact float values).
+
+    Returns
+    -------
+    dict
+        ``{"model", "init", "task_type", "features", "lm", "settings", "data"}``.
+    """
+    fp = {"model": model_name, "init": init, "task_type": "regression", "features": list(features),
+          "lm": _lm_identity(lm_dir, init), "settings": dict(settings),
+          "data": {"train": _values_identity(*train), "dev": _values_identity(*dev)}}  # fmt: skip
+    return json.loads(json.dumps(fp))
 
 
 def save_state(

@@ -47,7 +47,7 @@ __all__ = [
 _SELECTION = {"finetune": ("models", "seeds"), "attention": ("tasks", "model"),
               "motifs": ("tasks", "known_motifs", "sources"),
               "variants": ("tasks", "model", "classifier", "scatter"),
-              "attribution": ("tasks", "models", "methods", "variants"),
+              "attribution": ("tasks", "models", "task_models", "methods", "variants"),
               "modisco": ("tasks", "models", "methods")}  # fmt: skip
 SPLIT_NAMES = ("train", "dev", "test")
 
@@ -366,16 +366,21 @@ def scarce_tasks(cfg: Config) -> list[str]:
     return out
 
 
-def benefit_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
-    """``name`` of every LM and ``-scratch`` run of the data-scarce tasks (rule pretraining_benefit)."""
+def benefit_pairs(cfg: Config) -> list[tuple[str, str]]:
+    """``(task, lm)`` of rule pretraining_benefit: each LM with its ``-scratch`` control on the
+    data-scarce tasks, and each GPT LM with its ``-scratch`` control on every task listing both."""
+    scarce, gpt = set(scarce_tasks(cfg)), set(cfg.gpt_lms())
     out = []
-    for t in scarce_tasks(cfg):
+    for t in cfg.tasks:
         models = cfg.task_models(t)
-        lms = [m for m in models if m + SCRATCH_SUFFIX in models]
-        for m in lms:
-            for model in (m, m + SCRATCH_SUFFIX):
-                out += [f"{finetune_dir(t, model, s)}/{name}" for s in cfg.task_seeds(t)]
+        out += [(t, m) for m in models if m + SCRATCH_SUFFIX in models and (t in scarce or m in gpt)]
     return out
+
+
+def benefit_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:
+    """``name`` of every LM and ``-scratch`` run of :func:`benefit_pairs` (rule pretraining_benefit)."""
+    return [f"{finetune_dir(t, model, s)}/{name}" for t, m in benefit_pairs(cfg)
+            for model in (m, m + SCRATCH_SUFFIX) for s in cfg.task_seeds(t)]  # fmt: skip
 
 
 def first_seed_run(cfg: Config, task: str, model: str, name: str) -> str:
@@ -506,13 +511,19 @@ def attribution_has_coordinates(cfg: Config, task: str) -> bool:
     return spec is not None and spec.genome is not None  # imported tasks: with tasks.<t>.genome
 
 
+def attribution_models(cfg: Config, task: str) -> list[str]:
+    """Models attributed on a task: ``attribution.task_models.<task>``, else ``attribution.models``."""
+    att = cfg.attribution
+    return list(att.task_models.get(task, att.models))
+
+
 def attribution_outputs(cfg: Config) -> list[str]:
     """Every attribution file: task x model (first seed) x method, ``.npz`` and ``.bw``."""
     att = cfg.attribution
     out = []
     for t in att.tasks:
         seed = cfg.task_seeds(t)[0]
-        for m in att.models:
+        for m in attribution_models(cfg, t):
             d = attribution_dir(t, m, seed)
             for method in att.methods:
                 out.append(f"{d}/{method}.npz")
@@ -521,7 +532,7 @@ def attribution_outputs(cfg: Config) -> list[str]:
     if att.variants != "off":
         for t in attribution_variant_tasks(cfg):
             seed = cfg.task_seeds(t)[0]
-            out += [f"{attribution_dir(t, m, seed)}/variants_ism.tsv.gz" for m in att.models]
+            out += [f"{attribution_dir(t, m, seed)}/variants_ism.tsv.gz" for m in attribution_models(cfg, t)]
     return out
 
 
@@ -557,6 +568,14 @@ def modisco_selection(cfg: Config) -> tuple[list[str], list[str], list[str]]:
             list(att.methods if mod.methods is None else mod.methods))  # fmt: skip
 
 
+def modisco_models(cfg: Config, task: str) -> list[str]:
+    """Models TF-MoDISco reads on a task: ``modisco.models`` (those attributed on it), else all
+    attributed on it (:func:`attribution_models`)."""
+    have = attribution_models(cfg, task)
+    chosen = cfg.modisco.models
+    return have if chosen is None else [m for m in chosen if m in have]
+
+
 def attribution_motif_dir(task: str, model: str, seed: int | str, method: str) -> str:
     """One TF-MoDISco run (``dnalm.attribution_motifs.OUTPUT_FILES`` inside)."""
     return f"results/attribution_motifs/{task}/{model}/seed{seed}/{method}"
@@ -564,12 +583,12 @@ def attribution_motif_dir(task: str, model: str, seed: int | str, method: str) -
 
 def attribution_motif_runs(cfg: Config, task: str) -> list[dict[str, Any]]:
     """The TF-MoDISco runs of a task: ``{model, seed, method, dir}`` (first seed, as attribution)."""
-    tasks, models, methods = modisco_selection(cfg)
+    tasks, _, methods = modisco_selection(cfg)
     if task not in tasks:
         return []
     seed = cfg.task_seeds(task)[0]
     return [{"model": m, "seed": seed, "method": meth, "dir": attribution_motif_dir(task, m, seed, meth)}
-            for m in models for meth in methods]  # fmt: skip
+            for m in modisco_models(cfg, task) for meth in methods]  # fmt: skip
 
 
 def attribution_motif_inputs(cfg: Config, task: str, model: str, seed: int | str, method: str) -> dict[str, Any]:
@@ -841,7 +860,7 @@ def final_outputs(cfg: Config) -> list[str]:
         out.append(regression_table())
     if cfg.tasks and cfg.finetune.models:
         out.append("results/summary/benchmarks.tsv")
-    if scarce_tasks(cfg):
+    if benefit_pairs(cfg):
         out.append("results/summary/pretraining_benefit.tsv")
     if cfg.finetune.models and pooling_groups(cfg):
         out.append(long_input_summary_file())

@@ -10,7 +10,8 @@ them against Snakemake's own dry run. Costs are estimates:
 - fine-tuning: training tokens (``max(epochs x batches, min_steps)`` steps) at the training
   rate plus dev/test forward passes at ``inference_speedup`` x that rate;
 - attention, variants: forward passes over test windows, variants and their null;
-- genome preparation and corpus: bases / a CPU rate; every other CPU job a fixed few minutes.
+- genome preparation and corpus: bases / a CPU rate; every other CPU job a fixed few minutes,
+  ``splice_loop_train`` those minutes per model it trains (``hard_negatives.eval_seeds`` a round).
 
 Jobs of ``plan.gpu_rules`` count as GPU-hours, every other job as CPU-hours. Sizes only known
 after a download come from ``plan.genomes``, ``plan.task_rows`` and
@@ -86,6 +87,8 @@ class Plan:
     disk_gb: dict[str, float]
     deferred: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: models trained per rule where one job trains several (``splice_loop_train``: eval_seeds each)
+    trainings: dict[str, int] = field(default_factory=dict)
 
     def stage_jobs(self) -> dict[str, int]:
         """Job count per stage."""
@@ -107,7 +110,8 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": self.rows(), "jobs_per_rule": dict(self.jobs),
-                "jobs_after_checkpoints": dict(self.deferred), "notes": list(self.notes)}
+                "jobs_after_checkpoints": dict(self.deferred), "trainings_per_rule": dict(self.trainings),
+                "notes": list(self.notes)}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- sizes
@@ -276,12 +280,14 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     """Every job of the DAG by rule, mirroring the rules' inputs and ``dnalm.paths.final_outputs``."""
     from dnalm.paths import (
         attribution_has_coordinates,
+        attribution_models,
         attribution_variant_tasks,
+        benefit_pairs,
         expression_tasks,
         gpt_regression_outputs,
+        modisco_models,
         modisco_selection,
         regression_outputs,
-        scarce_tasks,
     )
     from dnalm.paths import pooling_groups as long_input_groups
     from dnalm.reporting import task_sections
@@ -335,7 +341,7 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
     add("dataset_build", len(cfg.tasks) - len(loop))  # a loop task's dataset: splice_loop_final
     for rule in ("splice_round0", "splice_loop_heldout", "splice_loop_final", "splice_loop_table"):
         add(rule, len(loop))
-    add("splice_loop_train", sum(n + 1 for n in loop.values()))  # cnn-sized: cpu_minutes_per_job
+    add("splice_loop_train", sum(n + 1 for n in loop.values()))  # costed by _splice_loop_trainings
     add("splice_loop_mine", sum(loop.values()))
     add("imported_bed", sum(cfg.tasks[t].kind == "imported" for t in cfg.tasks))
     add("dataset_build", len(ctasks), later=True)
@@ -352,20 +358,21 @@ def _jobs(cfg: Config, notes: list[str]) -> _Jobs:
         add("gpt_finetune", gpt, is_later)
         add("baseline_finetune", sum(m in BASELINES for _, m, _ in group), is_later)
     add("summary_build", int(bool(cfg.tasks and cfg.finetune.models)))
-    add("pretraining_benefit", int(bool(scarce_tasks(cfg))))
+    add("pretraining_benefit", int(bool(benefit_pairs(cfg))))
     add("long_input_summary", int(bool(cfg.finetune.models and long_input_groups(cfg))))
     add("expression_ridge", len(regression_outputs(cfg)))
     add("gpt_regress", len(gpt_regression_outputs(cfg)))
     add("regression_summary", int(bool(expression_tasks(cfg))))
     add("attention_extract", len(att_pairs))
     add("motif_discover", len(cfg.motifs.tasks))
-    mod_tasks, mod_models, mod_methods = modisco_selection(cfg)
-    add("attribution_motifs", len(mod_tasks) * len(mod_models) * len(mod_methods))
+    mod_tasks, _, mod_methods = modisco_selection(cfg)
+    add("attribution_motifs", sum(len(modisco_models(cfg, t)) for t in mod_tasks) * len(mod_methods))
     add("interpretation_summary", len(mod_tasks))
     att = cfg.attribution  # one maps job (every method) and one bigWig job per task x model
-    add("attribution_maps", len(att.tasks) * len(att.models))
-    add("attribution_bigwig", sum(attribution_has_coordinates(cfg, t) for t in att.tasks) * len(att.models))
-    add("attribution_variants", (att.variants != "off") * len(attribution_variant_tasks(cfg)) * len(att.models))
+    n_att = {t: len(attribution_models(cfg, t)) for t in att.tasks}
+    add("attribution_maps", sum(n_att.values()))
+    add("attribution_bigwig", sum(attribution_has_coordinates(cfg, t) * n_att[t] for t in att.tasks))
+    add("attribution_variants", (att.variants != "off") * sum(n_att[t] for t in attribution_variant_tasks(cfg)))
     known = {cfg.motifs.known_motifs.get(cfg.tasks[t].genome or "")
              for t in [*cfg.motifs.tasks, *mod_tasks]}  # fmt: skip
     add("known_motifs_download", len(known.intersection(cfg.motifs.sources)))
@@ -430,7 +437,26 @@ class _Costs:
 #: Rules whose cost is modelled from tokens or bases; every other CPU job costs cpu_minutes_per_job.
 _MODELLED = ("genome_download", "genome_prepare", "corpus_shard", "bert_pretrain", "bert_finetune",
              "baseline_finetune", "attention_extract", "variant_score_shard", "variant_score",
-             "gpt_pretrain", "gpt_finetune", "gpt_regress", "haplotypes_gpt")  # fmt: skip
+             "gpt_pretrain", "gpt_finetune", "gpt_regress", "haplotypes_gpt",
+             "splice_loop_train")  # fmt: skip
+
+
+def _splice_loop_trainings(cfg: Config, task: str) -> list[int]:
+    """Models each ``splice_loop_train`` job of a task trains, rounds 0..N (none: no loop).
+
+    Every round trains ``hard_negatives.eval_seeds`` models (the mining model, then seeds
+    ``seed + 1, ...`` scored on the held-out pool only); the last round copies its mining model
+    from the task's own fine-tuning run when :func:`dnalm.paths.splice_train_inputs` names one.
+    """
+    from dnalm.paths import splice_train_inputs
+
+    hn = cfg.tasks[task].hard_negatives
+    if hn is None:
+        return []
+    per_round = [hn.eval_seeds] * (hn.rounds + 1)
+    if "trained" in splice_train_inputs(cfg, task, hn.rounds):
+        per_round[-1] -= 1
+    return per_round
 
 
 def _pretrain_tokens(cfg: Config, lm: str) -> float:
@@ -501,6 +527,9 @@ def _costs(cfg: Config, jb: _Jobs, notes: list[str]) -> _Costs:
     for rule, n in every.items():
         if rule not in _MODELLED and not c.on_gpu(rule):
             c.hours(rule, n * tp.cpu_minutes_per_job * 60)
+    for task in cfg.tasks:  # a cnn-sized model: cpu_minutes_per_job per model, a job at least one
+        models = sum(max(1, n) for n in _splice_loop_trainings(cfg, task))
+        c.hours("splice_loop_train", models * tp.cpu_minutes_per_job * 60)
     for lm in cfg.trained_lms():
         spec = cfg.language_models[lm]
         keep = cfg.pretrain_presets[spec.preset].keep_checkpoints
@@ -583,7 +612,9 @@ def plan(cfg: Config) -> Plan:
     if assumed:
         notes.append(f"tasks without plan.task_rows assume {cfg.plan.default_task_rows} rows: "
                      + ", ".join(assumed))  # fmt: skip
-    return Plan(jobs, costs.cpu, costs.gpu, costs.disk, deferred, list(dict.fromkeys(notes)))
+    loop_models = sum(sum(_splice_loop_trainings(cfg, t)) for t in cfg.tasks)
+    trainings = {"splice_loop_train": loop_models} if loop_models else {}
+    return Plan(jobs, costs.cpu, costs.gpu, costs.disk, deferred, list(dict.fromkeys(notes)), trainings)
 
 # ----------------------------------------------------------------------------- output
 

@@ -9,7 +9,7 @@ windows.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -17,19 +17,22 @@ from tqdm.auto import tqdm
 
 from dnalm._compat import resolve_device
 from dnalm._validate import validate_k
-from dnalm.attribution._encode import onehot_nl4, token_ids
+from dnalm.attribution._encode import N_CODE, onehot_nl4, seqs_to_codes, token_ids
+from dnalm.attribution._gpt import GptLayout, fused_gelu, gpt_layout, gpt_logits, gpt_token_ids
+from dnalm.attribution.result import Attribution
 
 #: Model kinds the attribution methods accept (``model.input_kind``; BERT models have none).
-KINDS = ("bert", "onehot")
+KINDS = ("bert", "onehot", "gpt")
 
 
 def model_kind(model: torch.nn.Module) -> str:
-    """``"bert"`` (k-mer tokens) or ``"onehot"`` (dnalm.baselines); other kinds raise."""
+    """``"bert"`` (k-mer tokens), ``"onehot"`` (dnalm.baselines) or ``"gpt"`` (dnalm.gpt.classify);
+    other kinds raise."""
     kind = getattr(model, "input_kind", "bert")
     if kind not in KINDS:
         raise ValueError(
-            f"attribution supports k-mer BERT classifiers and one-hot baselines, got a "
-            f"{type(model).__name__} with input_kind={kind!r}"
+            f"attribution supports k-mer BERT classifiers, one-hot baselines and GPT classifiers, "
+            f"got a {type(model).__name__} with input_kind={kind!r}"
         )
     return kind
 
@@ -44,7 +47,10 @@ def n_classes(model: torch.nn.Module) -> int:
 
 @contextlib.contextmanager
 def evaluating(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
-    """Run ``model`` in eval mode on ``device``; restore its mode and device afterwards."""
+    """Run ``model`` in eval mode on ``device``; restore its mode and device afterwards.
+
+    GPT classifiers also run with fused GELU kernels (:func:`._gpt.fused_gelu`, same function).
+    """
     was_training = model.training
     try:
         before = next(model.parameters()).device
@@ -52,8 +58,10 @@ def evaluating(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
         before = device
     model.to(device)
     model.eval()
+    fast = fused_gelu(model) if getattr(model, "input_kind", None) == "gpt" else contextlib.nullcontext()
     try:
-        yield
+        with fast:
+            yield
     finally:
         model.train(was_training)
         model.to(before)
@@ -64,9 +72,9 @@ class Scorer:
 
     Parameters
     ----------
-    model : transformers.BertForSequenceClassification or dnalm.baselines.OneHotClassifier
+    model : transformers.BertForSequenceClassification, dnalm.baselines.OneHotClassifier or dnalm.gpt.classify.GptClassifier
     k : int or None
-        k-mer size of a BERT model; ignored (may be None) for one-hot models.
+        k-mer size of a BERT model; ignored (may be None) for one-hot and GPT models.
     positive_class : int, optional
         Default is 1.
     device : str or torch.device, optional
@@ -78,6 +86,7 @@ class Scorer:
         self.model = model
         self.kind = model_kind(model)
         self.k = validate_k(k) if self.kind == "bert" else None
+        self.layout: GptLayout | None = None  # GPT: set by check_length
         nc = n_classes(model)
         if isinstance(positive_class, bool) or not 0 <= int(positive_class) < nc or nc < 2:
             raise ValueError(f"`positive_class` must be in 0..{nc - 1} of a {nc}-class model, "
@@ -86,8 +95,10 @@ class Scorer:
         self.device = resolve_device(device)
 
     def check_length(self, L: int) -> None:
-        """Raise when windows of ``L`` bp do not fit the model's positions."""
-        if self.kind == "bert":
+        """Raise when windows of ``L`` bp do not fit the model's positions (GPT: find its layout)."""
+        if self.kind == "gpt":
+            self.layout = gpt_layout(self.model, L)
+        elif self.kind == "bert":
             need = L - self.k + 3
             have = int(self.model.config.max_position_embeddings)
             if need > have:
@@ -95,7 +106,14 @@ class Scorer:
                                  f"the model's {have} positions")
 
     def word_embeddings(self) -> torch.nn.Embedding:
+        if self.kind == "gpt":
+            return self.model.gpt.transformer.get_input_embeddings()
         return self.model.get_input_embeddings()
+
+    def _gpt_layout(self) -> GptLayout:
+        if self.layout is None:
+            raise RuntimeError("call Scorer.check_length(L) before scoring a GPT classifier")
+        return self.layout
 
     def inputs(self, codes: np.ndarray) -> torch.Tensor:
         """The input attributions are taken on, on the scorer's device.
@@ -103,9 +121,14 @@ class Scorer:
         Returns
         -------
         torch.Tensor
-            BERT: word embeddings of ``[CLS] k-mers [SEP]``, shape (B, T, H); one-hot models:
+            BERT: word embeddings of ``[CLS] k-mers [SEP]``, shape (B, T, H); GPT: token
+            embeddings of the classifier's input rows, shape (B, T, H); one-hot models:
             shape (B, 4, L).
         """
+        if self.kind == "gpt":
+            self._gpt_layout()
+            ids = torch.from_numpy(gpt_token_ids(self.model, codes)[0]).to(self.device)
+            return self.word_embeddings()(ids).detach()
         if self.kind == "bert":
             ids = torch.from_numpy(token_ids(codes, self.k)).to(self.device)
             return self.word_embeddings()(ids).detach()
@@ -116,9 +139,15 @@ class Scorer:
         if self.kind == "bert":
             mask = torch.ones(x.shape[:2], dtype=torch.long, device=x.device)
             z = self.model(inputs_embeds=x, attention_mask=mask).logits
+        elif self.kind == "gpt":
+            z = gpt_logits(self.model, x, self._gpt_layout())
         else:
             lengths = torch.full((x.shape[0],), x.shape[-1], dtype=torch.long)
             z = self.model(x, lengths)
+        return self.logits_to_log_odds(z)
+
+    def logits_to_log_odds(self, z: torch.Tensor) -> torch.Tensor:
+        """Positive-class log-odds (B,) of class logits (B, n_classes)."""
         z = z.float()
         pos = z[:, self.positive_class]
         other = torch.cat([z[:, : self.positive_class], z[:, self.positive_class + 1 :]], dim=1)
@@ -135,6 +164,36 @@ def check_batch_size(batch_size: int) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
     return int(batch_size)
+
+
+def prepare(model: torch.nn.Module, seqs: Sequence[str], k: int | None, batch_size: int,
+            positive_class: int, device: str | torch.device | None) -> tuple[Scorer, np.ndarray, int]:
+    """What every method starts with: a scorer fit for the windows, their codes, the batch size.
+
+    Returns
+    -------
+    scorer : Scorer
+        :meth:`Scorer.check_length` already passed for the windows' length.
+    codes : numpy.ndarray, shape=(n, L), dtype=uint8
+    batch_size : int
+        Checked by :func:`check_batch_size`.
+    """
+    batch_size = check_batch_size(batch_size)
+    codes = seqs_to_codes(seqs)
+    scorer = Scorer(model, k, positive_class, device)
+    scorer.check_length(codes.shape[1])
+    return scorer, codes, batch_size
+
+
+def to_attribution(hyp: np.ndarray, codes: np.ndarray, score: np.ndarray,
+                   ref_score: np.ndarray | None = None) -> Attribution:
+    """What every method returns: ``hyp`` (n, L, 4) with N positions set to 0 (in place), the
+    contribution of the base that is there, the one-hot windows and their scores."""
+    hyp[codes == N_CODE] = 0.0
+    onehot = onehot_nl4(codes)
+    attr = (hyp * onehot).sum(axis=2)
+    return Attribution(hyp=hyp, attr=attr, onehot=onehot, score=score, prob=sigmoid(score),
+                       ref_score=ref_score)
 
 
 def batched_scores(

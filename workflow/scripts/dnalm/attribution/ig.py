@@ -21,6 +21,9 @@ the sum (completeness) at the window ends. The hypothetical contribution of base
 replaces ``l`` by ``b`` in every covering k-mer: ``sum_t (E[kmer_t with b at l] - E[r_t]) · g_t / k``,
 which for the base that is there is the IG share above.
 
+GPT classifiers (non-overlapping 6-mer tokens) are attributed on their token embeddings the same
+way, each token's IG split evenly over its bases (:mod:`._gpt`).
+
 The reference never holds the same base at every position, so windows with N are handled
 approximately: N positions get 0 and completeness holds only for windows without N.
 """
@@ -34,14 +37,14 @@ import torch
 from tqdm.auto import tqdm
 
 from dnalm.attribution._encode import (
-    N_CODE,
     kmer_digit_weight,
     onehot_nl4,
     seqs_to_codes,
     to_kmer_code,
     token_ids,
 )
-from dnalm.attribution._score import Scorer, batched_scores, check_batch_size, evaluating, sigmoid
+from dnalm.attribution._gpt import gpt_hyp, gpt_token_ids
+from dnalm.attribution._score import Scorer, batched_scores, evaluating, prepare, to_attribution
 from dnalm.attribution.reference import shuffled_references
 from dnalm.attribution.result import Attribution
 from dnalm.kmers import UNK_ID
@@ -120,6 +123,14 @@ def _kmer_hyp(scorer: Scorer, g: torch.Tensor, codes: np.ndarray, ref_codes: np.
     return hyp
 
 
+def _gpt_pair_hyp(scorer: Scorer, g: torch.Tensor, codes: np.ndarray, ref_codes: np.ndarray) -> np.ndarray:
+    """(P, T, H) mean gradients of a GPT classifier -> (P, L, 4) (:func:`._gpt.gpt_hyp`)."""
+    E = scorer.word_embeddings().weight.detach().double()
+    ids = gpt_token_ids(scorer.model, codes)[0]
+    ref_ids = gpt_token_ids(scorer.model, ref_codes)[0]
+    return gpt_hyp(E, g, codes, ids, ref_ids, scorer.layout)
+
+
 def integrated_gradients(
     model: torch.nn.Module,
     seqs: Sequence[str],
@@ -137,11 +148,11 @@ def integrated_gradients(
 
     Parameters
     ----------
-    model : transformers.BertForSequenceClassification or dnalm.baselines.OneHotClassifier
+    model : transformers.BertForSequenceClassification, dnalm.baselines.OneHotClassifier or dnalm.gpt.classify.GptClassifier
     seqs : sequence of str, length n
         Windows of one length L (ACGTN, any case) in the model's orientation.
     k : int or None
-        k-mer size of a BERT model; None (or anything) for a one-hot model.
+        k-mer size of a BERT model; None (or anything) for one-hot and GPT models.
     steps : int, optional
         Midpoint-rule points along each path. Default is 32.
     n_shuffles : int, optional
@@ -170,14 +181,11 @@ def integrated_gradients(
     -----
     Cost: ``n * n_shuffles * steps`` forward and backward rows.
     """
-    batch_size = check_batch_size(batch_size)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"`steps` must be a positive integer, got {steps!r}")
     seqs = list(seqs)
-    codes = seqs_to_codes(seqs)
+    scorer, codes, batch_size = prepare(model, seqs, k, batch_size, positive_class, device)
     n, L = codes.shape
-    scorer = Scorer(model, k, positive_class, device)
-    scorer.check_length(L)
     refs = _ref_codes(seqs, references, n_shuffles, seed, L)
     S = refs.shape[1]
     pi, ps = np.divmod(np.arange(n * S), S)
@@ -189,14 +197,12 @@ def integrated_gradients(
             g = _avg_grads(scorer, codes, refs, (i, s), steps, batch_size)
             if scorer.kind == "onehot":
                 h = _onehot_hyp(g, refs[i, s])
+            elif scorer.kind == "gpt":
+                h = _gpt_pair_hyp(scorer, g, codes[i], refs[i, s])
             else:
                 h = _kmer_hyp(scorer, g, codes[i], refs[i, s])
             np.add.at(hyp, i, h / S)
         score = batched_scores(scorer, n, lambda sl: codes[sl], batch_size)
         flat = refs.reshape(n * S, L)
         rs = batched_scores(scorer, n * S, lambda sl: flat[sl], batch_size)
-    hyp[codes == N_CODE] = 0.0
-    onehot = onehot_nl4(codes)
-    attr = (hyp * onehot).sum(axis=2)
-    return Attribution(hyp=hyp, attr=attr, onehot=onehot, score=score, prob=sigmoid(score),
-                       ref_score=rs.reshape(n, S).mean(axis=1))
+    return to_attribution(hyp, codes, score, rs.reshape(n, S).mean(axis=1))

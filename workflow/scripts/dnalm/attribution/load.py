@@ -18,7 +18,7 @@ class LoadedClassifier(NamedTuple):
 
     model: torch.nn.Module
     k: int | None  # None for one-hot models
-    kind: str  # "bert" or "onehot"
+    kind: str  # "bert", "onehot" or "gpt"
     card: Card
 
 

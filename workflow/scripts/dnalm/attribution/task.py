@@ -68,7 +68,7 @@ def attribute_task(
     Parameters
     ----------
     model_dir : str or pathlib.Path
-        Fine-tuned model directory (BERT or one-hot baseline).
+        Fine-tuned model directory (BERT, one-hot baseline or GPT classifier).
     test : str or pathlib.Path
         The task's ``test.tsv.gz``.
     out_dir : str or pathlib.Path

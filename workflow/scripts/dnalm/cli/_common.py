@@ -272,10 +272,14 @@ class LoadedModel:
     ----------
     model : torch.nn.Module
         ``BertForSequenceClassification``, ``LongSeqClassifier``, a baseline
-        (``OneHotClassifier``, ``KmerLRClassifier``) or ``BertForMaskedLM``; in eval mode.
+        (``OneHotClassifier``, ``KmerLRClassifier``), a GPT classifier
+        (:class:`dnalm.gpt.classify.GptClassifier`), ``BertForMaskedLM`` or a GPT language model
+        (:class:`dnalm.gpt.model.DnaGptModel`); in eval mode.
     k : int
-        k-mer size; 1 for baselines (they read bases, not k-mers).
-    kind : {"classifier", "long", "baseline", "lm"}
+        k-mer size; 1 for baselines (they read bases, not k-mers); 6 for GPT models
+        (non-overlapping 6-mers).
+    kind : {"classifier", "long", "baseline", "gpt", "lm", "gpt_lm"}
+        ``gpt``: a fine-tuned GPT classifier; ``gpt_lm``: a pretrained GPT language model.
     labels : list of str
         Class names (``id2label`` of the model directory, else "0", "1", ...); empty for a
         language model.
@@ -283,8 +287,8 @@ class LoadedModel:
         Input length in bp (task card, else ``--window``, else a baseline's ``length``); None
         when unknown.
     max_tokens : int
-        Tokens per forward pass the BERT accepts (``max_position_embeddings``); 0 for
-        baselines (no limit).
+        Tokens per forward pass the model accepts (BERT: ``max_position_embeddings``; GPT:
+        ``n_positions``, template included); 0 for baselines (no limit).
     card : dict
         The task card's JSON (empty when there is none).
     path : pathlib.Path or None
@@ -301,11 +305,23 @@ class LoadedModel:
     path: Path | None = None
 
     @property
+    def is_gpt(self) -> bool:
+        """Whether the model is a GPT (a fine-tuned classifier or a language model)."""
+        return self.kind in ("gpt", "gpt_lm")
+
+    @property
     def bert(self):
         """The underlying ``BertModel``."""
-        if self.kind == "baseline":
-            raise CliError(f"{self.path}: a baseline model ({type(self.model).__name__}) has no BERT")
+        if self.kind == "baseline" or self.is_gpt:
+            raise CliError(f"{self.path}: a {type(self.model).__name__} model has no BERT")
         return self.model.bert
+
+    @property
+    def gpt(self):
+        """The underlying :class:`dnalm.gpt.model.DnaGptModel` of a GPT classifier or LM."""
+        if not self.is_gpt:
+            raise CliError(f"{self.path}: a {type(self.model).__name__} model is not a GPT")
+        return self.model.gpt if self.kind == "gpt" else self.model
 
 
 def _card(model_dir: Path, card: str | Path | None) -> dict[str, Any]:
@@ -323,6 +339,13 @@ def _card(model_dir: Path, card: str | Path | None) -> dict[str, Any]:
         raise CliError(str(e)) from None
 
 
+def _is_gpt_classifier(cfg_path: Path) -> bool:
+    """Whether a GPT ``config.json`` is a fine-tuned classifier's (it names its label tokens)."""
+    from dnalm.gpt.classify import CLASSIFIER_KEY
+
+    return CLASSIFIER_KEY in json.loads(cfg_path.read_text())
+
+
 def load_model(
     path: str | Path,
     allow_lm: bool = False,
@@ -336,11 +359,12 @@ def load_model(
     ----------
     path : str or pathlib.Path
         ``results/finetune/<task>/<model>/seed<s>/model`` (any kind: BERT, long-input,
-        baseline) or ``results/pretrain/<lm>/model``, or a hub id ``org/name[@rev]`` in the
+        baseline, GPT) or ``results/pretrain/<lm>/model`` (BERT or GPT), or a hub id ``org/name[@rev]`` in the
         local HF cache (:func:`resolve_model`).
     allow_lm : bool, optional
-        Accept a masked-LM directory (``BertForMaskedLM``); baselines are then refused (the
-        callers need a BERT). Default is False.
+        Accept a language-model directory (``BertForMaskedLM``, or a GPT language model as kind
+        ``gpt_lm``); baselines are then refused (the callers need a transformer's hidden
+        states). Default is False.
     card : str or pathlib.Path, optional
         Task card (``results/datasets/<task>/card.json``). Default is ``path/card.json``, which
         every fine-tuned model directory holds.
@@ -368,7 +392,12 @@ def load_model(
     raw_card = _card(d, card)
     default_window = None
     try:
-        if any(a.endswith("ForMaskedLM") for a in archs) or (not archs and allow_lm and not
+        if allow_lm and "DnaGptModel" in archs and not _is_gpt_classifier(cfg_path):
+            from dnalm.gpt.model import load_gpt_dir
+            from dnalm.gpt.tokenizer import K as GPT_K
+
+            model, k, kind, labels = load_gpt_dir(d)[0], GPT_K, "gpt_lm", []
+        elif any(a.endswith("ForMaskedLM") for a in archs) or (not archs and allow_lm and not
                                                                (d / "longseq.json").is_file()):
             if not allow_lm:
                 raise CliError(
@@ -386,10 +415,9 @@ def load_model(
         raise
     except (OSError, ValueError) as e:
         raise CliError(f"{d}: cannot load model ({e})") from None
-    if allow_lm and kind in ("baseline", "gpt"):  # embeddings and LLRs need a BERT
-        what = "baseline" if kind == "baseline" else "GPT classifier"
-        raise CliError(f"{d}: is a {type(model).__name__} {what}; this subcommand needs a BERT "
-                       "(a language model or a fine-tuned BERT)")
+    if allow_lm and kind == "baseline":  # embeddings need a transformer's hidden states
+        raise CliError(f"{d}: is a {type(model).__name__} baseline; this subcommand needs a "
+                       "BERT or GPT (a language model or a fine-tuned classifier)")
     card_k = raw_card.get("k")
     if kind != "baseline" and card_k is not None and int(card_k) != int(k):
         raise CliError(f"{d}: task card has k={card_k} but the model's vocabulary is k={k}")
@@ -404,16 +432,19 @@ def load_model(
         )
     win = int(card_window) if card_window is not None else window
     max_tokens = (0 if kind == "baseline" else int(model.max_positions) if kind == "gpt"
+                  else int(model.config.n_positions) if kind == "gpt_lm"
                   else int(model.config.max_position_embeddings))  # fmt: skip
     return LoadedModel(model, int(k), kind, labels, win, max_tokens, raw_card, d)
 
 
 def max_bp(lm: LoadedModel) -> int | None:
-    """Longest sequence (bp) one BERT pass takes; None for long-input classifiers and baselines."""
+    """Longest sequence (bp) one BERT or GPT pass takes; None for long-input classifiers and baselines."""
     if lm.kind in ("long", "baseline"):
         return None
-    if lm.kind == "gpt":  # non-overlapping 6-mers + 4 template positions (dnalm.gpt.classify)
-        return int(lm.model.max_bases)
+    if lm.is_gpt:  # non-overlapping 6-mers + 4 template positions (dnalm.gpt.classify)
+        from dnalm.gpt.classify import N_TEMPLATE
+
+        return (lm.max_tokens - N_TEMPLATE) * lm.k
     return lm.max_tokens - 2 + lm.k - 1  # [CLS] k-mers [SEP]
 
 

@@ -143,6 +143,12 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--n-heatmap must be >= 1, got {args.n_heatmap}")
     heatmap = Path(args.heatmap) if args.heatmap else out.with_suffix(".png")
     lm = load_model(args.model, card=args.card)
+    if lm.kind == "gpt":
+        raise CliError(
+            f"{args.model}: is a GPT classifier; attention scores are DNABERT-viz's [CLS] row "
+            "of a BERT's bidirectional attention, and a GPT has no [CLS] token (its causal "
+            "attention rows weigh only earlier positions); use a fine-tuned BERT classifier"
+        )
     if lm.kind != "classifier":
         raise CliError(
             f"{args.model}: attention needs a BERT classifier directory, not a long-input "

@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
             args.bed, args.genome, lm.window, int(tss) if tss is not None else None
         )
     else:
-        records = read_fasta(args.fasta, min_len=lm.k)
+        records = read_fasta(args.fasta, min_len=1 if lm.is_gpt else lm.k)
         seqs = fit_window(records, lm.window, args.window_policy, args.fasta)
         check_fits([r._replace(seq=s) for r, s in zip(records, seqs, strict=True)], lm, args.fasta)
         ids = pd.DataFrame({"id": [r.id for r in records]})

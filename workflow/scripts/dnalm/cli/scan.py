@@ -2,7 +2,8 @@
 
 Windows of the model's length (task card's ``window_length``, else ``--window``) start every
 ``--stride`` bp along each contig (``--contigs``, default all) or each merged ``--regions``
-interval, and are read and predicted chunk by chunk, so memory stays flat. Each window is
+interval, and are read and predicted chunk by chunk, so memory stays flat. MODEL is any
+fine-tuned classifier (BERT, long-input, baseline or GPT). Each window is
 scored on both strands by default (the larger probability is kept; --strand + for forward only). Long-input
 (DNABERT-XL style) models take their windows whole. Outputs, written together atomically:
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from dnalm.cli._common import CliError, add_common, load_model, setup
+from dnalm.cli._common import CliError, add_common, load_model, max_bp, setup
 
 __all__ = ["add_parser", "run"]
 
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     lm = load_model(args.model, card=args.card, window=args.window)
     if lm.window is None:
         raise CliError(f"{args.model}: no task card gives the window; pass --window (or --card)")
+    limit = max_bp(lm)
+    if limit is not None and lm.window > limit:
+        raise CliError(f"{args.model}: the {lm.window}-bp window is longer than this model takes "
+                       f"({limit} bp)")
     n_classes = len(lm.labels)
     if not 0 <= args.positive_class < n_classes:
         raise CliError(f"--positive-class {args.positive_class}: the model has {n_classes} classes")

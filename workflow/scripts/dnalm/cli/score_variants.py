@@ -4,7 +4,8 @@ Each ALT allele (multi-allelic records allele by allele) is checked against the 
 mismatches are skipped and counted, or fail with ``--strict-ref``), left-normalised, and
 scored in a window of the model's length with the variant at its centre: ref vs alt
 positive-class probability, DNABERT's ``diff`` and ``logOR``, and with ``--lm`` the zero-shot
-masked-LM log-likelihood ratio (SNVs). A deletion pulls flanking bases into the alt window,
+masked-LM log-likelihood ratio (SNVs). MODEL is any fine-tuned classifier (BERT, long-input,
+baseline, or GPT: its class logits at the ``<B>`` query); ``--lm`` must be a BERT masked LM. A deletion pulls flanking bases into the alt window,
 an insertion trims it, as DNABERT's mutate_seqs. Outputs, written together atomically:
 
     OUT.vcf.gz  the records with INFO DNALM_PREF, DNALM_PALT, DNALM_DIFF, DNALM_LOGOR, DNALM_LLR
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from dnalm.cli._common import CliError, add_common, load_model, setup
+from dnalm.cli._common import CliError, add_common, load_model, max_bp, setup
 
 __all__ = ["add_parser", "run"]
 
@@ -34,7 +35,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("model", metavar="MODEL", help="fine-tuned model directory")
     p.add_argument("--vcf", required=True, help="VCF (plain or gzip; no index needed)")
     p.add_argument("--genome", required=True, help="indexed genome FASTA (bgzip + .fai/.gzi, or plain)")
-    p.add_argument("--lm", help="pretrained language-model directory for the zero-shot LLR")
+    p.add_argument("--lm", help="pretrained BERT (masked) language-model directory for the zero-shot LLR")
     p.add_argument("--card", help="task card.json giving the window (default: MODEL/card.json)")
     p.add_argument("--window", type=int, help="input length in bp when there is no task card")
     p.add_argument("--positive-class", type=int, default=1, help="class scored (default: 1)")
@@ -53,9 +54,17 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{args.model}: no task card gives the window; pass --window (or --card)")
     if not 0 <= args.positive_class < len(clf.labels):
         raise CliError(f"--positive-class {args.positive_class}: the model has {len(clf.labels)} classes")
+    limit = max_bp(clf)
+    if limit is not None and clf.window > limit:
+        raise CliError(f"{args.model}: the {clf.window}-bp window is longer than this model takes "
+                       f"({limit} bp)")
     mlm = lm_k = None
     if args.lm:
         lm = load_model(args.lm, allow_lm=True)
+        if lm.kind == "gpt_lm":
+            raise CliError(f"--lm {args.lm}: is a GPT language model; the zero-shot LLR masks the "
+                           "k-mers at the site and reads them with both flanks, which needs a "
+                           "BERT masked language model")
         if lm.kind != "lm":
             raise CliError(f"--lm {args.lm}: not a language-model directory")
         need = clf.window - lm.k + 3  # [CLS] k-mers [SEP]

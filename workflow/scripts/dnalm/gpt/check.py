@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dnalm.corpus.stream import epoch_batches
 from dnalm.gpt.data import GptCorpus, make_rows
 from dnalm.gpt.objectives import GptLoss
 from dnalm.pretrain.check import learning_check
+from dnalm.pretrain.runtime import validation_batches
 
 __all__ = ["GC_R2_MIN", "UnigramBaseline", "ValidationSet", "evaluate", "gpt_learning_check"]
 
@@ -71,10 +71,7 @@ class ValidationSet:
 
     def __init__(self, corpus: GptCorpus, pieces: np.ndarray, batch_size: int, n_batches: int,
                  seed: int, pool_batches: int = 50) -> None:
-        self.batches: list[np.ndarray] = []
-        if len(pieces) and n_batches:
-            b = epoch_batches(corpus.n_tokens[pieces], batch_size, seed, -1 % 2**31, pool_batches)
-            self.batches = [pieces[x] for x in b[:n_batches]]
+        self.batches = validation_batches(corpus.n_tokens, pieces, batch_size, n_batches, seed, pool_batches)
         rng = np.random.default_rng([int(seed), 17])
         self.reverse = {int(p): bool(r) for p, r in zip(pieces, rng.random(len(pieces)) < 0.5, strict=True)}
 

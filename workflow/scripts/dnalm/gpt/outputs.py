@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dnalm.atomic import atomic_path, write_text
+from dnalm.pretrain.outputs import save_png, write_log_tsv
 
 __all__ = ["GPT_LOG_COLUMNS", "write_gpt_log", "plot_gpt_curves"]
 
@@ -20,15 +20,9 @@ GPT_LOG_COLUMNS = (
 
 
 def write_gpt_log(rows: list[dict[str, Any]], path: str | Path) -> None:
-    """Write log rows as a tab-separated table of :data:`GPT_LOG_COLUMNS` (floats ``%.6g``)."""
-    lines = ["\t".join(GPT_LOG_COLUMNS)]
-    for r in rows:
-        vals = []
-        for c in GPT_LOG_COLUMNS:
-            v = r.get(c)
-            vals.append("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)))
-        lines.append("\t".join(vals))
-    write_text(path, "\n".join(lines) + "\n")
+    """Write log rows as a tab-separated table of :data:`GPT_LOG_COLUMNS` (floats ``%.6g``, None
+    empty): :func:`dnalm.pretrain.outputs.write_log_tsv` with the GPT columns."""
+    write_log_tsv(rows, path, GPT_LOG_COLUMNS)
 
 
 def plot_gpt_curves(rows: list[dict[str, Any]], path: str | Path, title: str) -> None:
@@ -69,9 +63,4 @@ def plot_gpt_curves(rows: list[dict[str, Any]], path: str | Path, title: str) ->
     if va:
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-    finally:
-        plt.close(fig)
+    save_png(fig, path)

@@ -15,7 +15,13 @@ Each example becomes DNAGPT's regression row (reference ``scripts/regression.sh`
 Training: AdamW and the linear warm-up/decay of :mod:`dnalm.finetune`, length-bucketed batches,
 dev evaluation several times per epoch, the best checkpoint by dev Pearson r and early stopping
 after ``patience`` epochs without a better one, never before ``min_steps`` steps (reading the
-numbers takes about a hundred steps to start; the dev r is flat until then). Outputs in the fine-tuning layout beside the
+numbers takes about a hundred steps to start; the dev r is flat until then). The loop is the
+fine-tuning one (:func:`dnalm.finetune_loop.run_loop`), so with ``ckpt_dir`` a run is resumable
+as classification fine-tuning is: step checkpoints every ``checkpoint_every`` steps and on
+SIGUSR1/SIGTERM (then :class:`~dnalm.pretrain.PreemptedError`), each with the optimizer,
+scheduler, RNG, data position and best-so-far state, loaded without unpickling; a rerun with the
+same settings, data and language model (:func:`dnalm.finetune_state.regression_fingerprint`)
+resumes and ends exactly as an uninterrupted run on the CPU. Outputs in the fine-tuning layout beside the
 k-mer ridge (:mod:`dnalm.kmer_ridge`): ``metrics.json`` (test Pearson r, r², R², MSE with 95%
 bootstrap CIs), ``predictions.tsv.gz`` (``source_id split value prediction``), ``train_log.tsv``
 and ``model/`` (a GPT model directory whose ``config.json`` holds ``dnalm_regression``: the
@@ -26,10 +32,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +44,11 @@ import torch
 import torch.nn.functional as F
 
 from dnalm import atomic
+from dnalm import checkpoint as ckpt
 from dnalm._compat import resolve_device
 from dnalm.expression import Row, read_regression_split
+from dnalm.finetune_loop import Checkpointing, StepPlan, run_loop
+from dnalm.finetune_state import LoopState, regression_fingerprint
 from dnalm.gpt.classify import CLASSIFIER_KEY, is_gpt_dir
 from dnalm.gpt.model import DnaGptModel, build_gpt, load_gpt_dir, save_gpt_dir
 from dnalm.gpt.tokenizer import NUM_ID, PAD_ID, RESERVED, SPECIES_ID, GptTokenizer, K
@@ -176,6 +184,12 @@ def fit_gpt_regression(
     max_grad_norm: float = 1.0,
     device: str | torch.device | None = None,
     num_threads: int | None = None,
+    ckpt_dir: str | Path | None = None,
+    checkpoint_every: int = 2000,
+    keep_checkpoints: int = 1,
+    stop_at: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+    verbose: bool = False,
     **_: Any,
 ) -> dict[str, Any]:
     """Fine-tune a GPT language model as an expression regression and write its outputs.
@@ -208,8 +222,22 @@ def fit_gpt_regression(
         Default is cuda if available, else cpu.
     num_threads : int, optional
         ``torch.set_num_threads``. Default is None (unchanged).
+    ckpt_dir : str or Path, optional
+        Step checkpoints, as :func:`dnalm.finetune.finetune`: a rerun resumes from the newest
+        one of the same settings, data and language model (others are moved into ``stale-*``);
+        SIGUSR1/SIGTERM write one and raise :class:`~dnalm.pretrain.PreemptedError`. Removed
+        once the outputs are written. Default is None (no checkpoints; signals left alone).
+    checkpoint_every, keep_checkpoints : int, optional
+        Steps between checkpoints; newest kept. Defaults are 2000, 1.
+    stop_at : int, optional
+        With ``ckpt_dir``: checkpoint after this step and return ``{"status": "stopped",
+        "step": stop_at}`` without writing outputs. Default is None.
+    on_step : callable, optional
+        With ``ckpt_dir``: called with the step number after each step. Default is None.
+    verbose : bool, optional
+        tqdm progress. Default is False.
     **_
-        Other ``finetune:`` settings (dropout, long_input, checkpoints) do not apply and are ignored.
+        Other ``finetune:`` settings (dropout, long_input) do not apply and are ignored.
 
     Returns
     -------
@@ -222,13 +250,16 @@ def fit_gpt_regression(
     ValueError
         Naming the file: splits with differing features, fewer than 3 rows, or an ``lm_dir``
         that is not a GPT language model.
+    PreemptedError
+        After SIGUSR1/SIGTERM (with ``ckpt_dir``), once the checkpoint is written.
     """
     from dnalm.finetune import _bucketed_batches, _linear_schedule, _optimizer
 
     t0 = time.perf_counter()
     if num_threads:
         torch.set_num_threads(int(num_threads))
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience),
+                    ("checkpoint_every", checkpoint_every), ("keep_checkpoints", keep_checkpoints)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
     d = Path(lm_dir)
@@ -266,54 +297,55 @@ def fit_gpt_regression(
              "scratch" if scratch else "pretrained", *(len(rows[s]) for s in ("train", "dev", "test")),
              len(names))  # fmt: skip
 
-    rng = np.random.default_rng(seed)
     lengths = np.array([len(s) for s in seqs["train"]])
-    per_epoch = math.ceil(len(lengths) / batch_size)
-    epochs = max(epochs, math.ceil(min_steps / per_epoch))
-    total = per_epoch * epochs
-    evals = min(per_epoch, max(1, math.ceil(20 / epochs)))
-    eval_at = {round((j + 1) * per_epoch / evals) for j in range(evals)}
+    plan = StepPlan.make(len(lengths), batch_size, epochs, min_steps)
+    max_bad = patience * plan.evals_per_epoch
     opt = _optimizer(model, lr, weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(total, round(warmup_fraction * total)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, _linear_schedule(plan.total, round(warmup_fraction * plan.total)))
     yz = ((y["train"] - y_mu) / y_sd).astype(np.float32)
-    log_rows: list[dict[str, Any]] = []
-    best: tuple[float, dict[str, torch.Tensor], dict[str, Any]] | None = None
-    bad, step, losses, stopped = 0, 0, [], False
-    for epoch in range(epochs):
-        for b, idx in enumerate(_bucketed_batches(lengths, batch_size, rng), 1):
-            inp = model.encode([seqs["train"][i] for i in idx], z["train"][idx])
-            pred = model(**{k: v.to(dev_) for k, v in inp.items()})
-            loss = F.mse_loss(pred.float(), torch.from_numpy(yz[idx]).to(dev_))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            cur_lr = opt.param_groups[0]["lr"]
-            opt.step()
-            sched.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            if b not in eval_at:
-                continue
-            p = _predict(model, seqs["dev"], z["dev"], max(batch_size, 64), dev_) * y_sd + y_mu
-            r = _pearson(y["dev"], p)
-            row = {"epoch": round(epoch + b / per_epoch, 4), "step": step,
-                   "train_loss": float(np.mean(losses)), "dev_mse": float(np.mean((p - y["dev"]) ** 2)),
-                   "dev_pearson_r": r, "lr": cur_lr}  # fmt: skip
-            log_rows.append(row)
-            losses = []
-            if best is None or r > best[0] + 1e-6:
-                best = (r, {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}, row)
-                bad = 0
-            else:
-                bad += 1
-                if bad >= patience * evals and step >= min_steps:  # the number path needs ~100 steps
-                    log.info("early stop at step %d (no better dev r in %d evals)", step, bad)
-                    stopped = True
-                    break
-        if stopped:
-            break
-    assert best is not None
-    model.load_state_dict(best[1])
+
+    def batch_loss(idx: np.ndarray) -> torch.Tensor:
+        inp = model.encode([seqs["train"][i] for i in idx], z["train"][idx])
+        pred = model(**{k: v.to(dev_) for k, v in inp.items()})
+        return F.mse_loss(pred.float(), torch.from_numpy(yz[idx]).to(dev_))
+
+    def evaluate(st: LoopState, epoch: float, cur_lr: float) -> dict[str, str]:
+        p = _predict(model, seqs["dev"], z["dev"], max(batch_size, 64), dev_) * y_sd + y_mu
+        r = _pearson(y["dev"], p)
+        row = {"epoch": round(epoch, 4), "step": st.step, "train_loss": float(np.mean(st.losses)),
+               "dev_mse": float(np.mean((p - y["dev"]) ** 2)), "dev_pearson_r": r, "lr": cur_lr}  # fmt: skip
+        st.rows.append(row)
+        st.losses = []
+        st.best_loss = min(st.best_loss, row["dev_mse"])
+        if st.best_key is None or r > st.best_key[0] + 1e-6:
+            st.best_key, st.best_row, st.bad = [r], row, 0
+            st.best_state = {n: t.detach().cpu().clone() for n, t in model.state_dict().items()}
+        else:
+            st.bad += 1
+            if st.bad >= max_bad and st.step >= min_steps:  # the number path needs ~100 steps
+                log.info("early stop at step %d (no better dev r in %d evals)", st.step, st.bad)
+                st.stopped = True
+        return {"dev_r": f"{r:.3f}"}
+
+    cp = None
+    if ckpt_dir is not None:
+        settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr,
+                    "warmup_fraction": warmup_fraction, "weight_decay": weight_decay,
+                    "patience": patience, "min_steps": min_steps, "seed": seed,
+                    "max_grad_norm": max_grad_norm}  # fmt: skip
+        fp = regression_fingerprint(model_name, "scratch" if scratch else "pretrained", d, names,
+                                    settings, (seqs["train"], y["train"], x["train"]),
+                                    (seqs["dev"], y["dev"], x["dev"]))  # fmt: skip
+        cp = Checkpointing(Path(ckpt_dir), int(checkpoint_every), int(keep_checkpoints), fp,
+                           stop_at, on_step)  # fmt: skip
+    st = run_loop(model, opt, sched, plan, lambda g: _bucketed_batches(lengths, batch_size, g),
+                  batch_loss, evaluate, seed=seed, max_grad_norm=max_grad_norm, checkpointing=cp,
+                  verbose=verbose, desc="regress")  # fmt: skip
+    if st is None:
+        log.info("stopped after step %d (checkpoint in %s)", stop_at, ckpt_dir)
+        return {"status": "stopped", "step": stop_at}
+    best_r, best_row = st.best_key[0], st.best_row
     pred = {s: _predict(model, seqs[s], z[s], max(batch_size, 64), dev_) * y_sd + y_mu for s in ("dev", "test")}
     test = regression_metrics(y["test"], pred["test"], n_boot=n_boot, random_state=seed)
     dev_m = regression_metrics(y["dev"], pred["dev"], n_boot=n_boot, random_state=seed)
@@ -322,8 +354,8 @@ def fit_gpt_regression(
         "task": task, "model": model_name, "task_type": "regression",
         "init": "scratch" if scratch else "pretrained", "features": names,
         "n_train": len(rows["train"]), **{k: test[k] for k in keys}, "ci": test["ci"],
-        "dev": {k: dev_m[k] for k in keys}, "best_step": best[2]["step"], "best_epoch": best[2]["epoch"],
-        "seed": int(seed), "steps": step,
+        "dev": {k: dev_m[k] for k in keys}, "best_step": best_row["step"], "best_epoch": best_row["epoch"],
+        "seed": int(seed), "steps": st.step,
     }  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -337,13 +369,15 @@ def fit_gpt_regression(
         for s in ("dev", "test"):
             for r_, p_ in zip(rows[s], pred[s], strict=True):
                 gz.write(f"{r_.source_id}\t{s}\t{r_.value:.9g}\t{p_:.9g}\n".encode())
-    atomic.write_text(out / "train_log.tsv", pd.DataFrame(log_rows, columns=list(LOG_COLUMNS))
+    atomic.write_text(out / "train_log.tsv", pd.DataFrame(st.rows, columns=list(LOG_COLUMNS))
                       .to_csv(sep="\t", index=False))  # fmt: skip
     metrics["runtime_s"] = round(time.perf_counter() - t0, 3)
     atomic.write_json(out / "metrics.json", metrics)
+    if ckpt_dir is not None and ckpt.remove_checkpoints(ckpt_dir):
+        log.info("outputs written; removed the step checkpoints in %s", ckpt_dir)
     log.info("%s on %s seed %d: test pearson r %.3f [%.3f, %.3f], r2 %.3f (best dev r %.3f at step %d)",
              model_name, task, seed, metrics["pearson_r"], *metrics["ci"]["pearson_r"], metrics["r2"],
-             best[0], best[2]["step"])  # fmt: skip
+             best_r, best_row["step"])  # fmt: skip
     return metrics
 
 

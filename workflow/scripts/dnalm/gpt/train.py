@@ -2,11 +2,14 @@
 
 Shared with :mod:`dnalm.pretrain` (imported, not copied): the preset
 (:class:`~dnalm.pretrain.PretrainConfig`; ``mask_schedule`` is unused here), the batch split over
-processes (:func:`~dnalm.pretrain.batch_plan`), the lr schedule, :class:`~dnalm.pretrain.TrainState`,
-checkpoints (:mod:`dnalm.checkpoint`), training fingerprints and ``stale-*`` set-aside, DDP
-processes and SIGUSR1/SIGTERM handling (:mod:`dnalm.pretrain.launch`), the shard reader and
-length-bucketed batch stream (:mod:`dnalm.corpus.stream`) and the bootstrap comparison with a
-frequency baseline (:func:`dnalm.pretrain.check.learning_check`).
+processes (:func:`~dnalm.pretrain.batch_plan`), :class:`~dnalm.pretrain.TrainState`, the
+training machinery of :mod:`dnalm.pretrain.runtime` (optimizer and lr schedule, DDP/compile
+wrapping, checkpoints, resume with fingerprints and ``stale-*`` set-aside, the optimizer step,
+end-of-step validation/checkpoint/SIGUSR1/SIGTERM handling), DDP processes
+(:mod:`dnalm.pretrain.launch`), the shard reader and length-bucketed batch stream
+(:mod:`dnalm.corpus.stream`), the ``train_log.tsv`` writer and ``training_run.json``
+(:mod:`dnalm.pretrain.outputs`) and the bootstrap comparison with a frequency baseline
+(:func:`dnalm.pretrain.check.learning_check`).
 
 Randomness: which rows are reversed comes from ``(seed, rank, step, micro-step)``, the data
 order from ``(seed, epoch)``, so a run resumed from a checkpoint repeats the uninterrupted one.
@@ -20,7 +23,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dnalm import checkpoint as ckpt
 from dnalm._compat import autocast
 from dnalm.corpus import find_shards
 from dnalm.corpus.stream import BatchStream, derive_seed
@@ -38,16 +39,21 @@ from dnalm.gpt.model import GPT_SIZES, DnaGptModel, build_gpt, save_gpt_dir, uni
 from dnalm.gpt.objectives import GptLoss
 from dnalm.gpt.outputs import plot_gpt_curves, write_gpt_log
 from dnalm.pretrain.batch import BatchPlan, batch_plan
-from dnalm.pretrain.check import CHECK_FILE
-from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor
-from dnalm.pretrain.fingerprint import (
-    FINGERPRINT_FILE,
-    fingerprint_changes,
-    set_aside_checkpoints,
-    training_fingerprint,
+from dnalm.pretrain.config import PretrainConfig, TrainState
+from dnalm.pretrain.fingerprint import training_fingerprint
+from dnalm.pretrain.launch import Processes, distributed, stop_signals
+from dnalm.pretrain.runtime import (
+    all_reduce_sum,
+    checkpoint_or_stop,
+    load_preset,
+    model_dir_files,
+    optimizer_and_schedule,
+    optimizer_step,
+    resume,
+    save_checkpoint,
+    split_pieces,
+    wrap_for_training,
 )
-from dnalm.pretrain.launch import PreemptedError, Processes, distributed, stop_signals
-from dnalm.pretrain.outputs import RUN_FILE, run_record
 
 __all__ = ["pretrain_gpt"]
 
@@ -103,28 +109,16 @@ def _build(shard_paths, size: str, cfg: PretrainConfig, procs: Processes, ckpt_d
     paths = find_shards(shard_paths)
     n_pos = GPT_SIZES[size]["n_positions"]
     corpus = GptCorpus(paths, n_pos)
-    train_pieces = np.flatnonzero(corpus.split == 0)
-    val_pieces = np.flatnonzero(corpus.split == 1)
-    if len(train_pieces) == 0:
-        raise ValueError(f"{paths[0].parent}: corpus has no training pieces (split 0)")
+    train_pieces, val_pieces = split_pieces(corpus.split, paths)
     gc_mean, gc_unit = corpus.gc_stats(train_pieces, seed=cfg.seed)  # the target is standardised
     model = build_gpt(size, seed=cfg.seed, extra={"gc_mean": gc_mean, "gc_unit": gc_unit,
                                                   "gc_weight": cfg.gc_weight})
     counts = corpus.token_counts(train_pieces, seed=cfg.seed)  # every rank: same initial weights
     unigram_head_init(model, counts, seed=cfg.seed)
     loss_mod = GptLoss(model, cfg.gc_weight).to(procs.device)
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay, cfg.token_head_eps), lr=cfg.lr,
-                            betas=cfg.betas, eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, partial(lr_factor, warmup_steps=cfg.warmup_steps, total_steps=cfg.lr_horizon))
-    wrapped: torch.nn.Module = loss_mod
-    if procs.ddp:
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = [procs.device.index] if procs.device.type == "cuda" else None
-        wrapped = DistributedDataParallel(loss_mod, device_ids=ids)
-    if cfg.compile:
-        wrapped = torch.compile(wrapped)
+    opt, sched = optimizer_and_schedule(_param_groups(model, cfg.weight_decay, cfg.token_head_eps),
+                                        cfg, procs.device)
+    wrapped = wrap_for_training(loss_mod, cfg, procs)
     stream = BatchStream(corpus, train_pieces, batch.per_device, cfg.seed, cfg.pool_batches,
                          procs.rank, procs.world, num_workers=cfg.num_workers,
                          pin_memory=procs.device.type == "cuda")
@@ -156,66 +150,13 @@ def _validate(run: _Run, state: TrainState) -> None:
 
 
 def _save_checkpoint(run: _Run, state: TrainState) -> None:
-    state.epoch, state.cursor = run.stream.position
-    state.rng = [ckpt.capture_rng()]
-    if run.procs.ddp:
-        import torch.distributed as dist
-
-        state.rng = [None] * run.procs.world
-        dist.all_gather_object(state.rng, ckpt.capture_rng())
-    if run.procs.master:
-        saved = {"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
-                 "scheduler": run.sched.state_dict(), **state.to_checkpoint(), "size": run.size,
-                 "world_size": run.procs.world, "batch": run.batch.to_dict(),
-                 "preset": run.cfg.to_dict(), "fingerprint": run.fingerprint}
-        ckpt.save_checkpoint(run.ckpt_dir, state.step, saved, keep=run.cfg.keep_checkpoints)
-        write_gpt_log(state.rows, run.ckpt_dir / LIVE_LOG)
-    run.procs.barrier()
-
-
-def _resume(run: _Run) -> TrainState:
-    """Resume from the newest checkpoint with this run's fingerprint; set others aside."""
-    procs = run.procs
-    found = ckpt.latest_checkpoint(run.ckpt_dir)
-    changes = fingerprint_changes(found[1].get("fingerprint"), run.fingerprint) if found else []
-    procs.barrier()
-    if found is None:
-        return TrainState()
-    path, saved = found
-    if changes:
-        if procs.master:
-            stale = set_aside_checkpoints(run.ckpt_dir, saved.get("fingerprint"))
-            log.warning("%s was written with other settings; not resuming from it. Changed:", path.name)
-            for change in changes:
-                log.warning("  %s", change)
-            log.warning("old checkpoints moved to %s; training from step 0", stale)
-        procs.barrier()
-        return TrainState()
-    run.model.load_state_dict(saved["model"])
-    run.opt.load_state_dict(saved["optimizer"])
-    run.sched.load_state_dict(saved["scheduler"])
-    state = TrainState.from_checkpoint(saved)
-    run.stream.seek(state.epoch, state.cursor)
-    if saved.get("world_size") == procs.world and procs.rank < len(state.rng):
-        ckpt.restore_rng(state.rng[procs.rank])
-    else:
-        log.warning("%s was written by %s processes, now %d: data order differs from an "
-                    "uninterrupted run", path, saved.get("world_size"), procs.world)
-    if procs.master:
-        log.info("resumed from %s (step %d)", path, state.step)
-    return state
+    """Every rank's RNG state, then rank 0 writes the checkpoint (with the size) and the live log."""
+    save_checkpoint(run, state, run.model, write_gpt_log, LIVE_LOG, size=run.size)
 
 
 def _train_row(run: _Run, state: TrainState, sums: dict[str, float], steps: int, t0: float,
                lr: float) -> dict[str, Any]:
-    vec = torch.tensor([sums[k] for k in _SUMS], dtype=torch.float64)
-    if run.procs.ddp:
-        import torch.distributed as dist
-
-        vec = vec.to(run.procs.device)
-        dist.all_reduce(vec)
-        vec = vec.cpu()
-    s = dict(zip(_SUMS, vec.tolist(), strict=True))
+    s = dict(zip(_SUMS, all_reduce_sum([sums[k] for k in _SUMS], run.procs), strict=True))
     per = steps * run.procs.world
     return {"step": state.step, "loss": s["loss"] / per, "nt_loss": s["nt_loss"] / per,
             "nt_acc": s["nt_correct"] / max(s["nt_n"], 1.0), "gc_mse": s["gc_mse"] / per,
@@ -232,7 +173,7 @@ def _train_loop(run: _Run, state: TrainState, stop_at: int | None, verbose: bool
     sums, steps, t0 = dict.fromkeys(_SUMS, 0.0), 0, time.perf_counter()
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not (verbose and procs.master),
                desc="gpt pretrain", mininterval=5)
-    with stop_signals() as stop:
+    with stop_signals() as stop, bar:
         while state.step < cfg.steps:
             torch.manual_seed(derive_seed(cfg.seed, procs.rank, state.step, 1))
             for micro in range(accum):
@@ -252,17 +193,9 @@ def _train_loop(run: _Run, state: TrainState, stop_at: int | None, verbose: bool
                 sums["order_correct"] += float(hit.sum())
                 sums["rows"] += len(lens)
                 sums["tokens"] += float(lens.sum()) / 6
-            if cfg.max_grad_norm > 0:
-                torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.max_grad_norm)
-            lr = float(run.sched.get_last_lr()[0])
-            run.opt.step()
-            run.sched.step()
-            run.opt.zero_grad(set_to_none=True)
-            state.step += 1
             steps += 1
             bar.update(1)
-            if on_step is not None:
-                on_step(state.step)
+            lr = optimizer_step(run, state, run.model.parameters(), on_step)
             final = state.step == cfg.steps
             if state.step % cfg.log_every == 0 or final:
                 row = _train_row(run, state, sums, steps, t0, lr)
@@ -272,22 +205,11 @@ def _train_loop(run: _Run, state: TrainState, stop_at: int | None, verbose: bool
                              state.step, row["loss"], row["nt_loss"], row["gc_mse"], row["order_loss"],
                              row["order_acc"], lr, row["tokens_per_s"])
                 sums, steps, t0 = dict.fromkeys(_SUMS, 0.0), 0, time.perf_counter()
-            paused = time.perf_counter()
-            signum = stop.agreed(procs)
-            due = final or state.step % cfg.checkpoint_every == 0
-            if due:
-                _validate(run, state)
-            if due or signum or state.step == stop_at:
-                _save_checkpoint(run, state)
-            t0 += time.perf_counter() - paused
-            if signum:
-                bar.close()
-                raise PreemptedError(f"received signal {signum}; checkpoint for step {state.step} "
-                                     f"saved in {run.ckpt_dir}, rerun to resume")
-            if stop_at is not None and state.step >= stop_at and not final:
-                bar.close()
+            stopped, spent = checkpoint_or_stop(run, state, stop, stop_at, lambda: _validate(run, state),
+                                                lambda: _save_checkpoint(run, state))  # fmt: skip
+            t0 += spent
+            if stopped:
                 return "stopped"
-    bar.close()
     return "done"
 
 
@@ -348,18 +270,14 @@ def pretrain_gpt(
     """
     if size not in GPT_SIZES:
         raise ValueError(f"`size` must be one of {sorted(GPT_SIZES)}, got {size!r}")
-    if isinstance(preset, PretrainConfig):
-        cfg = preset
-        cfg.validate(preset_name)
-    else:
-        cfg = PretrainConfig.from_dict(dict(preset), preset_name)
+    cfg = load_preset(preset, preset_name)
     out_dir, ckpt_dir, log_tsv, curves_png = map(Path, (out_dir, ckpt_dir, log_tsv, curves_png))
     if threads:
         torch.set_num_threads(int(threads))
     with distributed(device) as procs:
         batch = batch_plan(cfg, procs.world, preset_name)
         run = _build(shard_paths, size, cfg, procs, ckpt_dir, batch)
-        state = _resume(run)
+        state = resume(run, run.model, log)
         if procs.master:
             n_params = sum(p.numel() for p in run.model.parameters())
             log.info("size=%s params=%.2fM world=%d device=%s; %d train / %d val pieces; GC mean %.4f, "
@@ -383,10 +301,7 @@ def pretrain_gpt(
                                                                             check["reason"])
             else:
                 log.warning("no validation pieces: the GPT's learning cannot be checked")
-            extra = {FINGERPRINT_FILE: json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n",
-                     RUN_FILE: json.dumps(run_record(batch, cfg, state.rows), indent=2) + "\n"}
-            if check is not None:
-                extra[CHECK_FILE] = json.dumps(check, indent=2) + "\n"
+            extra = model_dir_files(run, state, check)
             save_gpt_dir(run.model, out_dir, extra_files=extra)
             write_gpt_log(state.rows, log_tsv)
             plot_gpt_curves(state.rows, curves_png, f"{out_dir.parent.name}: GPT size={size}")

@@ -9,6 +9,9 @@ Layout (nanoGPT's shape: a config, a loop you read top to bottom, launch concern
   the processes (per-process batch x gradient accumulation x world size == global batch);
 - :mod:`dnalm.pretrain.train`: :func:`pretrain` builds the run, resumes and writes the
   outputs; :func:`~dnalm.pretrain.train.train_loop` is the training loop;
+- :mod:`dnalm.pretrain.runtime`: the machinery GPT pretraining (:mod:`dnalm.gpt.train`) uses
+  too: AdamW and the lr schedule, DDP/compile wrapping, checkpoints and resume, the optimizer
+  step, end-of-step validation/checkpoint/signal handling, the model directory's run files;
 - :mod:`dnalm.pretrain.mlm`: the masked-token loss, AdamW groups, validation, FLOPs/MFU;
 - :mod:`dnalm.pretrain.check`: does the LM learn? Validation MLM loss/accuracy against a k-mer
   frequency baseline on the same masked positions, the verdict ``learning_check.json`` in the

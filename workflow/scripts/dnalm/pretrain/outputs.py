@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from dnalm.pretrain.config import PretrainConfig, mask_rate_at
 if TYPE_CHECKING:
     from dnalm.pretrain.batch import BatchPlan
 
-__all__ = ["LOG_COLUMNS", "RUN_FILE", "write_log_tsv", "plot_curves", "run_record"]
+__all__ = ["LOG_COLUMNS", "RUN_FILE", "write_log_tsv", "plot_curves", "run_record", "save_png"]
 
 #: Columns of ``train_log.tsv``; ``split`` is "train" or "val" (val rows leave speed columns and
 #: ``global_batch``, the sequences per optimizer step counted over all processes, empty; only
@@ -53,12 +54,24 @@ def run_record(batch: BatchPlan, cfg: PretrainConfig, rows: list[dict[str, Any]]
     }
 
 
-def write_log_tsv(rows: list[dict[str, Any]], path: str | Path) -> None:
-    """Write log rows as a tab-separated table of :data:`LOG_COLUMNS` (floats ``%.6g``, None empty)."""
-    lines = ["\t".join(LOG_COLUMNS)]
+def write_log_tsv(rows: list[dict[str, Any]], path: str | Path,
+                  columns: Sequence[str] = LOG_COLUMNS) -> None:
+    """Write log rows as a tab-separated table of ``columns`` (floats ``%.6g``, None empty).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Log rows; a key missing from a row is an empty cell.
+    path : str or Path
+        Written atomically.
+    columns : sequence of str, optional
+        Default is :data:`LOG_COLUMNS` (BERT); GPT logs pass
+        :data:`dnalm.gpt.outputs.GPT_LOG_COLUMNS`.
+    """
+    lines = ["\t".join(columns)]
     for r in rows:
         vals = []
-        for c in LOG_COLUMNS:
+        for c in columns:
             v = r.get(c)
             vals.append("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)))
         lines.append("\t".join(vals))
@@ -110,8 +123,15 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str,
         if key in ("loss", "mlm_acc"):
             ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    save_png(fig, path)
+
+
+def save_png(fig: Any, path: str | Path) -> None:
+    """Lay out a curves figure, write it atomically as a 110-dpi PNG and close it (also on error)."""
+    import matplotlib.pyplot as plt
+
     try:
+        fig.tight_layout()
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
     finally:

@@ -2,7 +2,8 @@
 
 Read :func:`pretrain` (set-up and outputs) and :func:`train_loop` (one optimizer step per
 iteration) top to bottom; everything they share is in a :class:`Run` and a
-:class:`~dnalm.pretrain.config.TrainState`.
+:class:`~dnalm.pretrain.config.TrainState`. The machinery GPT pretraining uses too (optimizer,
+checkpoints, resume, end-of-step handling) is in :mod:`dnalm.pretrain.runtime`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +22,33 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dnalm import checkpoint as ckpt
 from dnalm import kmers
 from dnalm._compat import autocast
 from dnalm._validate import validate_k
 from dnalm.corpus import find_shards
-from dnalm.corpus.stream import BatchStream, Corpus, derive_seed, epoch_batches
+from dnalm.corpus.stream import BatchStream, Corpus, derive_seed
 from dnalm.mask import centre_prob_for_rate, mask_tokens
 from dnalm.modeling import SIZES, build_mlm, save_model_dir
 from dnalm.pretrain.batch import BatchPlan, batch_plan
-from dnalm.pretrain.check import CHECK_FILE, KmerBaseline, learning_check
-from dnalm.pretrain.config import PretrainConfig, TrainState, lr_factor, mask_rate_at
-from dnalm.pretrain.fingerprint import (
-    FINGERPRINT_FILE,
-    fingerprint_changes,
-    set_aside_checkpoints,
-    training_fingerprint,
-)
-from dnalm.pretrain.launch import PreemptedError, Processes, distributed, stop_signals
+from dnalm.pretrain.check import KmerBaseline, learning_check
+from dnalm.pretrain.config import PretrainConfig, TrainState, mask_rate_at
+from dnalm.pretrain.fingerprint import training_fingerprint
+from dnalm.pretrain.launch import Processes, distributed, stop_signals
 from dnalm.pretrain.mlm import MLMLoss, evaluate, flops_per_token, param_groups, peak_flops
-from dnalm.pretrain.outputs import RUN_FILE, plot_curves, run_record, write_log_tsv
+from dnalm.pretrain.outputs import plot_curves, write_log_tsv
+from dnalm.pretrain.runtime import (
+    all_reduce_sum,
+    checkpoint_or_stop,
+    load_preset,
+    model_dir_files,
+    optimizer_and_schedule,
+    optimizer_step,
+    resume,
+    save_checkpoint,
+    split_pieces,
+    validation_batches,
+    wrap_for_training,
+)
 
 __all__ = ["Run", "pretrain", "train_loop"]
 
@@ -113,16 +120,9 @@ class _Window:
     def totals(self, procs: Processes) -> dict[str, float]:
         """Sums over all processes; ``loss`` and ``mask_rate`` are averaged over processes."""
         names = ("loss", "correct", "masked", "real_tokens", "slots", "mask_rate", "sequences")
-        vec = torch.tensor([float(self.loss), float(self.correct), float(self.masked),
-                            self.real_tokens, self.slots, self.mask_rate, self.sequences],
-                           dtype=torch.float64)
-        if procs.ddp:
-            import torch.distributed as dist
-
-            vec = vec.to(procs.device)
-            dist.all_reduce(vec)
-            vec = vec.cpu()
-        tot = dict(zip(names, vec.tolist(), strict=True))
+        vec = all_reduce_sum([float(self.loss), float(self.correct), float(self.masked),
+                              self.real_tokens, self.slots, self.mask_rate, self.sequences], procs)  # fmt: skip
+        tot = dict(zip(names, vec, strict=True))
         tot["loss"] /= procs.world
         tot["mask_rate"] /= procs.world
         return tot
@@ -185,66 +185,10 @@ def _learning_check(run: Run, state: TrainState) -> dict[str, Any] | None:
 
 
 def _save_checkpoint(run: Run, state: TrainState) -> None:
-    """Every rank's RNG state, then rank 0 writes the checkpoint and the live log."""
-    state.epoch, state.cursor = run.stream.position
-    state.rng = [ckpt.capture_rng()]
-    if run.procs.ddp:
-        import torch.distributed as dist
-
-        state.rng = [None] * run.procs.world
-        dist.all_gather_object(state.rng, ckpt.capture_rng())
-    if run.procs.master:
-        saved = {
-            "model": run.lm.state_dict(), "optimizer": run.opt.state_dict(),
-            "scheduler": run.sched.state_dict(), **state.to_checkpoint(),
-            "k": run.k, "size": run.size, "world_size": run.procs.world,
-            "batch": run.batch.to_dict(),
-            "preset": run.cfg.to_dict(), "fingerprint": run.fingerprint,
-            "model_config": json.loads(json.dumps(run.lm.config.to_dict(), default=str)),
-        }
-        ckpt.save_checkpoint(run.ckpt_dir, state.step, saved, keep=run.cfg.keep_checkpoints)
-        write_log_tsv(state.rows, run.ckpt_dir / LIVE_LOG)
-    run.procs.barrier()
-
-
-def _resume(run: Run) -> TrainState:
-    """Resume from the newest checkpoint if it has this run's fingerprint; else start afresh.
-
-    Checkpoints of another fingerprint are moved into a ``stale-*`` subfolder, with a
-    warning that names each changed key.
-    """
-    procs = run.procs
-    found = ckpt.latest_checkpoint(run.ckpt_dir)
-    changes = fingerprint_changes(found[1].get("fingerprint"), run.fingerprint) if found else []
-    procs.barrier()  # every rank has read the checkpoint before any file moves
-    if found is None:
-        return TrainState()
-    path, saved = found
-    if changes:
-        if procs.master:
-            stale = set_aside_checkpoints(run.ckpt_dir, saved.get("fingerprint"))
-            log.warning("%s was written with other settings; not resuming from it. Changed:",
-                        path.name)
-            for change in changes:
-                log.warning("  %s", change)
-            log.warning("old checkpoints moved to %s; training from step 0", stale)
-        procs.barrier()
-        return TrainState()
-    run.lm.load_state_dict(saved["model"])
-    run.opt.load_state_dict(saved["optimizer"])
-    run.sched.load_state_dict(saved["scheduler"])
-    state = TrainState.from_checkpoint(saved)
-    run.stream.seek(state.epoch, state.cursor)
-    if saved.get("world_size") == procs.world and procs.rank < len(state.rng):
-        ckpt.restore_rng(state.rng[procs.rank])
-    elif saved.get("world_size") != procs.world:
-        old = saved.get("batch", {}).get("global_batch")
-        log.warning("%s was written by %s processes, now %d: data order differs from an "
-                    "uninterrupted run; global batch %s -> %d", path, saved.get("world_size"),
-                    procs.world, old, run.batch.global_batch)
-    if procs.master:
-        log.info("resumed from %s (step %d)", path, state.step)
-    return state
+    """Every rank's RNG state, then rank 0 writes the checkpoint (with k, size and the BERT
+    config) and the live log."""
+    save_checkpoint(run, state, run.lm, write_log_tsv, LIVE_LOG, k=run.k, size=run.size,
+                    model_config=json.loads(json.dumps(run.lm.config.to_dict(), default=str)))
 
 
 def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose: bool = True,
@@ -263,7 +207,7 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
     window = _Window.start(procs.device)
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not (verbose and procs.master),
                desc="pretrain", mininterval=5)
-    with stop_signals() as stop:
+    with stop_signals() as stop, bar:
         while state.step < cfg.steps:
             # 1. One optimizer step: forward/backward over the micro-batches, then update.
             centre_p = centre_prob_for_rate(mask_rate_at(cfg.mask_schedule, state.step), k)
@@ -281,17 +225,9 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
                                                         mb.labels.to(procs.device, non_blocking=True))
                     (loss / accum).backward()
                 window.add(loss, correct, n_masked, att, mb.mask_rate, accum)
-            if cfg.max_grad_norm > 0:
-                torch.nn.utils.clip_grad_norm_(run.lm.parameters(), cfg.max_grad_norm)
-            lr = float(run.sched.get_last_lr()[0])
-            run.opt.step()
-            run.sched.step()
-            run.opt.zero_grad(set_to_none=True)
-            state.step += 1
             window.steps += 1
             bar.update(1)
-            if on_step is not None:
-                on_step(state.step)
+            lr = optimizer_step(run, state, run.lm.parameters(), on_step)
 
             # 2. A train row every log_every steps.
             final = state.step == cfg.steps
@@ -308,22 +244,11 @@ def train_loop(run: Run, state: TrainState, stop_at: int | None = None, verbose:
                 window = _Window.start(procs.device)
 
             # 3. Validation and checkpoints (their time does not count in tokens/s).
-            paused = time.perf_counter()
-            signum = stop.agreed(procs)
-            due = final or state.step % cfg.checkpoint_every == 0
-            if due:
-                _validate(run, state)
-            if due or signum or state.step == stop_at:
-                _save_checkpoint(run, state)
-            window.t0 += time.perf_counter() - paused
-            if signum:
-                bar.close()
-                raise PreemptedError(f"received signal {signum}; checkpoint for step {state.step} "
-                                     f"saved in {run.ckpt_dir}, rerun to resume")
-            if stop_at is not None and state.step >= stop_at and not final:
-                bar.close()
+            stopped, spent = checkpoint_or_stop(run, state, stop, stop_at, lambda: _validate(run, state),
+                                                lambda: _save_checkpoint(run, state))  # fmt: skip
+            window.t0 += spent
+            if stopped:
                 return "stopped"
-    bar.close()
     return "done"
 
 
@@ -332,38 +257,22 @@ def _build(shard_paths, k: int, size: str, cfg: PretrainConfig, procs: Processes
     """Corpus, model, optimizer, schedule and batch stream of a fresh run."""
     paths = find_shards(shard_paths)
     corpus = Corpus(paths, k, cfg.max_tokens)
-    train_pieces = np.flatnonzero(corpus.split == 0)
-    val_pieces = np.flatnonzero(corpus.split == 1)
-    if len(train_pieces) == 0:
-        raise ValueError(f"{paths[0].parent}: corpus has no training pieces (split 0)")
+    train_pieces, val_pieces = split_pieces(corpus.split, paths)
     lm = build_mlm(k, size, max_positions=cfg.max_tokens, seed=cfg.seed)  # same weights on every rank
     if cfg.dropout is not None:  # training-time only: lm.config (saved) keeps the size preset's
         for m in lm.modules():
             if isinstance(m, torch.nn.Dropout):
                 m.p = cfg.dropout
     loss_mod = MLMLoss(lm).to(procs.device)
-    # Fused AdamW: one kernel per parameter on CUDA, and on the CPU about 3x faster than the
-    # default single-tensor loop (foreach is slower there); the same AdamW update.
-    opt = torch.optim.AdamW(param_groups(lm, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
-                            eps=cfg.eps, fused=procs.device.type in ("cuda", "cpu"))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, partial(lr_factor, warmup_steps=cfg.warmup_steps, total_steps=cfg.lr_horizon))
-    model: torch.nn.Module = loss_mod
-    if procs.ddp:
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = [procs.device.index] if procs.device.type == "cuda" else None
-        model = DistributedDataParallel(loss_mod, device_ids=ids)
-    if cfg.compile:
-        model = torch.compile(model)
+    opt, sched = optimizer_and_schedule(param_groups(lm, cfg.weight_decay), cfg, procs.device)
+    model = wrap_for_training(loss_mod, cfg, procs)
     stream = BatchStream(corpus, train_pieces, batch.per_device, cfg.seed, cfg.pool_batches,
                          procs.rank, procs.world, num_workers=cfg.num_workers,
                          pin_memory=procs.device.type == "cuda")
     val_batches, baseline = [], None
     if len(val_pieces) and cfg.val_batches and procs.master:
-        vb = epoch_batches(corpus.n_tokens[val_pieces], cfg.eval_batch_size, cfg.seed, -1 % 2**31,
-                           cfg.pool_batches)[: cfg.val_batches]
-        val_batches = [val_pieces[b] for b in vb]
+        val_batches = validation_batches(corpus.n_tokens, val_pieces, cfg.eval_batch_size, cfg.val_batches,
+                                         cfg.seed, cfg.pool_batches)  # fmt: skip
         baseline = KmerBaseline.from_counts(corpus.kmer_counts(train_pieces, seed=cfg.seed), k)
     fingerprint = training_fingerprint(k, size, cfg, lm.config.to_dict(), paths)
     return Run(cfg, k, size, procs, batch, lm, loss_mod, model, opt, sched, corpus, stream,
@@ -445,11 +354,7 @@ def pretrain(
     k = validate_k(k)
     if size not in SIZES:
         raise ValueError(f"`size` must be one of {sorted(SIZES)}, got {size!r}")
-    if isinstance(preset, PretrainConfig):
-        cfg = preset
-        cfg.validate(preset_name)
-    else:
-        cfg = PretrainConfig.from_dict(dict(preset), preset_name)
+    cfg = load_preset(preset, preset_name)
     out_dir, ckpt_dir, log_tsv, curves_png = map(Path, (out_dir, ckpt_dir, log_tsv, curves_png))
     if threads:
         torch.set_num_threads(int(threads))
@@ -457,7 +362,7 @@ def pretrain(
     with distributed(device) as procs:
         batch = batch_plan(cfg, procs.world, preset_name)
         run = _build(shard_paths, k, size, cfg, procs, ckpt_dir, batch)
-        state = _resume(run)
+        state = resume(run, run.lm, log)
         if procs.master:
             n_params = sum(p.numel() for p in run.lm.parameters())
             log.info("k=%d size=%s params=%.2fM world=%d device=%s; %d train / %d val pieces in "
@@ -474,10 +379,7 @@ def pretrain(
             if not any(r["split"] == "val" and r["step"] == state.step for r in state.rows):
                 _validate(run, state)  # resumed from the final checkpoint of a run without one
             check = _learning_check(run, state)
-            extra = {FINGERPRINT_FILE: json.dumps(run.fingerprint, indent=2, sort_keys=True) + "\n",
-                     RUN_FILE: json.dumps(run_record(batch, cfg, state.rows), indent=2) + "\n"}
-            if check is not None:
-                extra[CHECK_FILE] = json.dumps(check, indent=2) + "\n"
+            extra = model_dir_files(run, state, check)
             save_model_dir(run.lm, k, out_dir, extra_files=extra)
             write_log_tsv(state.rows, log_tsv)
             plot_curves(state.rows, curves_png, f"{out_dir.parent.name}: k={k}, size={size}",

@@ -40,7 +40,7 @@ def overview_inputs(cfg: Config) -> dict[str, list[str]]:
         "cards": [P.dataset_files(t)["card"] for t in cfg.tasks],
         "benchmarks": ["results/summary/benchmarks.tsv"] if finetuned else [],
         "comparisons": ["results/summary/comparisons.tsv"] if finetuned else [],
-        "benefit": ["results/summary/pretraining_benefit.tsv"] if P.scarce_tasks(cfg) else [],
+        "benefit": ["results/summary/pretraining_benefit.tsv"] if P.benefit_pairs(cfg) else [],
         "regression": [P.regression_table()] if P.expression_tasks(cfg) else [],
         "section_figures": section_figure_files(cfg),
         "lm_dirs": [P.lm_dir(lm) for lm in cfg.language_models],

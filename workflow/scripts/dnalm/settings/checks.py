@@ -144,6 +144,9 @@ def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
         if ref.kind == "run":
             errs.append((f"score.{name}.lm", f"{run.lm!r} is a fine-tuned classifier; name a "
                          "language model (a language_models key or a model directory)"))
+        elif ref.kind == "lm" and c.language_models[run.lm].arch == "gpt":
+            errs.append((f"score.{name}.lm", f"{run.lm!r} is a GPT language model; the zero-shot "
+                         "LLR masks the k-mers at the site and needs a BERT masked language model"))
     return errs
 
 
@@ -328,25 +331,34 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     for t in c.attention.tasks:
         if t in c.tasks and c.tasks[t].kind == "imported" and c.tasks[t].genome is None:
             add("attention.tasks", f"task {t!r} is imported without tasks.{t}.genome (no genome coordinates; give its rows chrom/start/end/strand columns and set genome)")
+    att_models = {"attribution.models": c.attribution.models}
+    att_models.update({f"attribution.task_models.{t}": ms for t, ms in c.attribution.task_models.items()})
+    for t in c.attribution.task_models:
+        if t not in c.attribution.tasks:
+            add(f"attribution.task_models.{t}", f"task {t!r} is not in attribution.tasks")
     for t in c.attribution.tasks:
         if t not in c.tasks:
             add("attribution.tasks", f"unknown task {t!r}")
             continue
-        for m in c.attribution.models:
+        where = f"attribution.task_models.{t}" if t in c.attribution.task_models else "attribution.models"
+        for m in att_models[where]:
             if m not in c.task_models(t):
-                add("attribution.models", f"{m!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
-    for m in c.attribution.models:
-        if m == "kmer_lr":
-            add("attribution.models", "kmer_lr has no model directory to attribute; use cnn, cnn_lstm, cnn_gru or a BERT model")
-        else:
-            model_name(m, "attribution.models")
-    if c.attribution.tasks and not c.attribution.models:
-        add("attribution.models", "required when tasks are listed")
+                add(where, f"{m!r} is not fine-tuned on task {t!r} (tasks.{t}.models / finetune.models)")
+        if not att_models[where]:
+            add(where, f"required when tasks are listed (task {t!r} has no models to attribute)")
+    for where, ms in att_models.items():
+        for m in ms:
+            if m == "kmer_lr":
+                add(where, "kmer_lr has no model directory to attribute; use cnn, cnn_lstm, cnn_gru, a BERT or a GPT model")
+            else:
+                model_name(m, where)
     if c.attribution.variants != "off" and not any(t in c.variants.tasks for t in c.attribution.tasks):
         add("attribution.variants", "needs a task in both attribution.tasks and variants.tasks")
     # modisco: a subset of what attribution writes (its npz files are the inputs)
     for key in ("tasks", "models", "methods"):
         chosen, have = getattr(c.modisco, key), getattr(c.attribution, key)
+        if key == "models":  # attributed on at least one task
+            have = list(dict.fromkeys(m for ms in att_models.values() for m in ms))
         for x in chosen or []:
             if x not in have:
                 add(f"modisco.{key}", f"{x!r} is not in attribution.{key} ({list(have)}): no attribution maps to read")

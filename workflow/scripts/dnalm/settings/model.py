@@ -266,17 +266,23 @@ class FinetuneLR(_Model):
     baseline: float = Field(1.0e-3, gt=0)
 
 
+class FinetuneGpt(_Model):
+    lr: float | None = Field(None, gt=0, description="Learning rate of GPT classifiers; null: lr.bert.")
+    patience: int | None = Field(None, ge=1, description="Early-stopping patience (epochs without a better dev MCC or dev loss) of GPT classifiers; null: patience. A pretrained GPT's <B> head starts at the order answer (one class for every input) and at lr 5e-4 sits at chance for its first ~75 steps before it learns, so on a small task (15 steps an epoch) patience 4 stops it at chance (the demo's pas: 2 of 3 seeds).")
+
+
 class Finetune(_Model):
     models: list[str] = Field(default_factory=list, description="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr. A GPT <lm> (arch: gpt) is fine-tuned by rule gpt_finetune (class token read at <B>).")
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: FinetuneLR = Field(default_factory=FinetuneLR)
+    gpt: FinetuneGpt = Field(default_factory=FinetuneGpt, description="Overrides for GPT classifiers (rule gpt_finetune); unset keys take the settings above.")
     warmup_fraction: float = Field(0.1, ge=0, le=1)
     weight_decay: float = Field(0.01, ge=0)
     dropout: float = Field(0.1, ge=0, le=1)
     patience: int = Field(2, ge=1)
-    min_steps: int = Field(0, ge=0, description="Train at least this many optimizer steps: small datasets get extra epochs.")
+    min_steps: int = Field(0, ge=0, description="Step budget floor: small datasets get extra epochs so the schedule spans at least this many optimizer steps (early stopping may still end a run sooner).")
     long_input: Literal["mean", "max", "concat"] = "mean"
     checkpoint_every: int = Field(2000, ge=1, description="Optimizer steps between step checkpoints (results/finetune/<task>/<model>/seed<s>/checkpoints/; about 16 bytes per parameter, 1.4 GB for a base BERT); a retried or requeued job resumes from the newest one with the same settings and data. SIGUSR1/SIGTERM also checkpoint, then the job exits 1. Removed once the outputs are written.")
     keep_checkpoints: int = Field(1, ge=1, description="Newest fine-tuning step checkpoints kept while a job runs.")
@@ -331,8 +337,9 @@ class Variants(_Model):
 
 class Attribution(_Model):
     tasks: list[Key] = Field(default_factory=list, description="Tasks whose test positives get attribution maps: results/attribution/<task>/<model>/seed<s>/<method>.{npz,json} (+ .bw with coordinates).")
-    models: list[str] = Field(default_factory=list, description="Fine-tuned models explained (their first seed's run): BERT models (<lm>, <lm>-scratch) and the neural baselines cnn, cnn_lstm, cnn_gru.")
-    methods: list[Literal["ism", "ig"]] = Field(default_factory=lambda: ["ism", "ig"], min_length=1, description="ism = in-silico saturation mutagenesis (3 L + 1 forward rows per window); ig = integrated gradients on the input embeddings (one-hot or k-mer word embeddings) from dinucleotide-shuffled references.")
+    models: list[str] = Field(default_factory=list, description="Fine-tuned models explained (their first seed's run): BERT models (<lm>, <lm>-scratch), GPT models (arch: gpt) and the neural baselines cnn, cnn_lstm, cnn_gru.")
+    task_models: dict[Key, list[str]] = Field(default_factory=dict, description="Per-task replacement of `models` ({<task>: [models]}), for tasks whose fine-tuned models differ from the others' (e.g. a GPT fine-tuned on one task only); tasks not listed use `models`.")
+    methods: list[Literal["ism", "ig"]] = Field(default_factory=lambda: ["ism", "ig"], min_length=1, description="ism = in-silico saturation mutagenesis (3 L + 1 forward rows per window); ig = integrated gradients on the input embeddings (one-hot, k-mer or GPT token embeddings) from dinucleotide-shuffled references.")
     max_sequences: int | None = Field(200, ge=1, description="Test positives explained per task (seeded subsample); null: all.")
     batch_size: int = Field(256, ge=1, description="Rows (mutants or IG path points) per forward pass; results do not depend on it.")
     ig_steps: int = Field(32, ge=1, description="Integrated gradients: midpoint-rule points along each path.")
@@ -345,7 +352,7 @@ class Modisco(_Model):
     """TF-MoDISco (modisco-lite) on attribution maps: results/attribution_motifs/<task>/<model>/seed<s>/<method>/."""
 
     tasks: list[Key] | None = Field(None, description="Tasks whose attribution maps TF-MoDISco reads; null: every `attribution.tasks` entry.")
-    models: list[str] | None = Field(None, description="Attributed models; null: every `attribution.models` entry.")
+    models: list[str] | None = Field(None, description="Attributed models; null: every model attributed on the task (`attribution.models` or `attribution.task_models.<task>`). A listed model runs on the tasks it is attributed on.")
     methods: list[Literal["ism", "ig"]] | None = Field(None, description="Attribution methods; null: every `attribution.methods` entry.")
     max_seqs: int | None = Field(2000, ge=1, description="Positives TF-MoDISco reads at most per run (seeded subsample of the attribution file's positives); null: all.")
     window: int | None = Field(None, ge=8, description="Central bases of each row TF-MoDISco reads (modisco's -w); null: the whole row.")
@@ -433,7 +440,7 @@ class EmbedRun(_UseModelRun):
 
     model: str = Field(description=_MODEL_REF + " A language model key (`<lm>`: results/pretrain/<lm>/model) is accepted too.")
     fasta: str = Field(description="Project-relative FASTA (plain or gzip).")
-    pool: Literal["cls", "mean"] = Field("cls", description="[CLS] vector or the mean of the k-mer token vectors.")
+    pool: Literal["cls", "mean"] = Field("cls", description="[CLS] vector (a GPT: the hidden state at its <B> query) or the mean of the k-mer token vectors.")
     layer: int = Field(-1, description="Hidden-state index: 0 = embeddings, 1..L encoder layers, -1 the last.")
 
 
@@ -457,7 +464,7 @@ class ScoreRun(_WindowedRun):
 
     genome: Key = Field(description="Genome id (under `genomes`) the VCF refers to.")
     vcf: str = Field(description="Project-relative VCF (plain or gzip); SNVs, MNVs and indels (left-normalised against the genome).")
-    lm: str | None = Field(None, description="Language model for the zero-shot LLR of SNVs: a `language_models` key or a project-relative model directory.")
+    lm: str | None = Field(None, description="BERT (masked) language model for the zero-shot LLR of SNVs: a `language_models` key or a project-relative model directory; a GPT is refused.")
     positive_class: int = Field(1, ge=0, description="Class scored.")
     strict_ref: bool = Field(False, description="Fail on a REF that does not match the genome instead of skipping the allele.")
 

@@ -251,3 +251,8 @@ def test_data_scarce_benefit_finding(tmp_path):
     (f,) = [f for f in collect_overview(OverviewInputs(benefit=path)).findings
             if "data-scarce" in f.title]  # fmt: skip
     assert f.status == "warning" and "on 0 of 1 tasks" in f.text
+    gpt = {**rows[0], "lm": "dnagpt_tiny", "n_seeds": 1, "n_train": 480}
+    pd.DataFrame([rows[0], gpt]).reindex(columns=list(BENEFIT_COLUMNS)).to_csv(path, sep="\t", index=False)
+    titles = [f.title for f in collect_overview(OverviewInputs(benefit=path)).findings if "benefit" in f.title]
+    assert titles == ["Pretraining benefit on data-scarce tasks (Fig. 6d)",
+                      "Pretraining benefit, dnagpt_tiny vs its scratch twin on full tasks"]  # fmt: skip

@@ -254,8 +254,13 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
     return out
 
 
+#: The issue's data-scarce bar: at most this many training rows.
+SCARCE_MAX_TRAIN = 200
+
+
 def _benefit_findings(benefit: Path | None) -> list[Finding]:
-    """Pretrained vs scratch on the data-scarce tasks (``pretraining_benefit.tsv``)."""
+    """Pretrained vs scratch per LM (``pretraining_benefit.tsv``): the data-scarce tasks, and for a GPT
+    every task that lists it with its ``-scratch`` twin (full training sets; ``n_train`` says which)."""
     title = "Pretraining benefit on data-scarce tasks (Fig. 6d)"
     if benefit is None:
         return [Finding("pretraining", title, "not configured: no data-scarce task "
@@ -277,7 +282,9 @@ def _benefit_findings(benefit: Path | None) -> list[Finding]:
             p = pooled.iloc[0]
             text += (f" Pooled: {p.delta_mcc:+.2f} over {_int(p.n_seeds)} (task, seed) pairs, "
                      f"paired p={_p(p.p_paired)}.")  # fmt: skip
-        out.append(Finding("pretraining", title, text, "ok" if clear >= 3 else "warning"))
+        scarce = bool((pd.to_numeric(g["n_train"], errors="coerce") <= SCARCE_MAX_TRAIN).all())
+        head = title if scarce else f"Pretraining benefit, {lm} vs its scratch twin on full tasks"
+        out.append(Finding("pretraining", head, text, "ok" if clear >= 3 else "warning"))
     if not out:
         out.append(Finding("pretraining", title, f"{benefit} holds no task", "warning"))
     return out

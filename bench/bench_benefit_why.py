@@ -25,7 +25,6 @@ Two measurements:
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -40,6 +39,8 @@ from dnalm.finetune import finetune, finetune_kwargs
 from dnalm.predict import _encode_inputs
 from dnalm.settings import load_config
 from safetensors.torch import load_file, save_file
+
+from bench._democopy import demo_copy_parser, parse_demo_copy_args
 
 TASK_MOTIFS = {"tf_p53_scarce": "P53_like", "tf_ctcf_scarce": "CTCF_like"}
 WEIGHTS = "model.safetensors"
@@ -154,20 +155,15 @@ def _mcc(run: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the motif probe and the weight-control fine-tuning table."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workdir", type=Path, required=True, help="copy of a finished demo run")
-    ap.add_argument("--config", default="config/config.yaml")
-    ap.add_argument("--lm", default="dnabert6_tiny")
+    ap = demo_copy_parser(__doc__.split("\n")[0], "bench_benefit_why")
     ap.add_argument("--genome", default="demo_hs")
     ap.add_argument(
         "--tasks", nargs="+", default=["tf_p53_scarce", "tf_ctcf_scarce", "splice_scarce"]
     )
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     ap.add_argument("--probe-rows", type=int, default=60)
-    ap.add_argument("--out", type=Path, default=None, help="default <workdir>/bench_benefit_why")
-    a = ap.parse_args(argv)
-    wd = a.workdir.resolve()
-    out = a.out or wd / "bench_benefit_why"
+    a = parse_demo_copy_args(ap, argv)
+    wd, out = a.workdir, a.out
     cfg = load_config(yaml.safe_load((wd / a.config).read_text()))
     ft = json.loads(cfg.finetune.model_dump_json())
     lm = wd / "results" / "pretrain" / a.lm / "model"

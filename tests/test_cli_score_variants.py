@@ -219,3 +219,52 @@ def test_scoring_its_own_output_again_replaces_the_values(world, scored, tmp_pat
     assert recs["sym"].info["UNDECLARED"] in (1, "1", True)  # the user's INFO is kept
     text = gzip.decompress((tmp_path / "again.vcf.gz").read_bytes()).decode()
     assert text.count("##INFO=<ID=DNALM_PREF,") == 1
+
+
+def test_parse_region_forms_and_errors():
+    from dnalm.score_vcf import Region, parse_region
+
+    assert parse_region("chr1") == Region("chr1", 1, None)
+    assert parse_region("chr1:1,000-2,000") == Region("chr1", 1000, 2000)  # commas as samtools
+    assert parse_region(" NC_000001.11:5-5 ") == Region("NC_000001.11", 5, 5)
+    for bad in ("chr1:5", "chr1:5-", "chr1:x-9", "chr1:9-3", "chr1:0-3", "", "chr 1"):
+        with pytest.raises(ValueError, match="region"):
+            parse_region(bad)
+
+
+def test_regions_keep_only_overlapping_records(world, scored, tmp_path):
+    _, full = scored
+    out = tmp_path / "r"
+    # del (REF AA at 205-206) overlaps 151-205 by its first base; ins at 150 lies outside; the
+    # VCF's contig "2" is the genome's chr2, named either way
+    assert main(["score-variants", str(world["clf"]), "--vcf", str(world["vcf"]), "--genome",
+                 str(world["genome"]), "--quiet", "--region", "chr1:151-205", "--region", "chr2",
+                 "-o", str(out)]) == 0
+    tsv = pd.read_csv(f"{out}.tsv", sep="\t", na_values=".", keep_default_na=False)
+    assert list(tsv["id"]) == ["del", "end"]
+    want = full.set_index("id").loc[["del", "end"]]
+    np.testing.assert_allclose(tsv["logOR"], want["logOR"], rtol=1e-5, atol=1e-6)
+    assert list(tsv["line"]) == list(want["line"])  # line numbers of the input VCF
+    with pysam.VariantFile(f"{out}.vcf.gz") as v:
+        assert [r.id for r in v] == ["del", "end"]
+    summary = json.loads(Path(f"{out}.json").read_text())
+    assert summary["n_records"] == 2 and summary["regions"] == ["chr1:151-205", "chr2"]
+    # a region touching only the deletion's last REF base still selects it; nothing inside: empty
+    assert main(["score-variants", str(world["clf"]), "--vcf", str(world["vcf"]), "--genome",
+                 str(world["genome"]), "--quiet", "--region", "chr1:206-206", "--region",
+                 "chr1:390-400", "-o", str(out)]) == 0
+    assert list(pd.read_csv(f"{out}.tsv", sep="\t")["id"]) == ["del"]
+
+
+def test_bad_regions_are_refused_before_writing(world, tmp_path, capsys):
+    out = tmp_path / "o"
+    base = ["score-variants", str(world["clf"]), "--vcf", str(world["vcf"]), "--genome",
+            str(world["genome"]), "--quiet", "-o", str(out)]
+    assert main([*base, "--region", "chr1:100"]) == 2
+    assert "--region: region 'chr1:100': expected CHR or CHR:START-END" in capsys.readouterr().err
+    assert main([*base, "--region", "chr1:300-200"]) == 2
+    assert "START must be >= 1 and <= END" in capsys.readouterr().err
+    assert main([*base, "--region", "chr1", "--region", "chrZ:1-10"]) == 2
+    err = capsys.readouterr().err
+    assert "region chrZ: not a contig of" in err and "chr1, chr2" in err
+    assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == []

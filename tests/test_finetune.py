@@ -8,10 +8,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from dnalm import paths as P
 from dnalm.dataset import read_split
 from dnalm.finetune import LOG_COLUMNS, finetune, finetune_kwargs
 from dnalm.predict import load_classifier, predict_proba
@@ -175,6 +178,24 @@ def test_finetune_kwargs_from_config():
         "weight_decay": 0.01, "dropout": 0.1, "patience": 2, "long_input": "mean",
         "min_steps": 0, "checkpoint_every": 2000, "keep_checkpoints": 1,
     }  # fmt: skip
+
+
+def test_task_min_steps_overrides_the_finetune_floor():
+    from dnalm.settings import ConfigError, load_config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    cfg = load_config(raw)
+    assert cfg.finetune.min_steps == 300 and cfg.tasks["prom300_notata"].min_steps == 0
+    assert cfg.task_min_steps("prom300_notata") == 0  # the task's own, even 0
+    assert cfg.task_min_steps("tf_ctcf") == 300  # unset: finetune.min_steps
+    assert cfg.task_min_steps("demo_tf__CTCF_demo") == 300  # collection tasks: finetune's
+    ft = P.rule_params(cfg, "finetune")  # what rules bert/gpt/baseline_finetune pass
+    for model in ("dnabert6_tiny", "cnn"):
+        assert finetune_kwargs(ft, model, min_steps=cfg.task_min_steps("prom300_notata"))["min_steps"] == 0
+        assert finetune_kwargs(ft, model, min_steps=None)["min_steps"] == 300
+    raw["tasks"]["prom300_notata"]["min_steps"] = -1
+    with pytest.raises(ConfigError, match="tasks.prom300_notata.min_steps"):
+        load_config(raw)
 
 
 def test_min_steps_adds_epochs_for_small_sets(tmp_path, splits):

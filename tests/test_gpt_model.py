@@ -12,11 +12,30 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 def test_presets():
     s = gpt_config("dnagpt_s")
     assert (s.n_layer, s.n_embd, s.n_head, s.n_positions) == (12, 768, 12, 512)
-    assert s.vocab_size == VOCAB_SIZE == 19564 and s.activation_function == "gelu_new"
+    assert s.vocab_size == VOCAB_SIZE == 19564 and s.activation_function == "gelu_pytorch_tanh"
     assert s.resid_pdrop == s.attn_pdrop == s.embd_pdrop == 0.0
     assert set(GPT_SIZES) == {"tiny", "dnagpt_s"}
     with pytest.raises(ValueError, match="`size` must be one of"):
         gpt_config("base")
+
+
+def test_fused_tanh_gelu_and_old_gelu_new_dirs(tmp_path):
+    """New models run the tanh-GELU as one kernel; a directory saved with GPT-2's gelu_new (the
+    same formula in five steps) still loads as saved and agrees with it to float precision."""
+    from transformers.activations import GELUTanh, NewGELUActivation
+
+    m = build_gpt("tiny", seed=2).eval()
+    assert type(m.transformer.h[0].mlp.act) is GELUTanh
+    m.config.activation_function = "gelu_new"  # as dnalm wrote GPT configs before
+    save_gpt_dir(m, tmp_path / "old")
+    assert json.loads((tmp_path / "old/config.json").read_text())["activation_function"] == "gelu_new"
+    old, _ = load_gpt_dir(tmp_path / "old")
+    assert type(old.transformer.h[0].mlp.act) is NewGELUActivation
+    ids = torch.randint(34, VOCAB_SIZE, (3, 40), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        new_h, old_h = m(ids), old(ids)
+    assert not torch.equal(new_h, old_h)  # different kernels ...
+    torch.testing.assert_close(new_h, old_h, rtol=0, atol=1e-5)  # ... one function
 
 
 def test_number_replaces_one_position_and_heads_shapes():

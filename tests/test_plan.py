@@ -156,6 +156,19 @@ def test_more_seeds_more_finetune_jobs_and_hours() -> None:
     assert two.gpu_hours["finetune"] > one.gpu_hours["finetune"]
 
 
+def test_task_min_steps_costs_that_task_s_runs() -> None:
+    raw = _raw("config.yaml")
+    base = dplan.plan(load_config(raw))
+    assert load_config(raw).task_min_steps("prom300_notata") == 0
+    floor = deep_update(copy.deepcopy(raw), {"tasks": {"prom300_notata": {"min_steps": None}}})
+    more = dplan.plan(load_config(floor))  # back to finetune.min_steps (300): 12 epochs, not 4
+    assert more.jobs == base.jobs
+    assert more.gpu_hours["finetune"] > base.gpu_hours["finetune"]  # BERT runs: GPU rules
+    # one task's floor: the other tasks cost the same as with the whole section's floor
+    same = deep_update(copy.deepcopy(floor), {"tasks": {"tf_ctcf": {"min_steps": 300}}})
+    assert dplan.plan(load_config(same)).gpu_hours == more.gpu_hours
+
+
 def test_splice_loop_counts_its_eval_seeds_trainings() -> None:
     raw = _raw("hg38.yaml")
     (task,) = [t for t, spec in raw["tasks"].items() if spec.get("hard_negatives")]

@@ -53,6 +53,7 @@ def test_demo_blocks_resolve_to_runs_inputs_and_outputs():
     score = paths.usemodel_inputs(c, "score", "tf_ctcf_dbsnp")
     assert score["lm"] == "results/pretrain/dnabert6_tiny/model"
     assert score["vcf"] == "resources/annotations/demo_hs/dbsnp.vcf.gz"
+    assert c.score["tf_ctcf_dbsnp"].regions and "regions" not in score  # intervals, not a file
     final = paths.final_outputs(c)
     for section in SECTIONS:
         for name in getattr(c, section):
@@ -85,6 +86,11 @@ def test_demo_blocks_resolve_to_runs_inputs_and_outputs():
         ("scan", "prom300_chrX", {"threshold": 1.5}, "threshold", "less than or equal to 1"),
         ("score", "tf_ctcf_dbsnp", {"lm": "tf_ctcf/dnabert6_tiny/seed1"}, "lm", "fine-tuned classifier"),
         ("score", "tf_ctcf_dbsnp", {"vcf": "C:/data/x.vcf"}, "vcf", "relative"),
+        ("score", "tf_ctcf_dbsnp", {"regions": ["chr1:1-10", "chr9"]}, "regions[1]",
+         "contig 'chr9' is not in genome 'demo_hs' (it has chr1, chr2, chrX)"),
+        ("score", "tf_ctcf_dbsnp", {"regions": ["chr1:10-1"]}, "regions[0]", "START must be"),
+        ("score", "tf_ctcf_dbsnp", {"regions": ["chr1:10"]}, "regions[0]", "CHR:START-END"),
+        ("score", "tf_ctcf_dbsnp", {"regions": []}, "regions", "at least 1 item"),
     ],
 )
 def test_bad_runs_are_refused_naming_the_config_key(section, name, change, key, words):
@@ -135,6 +141,9 @@ def test_command_lines():
                         paths.usemodel_outputs("score", "v"))
     assert argv[0] == "score-variants" and argv[-2:] == ["-o", "results/score/v/variants"]
     assert "--strict-ref" not in argv and argv[argv.index("--lm") + 1] == "l"
+    argv = command_argv("score", {"regions": ["chr1:1-1,000", "chrX"]},
+                        {"model": "m", "vcf": "v", "fasta": "g"}, paths.usemodel_outputs("score", "v"))
+    assert argv[4:10] == ["--genome", "g", "--region", "chr1:1-1,000", "--region", "chrX"]
     with pytest.raises(ValueError, match="share one prefix"):
         command_argv("scan", {}, {"model": "m", "fasta": "g"},
                      {**out, "bed": "elsewhere/regions.bed"})

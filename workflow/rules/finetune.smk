@@ -50,6 +50,7 @@ rule bert_finetune:
         gpu=0,
     params:
         ft=P.rule_params(CFG, "finetune"),
+        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
         scratch=lambda wc: settings.is_scratch(wc.model),
         long_input=lambda wc: CFG.task_long_input(wc.task),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
@@ -81,6 +82,7 @@ rule baseline_finetune:
         gpu=0,
     params:
         ft=P.rule_params(CFG, "finetune"),
+        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
@@ -191,6 +193,7 @@ rule gpt_finetune:
         gpu=0,
     params:
         ft=P.rule_params(CFG, "finetune"),
+        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
         scratch=lambda wc: settings.is_scratch(wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
@@ -230,6 +233,7 @@ rule gpt_regress:
         gpu=0,
     params:
         ft=P.rule_params(CFG, "finetune"),
+        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
         scratch=lambda wc: settings.is_scratch(wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:

@@ -79,6 +79,7 @@ rule splice_loop_train:
     params:
         spec=lambda wc: P.task_params(CFG, wc.task),
         ft=P.rule_params(CFG, "finetune"),
+        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # hard_negatives.min_steps wins
         seed=lambda wc: P.splice_loop_seed(CFG, wc.task),
     script:
         "../scripts/splice_loop.py"

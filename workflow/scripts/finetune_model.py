@@ -32,7 +32,8 @@ if "snakemake" in globals():
         ckpt_dir=sm.params.ckpt_dir,
         card=sm.input.get("card"),
         **finetune_kwargs(sm.params.ft, sm.wildcards.model, sm.params.get("long_input"),
-                          gpt=sm.rule == "gpt_finetune"),  # finetune.gpt overrides
+                          gpt=sm.rule == "gpt_finetune",  # finetune.gpt overrides
+                          min_steps=sm.params.get("min_steps")),  # tasks.<t>.min_steps
     )
 else:
     from dnalm.finetune import main

@@ -23,5 +23,5 @@ fit_gpt_regression(
     seed=int(sm.wildcards.seed),
     num_threads=sm.threads,
     ckpt_dir=sm.params.ckpt_dir,
-    **finetune_kwargs(sm.params.ft, sm.wildcards.model),
+    **finetune_kwargs(sm.params.ft, sm.wildcards.model, min_steps=sm.params.get("min_steps")),
 )

@@ -17,7 +17,8 @@ elif sm.rule == "splice_loop_train":
     from dnalm.finetune import finetune_kwargs
 
     spec = sm.params.spec
-    kw = finetune_kwargs(sm.params.ft, spec["hard_negatives"]["model"])
+    kw = finetune_kwargs(sm.params.ft, spec["hard_negatives"]["model"],
+                         min_steps=sm.params.min_steps)  # the task's own, as its runs
     kw.pop("checkpoint_every", None)
     kw.pop("keep_checkpoints", None)
     ds = {k: sm.input[k] for k in ("train", "dev", "test", "card")}

@@ -73,15 +73,17 @@ _METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "mcc", "auroc", "auprc"
 
 def finetune_kwargs(
     ft_config: Mapping[str, Any], model_name: str, long_input: str | None = None,
-    gpt: bool = False,
+    gpt: bool = False, min_steps: int | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of :func:`finetune` from the config's ``finetune:`` section.
 
     The section is validated by :class:`dnalm.settings.Finetune` (where the defaults live);
     ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines; with ``gpt`` (a
     GPT classifier, rule gpt_finetune) ``gpt.lr`` and ``gpt.patience`` replace ``lr.bert``
-    and ``patience`` when set. ``long_input`` (the task's own ``tasks.<t>.long_input``)
-    overrides ``finetune.long_input``.
+    and ``patience`` when set. ``long_input`` and ``min_steps`` (the task's own
+    ``tasks.<t>.long_input`` / ``tasks.<t>.min_steps``, see
+    :meth:`dnalm.settings.Config.task_min_steps`) override ``finetune.long_input`` and
+    ``finetune.min_steps`` when not None.
     """
     from dnalm.settings import Finetune
 
@@ -98,7 +100,7 @@ def finetune_kwargs(
         "dropout": ft.dropout,
         "patience": ft.gpt.patience if gpt and ft.gpt.patience is not None else ft.patience,
         "long_input": long_input or ft.long_input,
-        "min_steps": ft.min_steps,
+        "min_steps": ft.min_steps if min_steps is None else int(min_steps),
         "checkpoint_every": ft.checkpoint_every,
         "keep_checkpoints": ft.keep_checkpoints,
     }

@@ -281,7 +281,8 @@ def imported_bed(task: str) -> str:
 
 
 def task_params(cfg: Config, task: str) -> dict[str, Any]:
-    """A task's config entry as rule params (without ``models``/``seeds``, which select jobs).
+    """A task's config entry as rule params (without ``models``/``seeds``, which select jobs,
+    nor ``min_steps``, which the fine-tuning rules pass on their own).
 
     A collection task ``<collection>__<id>`` gets a tfbs entry built from ``collections.<c>``:
     its genome, experiment ``<id>`` and the collection's ``task`` keys.
@@ -295,6 +296,7 @@ def task_params(cfg: Config, task: str) -> dict[str, Any]:
     data = canonical(cfg.tasks[task])
     data.pop("models", None)
     data.pop("seeds", None)
+    data.pop("min_steps", None)  # training length: the fine-tuning rules' own min_steps param
     return data
 
 
@@ -769,7 +771,7 @@ def usemodel_inputs(cfg: Config, section: str, name: str) -> dict[str, str]:
     if getattr(run, "fasta", None) is not None:
         out["seqs"] = run.fasta
     for key in ("bed", "regions", "vcf", "truth"):
-        if getattr(run, key, None) is not None:
+        if isinstance(getattr(run, key, None), str):  # score's regions: CHR:START-END, no file
             out[key] = getattr(run, key)
     if getattr(run, "lm", None) is not None:
         out.update(_model_inputs(cfg, run.lm, "lm", allow_lm=True))

@@ -476,15 +476,17 @@ def _pretrain_tokens(cfg: Config, lm: str) -> float:
 
 
 def _finetune_cost(cfg: Config, c: _Costs, rows: dict[str, float], window: int, model: str,
-                   rule: str | None = None) -> None:
-    """One fine-tuning run: max(epochs x batches, min_steps) training steps, dev each epoch, test
-    (GPT models: rule gpt_finetune, or ``rule`` gpt_regress; 6-mer tokens, their size's rate)."""
+                   task: str, rule: str | None = None) -> None:
+    """One fine-tuning run: max(epochs x batches, min_steps) training steps (the task's own
+    min_steps, else finetune's), dev each epoch, test (GPT models: rule gpt_finetune, or
+    ``rule`` gpt_regress; 6-mer tokens, their size's rate)."""
     ft = cfg.finetune
+    min_steps = cfg.task_min_steps(task)
     if model_lm(model) in cfg.gpt_lms():
         gsize = _gpt_size(cfg, model)
         rule, size, tokens = rule or "gpt_finetune", _GPT_RATE[gsize], _gpt_tokens(window, GPT_POSITIONS[gsize])
         batches = max(1, math.ceil(rows["train"] / ft.batch_size))
-        steps = max(ft.epochs * batches, ft.min_steps)
+        steps = max(ft.epochs * batches, min_steps)
         eval_tok = (rows["dev"] * steps / batches + rows["test"]) * tokens
         c.hours(rule, steps * ft.batch_size * tokens / c.rate(rule, size)
                 + eval_tok / c.rate(rule, size, train=False))  # fmt: skip
@@ -494,7 +496,7 @@ def _finetune_cost(cfg: Config, c: _Costs, rows: dict[str, float], window: int, 
     k, size = _lm_of(cfg, model)
     tokens = window - k + 3
     batches = max(1, math.ceil(rows["train"] / ft.batch_size))
-    steps = max(ft.epochs * batches, ft.min_steps)
+    steps = max(ft.epochs * batches, min_steps)
     train_tok = steps * ft.batch_size * tokens
     eval_tok = (rows["dev"] * steps / batches + rows["test"]) * tokens
     if base:
@@ -547,12 +549,12 @@ def _costs(cfg: Config, jb: _Jobs, notes: list[str]) -> _Costs:
         c.hours("gpt_pretrain", tok / c.rate("gpt_pretrain", _GPT_RATE[spec.size]))
     rows = {t: _task_rows(cfg, t, spec) for t, spec in jb.tasks.items()}
     for task, model, _seed in jb.runs:
-        _finetune_cost(cfg, c, rows[task], _window_bp(cfg, jb.tasks[task]), model)
+        _finetune_cost(cfg, c, rows[task], _window_bp(cfg, jb.tasks[task]), model, task)
     for task in expression_tasks(cfg):
         for model in cfg.regression_models(task):
             for _seed in cfg.task_seeds(task):
                 _finetune_cost(cfg, c, rows.get(task) or _task_rows(cfg, task, cfg.tasks[task]),
-                               _window_bp(cfg, cfg.tasks[task]), model, rule="gpt_regress")
+                               _window_bp(cfg, cfg.tasks[task]), model, task, rule="gpt_regress")
     for hap in cfg.haplotypes.values():
         if "gpt" in hap.generators:
             g = hap.gpt

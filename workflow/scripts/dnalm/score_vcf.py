@@ -24,7 +24,9 @@ but for INFO ``DNALM_PREF``, ``DNALM_PALT``, ``DNALM_DIFF``, ``DNALM_LOGOR``, ``
 each ``Number=A`` and ``.`` for skipped alleles, declared in the header with any undeclared
 contigs; values from an earlier run are replaced), ``<out>.tsv`` (one row per allele, columns
 :data:`COLUMNS`) and ``<out>.json`` (counts per status). Variants are scored in chunks, so
-memory does not grow with the VCF. The VCF is rewritten as text rather than through
+memory does not grow with the VCF. With ``regions`` (``CHR``, ``CHR:START-END``; 1-based,
+inclusive, as ``bcftools view -r``) only records overlapping one of them are read on, in file
+order: a streamed filter, so the VCF needs no index. The VCF is rewritten as text rather than through
 ``pysam.VariantFile`` records: htslib declares missing tags (an ``END`` for ``<DEL>``, INFO keys
 a header forgot) while it reads, and translating such records to an output header can abort
 the process; text keeps every other byte of the user's records as it was.
@@ -37,7 +39,9 @@ import itertools
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,7 +55,8 @@ from dnalm.variant_io import (
     variant_windows,
 )
 
-__all__ = ["COLUMNS", "INFO_FIELDS", "STATUSES", "score_vcf", "output_paths"]
+__all__ = ["COLUMNS", "INFO_FIELDS", "STATUSES", "Region", "parse_region", "score_vcf",
+           "output_paths"]
 
 log = logging.getLogger("dnalm.score_vcf")
 
@@ -67,6 +72,52 @@ INFO_FIELDS = {
     "DNALM_LOGOR": ("logOR", "log2 odds(p_ref) - log2 odds(p_alt), DNABERT logOR (dnalm)"),
     "DNALM_LLR": ("llr", "Zero-shot masked-LM log-likelihood ratio alt vs ref, SNVs (dnalm)"),
 }
+
+
+_REGION = re.compile(r"([^\s:]+)(?::([\d,]+)-([\d,]+))?")
+
+
+class Region(NamedTuple):
+    """A genomic interval, 1-based and inclusive; a whole contig has ``end`` None."""
+
+    contig: str
+    start: int = 1
+    end: int | None = None
+
+
+def parse_region(text: str) -> Region:
+    """``CHR`` or ``CHR:START-END`` (1-based, inclusive; commas in numbers allowed) as a Region.
+
+    Raises
+    ------
+    ValueError
+        Naming ``text`` when it is not of that form or START > END or START < 1.
+    """
+    m = _REGION.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"region {text!r}: expected CHR or CHR:START-END (1-based, inclusive)")
+    if m.group(2) is None:
+        return Region(m.group(1))
+    start, end = (int(m.group(i).replace(",", "")) for i in (2, 3))
+    if start < 1 or start > end:
+        raise ValueError(f"region {text!r}: START must be >= 1 and <= END")
+    return Region(m.group(1), start, end)
+
+
+def _in_regions(records: Iterable[Record], regions: Sequence[Region], resolve) -> Iterator[Record]:
+    """The records whose REF span overlaps one of ``regions`` (contigs compared by their genome
+    name, so ``1`` in the VCF matches a region on ``chr1``)."""
+    by_contig: dict[str, list[Region]] = {}
+    for r in regions:
+        by_contig.setdefault(resolve(r.contig) or r.contig, []).append(r)
+    for rec in records:
+        spans = by_contig.get(resolve(rec.contig) or rec.contig)
+        if not spans:
+            continue
+        last = rec.pos + max(len(rec.ref), 1) - 1
+        if any(rec.pos <= (r.end if r.end is not None else last) and last >= r.start
+               for r in spans):
+            yield rec
 
 
 def output_paths(out: str | Path) -> dict[str, str]:
@@ -231,6 +282,7 @@ def score_vcf(
     strict_ref: bool = False,
     chunk: int = 4096,
     verbose: bool = False,
+    regions: Sequence[Region | str] | None = None,
 ) -> dict:
     """Score a VCF's alleles and write ``<out>.vcf.gz``, ``<out>.tsv`` and ``<out>.json``.
 
@@ -258,17 +310,22 @@ def score_vcf(
         Records scored together. Default is 4096. Scores do not depend on it.
     verbose : bool, optional
         Progress bar over records. Default is False.
+    regions : sequence of Region or str, optional
+        Score only records overlapping these (``CHR`` or ``CHR:START-END``, 1-based inclusive,
+        see :func:`parse_region`); the output VCF holds only those records. Every line of the
+        VCF is still read and checked. Default is None (every record).
 
     Returns
     -------
     summary : dict
-        ``counts`` per status (alleles), ``n_records``, ``outputs``, ``window``.
+        ``counts`` per status (alleles), ``n_records`` (records scored: inside ``regions``
+        when given), ``regions``, ``outputs``, ``window``.
 
     Raises
     ------
     ValueError
-        ``<file>:<line>: ...`` for a malformed record (or a REF mismatch with ``strict_ref``);
-        nothing is written then.
+        ``<file>:<line>: ...`` for a malformed record (or a REF mismatch with ``strict_ref``),
+        a malformed region, or a region on a contig the genome lacks; nothing is written then.
     """
     import pysam
     from tqdm.auto import tqdm
@@ -278,17 +335,32 @@ def score_vcf(
         raise ValueError(f"window must be positive, got {window}")
     if not gpath.is_file():
         raise ValueError(f"{gpath}: genome FASTA not found")
-    # pass 1: validate every line before anything is written; collect contigs
-    n_records, rec_contigs = 0, {}
-    for rec in iter_records(vpath):
-        n_records += 1
-        rec_contigs.setdefault(rec.contig, None)
+    regs = [r if isinstance(r, Region) else parse_region(r) for r in regions or ()]
     try:
         fa = pysam.FastaFile(str(gpath))
     except (OSError, ValueError) as e:
         raise ValueError(f"{gpath}: cannot open as an indexed FASTA ({e})") from None
     sizes = dict(zip(fa.references, fa.lengths, strict=True))
     resolve = _contig_resolver(sizes)
+    for r in regs:
+        if resolve(r.contig) is None:
+            fa.close()
+            raise ValueError(f"region {r.contig}: not a contig of {gpath} "
+                             f"(it has {', '.join(list(sizes)[:10])}{', ...' if len(sizes) > 10 else ''})")
+
+    def records() -> Iterator[Record]:
+        recs = iter_records(vpath)
+        return _in_regions(recs, regs, resolve) if regs else recs
+
+    # pass 1: validate every line before anything is written; collect contigs
+    n_records, rec_contigs = 0, {}
+    try:
+        for rec in records():
+            n_records += 1
+            rec_contigs.setdefault(rec.contig, None)
+    except ValueError:
+        fa.close()
+        raise
     paths = output_paths(out)
     counts: Counter = Counter({s: 0 for s in STATUSES})
     header = _header_lines(read_header(vpath), rec_contigs, sizes, resolve)
@@ -300,7 +372,7 @@ def score_vcf(
         tsv = stack.enter_context(open(tmp["tsv"], "w"))
         tsv.write("\t".join(COLUMNS) + "\n")
         bar = stack.enter_context(tqdm(total=n_records, disable=not verbose, desc="variants"))
-        recs = iter_records(vpath)
+        recs = records()
         while True:
             batch = list(itertools.islice(recs, chunk))
             if not batch:
@@ -323,6 +395,8 @@ def score_vcf(
         vout.close()  # flush the BGZF stream before the files are committed
         summary = {"counts": dict(counts), "n_records": n_records, "window": window,
                    "positive_class": positive_class, "zero_shot": lm is not None,
+                   "regions": [f"{r.contig}:{r.start}-{r.end}" if r.end is not None else r.contig
+                               for r in regs] or None,
                    "vcf": str(vpath), "genome": str(gpath), "outputs": paths}
         atomic.write_json(tmp["json"], summary)
     if counts["ref_mismatch"]:

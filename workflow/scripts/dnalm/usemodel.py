@@ -89,6 +89,9 @@ def command_argv(
         argv += ["--genome", str(inputs["fasta"])]
     if section == "scan" and settings.get("contigs"):
         argv += ["--contigs", ",".join(settings["contigs"])]
+    if section == "score":
+        for region in settings.get("regions") or ():
+            argv += ["--region", str(region)]
     for key, opt in _OPTIONS[section].items():
         value = settings.get(key)
         if value is None or value is False:

@@ -19,8 +19,6 @@ and it keeps completeness. The hypothetical contribution of base ``b`` at ``l`` 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -28,7 +26,7 @@ import torch
 
 from dnalm.attribution._encode import BASES
 
-__all__ = ["GptLayout", "fused_gelu", "gpt_hyp", "gpt_ism_logits", "gpt_layout", "gpt_logits",
+__all__ = ["GptLayout", "gpt_hyp", "gpt_ism_logits", "gpt_layout", "gpt_logits",
            "gpt_token_ids"]
 
 _CHARS = np.frombuffer(b"ACGTN", dtype=np.uint8)  # our base codes -> ASCII
@@ -56,30 +54,6 @@ class GptLayout(NamedTuple):
     query_pos: int
     first: int
     n_tokens: int
-
-
-@contextlib.contextmanager
-def fused_gelu(model: torch.nn.Module) -> Iterator[None]:
-    """Run ``model`` with its tanh-approximated GELUs (``gelu_new``) as one fused torch kernel.
-
-    ``transformers``' ``gelu_new`` computes ``0.5 x (1 + tanh(...))`` in five elementwise steps;
-    :class:`transformers.activations.GELUTanh` is the same function in one kernel (measured on the
-    demo GPT: log-odds within 1e-6, ISM 27% less CPU time). The modules are put back afterwards.
-    """
-    from transformers.activations import GELUTanh, NewGELUActivation
-
-    swapped = []
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if type(child) is NewGELUActivation:
-                swapped.append((parent, name, child))
-    try:
-        for parent, name, _ in swapped:
-            setattr(parent, name, GELUTanh())
-        yield
-    finally:
-        for parent, name, child in swapped:
-            setattr(parent, name, child)
 
 
 def codes_to_seqs(codes: np.ndarray) -> list[str]:

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from dnalm._compat import resolve_device
 from dnalm._validate import validate_k
 from dnalm.attribution._encode import N_CODE, onehot_nl4, seqs_to_codes, token_ids
-from dnalm.attribution._gpt import GptLayout, fused_gelu, gpt_layout, gpt_logits, gpt_token_ids
+from dnalm.attribution._gpt import GptLayout, gpt_layout, gpt_logits, gpt_token_ids
 from dnalm.attribution.result import Attribution
 
 #: Model kinds the attribution methods accept (``model.input_kind``; BERT models have none).
@@ -47,10 +47,7 @@ def n_classes(model: torch.nn.Module) -> int:
 
 @contextlib.contextmanager
 def evaluating(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
-    """Run ``model`` in eval mode on ``device``; restore its mode and device afterwards.
-
-    GPT classifiers also run with fused GELU kernels (:func:`._gpt.fused_gelu`, same function).
-    """
+    """Run ``model`` in eval mode on ``device``; restore its mode and device afterwards."""
     was_training = model.training
     try:
         before = next(model.parameters()).device
@@ -58,10 +55,8 @@ def evaluating(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
         before = device
     model.to(device)
     model.eval()
-    fast = fused_gelu(model) if getattr(model, "input_kind", None) == "gpt" else contextlib.nullcontext()
     try:
-        with fast:
-            yield
+        yield
     finally:
         model.train(was_training)
         model.to(before)

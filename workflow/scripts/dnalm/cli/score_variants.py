@@ -12,6 +12,10 @@ an insertion trims it, as DNABERT's mutate_seqs. Outputs, written together atomi
     OUT.tsv     one row per allele: input and normalised alleles, status, scores
     OUT.json    counts per status (scored, ref_mismatch, symbolic, unknown_contig, outside_contig)
 
+``--region CHR[:START-END]`` (repeatable; 1-based, inclusive, as ``bcftools view -r``) scores
+only the records overlapping the regions, and OUT.vcf.gz holds only those; the VCF is read
+through (a streamed filter, no index needed). A region on a contig the genome lacks is an error.
+
 A malformed VCF line is reported as file:line and nothing is written.
 """
 
@@ -40,14 +44,21 @@ def add_parser(subparsers) -> None:
     p.add_argument("--window", type=int, help="input length in bp when there is no task card")
     p.add_argument("--positive-class", type=int, default=1, help="class scored (default: 1)")
     p.add_argument("--strict-ref", action="store_true", help="fail on a REF mismatch instead of skipping it")
+    p.add_argument("--region", action="append", metavar="CHR[:START-END]",
+                   help="score only records overlapping this region (1-based, inclusive; "
+                        "repeatable)")
     add_common(p, "output prefix: writes OUT.vcf.gz, OUT.tsv, OUT.json")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dnalm score-variants``; returns the exit status."""
-    from dnalm.score_vcf import score_vcf
+    from dnalm.score_vcf import parse_region, score_vcf
 
+    try:
+        regions = [parse_region(r) for r in args.region or ()]
+    except ValueError as e:
+        raise CliError(f"--region: {e}") from None
     dev = setup(args)
     clf = load_model(args.model, card=args.card, window=args.window)
     if clf.window is None:
@@ -75,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     summary = score_vcf(
         clf.model, clf.k, args.vcf, args.genome, args.out, clf.window, lm=mlm, lm_k=lm_k,
         batch_size=args.batch_size, device=dev, positive_class=args.positive_class,
-        strict_ref=args.strict_ref, verbose=not args.quiet,
+        strict_ref=args.strict_ref, verbose=not args.quiet, regions=regions or None,
     )
     if not args.quiet:
         c = summary["counts"]

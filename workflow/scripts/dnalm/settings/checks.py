@@ -103,6 +103,52 @@ def model_ref(c: Config, ref: str, allow_lm: bool = False) -> ModelRef:
     return ModelRef("path", ref.rstrip("/"))
 
 
+_DEMO_FASTA = re.compile(r"^resources/demo/(?P<world>[^/]+)/genome\.fa\.gz$")
+
+
+def _genome_contig_names(c: Config, genome: str) -> set[str] | None:
+    """Contig names a genome is known to hold before it is prepared: a demo world's chromosomes
+    (every alias) for a genome its simulator writes, else None (only the contigs regex is known)."""
+    m = _DEMO_FASTA.match(c.genomes[genome].fasta.url)
+    if not m or m["world"] not in c.simulate:
+        return None
+    from dnalm.sim.presets import PRESETS
+    from dnalm.sim.spec import world_spec
+
+    preset = PRESETS[world_spec(canonical(c.simulate), m["world"])["preset"]]
+    return {a for ch in preset.chroms for a in (ch.ucsc, ch.name, ch.refseq, ch.genbank)}
+
+
+def _score_region_checks(c: Config, name: str, genome: str, regions: list[str]) -> list[tuple[str, str]]:
+    """``score.<name>.regions``: each parses and names a contig the genome keeps."""
+    from dnalm.score_vcf import parse_region
+
+    if not regions or genome not in c.genomes:
+        return []
+    errs = []
+    try:
+        keep = re.compile(c.genomes[genome].contigs)
+    except re.error:  # reported as genomes.<g>.contigs
+        return []
+    known = _genome_contig_names(c, genome)
+    for i, text in enumerate(regions):
+        path = f"score.{name}.regions[{i}]"
+        try:
+            contig = parse_region(text).contig
+        except ValueError as e:
+            errs.append((path, str(e)))
+            continue
+        # as score-variants matches contigs: as written, or with a chr prefix added / removed
+        names = {contig, f"chr{contig}", contig.removeprefix("chr")}
+        if known is not None and not names & known:
+            errs.append((path, f"contig {contig!r} is not in genome {genome!r} (it has "
+                               f"{', '.join(sorted(n for n in known if n.startswith('chr')))})"))
+        elif known is None and not any(keep.fullmatch(n) for n in names):
+            errs.append((path, f"contig {contig!r} is not kept by genomes.{genome}.contigs "
+                               f"({c.genomes[genome].contigs!r})"))
+    return errs
+
+
 def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
     """The ``predict``, ``embed``, ``scan`` and ``score`` blocks: models, genomes, input paths."""
     errs: list[tuple[str, str]] = []
@@ -118,7 +164,8 @@ def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
                 errs.append((f"{p}.genome", f"unknown genome {genome!r}"))
             for key in ("fasta", "bed", "regions", "vcf", "truth"):
                 value = getattr(run, key, None)
-                if value is not None and (problem := project_path_problem(value)):
+                # (score's `regions` is a list of CHR:START-END, not a path: checked below)
+                if isinstance(value, str) and (problem := project_path_problem(value)):
                     errs.append((f"{p}.{key}", problem))
     for name, run in c.predict.items():
         p = f"predict.{name}"
@@ -133,6 +180,8 @@ def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
     for name, run in c.scan.items():
         if run.contigs is not None and run.regions is not None:
             errs.append((f"scan.{name}", "give at most one of contigs and regions"))
+    for name, run in c.score.items():
+        errs += _score_region_checks(c, name, run.genome, run.regions or [])
     for name, run in c.score.items():
         if run.lm is None:
             continue

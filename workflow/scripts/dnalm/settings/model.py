@@ -243,6 +243,7 @@ class Task(_Model):
     max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded random subset, before splitting); default: all.")
     max_train: int | None = Field(None, ge=2, description="Keep at most this many training examples (seeded, an equal share per class, after splitting; dev and test keep every row): a data-scarce version of a task. Default: all.")
     seeds: list[int] | None = Field(None, min_length=1, description="Overrides finetune.seeds for this task (e.g. several seeds for data-scarce tasks).")
+    min_steps: int | None = Field(None, ge=0, description="Overrides finetune.min_steps for this task's fine-tuning runs (rules bert_finetune, gpt_finetune, baseline_finetune, gpt_regress), e.g. 0 for a task whose models converge within their epochs; default finetune.min_steps.")
     long_input: Literal["mean", "max", "concat"] | None = Field(None, description="Overrides finetune.long_input for this task: how the pieces of inputs longer than the LM's positions (DNABERT-XL) are combined. Tasks that differ only in long_input form a pooling comparison (results/summary/long_input.tsv).")
     hard_negatives: HardNegatives | None = Field(None, description="splice: SpliceFinder-style rounds adding the false positives of a model to train (results/splice_loop/<task>/; docs/datasets.md). The last round's dataset is results/datasets/<task>/.")
 
@@ -467,6 +468,7 @@ class ScoreRun(_WindowedRun):
     lm: str | None = Field(None, description="BERT (masked) language model for the zero-shot LLR of SNVs: a `language_models` key or a project-relative model directory; a GPT is refused.")
     positive_class: int = Field(1, ge=0, description="Class scored.")
     strict_ref: bool = Field(False, description="Fail on a REF that does not match the genome instead of skipping the allele.")
+    regions: list[str] | None = Field(None, min_length=1, description="Score only the records overlapping these regions, `CHR` or `CHR:START-END` (1-based, inclusive, as bcftools view -r; `dnalm score-variants --region`); the output VCF holds only those. CHR must be a contig the genome keeps (genomes.<g>.contigs). Default: every record.")
 
 
 class HaplotypeSim(_Model):
@@ -644,6 +646,12 @@ class Config(_Model):
         spec = self.tasks.get(task)
         own = spec.long_input if spec is not None else None
         return own if own is not None else self.finetune.long_input
+
+    def task_min_steps(self, task: str) -> int:
+        """Step floor of a task's fine-tuning runs (its own, else ``finetune.min_steps``)."""
+        spec = self.tasks.get(task)
+        own = spec.min_steps if spec is not None else None
+        return own if own is not None else self.finetune.min_steps
 
     def task_seeds(self, task: str) -> list[int]:
         """Fine-tuning seeds of a task (its own list, else ``finetune.seeds``)."""

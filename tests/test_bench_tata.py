@@ -1,0 +1,95 @@
+"""bench.bench_tata: the TATA-box locator, the positional diagnostic task and the edit effects."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from dnalm.dataset import read_split
+
+from bench.bench_tata import BOX, box_start, edit_effects, positional_task
+
+TSS = 249  # prom300: window -249..+50
+
+
+def _background(rng: np.random.Generator, n: int = 300) -> str:
+    return "".join(rng.choice(list("CG"), n))  # no T or A: no accidental TATA
+
+
+def _put(seq: str, pos: int, motif: str) -> str:
+    i = TSS + pos
+    return seq[:i] + motif + seq[i + len(motif) :]
+
+
+@pytest.mark.parametrize(("pos", "found"), [(-38, True), (-33, True), (-30, True),
+                                            (-29, False), (-39, False), (-150, False)])  # fmt: skip
+def test_box_start_only_in_the_core_window(pos, found):
+    seq = _put(_background(np.random.default_rng(0)), pos, "TATAAAAG")
+    assert box_start(seq, TSS) == (TSS + pos if found else None)
+
+
+def test_box_start_needs_the_consensus():
+    bg = _background(np.random.default_rng(1))
+    assert box_start(_put(bg, -33, "TATAGAAG"), TSS) is None  # G breaks TATA[AT]A[AT]
+    assert box_start(_put(bg, -33, "TATTAAAG"), TSS) is None
+    assert box_start(_put(bg, -33, "TATATAT"), TSS) == TSS - 33
+
+
+def test_positional_task_moves_only_the_box(tmp_path):
+    rng = np.random.default_rng(2)
+    src = tmp_path / "src"
+    src.mkdir()
+    for split, n in (("train", 40), ("dev", 10), ("test", 10)):
+        df = pd.DataFrame(
+            {"sequence": [_background(rng) for _ in range(n)], "label": [0, 1] * (n // 2)}
+        )
+        df.to_csv(src / f"{split}.tsv.gz", sep="\t", index=False)
+    (src / "card.json").write_text(json.dumps({"kind": "promoter"}))
+    dst = positional_task(src, tmp_path / "pos", TSS, seed=3)
+    assert json.loads((dst / "card.json").read_text()) == {"kind": "promoter"}
+    for split in ("train", "dev", "test"):
+        old, new = read_split(src / f"{split}.tsv.gz"), read_split(dst / f"{split}.tsv.gz")
+        assert len(new) == len(old) and new["label"].sum() == len(new) // 2
+        for a, b, y in zip(old["sequence"], new["sequence"], new["label"], strict=True):
+            assert len(b) == len(a) and b.count(BOX) == 1
+            st = b.index(BOX)
+            if y == 1:
+                assert -33 <= st - TSS <= -31
+            else:
+                assert not -45 <= st - TSS <= -20
+            assert b[:st] == a[:st] and b[st + len(BOX) :] == a[st + len(BOX) :]
+
+
+class _BoxReader(torch.nn.Module):
+    """A one-hot classifier (``dnalm.baselines.one_hot`` input, A C G T channels) whose class-1
+    logit is 2 x the ``TATA`` starts at -33..-30 minus those elsewhere."""
+
+    input_kind = "onehot"
+
+    def __init__(self) -> None:
+        super().__init__()
+        w = torch.zeros(2, 4, 4)
+        for j, b in enumerate("TATA"):
+            w[1, "ACGT".index(b), j] = 1.0
+        self.conv = torch.nn.Conv1d(4, 2, 4, bias=False)
+        self.conv.weight.data = w
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:  # x: (B, 4, L)
+        hits = (self.conv(x)[:, 1] >= 4).float()  # (B, L - 3)
+        core = torch.zeros(hits.shape[1])
+        core[TSS - 33 : TSS - 29] = 1.0
+        logit1 = (hits * core).sum(1) * 2 - (hits * (1 - core)).sum(1)
+        return torch.stack([torch.zeros_like(logit1), logit1], 1)
+
+
+def test_edit_effects_of_a_box_reading_model():
+    rng = np.random.default_rng(4)
+    pos = [_put(_background(rng), -33, "TATAAAAG") for _ in range(6)]
+    neg = [_put(_background(rng), -120, "TATAAAAG") for _ in range(6)]
+    test = pd.DataFrame({"sequence": pos + neg, "label": [1] * 6 + [0] * 6})
+    fx = edit_effects(_BoxReader(), None, test, TSS)
+    assert fx["n_box_rows"] == 6 and fx["n_negatives"] == 6
+    assert fx["box_replaced"] < -1.5  # the box (worth 2) is destroyed
+    assert abs(fx["random_edit"]) < 0.5
+    assert fx["box_at_-33"] > 1.5 and fx["box_at_-150"] < -0.5

@@ -24,7 +24,11 @@ embeddings; patience 10 with 600 steps (at lr 5e-4 and 1e-4); the ``-scratch`` t
 ``genomic`` (negatives without the TATA requirement: TATA presence alone then separates the
 classes); ``positional`` (a synthetic
 task on the same backgrounds: every row gets ``TATAAAAG``, at -33..-31 in positives and anywhere
-outside -45..-20 in negatives, so only the box's position separates the classes).
+outside -45..-20 in negatives, so only the box's position separates the classes); ``gue`` and
+``gue_scratch`` (the task rebuilt on a human-preset world at ``--gue-scale``, default 10: about
+2,200 training positives, GUE's scale; :func:`gue_task`, written under ``<out>/gue_task``).
+
+Every row has 95 % bootstrap CIs of test MCC and AUROC. ``--threads`` sets the torch threads.
 """
 
 from __future__ import annotations
@@ -40,15 +44,25 @@ import pandas as pd
 import torch
 import yaml
 from dnalm import attention as A
+from dnalm import paths as P
 from dnalm.dataset import read_card, read_split
+from dnalm.datasets import build_dataset, prepare_annotation
 from dnalm.finetune import finetune, finetune_kwargs
+from dnalm.genome import prepare_genome
+from dnalm.metrics import bootstrap_ci
 from dnalm.predict import encode_inputs, forward_logits, load_model_dir
-from dnalm.settings import load_config
+from dnalm.settings import Config, canonical, load_config
+from dnalm.sim import simulate_world, world_spec
 
 from bench._democopy import demo_copy_parser, parse_demo_copy_args
 
 BOX = "TATAAAAG"
 TATA = re.compile("(?=TATA[AT]A[AT])")
+
+#: ``gue`` world: the human preset at this scale has 10x the demo's promoters (4,444 training
+#: rows of ``prom300_tata`` at seed 13; GUE's ``prom_300_tata`` has 4,904)
+GUE_SCALE = 10.0
+GUE_SEED = 13
 
 #: arm -> (dataset variant, model suffix, finetune overrides)
 ARMS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -64,6 +78,8 @@ ARMS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "scratch": ("task", "-scratch", {}),
     "genomic": ("genomic", "", {}),
     "positional": ("positional", "", {}),
+    "gue": ("gue", "", {}),
+    "gue_scratch": ("gue", "-scratch", {}),
 }
 
 
@@ -98,6 +114,69 @@ def positional_task(src: Path, dst: Path, tss: int, seed: int = 5) -> Path:
         df.assign(sequence=seqs, label=y).to_csv(dst / f"{split}.tsv.gz", sep="\t", index=False)
     (dst / "card.json").write_text((src / "card.json").read_text())
     return dst
+
+
+def gue_task(cfg: Config, task: str, out: Path, scale: float = GUE_SCALE,
+             seed: int = GUE_SEED) -> Path:  # fmt: skip
+    """Build ``task`` (a promoter task of the config) on a larger simulated world.
+
+    The world is the task genome's ``simulate`` preset at ``scale`` with its own ``seed``
+    (``<out>/world``), prepared and annotated as rules ``genome_prepare`` and
+    ``annotation_epd`` do (``<out>/genome``, ``<out>/epd.tsv``), and the task is built by
+    :func:`dnalm.datasets.build_dataset` with the config's task entry and ``splits``
+    (``<out>/data``). Steps whose output exists are skipped.
+
+    Parameters
+    ----------
+    cfg : Config
+        The demo config; ``tasks.<task>`` must be a promoter task on a simulated genome.
+    task : str
+        Task key.
+    out : pathlib.Path
+        Working folder.
+    scale, seed : float, int
+        World scale (chromosome lengths and feature counts) and simulator seed.
+
+    Returns
+    -------
+    pathlib.Path
+        The dataset folder (``train``/``dev``/``test.tsv.gz``, ``card.json``).
+    """
+    spec = P.task_params(cfg, task)
+    if spec.get("kind") != "promoter":
+        raise ValueError(
+            f"config key `tasks.{task}.kind` must be promoter, got {spec.get('kind')!r}"
+        )
+    genome = spec["genome"]
+    if genome not in cfg.simulate:
+        raise ValueError(f"config key `tasks.{task}.genome`: {genome!r} is not a `simulate` world")
+    preset = world_spec(canonical(cfg.simulate), genome)["preset"]
+    world, gdir, data = out / "world", out / "genome", out / "data"
+    if not (world / "epd.bed").is_file():
+        simulate_world(world, preset=preset, seed=seed, scale=scale)
+    files = {k: gdir / Path(v).name for k, v in P.genome_files(genome).items()}
+    if not files["contigs"].is_file():
+        prepare_genome(world / "genome.fa.gz", gdir, cfg.genomes[genome].contigs,
+                       assembly_report=world / "assembly_report.txt", verbose=False)  # fmt: skip
+    epd = out / "epd.tsv"
+    if not epd.is_file():
+        sources = {"epd": {"url": str(world / "epd.bed")},
+                   "epd_motifs": {"url": str(world / "promoter_motifs.txt")}}  # fmt: skip
+        prepare_annotation("epd", sources, epd, fasta=files["fasta"], contigs=files["contigs"])
+    if not (data / "card.json").is_file():
+        outputs = {s: data / f"{s}.tsv.gz" for s in ("train", "dev", "test")}
+        build_dataset(task, spec, {**files, "epd": epd}, {**outputs, "card": data / "card.json"},
+                      splits=P.rule_params(cfg, "splits"), verbose=False)  # fmt: skip
+    return data
+
+
+def mcc_auroc_ci(run: Path) -> dict[str, float]:
+    """95 % bootstrap CIs (1,000 test-row resamples) of test MCC and AUROC of a finished run."""
+    pr = pd.read_csv(run / "predictions.tsv.gz", sep="\t")
+    pr = pr[pr["split"] == "test"]
+    ci = bootstrap_ci(pr["label"].to_numpy(), pr[["p0", "p1"]].to_numpy())
+    return {"mcc_lo": ci["mcc"][0], "mcc_hi": ci["mcc"][1],
+            "auroc_lo": ci["auroc"][0], "auroc_hi": ci["auroc"][1]}  # fmt: skip
 
 
 @torch.no_grad()
@@ -145,19 +224,49 @@ def edit_effects(model: torch.nn.Module, k: int | None, test: pd.DataFrame, tss:
     }
 
 
+def tata_claim(x: np.ndarray, c: A.Contrast) -> dict[str, Any]:
+    """The demo's TATA claim (:data:`dnalm.attention.TATA_CLAIM`) judged on one contrast.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        TSS-relative position of each window base, shape=(L,).
+    c : dnalm.attention.Contrast
+        The contrast over those positions.
+
+    Returns
+    -------
+    dict
+        ``peak`` (position), ``p``, ``holds`` (room around -30, peak within -35..-20 and
+        p < 0.01), ``n_above_band`` (positions within -35..-20 whose contrast exceeds the
+        97.5 % shuffled-label band), ``box_best`` (the position of highest contrast within
+        -35..-20) and ``box_ratio`` (its contrast over the peak's).
+    """
+    lo, hi = A.TATA_CLAIM["window"]
+    peak = int(x[c.peak_index])
+    inside = (x >= lo) & (x <= hi)
+    holds = (A.has_room(x, A.TATA_CLAIM["at"], A.TATA_CLAIM["margin"]) and lo <= peak <= hi
+             and c.pvalue < A.TATA_CLAIM["alpha"])  # fmt: skip
+    best = int(np.flatnonzero(inside)[np.argmax(c.contrast[inside])])
+    return {"peak": peak, "p": float(c.pvalue), "holds": bool(holds),
+            "n_above_band": int((c.contrast[inside] > c.band_high[inside]).sum()),
+            "box_best": int(x[best]),
+            "box_ratio": float(c.contrast[best] / c.contrast[c.peak_index])}  # fmt: skip
+
+
 def contrast(model: torch.nn.Module, k: int, test: pd.DataFrame, tss: int) -> dict[str, Any]:
-    """Attention contrast peak and p, and the shuffled-label control (as the demo test)."""
+    """The TATA claim on the attention contrast, and on shuffled labels (as the demo test)."""
     sc = A.attention_scores(model, test["sequence"].tolist(), k).scores
     y = test["label"].to_numpy()
     x = np.arange(sc.shape[1]) - tss
-    c = A.class_contrast(sc, y, n_permutations=999, seed=1)
-    ctl = A.class_contrast(sc, np.random.default_rng(11).permutation(y), n_permutations=999, seed=1)
-    return {"peak": int(x[c.peak_index]), "p": c.pvalue, "control_peak": int(x[ctl.peak_index]),
-            "control_p": ctl.pvalue}  # fmt: skip
+    c = tata_claim(x, A.class_contrast(sc, y, n_permutations=999, seed=1))
+    shuffled = np.random.default_rng(11).permutation(y)
+    ctl = tata_claim(x, A.class_contrast(sc, shuffled, n_permutations=999, seed=1))
+    return {**c, **{f"control_{key}": v for key, v in ctl.items()}}
 
 
 def run_arm(arm: str, data: Path, lm_dir: Path, lm: str, ft: dict[str, Any], out: Path,
-            seed: int) -> dict[str, Any]:  # fmt: skip
+            seed: int, threads: int = 1) -> dict[str, Any]:  # fmt: skip
     """Fine-tune one arm (or reuse its finished run) and measure it."""
     _, suffix, over = ARMS[arm]
     over = dict(over)
@@ -179,7 +288,7 @@ def run_arm(arm: str, data: Path, lm_dir: Path, lm: str, ft: dict[str, Any], out
             F._build_bert = frozen
         try:
             finetune(data / "train.tsv.gz", data / "dev.tsv.gz", data / "test.tsv.gz", run,
-                     lm + suffix, lm_dir=lm_dir, scratch=bool(suffix), seed=seed, num_threads=1,
+                     lm + suffix, lm_dir=lm_dir, scratch=bool(suffix), seed=seed, num_threads=threads,
                      card=data / "card.json", **kw)  # fmt: skip
         finally:
             F._build_bert = build
@@ -187,8 +296,9 @@ def run_arm(arm: str, data: Path, lm_dir: Path, lm: str, ft: dict[str, Any], out
     loaded = load_model_dir(run / "model", attn_implementation="eager")
     test = read_split(data / "test.tsv.gz")
     tss = read_card(data / "card.json").tss_offset
-    row = {"arm": arm, "seed": seed, "n_test": m["n_test"], "mcc": m["mcc"], "auroc": m["auroc"],
-           "best_step": m["best_step"], "runtime_s": m["runtime_s"]}  # fmt: skip
+    row = {"arm": arm, "seed": seed, "n_train": m["n_train"], "n_test": m["n_test"],
+           "mcc": m["mcc"], "auroc": m["auroc"], **mcc_auroc_ci(run), "best_step": m["best_step"],
+           "runtime_s": m["runtime_s"]}  # fmt: skip
     row.update(edit_effects(loaded.model, loaded.k, test, tss))
     row.update(contrast(loaded.model, loaded.k, test, tss))
     return row
@@ -200,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", default="prom300_tata")
     ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of each fine-tune")
+    ap.add_argument("--gue-scale", type=float, default=GUE_SCALE, help="world scale of `gue` arms")
     a = parse_demo_copy_args(ap, argv)
     wd, out = a.workdir, a.out
     cfg = load_config(yaml.safe_load((wd / a.config).read_text()))
@@ -207,19 +319,22 @@ def main(argv: list[str] | None = None) -> int:
     lm_dir = wd / "results" / "pretrain" / a.lm / "model"
     task_dir = wd / "results" / "datasets" / a.task
     tss = read_card(task_dir / "card.json").tss_offset
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     rows = []
     for arm in a.arms:
         variant = ARMS[arm][0]
         data = {"task": task_dir,
                 "genomic": wd / "results" / "datasets" / f"{a.task}_genomic",
-                "positional": out / "positional_data"}[variant]  # fmt: skip
+                "positional": out / "positional_data",
+                "gue": out / "gue_task" / "data"}[variant]  # fmt: skip
         if variant == "positional" and not (data / "card.json").is_file():
             positional_task(task_dir, data, tss)
+        if variant == "gue":
+            gue_task(cfg, a.task, out / "gue_task", scale=a.gue_scale)
         if not (data / "card.json").is_file():
             print(f"{arm}: skipped, {data} does not exist", flush=True)
             continue
-        rows.append(run_arm(arm, data, lm_dir, a.lm, ft, out, a.seed))
+        rows.append(run_arm(arm, data, lm_dir, a.lm, ft, out, a.seed, a.threads))
         print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)

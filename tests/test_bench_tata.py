@@ -1,16 +1,29 @@
-"""bench.bench_tata: the TATA-box locator, the positional diagnostic task and the edit effects."""
+"""bench.bench_tata: the TATA-box locator, the positional and GUE-scale tasks, edit effects, CIs."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from dnalm.dataset import read_split
+import yaml
+from dnalm.attention import Contrast
+from dnalm.dataset import read_card, read_split
+from dnalm.settings import load_config
 
-from bench.bench_tata import BOX, box_start, edit_effects, positional_task
+from bench.bench_tata import (
+    BOX,
+    box_start,
+    edit_effects,
+    gue_task,
+    mcc_auroc_ci,
+    positional_task,
+    tata_claim,
+)
 
 TSS = 249  # prom300: window -249..+50
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _background(rng: np.random.Generator, n: int = 300) -> str:
@@ -93,3 +106,67 @@ def test_edit_effects_of_a_box_reading_model():
     assert fx["box_replaced"] < -1.5  # the box (worth 2) is destroyed
     assert abs(fx["random_edit"]) < 0.5
     assert fx["box_at_-33"] > 1.5 and fx["box_at_-150"] < -0.5
+
+
+def _demo_config():
+    return load_config(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+
+
+def test_gue_task_builds_prom300_tata_on_a_new_world(tmp_path):
+    cfg = _demo_config()
+    data = gue_task(cfg, "prom300_tata", tmp_path, scale=0.2, seed=3)
+    card = read_card(data / "card.json")
+    assert card.tss_offset == TSS
+    rows = pd.concat([read_split(data / f"{s}.tsv.gz") for s in ("train", "dev", "test")])
+    assert len(rows) > 40 and rows["label"].sum() * 2 == len(rows)  # as many negatives
+    assert (rows["sequence"].str.len() == 300).all()
+    boxed = rows["sequence"].map(lambda q: box_start(q.upper(), TSS) is not None)
+    by_label = boxed.groupby(rows["label"]).mean()
+    assert by_label[1] > 0.5 > 0.2 > by_label[0]  # planted boxes at -30 in positives only
+    assert rows["sequence"].str.upper().str.contains("TATA").all()  # tata_genomic negatives
+    first = (data / "card.json").stat().st_mtime_ns
+    assert gue_task(cfg, "prom300_tata", tmp_path, scale=0.2, seed=3) == data
+    assert (data / "card.json").stat().st_mtime_ns == first  # finished steps are kept
+
+
+def test_gue_task_needs_a_promoter_task(tmp_path):
+    with pytest.raises(ValueError, match=r"tasks\.tf_ctcf\.kind"):
+        gue_task(_demo_config(), "tf_ctcf", tmp_path, scale=0.2)
+
+
+def test_test_ci_reads_only_test_rows(tmp_path):
+    y = np.array([0, 1] * 20)
+    p1 = np.where(y == 1, 0.9, 0.1)
+    test = pd.DataFrame({"split": "test", "label": y, "p0": 1 - p1, "p1": p1})
+    dev = test.assign(split="dev", p0=p1, p1=1 - p1)  # all wrong: must not count
+    pd.concat([dev, test]).to_csv(tmp_path / "predictions.tsv.gz", sep="\t", index=False)
+    ci = mcc_auroc_ci(tmp_path)
+    assert ci["mcc_lo"] == ci["mcc_hi"] == pytest.approx(1.0)
+    assert ci["auroc_lo"] == pytest.approx(1.0)
+
+
+def _contrast(x: np.ndarray, peak: int, p: float) -> Contrast:
+    c = np.zeros(x.size)
+    c[x == peak] = 1.0
+    c[x == -28] = 0.5  # a second bump inside -35..-20
+    band = np.full(x.size, 0.2)
+    i = int(np.argmax(c))
+    return Contrast(c, -band, band, c, np.zeros(x.size), i, 1.0, p, 10, 10, 999)
+
+
+@pytest.mark.parametrize(
+    ("window", "peak", "p", "holds"),
+    [
+        ((-249, 50), -31, 0.001, True),
+        ((-249, 50), -31, 0.02, False),
+        ((-249, 50), 4, 0.001, False),
+        ((-34, 35), -31, 0.001, False),
+    ],  # fmt: skip
+)
+def test_tata_claim(window, peak, p, holds):
+    x = np.arange(window[0], window[1] + 1)
+    out = tata_claim(x, _contrast(x, peak, p))
+    assert out["peak"] == peak and out["p"] == p and out["holds"] is holds
+    assert out["n_above_band"] == (2 if -35 <= peak <= -20 else 1)
+    assert out["box_best"] == (peak if -35 <= peak <= -20 else -28)
+    assert out["box_ratio"] == (1.0 if -35 <= peak <= -20 else 0.5)

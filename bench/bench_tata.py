@@ -245,8 +245,7 @@ def tata_claim(x: np.ndarray, c: A.Contrast) -> dict[str, Any]:
     lo, hi = A.TATA_CLAIM["window"]
     peak = int(x[c.peak_index])
     inside = (x >= lo) & (x <= hi)
-    holds = (A.has_room(x, A.TATA_CLAIM["at"], A.TATA_CLAIM["margin"]) and lo <= peak <= hi
-             and c.pvalue < A.TATA_CLAIM["alpha"])  # fmt: skip
+    holds = A.judge_tata_claim(x, c)["holds"]
     best = int(np.flatnonzero(inside)[np.argmax(c.contrast[inside])])
     return {"peak": peak, "p": float(c.pvalue), "holds": bool(holds),
             "n_above_band": int((c.contrast[inside] > c.band_high[inside]).sum()),

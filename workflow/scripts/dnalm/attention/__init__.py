@@ -28,7 +28,7 @@ dataset card and writes ``summary.json``). Every public name is re-exported here
 """
 
 from dnalm.attention.contrast import Contrast, class_contrast, has_room, positions
-from dnalm.attention.outputs import TATA_CLAIM, write_attention_outputs
+from dnalm.attention.outputs import TATA_CLAIM, judge_tata_claim, write_attention_outputs
 from dnalm.attention.plots import plot_context, plot_heatmaps, plot_landscape
 from dnalm.attention.regions import attention_entropy, regions_to_bed, tata_present
 from dnalm.attention.scores import (
@@ -41,6 +41,7 @@ from dnalm.attention.truth import TRUTH_KINDS, read_truth, site_auroc, site_mask
 
 __all__ = [
     "TATA_CLAIM",
+    "judge_tata_claim",
     "TRUTH_KINDS",
     "AttentionScores",
     "Contrast",

@@ -22,7 +22,7 @@ from dnalm.dataset import Card, read_card, read_split
 from dnalm.motifs.regions import RegionRule, max_min_ratio, ratio_summary
 from dnalm.motifs.status import warning_block
 
-__all__ = ["TATA_CLAIM", "write_attention_outputs"]
+__all__ = ["TATA_CLAIM", "judge_tata_claim", "write_attention_outputs"]
 
 log = logging.getLogger("dnalm.attention")
 
@@ -140,14 +140,32 @@ def _landscape_summary(
         "band_low": _round(c.band_low), "band_high": _round(c.band_high),
     })  # fmt: skip
     if tss is not None:
-        lo, hi = TATA_CLAIM["window"]
-        room = has_room(x, TATA_CLAIM["at"], TATA_CLAIM["margin"])
-        inside = lo <= peak <= hi
-        sig = c.pvalue < TATA_CLAIM["alpha"]
-        block["tata_claim"] = {**TATA_CLAIM, "window": [lo, hi], "room": room,
-                               "peak_in_window": inside, "significant": sig,
-                               "holds": room and inside and sig}  # fmt: skip
+        block["tata_claim"] = judge_tata_claim(x, c)
     return block, c
+
+
+def judge_tata_claim(x: np.ndarray, c: Contrast) -> dict:
+    """The TATA claim (:data:`TATA_CLAIM`) judged on one contrast over TSS-relative positions.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        TSS-relative position of each window base, shape=(L,).
+    c : Contrast
+        The positives-minus-negatives contrast over those positions.
+
+    Returns
+    -------
+    dict
+        :data:`TATA_CLAIM`'s keys, ``room`` (the window has ``margin`` bp each side of ``at``),
+        ``peak_in_window``, ``significant`` (p < ``alpha``) and ``holds`` (all three).
+    """
+    lo, hi = TATA_CLAIM["window"]
+    room = has_room(x, TATA_CLAIM["at"], TATA_CLAIM["margin"])
+    inside = lo <= int(x[c.peak_index]) <= hi
+    sig = c.pvalue < TATA_CLAIM["alpha"]
+    return {**TATA_CLAIM, "window": [lo, hi], "room": room, "peak_in_window": inside,
+            "significant": sig, "holds": room and inside and sig}  # fmt: skip
 
 
 def _site_summary(

@@ -1,7 +1,8 @@
 """One full run of the embedded demo per test session, shared by every end-to-end test.
 
 The run happens in a scratch copy of the workflow (never in the checkout), with the shipped demo
-config, exactly as `make demo` runs it: `snakemake --cores 2` then `snakemake --report`.
+config, exactly as `make demo` runs it: `snakemake --cores 2 --max-jobs-per-timespan 100/10s` then
+`snakemake --report` (the Makefile's LOCAL_RATE; a test keeps the two in step).
 Set DNALM_E2E_DIR to reuse an existing finished run directory while developing.
 """
 
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.workflow_copy import copy_workflow
+
+# The Makefile's LOCAL_RATE (why: the comment there, bench/README.md "Snakemake's scheduler").
+LOCAL_RATE = ("--max-jobs-per-timespan", "100/10s")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def run_demo(base: Path) -> DemoRun:
         return DemoRun(Path(reuse), 0.0, "")
     work = copy_workflow(base / "demo")
     t0 = time.time()
-    r = snakemake(work, "--cores", "2")
+    r = snakemake(work, "--cores", "2", *LOCAL_RATE)
     if r.returncode != 0:
         raise RuntimeError(f"demo DAG failed (rc={r.returncode}):\n{(r.stdout + r.stderr)[-8000:]}")
     rep = snakemake(work, "--cores", "1", "--report", "results/report.html")

@@ -104,31 +104,32 @@ def prepare(fasta: Path, extra_train: list[Path], out: Path, train_end: int = TR
     pieces from the first ``train_end`` bp of ``fasta``'s one record (and from every
     ``extra_train`` FASTA), validation pieces from the rest of it (a region the model never sees).
 
-    The piece settings default to the ``corpus`` section of config/config.yaml; the validation
-    region is cut once (coverage 1), so no two validation pieces share a base."""
-    from dnalm.corpus import build_corpus_shard
+    The piece settings default to the ``corpus`` section of config/config.yaml; each piece of
+    sequence is then cut as a contig of a genome whose ``val_contigs`` name the held-out region
+    (:func:`dnalm.corpus.contig_settings`: one pass, validation only; the rest training only)."""
+    from dnalm.corpus import build_corpus_shard, contig_settings
 
     records = _read_fasta(fasta)
     if len(records) != 1 or len(next(iter(records.values()))) <= train_end:
         raise ValueError(f"{fasta}: needs one record longer than {train_end} bp")
     ((name, seq),) = records.items()
+    held_out = f"{name}_{train_end + 1}_{len(seq)}"
+    parts = {f"{name}_1_{train_end}": seq[:train_end], held_out: seq[train_end:]}
+    for p in extra_train:
+        parts.update({f"{p.name.split('.')[0]}_{n}": s for n, s in _read_fasta(p).items()})
+    corpus = {"min_len": min_len, "max_len": max_len, "coverage": coverage, "seed": seed,
+              "val_fraction": 0.0}
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="gpucheck_fa_"))
+    meta = {}
     try:
-        parts = [("train", f"{name}_1_{train_end}", seq[:train_end], 0.0),
-                 ("val", f"{name}_{train_end + 1}_{len(seq)}", seq[train_end:], 1.0)]
-        for p in extra_train:
-            for n, s in _read_fasta(p).items():
-                parts.append(("train", f"{p.name.split('.')[0]}_{n}", s, 0.0))
-        meta = {}
-        for split, contig, s, val_fraction in parts:
+        for contig, s in parts.items():
             fa = _write_fasta(tmp / f"{contig}.fa", contig, s)
             m = build_corpus_shard(fa, contig, out / f"{contig}.seq.npy", out / f"{contig}.idx.npy",
-                                   out_meta=out / f"{contig}.meta.json", min_len=min_len,
-                                   max_len=max_len, coverage=coverage if split == "train" else 1,
-                                   seed=seed,
-                                   val_fraction=val_fraction)
-            meta[contig] = {"split": split, "length_bp": m["length_bp"], "n_pieces": m["n_pieces"]}
+                                   out_meta=out / f"{contig}.meta.json",
+                                   **contig_settings(corpus, [held_out], contig))
+            meta[contig] = {"split": "val" if contig == held_out else "train",
+                            "length_bp": m["length_bp"], "n_pieces": m["n_pieces"]}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     (out / "prepare.json").write_text(json.dumps(meta, indent=1) + "\n")

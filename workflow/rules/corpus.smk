@@ -1,5 +1,6 @@
 # corpus stage rules (see docs/ARCHITECTURE.md, "Corpus shards"; logic in dnalm.corpus).
 # Shards hold base codes, not tokens: one corpus per genome serves every k.
+from dnalm.corpus import contig_settings as corpus_contig_settings
 from dnalm.corpus import shard_files as corpus_shard_files
 
 
@@ -26,7 +27,10 @@ rule corpus_shard:
         mem_mb=1000,
         runtime=60,
     params:
-        corpus=P.rule_params(CFG, "corpus"),
+        # the corpus section; held-out contigs (genomes.<g>.val_contigs) are validation only
+        corpus=lambda wc: corpus_contig_settings(
+            P.rule_params(CFG, "corpus"), CFG.genomes[wc.genome].val_contigs, wc.chrom
+        ),
     script:
         "../scripts/corpus_shard.py"
 
@@ -37,6 +41,8 @@ rule corpus_stats:
         lambda wc: corpus_shard_files(
             checkpoints.genome_prepare.get(genome=wc.genome).output.sizes,
             f"results/corpus/{wc.genome}/shards",
+            CFG.genomes[wc.genome].val_contigs,
+            f"genomes.{wc.genome}.val_contigs",
         ),
     output:
         stats="results/corpus/{genome}/stats.json",

@@ -4,7 +4,8 @@ Shards are keyed by genome only (``results/corpus/{genome}/shards/``): they hold
 not tokens, so every k reads the same files. Modules:
 
 - :mod:`dnalm.corpus.build`: :func:`build_corpus_shard` cuts one chromosome (DNABERT's
-  ``cut_no_overlap``, made N-safe, streamed, deterministic);
+  ``cut_no_overlap``, made N-safe, streamed, deterministic) with the settings
+  :func:`contig_settings` gives it (held-out validation contigs);
 - :mod:`dnalm.corpus.shard`: the shard file contract, :func:`open_shard` (memory-mapped
   :class:`Shard`), :func:`iter_pieces`, :func:`find_shards`, :func:`shard_files`;
 - :mod:`dnalm.corpus.stats`: :func:`gather_stats` (``stats.json``, ``length_hist.png``).
@@ -12,12 +13,13 @@ not tokens, so every k reads the same files. Modules:
 
 from __future__ import annotations
 
-from dnalm.corpus.build import build_corpus_shard
+from dnalm.corpus.build import build_corpus_shard, contig_settings
 from dnalm.corpus.shard import SPLITS, Shard, find_shards, iter_pieces, open_shard, shard_files
 from dnalm.corpus.stats import gather_stats
 
 __all__ = [
     "build_corpus_shard",
+    "contig_settings",
     "Shard",
     "SPLITS",
     "open_shard",

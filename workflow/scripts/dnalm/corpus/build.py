@@ -40,7 +40,9 @@ import contextlib
 import logging
 import os
 import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +52,7 @@ from dnalm.corpus._npy import HEADER_BYTES, RawAppender, RegionWriter, assemble_
 from dnalm.corpus.shard import meta_path
 from dnalm.kmers import seq_to_codes
 
-__all__ = ["build_corpus_shard"]
+__all__ = ["build_corpus_shard", "contig_settings"]
 
 log = logging.getLogger("dnalm.corpus")
 
@@ -275,6 +277,30 @@ def _open_fasta(fasta_path: Path):
         return pysam.FastaFile(str(fasta_path))
     except (OSError, ValueError) as e:
         raise ValueError(f"{fasta_path}: cannot open as an indexed FASTA ({e})") from None
+
+
+def contig_settings(corpus: Mapping[str, Any], val_contigs: Sequence[str], chrom: str) -> dict[str, Any]:
+    """The :func:`build_corpus_shard` settings of one contig: the ``corpus`` section, or held out.
+
+    Without ``val_contigs`` every contig gets the ``corpus`` settings as they are (``val_fraction``
+    of its pieces go to validation). With them, a listed contig becomes validation only
+    (``val_fraction`` 1, one pass: no two validation pieces share a base) and every other contig
+    training only (``val_fraction`` 0), so validation scores sequence no training piece holds.
+
+    Parameters
+    ----------
+    corpus : mapping
+        ``min_len``, ``max_len``, ``coverage``, ``seed``, ``val_fraction`` (config ``corpus``).
+    val_contigs : sequence of str
+        ``genomes.<g>.val_contigs``.
+    chrom : str
+    """
+    out = dict(corpus)
+    if chrom in val_contigs:
+        out.update(val_fraction=1.0, coverage=1)
+    elif val_contigs:
+        out.update(val_fraction=0.0)
+    return out
 
 
 def _validate_params(min_len: int, max_len: int, coverage: int, val_fraction: float) -> None:

@@ -180,7 +180,8 @@ def find_shards(shards: str | Path | Sequence[str | Path]) -> list[Path]:
     return paths
 
 
-def shard_files(chrom_sizes: str | Path, shard_dir: str | Path) -> list[str]:
+def shard_files(chrom_sizes: str | Path, shard_dir: str | Path, val_contigs: Sequence[str] = (),
+                where: str = "val_contigs") -> list[str]:
     """The shard files (``.seq.npy``, ``.idx.npy``, ``.meta.json``) of every chromosome.
 
     Parameters
@@ -189,11 +190,22 @@ def shard_files(chrom_sizes: str | Path, shard_dir: str | Path) -> list[str]:
         Tab-separated ``name<TAB>length`` lines (the genome checkpoint's ``chrom.sizes``).
     shard_dir : str or Path
         Directory of the shards, e.g. ``results/corpus/{genome}/shards``.
+    val_contigs : sequence of str, optional
+        Held-out validation contigs (``genomes.<g>.val_contigs``): each must be listed in
+        ``chrom_sizes`` and at least one other contig must be. Default is none.
+    where : str, optional
+        The config path named in errors about ``val_contigs``.
 
     Returns
     -------
     paths : list of str
         Three paths per chromosome, in ``chrom.sizes`` order.
+
+    Raises
+    ------
+    ValueError
+        A bad line, no chromosome, a validation contig not in ``chrom_sizes``, or no contig left
+        to train on.
     """
     chroms = []
     with open(chrom_sizes) as fh:
@@ -206,5 +218,12 @@ def shard_files(chrom_sizes: str | Path, shard_dir: str | Path) -> list[str]:
             chroms.append(name)
     if not chroms:
         raise ValueError(f"{chrom_sizes}: no chromosomes listed")
+    missing = [c for c in val_contigs if c not in chroms]
+    if missing:
+        raise ValueError(f"{where}: {', '.join(map(repr, missing))} not among the prepared contigs "
+                         f"({chrom_sizes}: {', '.join(chroms[:30])}{' ...' if len(chroms) > 30 else ''})")
+    if val_contigs and set(chroms) <= set(val_contigs):
+        raise ValueError(f"{where}: every contig of {chrom_sizes} is held out; nothing is left to "
+                         "pretrain on")
     d = Path(shard_dir)
     return [str(d / f"{c}{ext}") for c in chroms for ext in (SEQ_SUFFIX, IDX_SUFFIX, META_SUFFIX)]

@@ -34,6 +34,10 @@ def _hist_edges(min_len: int, max_len: int, n_bins: int = 50) -> np.ndarray:
     return np.asarray(edges + [max_len, max_len + 1], dtype=np.int64)
 
 
+#: Corpus settings every shard of a genome shares (held-out contigs differ in the others).
+_SHARED_PARAMS = ("min_len", "max_len", "seed")
+
+
 def gather_stats(
     shard_paths: Sequence[str | Path], out_json: str | Path, out_png: str | Path | None = None
 ) -> dict:
@@ -43,7 +47,9 @@ def gather_stats(
     ----------
     shard_paths : sequence of str or Path
         ``{chrom}.seq.npy`` files; their ``.idx.npy`` and ``.meta.json`` are read alongside.
-        All must have been built with the same parameters.
+        All must have been built with the same ``min_len``, ``max_len`` and ``seed``; held-out
+        validation contigs (:func:`dnalm.corpus.contig_settings`) differ in ``coverage`` and
+        ``val_fraction``.
     out_json : str or Path
         Output JSON: ``params``, ``chromosomes`` (per chromosome: length, stored, kept,
         excluded and N bp, pieces train/val, GC), ``totals``, ``length_histogram``
@@ -56,11 +62,14 @@ def gather_stats(
     Returns
     -------
     stats : dict
-        The content of ``out_json``.
+        The content of ``out_json``. ``params`` are those of the training contigs; held-out
+        contigs, if any, are listed with their own ``coverage`` and ``val_fraction`` under
+        ``held_out_contigs``.
     """
     if not shard_paths:
         raise ValueError("`shard_paths` is empty")
     params = None
+    per_chrom: dict[str, dict] = {}
     chroms: dict[str, dict] = {}
     length_counts = np.zeros(0, dtype=np.int64)
     n_bytes = 0
@@ -72,8 +81,10 @@ def gather_stats(
         if params is None:
             params = meta["params"]
             length_counts = np.zeros(params["max_len"] + 1, dtype=np.int64)
-        elif meta["params"] != params:
-            raise ValueError(f"{mp}: parameters {meta['params']} differ from {params}")
+        elif any(meta["params"][key] != params[key] for key in _SHARED_PARAMS):
+            raise ValueError(f"{mp}: parameters {meta['params']} differ from {params} "
+                             f"(only held-out contigs may differ, in coverage and val_fraction)")
+        per_chrom[meta["chrom"]] = (mp, meta["params"])
         shard = open_shard(sp)
         lengths = np.asarray(shard.idx[:, 1])
         if lengths.size and (
@@ -99,6 +110,16 @@ def gather_stats(
         }
         n_bytes += sp.stat().st_size + idx_path(sp).stat().st_size
     assert params is not None  # shard_paths is not empty
+    # the training contigs' settings; held-out contigs (validation only, one pass) are listed apart
+    params = next((pp for _, pp in per_chrom.values() if pp["val_fraction"] < 1), params)
+    held = {**params, "coverage": 1, "val_fraction": 1.0}
+    held_out = {}
+    for c, (mp, pp) in per_chrom.items():
+        if pp == held and pp != params:
+            held_out[c] = {"coverage": 1, "val_fraction": 1.0}
+        elif pp != params:
+            raise ValueError(f"{mp}: parameters {pp} differ from {params} (only held-out "
+                             f"contigs may differ, as {held})")
 
     totals = {key: int(sum(c[key] for c in chroms.values())) for key in _TOTAL_KEYS}
     n_pieces = int(length_counts.sum())
@@ -121,6 +142,8 @@ def gather_stats(
         "tokens_per_full_piece": {str(k): params["max_len"] - k + 3 for k in _KS},
         "bytes_per_stored_bp": n_bytes / stored if stored else None,
     }
+    if held_out:
+        stats["held_out_contigs"] = held_out
     write_json(out_json, stats)
     if out_png is not None:
         _plot_lengths(edges, hist, params, Path(out_png))

@@ -172,7 +172,8 @@ def _learning_check(run: Run, state: TrainState) -> dict[str, Any] | None:
     """Rank 0, after the last step: the verdict of :func:`dnalm.pretrain.check.learning_check`."""
     if not run.val_batches:
         log.warning("no validation pieces: the LM's learning cannot be checked against the "
-                    "k-mer baseline (corpus.val_fraction is 0 or the corpus is tiny)")
+                    "k-mer baseline (corpus.val_fraction is 0 and no genomes.<g>.val_contigs, or the corpus "
+                    "is tiny)")
         return None
     if run.val_rows is None or run.val_rows[0] != state.step:
         _evaluate(run, state)  # resumed from the final checkpoint: validate again (same masks)

@@ -149,6 +149,32 @@ def _score_region_checks(c: Config, name: str, genome: str, regions: list[str]) 
     return errs
 
 
+def _val_contig_checks(c: Config) -> list[tuple[str, str]]:
+    """``genomes.<g>.val_contigs``: each a contig the genome keeps, once, and not all of them."""
+    errs = []
+    for g, spec in c.genomes.items():
+        try:
+            keep = re.compile(spec.contigs)
+        except re.error:  # reported as genomes.<g>.contigs
+            continue
+        known = _genome_contig_names(c, g)
+        for i, name in enumerate(spec.val_contigs):
+            path = f"genomes.{g}.val_contigs[{i}]"
+            if name in spec.val_contigs[:i]:
+                errs.append((path, f"{name!r} is listed twice"))
+            elif not keep.fullmatch(name):
+                errs.append((path, f"{name!r} is not kept by genomes.{g}.contigs ({spec.contigs!r})"))
+            elif known is not None and name not in known:
+                errs.append((path, f"{name!r} is not a contig of genome {g!r} (it has "
+                                   f"{', '.join(sorted(n for n in known if n.startswith('chr')))})"))
+        if known is not None and spec.val_contigs:
+            kept = {n for n in known if keep.fullmatch(n)}
+            if kept and kept <= set(spec.val_contigs):
+                errs.append((f"genomes.{g}.val_contigs", "every kept contig is held out: nothing is "
+                                                          "left to pretrain on"))
+    return errs
+
+
 def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
     """The ``predict``, ``embed``, ``scan`` and ``score`` blocks: models, genomes, input paths."""
     errs: list[tuple[str, str]] = []
@@ -212,6 +238,7 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     for g in c.annotations:
         if g not in c.genomes:
             add(f"annotations.{g}", f"genome {g!r} is not defined under `genomes`")
+    errs += _val_contig_checks(c)
     errs += _demo_peak_checks(c)
     errs += _plan_checks(c)
     errs += _usemodel_checks(c)

@@ -78,6 +78,7 @@ class GenomeSpec(_Model):
     fasta: Source
     assembly_report: Source | None = Field(None, description="NCBI assembly report used to map RefSeq / Ensembl / UCSC contig names.")
     contigs: str = Field(".*", description="Regex (Python re.fullmatch) selecting the contigs to keep, matched against the FASTA names.")
+    val_contigs: list[str] = Field(default_factory=list, description="Contigs held out of pretraining as its validation set (e.g. [chr21]): their corpus shards hold validation pieces only (one pass), every other contig's shard training pieces only, so the learning check scores sequence the model never saw. Empty: corpus.val_fraction of every contig's pieces, whose bases also occur in training pieces when corpus.coverage > 1.")
 
 
 class Annotations(_Model):

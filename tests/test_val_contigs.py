@@ -125,3 +125,34 @@ def test_corpus_run_holds_out_the_val_contig(tmp_path):
                    target)
     assert r.returncode != 0
     assert "genomes.g1.val_contigs: 'chr3' not among the prepared contigs" in r.stdout + r.stderr
+
+
+def _shards(tmp_path: Path, val_contigs: list[str]) -> list[Path]:
+    import pysam
+    from dnalm.corpus import build_corpus_shard
+
+    rng = random.Random(5)
+    fa = tmp_path / "g.fa"
+    fa.write_text("".join(f">{c}\n{''.join(rng.choice('ACGT') for _ in range(n))}\n"
+                          for c, n in (("chr1", 8000), ("chr2", 6000))))
+    pysam.faidx(str(fa))
+    out = tmp_path / f"shards_{'_'.join(val_contigs) or 'none'}"
+    corpus = {"min_len": 10, "max_len": 200, "coverage": 2, "seed": 1, "val_fraction": 0.2}
+    for c in ("chr1", "chr2"):
+        build_corpus_shard(fa, c, out / f"{c}.seq.npy", out / f"{c}.idx.npy",
+                           **contig_settings(corpus, val_contigs, c))
+    return sorted(out.glob("*.seq.npy"))
+
+
+def test_the_learning_check_records_where_validation_comes_from(tmp_path):
+    from dnalm.corpus.stream import Corpus
+    from dnalm.reporting.findings import _learning_text
+
+    held = Corpus(_shards(tmp_path, ["chr2"]), 6).validation_source()
+    assert held == {"kind": "held_out_contigs", "contigs": ["chr2"]}
+    mixed = Corpus(_shards(tmp_path, []), 6).validation_source()
+    assert mixed == {"kind": "pieces", "contigs": ["chr1", "chr2"]}
+    text = _learning_text({"verdict": "learns", "validation": held})
+    assert "validated on held-out contigs (chr2) that no training piece holds" in text
+    assert "drawn beside the training pieces" in _learning_text({"verdict": "learns",
+                                                                 "validation": mixed})

@@ -23,7 +23,7 @@ import torch
 
 from dnalm import kmers
 from dnalm._validate import validate_k
-from dnalm.corpus.shard import Shard, open_shard
+from dnalm.corpus.shard import SEQ_SUFFIX, Shard, open_shard
 
 __all__ = ["Corpus", "epoch_batches", "BatchStream", "derive_seed"]
 
@@ -77,6 +77,26 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.length)
+
+    def validation_source(self) -> dict[str, Any]:
+        """Where the validation pieces come from, for the learning check's record.
+
+        Returns
+        -------
+        dict
+            ``{"kind": "held_out_contigs", "contigs": [...]}`` when every validation piece lies in
+            a shard that holds no training piece (``genomes.<g>.val_contigs``: sequence no
+            training piece holds), else ``{"kind": "pieces", "contigs": [...]}`` (shards whose
+            validation pieces were drawn beside their training pieces, ``corpus.val_fraction``);
+            ``contigs`` are shard names. ``{"kind": "none", "contigs": []}`` without validation.
+        """
+        val = np.unique(self.shard[self.split == 1])
+        if not val.size:
+            return {"kind": "none", "contigs": []}
+        train = set(np.unique(self.shard[self.split == 0]).tolist())
+        names = [self.paths[i].name.removesuffix(SEQ_SUFFIX) for i in val.tolist()]
+        held_out = not train & set(val.tolist())
+        return {"kind": "held_out_contigs" if held_out else "pieces", "contigs": names}
 
     def __getstate__(self) -> dict[str, Any]:
         # DataLoader workers re-open the memory maps rather than pickling their contents.

@@ -296,7 +296,8 @@ def pretrain_gpt(
                                        procs.device, run.baseline)
                     run.val_rows = (state.step, rows)
             if run.val_rows is not None:
-                check = gpt_learning_check(run.val_rows[1], step=state.step)
+                check = {**gpt_learning_check(run.val_rows[1], step=state.step),
+                         "validation": run.corpus.validation_source()}
                 (log.info if check["verdict"] == "learns" else log.warning)("learning check: %s",
                                                                             check["reason"])
             else:

@@ -177,7 +177,8 @@ def _learning_check(run: Run, state: TrainState) -> dict[str, Any] | None:
         return None
     if run.val_rows is None or run.val_rows[0] != state.step:
         _evaluate(run, state)  # resumed from the final checkpoint: validate again (same masks)
-    check = learning_check(run.val_rows[1], step=state.step)
+    check = {**learning_check(run.val_rows[1], step=state.step),
+             "validation": run.corpus.validation_source()}
     if check["verdict"] == "learns":
         log.info("learning check: %s", check["reason"])
     else:

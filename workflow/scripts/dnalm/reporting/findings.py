@@ -323,6 +323,13 @@ def _learning_text(check: dict[str, Any]) -> str:
     n = [f"n={check['n_tokens']} masked tokens" if "n_tokens" in check else "",
          f"{check['n_sequences']} sequences" if "n_sequences" in check else "",
          f"step {check['step']}" if check.get("step") is not None else ""]  # fmt: skip
+    source = check.get("validation") or {}
+    if source.get("kind") == "held_out_contigs":
+        parts.append(f"validated on held-out contigs ({', '.join(source['contigs'])}) that no "
+                     "training piece holds")
+    elif source.get("kind") == "pieces":
+        parts.append("validation pieces drawn beside the training pieces of the same contigs "
+                     "(genomes.<g>.val_contigs would hold contigs out)")
     text = "; ".join(parts)
     if any(n):
         text += " (" + ", ".join(x for x in n if x) + ")"

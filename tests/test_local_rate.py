@@ -1,4 +1,4 @@
-"""The local job rate limit: `make demo`, the suite's demo run and profiles/local use one value.
+"""The job rate limit: `make demo`, the suite's demo run, profiles/local and profiles/slurm-gpu use one value.
 
 Why the value (Snakemake's 100/1s default re-runs its job selector once a second per finished job):
 the Makefile's LOCAL_RATE comment and bench/README.md "Snakemake's scheduler".
@@ -34,6 +34,13 @@ def test_makefile_demo_uses_the_rate_limit_of_the_suites_demo() -> None:
 
 def test_local_profile_uses_the_same_rate_limit() -> None:
     prof = yaml.safe_load((ROOT / "profiles/local/config.v8+.yaml").read_text())
+    assert prof["max-jobs-per-timespan"] == LOCAL_RATE[1]
+
+
+def test_cluster_profile_uses_the_same_rate_limit() -> None:
+    """The SLURM profile too: the login node's Snakemake runs the same scheduler loop
+    (bench/bench_slurm_rate.py measures it against a loopback SLURM)."""
+    prof = yaml.safe_load((ROOT / "profiles/slurm-gpu/config.v8+.yaml").read_text())
     assert prof["max-jobs-per-timespan"] == LOCAL_RATE[1]
 
 

@@ -338,10 +338,10 @@ def test_dry_run_plans_690_human_and_78_mouse_tasks(tmp_path: Path) -> None:
 
 
 def _collection_config(wf: Path, server, md5_table: str) -> Path:
-    fa = wf / "data" / "g.fa"
+    # the genome is served too, verified against the publisher-style MD5SUMS beside it
+    fasta = {"url": server.url("g.fa"), "checksums_url": server.url("MD5SUMS")}
     cfg = {
-        "genomes": {"g1": {"fasta": {"url": "data/g.fa", "md5": hashlib.md5(fa.read_bytes()).hexdigest()},
-                           "contigs": "^chr[12X]$"}},
+        "genomes": {"g1": {"fasta": fasta, "contigs": "^chr[12X]$"}},
         "collections": {"tc": {"genome": "g1", "table": {"url": server.url("files.txt"), "md5": md5_table},
                                "task": {"negatives": "dinuc_shuffle"}, "models": ["kmer_lr", "cnn"]}},
         "finetune": {"epochs": 1, "batch_size": 16},
@@ -353,8 +353,8 @@ def _collection_config(wf: Path, server, md5_table: str) -> Path:
 
 @pytest.mark.slow
 def test_checkpoint_expands_served_table_and_refuses_wrong_md5(http_server, tmp_path: Path) -> None:
-    """files.txt + narrowPeaks over loopback HTTP: the checkpoint expands the three experiments
-    into tasks through to the summary; then a table whose md5 for one file is wrong (and that
+    """files.txt + narrowPeaks (and the genome, checked against a served MD5SUMS) over loopback
+    HTTP: the checkpoint expands the three experiments into tasks through to the summary; then a table whose md5 for one file is wrong (and that
     carries its own new checksum) is refused at that file, naming the table and line."""
     wf = copy_workflow(tmp_path / "wf")
     (wf / "data").mkdir()
@@ -363,12 +363,18 @@ def test_checkpoint_expands_served_table_and_refuses_wrong_md5(http_server, tmp_
     for f in (wf / "data").glob("genome.fa.fai"):
         f.unlink()
     names = _serve_collection(http_server)
+    fa = (wf / "data" / "g.fa").read_bytes()
+    (http_server.root / "g.fa").write_bytes(fa)
+    (http_server.root / "MD5SUMS").write_text(
+        f"{hashlib.md5(b'x').hexdigest()}  other.fa\n{hashlib.md5(fa).hexdigest()}  g.fa\n")
     table = http_server.root / "files.txt"
     cfg = _collection_config(wf, http_server, hashlib.md5(table.read_bytes()).hexdigest())
     target = "results/summary/collections/tc.tsv"
     r = _snakemake("--configfile", str(cfg), "--replace-workflow-config", target, cwd=wf)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
+    glog = (wf / "logs/genome_download/g1.log").read_text()
+    assert f"md5 {hashlib.md5(fa).hexdigest()} as listed at {http_server.url('MD5SUMS')}:2" in glog
     manifest = tfc.read_manifest(wf / "resources/collections/tc/manifest.tsv")
     assert [e.id for e in manifest] == [n.split(".")[0] for n in names]
     summary = (wf / target).read_text().splitlines()

@@ -7,7 +7,9 @@ values, and only then is the file moved into place. Any failure removes the part
 A remote body that can be verified neither by a checksum (``md5``/``sha256``) nor by its
 Content-Length is refused before anything is written, unless the source opts in with
 ``checksum: none`` (then it is fetched and a WARNING is logged). :func:`fetch_source` takes a
-config source entry ``{url, md5?, sha256?, checksum?: "none"}``.
+config source entry ``{url, md5?, sha256?, checksums_url?, checksum?: "none"}``; a
+``checksums_url`` names the publisher's checksum list, whose entry for the file
+(:mod:`dnalm.checksum_lists`) is verified like a pinned digest.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from typing import Any, BinaryIO
 from tqdm import tqdm
 
 from dnalm import __version__, atomic
+from dnalm.checksum_lists import Listed, find_digest
 
-__all__ = ["fetch", "fetch_source", "UNVERIFIED"]
+__all__ = ["fetch", "fetch_source", "listed_digest", "UNVERIFIED"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ UNVERIFIED = "none"
 
 REMOTE_SCHEMES = ("http", "https", "ftp")
 CHUNK = 1 << 20
+#: Largest checksum list read (UCSC's hg19 encodeDCC files.txt lists are a few MB).
+LIST_LIMIT = 64 << 20
 
 
 def _classify(url: str) -> tuple[str, str]:
@@ -86,6 +91,7 @@ def fetch(
     timeout: float = 60,
     verbose: bool = True,
     checksum: str | None = None,
+    digest_origin: Mapping[str, str] | None = None,
 ) -> Path:
     """Copy ``url`` to ``dest`` atomically, verifying size and checksums.
 
@@ -106,6 +112,9 @@ def fetch(
         ``"none"`` accepts a remote body that has neither a checksum nor a Content-Length
         (logged as a WARNING); it contradicts ``md5``/``sha256``. Default is None (such a body
         is refused).
+    digest_origin : mapping, optional
+        ``{algo: where}`` for an expected digest that comes from a checksum list (its
+        ``url:line``), named in a mismatch error. Default is None (all from the config).
 
     Returns
     -------
@@ -180,18 +189,71 @@ def fetch(
         got = {"md5": h_md5.hexdigest(), "sha256": h_sha.hexdigest()}
         for algo, want in (("md5", md5), ("sha256", sha256)):
             if want and want.strip().lower() != got[algo]:
+                at = (digest_origin or {}).get(algo)
+                origin = f" (as listed at {at})" if at else ""
                 raise ValueError(
-                    f"{dest}: {algo} mismatch for {url}: expected {want.strip().lower()}, "
+                    f"{dest}: {algo} mismatch for {url}: expected {want.strip().lower()}{origin}, "
                     f"actual {got[algo]}"
                 )
     log.info("fetched %s: %d bytes, md5 %s, sha256 %s", dest, n, got["md5"], got["sha256"])
     return dest
 
 
+def _read_list(url: str, timeout: float) -> list[str]:
+    """The text lines of a checksum list (at most :data:`LIST_LIMIT` bytes)."""
+    kind, where = _classify(url)
+    if kind == "remote":
+        fh, _ = _open_remote(where, timeout)
+    else:
+        fh = open(where, "rb")  # noqa: SIM115 - closed below
+    with fh:
+        try:
+            data = fh.read(LIST_LIMIT + 1)
+        except (http.client.IncompleteRead, TimeoutError, ConnectionError) as e:
+            raise OSError(f"{url}: transfer interrupted ({e!r})") from None
+    if len(data) > LIST_LIMIT:
+        raise ValueError(f"{url}: a checksum list larger than {LIST_LIMIT >> 20} MiB")
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{url}: a checksum list must be UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def listed_digest(src: Mapping[str, Any], timeout: float = 60) -> Listed | None:
+    """The digest that ``src['checksums_url']`` lists for ``src['url']`` (None without a list).
+
+    Raises
+    ------
+    ValueError
+        The list has no entry, two entries or a malformed line for the file (named with
+        ``list:line``); it contradicts ``checksum: none`` or the pinned md5/sha256.
+    OSError
+        The list cannot be read.
+    """
+    list_url = src.get("checksums_url")
+    if not list_url:
+        return None
+    url = str(src["url"])
+    if src.get("checksum") == UNVERIFIED:
+        raise ValueError(f"{url}: `checksum: none` contradicts the checksums_url given")
+    hit = find_digest(_read_list(str(list_url), timeout), url, str(list_url))
+    pinned = src.get(hit.algo)
+    if pinned and str(pinned).strip().lower() != hit.digest:
+        raise ValueError(
+            f"{url}: the config pins {hit.algo} {str(pinned).strip().lower()}, but {hit.where} "
+            f"lists {hit.digest}"
+        )
+    log.info("%s: %s %s as listed at %s", url, hit.algo, hit.digest, hit.where)
+    return hit
+
+
 def fetch_source(
     src: Mapping[str, Any], dest: str | os.PathLike, timeout: float = 60, verbose: bool = True
 ) -> Path:
-    """:func:`fetch` a config source entry ``{url, md5?, sha256?, checksum?: "none"}``.
+    """:func:`fetch` a config source entry ``{url, md5?, sha256?, checksums_url?, checksum?: "none"}``.
+
+    A ``checksums_url`` is read first (:func:`listed_digest`); its digest for the file is then
+    verified with any pinned one, and nothing is downloaded when the two disagree.
 
     Parameters
     ----------
@@ -207,14 +269,19 @@ def fetch_source(
     -------
     dest : pathlib.Path
     """
+    digests = {"md5": src.get("md5"), "sha256": src.get("sha256")}
+    hit = listed_digest(src, timeout)
+    if hit is not None:
+        digests[hit.algo] = hit.digest
     return fetch(
         src["url"],
         dest,
-        md5=src.get("md5"),
-        sha256=src.get("sha256"),
+        md5=digests["md5"],
+        sha256=digests["sha256"],
         timeout=timeout,
         verbose=verbose,
         checksum=src.get("checksum"),
+        digest_origin={hit.algo: hit.where} if hit is not None else None,
     )
 
 
@@ -231,7 +298,7 @@ def obtain(src: Mapping[str, Any], tmp_dir: str | os.PathLike, default_name: str
         raise ValueError(f"source entry needs a `url` key, got {dict(src or {})!r}")
     url = str(src["url"])
     path = local_path(url)
-    if path is not None and not src.get("md5") and not src.get("sha256"):
+    if path is not None and not any(src.get(k) for k in ("md5", "sha256", "checksums_url")):
         return Path(path)
     name = Path(url.split("?")[0].rstrip("/")).name or default_name
     return fetch_source(src, Path(tmp_dir) / name)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dnalm import atomic
+from dnalm.checksum_lists import files_txt_fields
 from dnalm.fetch import fetch
 from dnalm.settings.model import KEY_PATTERN
 
@@ -118,16 +119,7 @@ def _ucsc_rows(path: Path, base_url: str) -> tuple[list[tuple[Experiment, dict[s
             line = raw.rstrip("\r\n")
             if not line.strip() or line.startswith("#"):
                 continue
-            name, tab, rest = line.partition("\t")
-            if not tab or not name.strip():
-                raise ValueError(f"{path}:{ln}: expected `<file>\\t<key=value; ...>`, got {line[:80]!r}")
-            name = name.strip()
-            attrs: dict[str, str] = {}
-            for pair in rest.strip().rstrip(";").split("; "):
-                key, eq, val = pair.strip().partition("=")
-                if not eq or not key:
-                    raise ValueError(f"{path}:{ln}: `{pair}` is not a key=value pair")
-                attrs[key.strip()] = val.strip()
+            name, attrs = files_txt_fields(line, f"{path}:{ln}")
             if not name.endswith(".narrowPeak.gz") and attrs.get("type") != "narrowPeak":
                 skipped += 1
                 continue

@@ -253,10 +253,11 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     def source(path: str, s: Source | None) -> None:
         if s is None or s.is_local:
             return
-        if s.md5 is None and s.sha256 is None and s.checksum is None:
-            add(path, f"remote source {s.url!r} needs md5 or sha256 (or `checksum: none` to fetch it unverified)")
-        elif s.checksum == "none" and (s.md5 or s.sha256):
-            add(f"{path}.checksum", "`none` contradicts the md5/sha256 given")
+        if s.md5 is None and s.sha256 is None and s.checksums_url is None and s.checksum is None:
+            add(path, f"remote source {s.url!r} needs md5, sha256 or checksums_url (or `checksum: none` "
+                "to fetch it unverified)")
+        elif s.checksum == "none" and (s.md5 or s.sha256 or s.checksums_url):
+            add(f"{path}.checksum", "`none` contradicts the md5/sha256/checksums_url given")
 
     for g, spec in c.genomes.items():
         source(f"genomes.{g}.fasta", spec.fasta)

@@ -34,10 +34,17 @@ class Source(_Model):
     url: str = Field(pattern=_URL, description="http://, https://, ftp://, file: URL, or a path relative to the working directory.")
     md5: str | None = Field(None, pattern=r"^[0-9a-fA-F]{32}$", description="Expected MD5 of the downloaded bytes.")
     sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$", description="Expected SHA-256 of the downloaded bytes.")
+    checksums_url: str | None = Field(
+        None,
+        pattern=_URL,
+        description="The publisher's checksum list for this file (md5sum/sha256sum lines such as GENCODE's "
+        "MD5SUMS, an NCBI `<file>.md5`, UCSC md5sum.txt, or an ENCODE files.txt's `md5sum=` field): the "
+        "file's entry there is verified like a pinned md5/sha256 (and must agree with one given).",
+    )
     checksum: Literal["none"] | None = Field(
         None,
         description="`none`: a remote file with no published checksum, fetched unverified (logged as a "
-        "warning). A remote URL needs md5, sha256 or this explicit opt-out.",
+        "warning). A remote URL needs md5, sha256, checksums_url or this explicit opt-out.",
     )
 
     @property

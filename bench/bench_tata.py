@@ -58,6 +58,9 @@ from bench._democopy import demo_copy_parser, parse_demo_copy_args
 
 BOX = "TATAAAAG"
 TATA = re.compile("(?=TATA[AT]A[AT])")
+#: the simulator's Inr consensus (``dnalm.sim.presets.INR``: YYANWYY, its A at +1, so it starts at -2)
+INR = re.compile("[CT][CT]A[ACGT][AT][CT][CT]")
+INR_START = -2
 
 #: ``gue`` world: the human preset at this scale has 10x the demo's promoters (4,444 training
 #: rows of ``prom300_tata`` at seed 13; GUE's ``prom_300_tata`` has 4,904)
@@ -80,6 +83,9 @@ ARMS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "positional": ("positional", "", {}),
     "gue": ("gue", "", {}),
     "gue_scratch": ("gue", "-scratch", {}),
+    # GUE's fine-tuning recipe gives prom_300_tata 10 epochs (4 for the other promoter tasks)
+    "gue_ep10": ("gue", "", {"epochs": 10}),
+    "gue_scratch_ep10": ("gue", "-scratch", {"epochs": 10}),
 }
 
 
@@ -190,7 +196,8 @@ def _logit(model: torch.nn.Module, k: int | None, seqs: list[str]) -> np.ndarray
 
 def edit_effects(model: torch.nn.Module, k: int | None, test: pd.DataFrame, tss: int,
                  seed: int = 0) -> dict[str, float]:  # fmt: skip
-    """Mean logit change for box replacement, a random upstream edit and box insertion."""
+    """Mean logit change for box replacement, a random upstream edit, box insertion, and
+    replacement of the Inr (positives with the consensus at -2..+4)."""
     rng = np.random.default_rng(seed)
     seqs, y = test["sequence"].tolist(), test["label"].to_numpy()
     base = _logit(model, k, seqs)
@@ -209,6 +216,11 @@ def edit_effects(model: torch.nn.Module, k: int | None, test: pd.DataFrame, tss:
             box.append((i, s[:st] + rand8() + s[st + 8 :]))
             rnd.append((i, s[:ro] + rand8() + s[ro + 8 :]))
     neg = np.flatnonzero(y == 0)
+    inr = []
+    for i in np.flatnonzero(y == 1):
+        s, st = seqs[i], tss + INR_START
+        if INR.fullmatch(s[st : st + 7]):
+            inr.extend((int(i), s[:st] + rand8()[:7] + s[st + 7 :]) for _ in range(3))
 
     def delta(pairs: list[tuple[int, str]]) -> float:
         idx = np.array([i for i, _ in pairs])
@@ -221,6 +233,8 @@ def edit_effects(model: torch.nn.Module, k: int | None, test: pd.DataFrame, tss:
         "n_negatives": int(neg.size),
         "box_at_-33": delta([(i, seqs[i][: tss - 33] + BOX + seqs[i][tss - 25 :]) for i in neg]),
         "box_at_-150": delta([(i, seqs[i][: tss - 150] + BOX + seqs[i][tss - 142 :]) for i in neg]),
+        "n_inr_rows": len(inr) // 3,
+        "inr_replaced": delta(inr) if inr else float("nan"),
     }
 
 

@@ -572,6 +572,7 @@ def _tata_tasks():
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,  # only the claim's own asserts: a demo run that errors or times out fails
     reason="measured on the demo (seed 1, 28 vs 28 prom300_tata test rows): the contrast peaks at "
     "+34 bp with permutation p = 0.37 and the planted-TATA attention AUROC is 0.24 [0.18, 0.30]: "
     "the tiny fine-tuned model (test MCC 0.40) does not use the TATA box: replacing it in 18 test "

@@ -99,6 +99,7 @@ class _BoxReader(torch.nn.Module):
 def test_edit_effects_of_a_box_reading_model():
     rng = np.random.default_rng(4)
     pos = [_put(_background(rng), -33, "TATAAAAG") for _ in range(6)]
+    pos[:4] = [_put(s, -2, "CCAGTCC") for s in pos[:4]]  # an Inr (YYANWYY, A at +1) in 4 of 6
     neg = [_put(_background(rng), -120, "TATAAAAG") for _ in range(6)]
     test = pd.DataFrame({"sequence": pos + neg, "label": [1] * 6 + [0] * 6})
     fx = edit_effects(_BoxReader(), None, test, TSS)
@@ -106,6 +107,7 @@ def test_edit_effects_of_a_box_reading_model():
     assert fx["box_replaced"] < -1.5  # the box (worth 2) is destroyed
     assert abs(fx["random_edit"]) < 0.5
     assert fx["box_at_-33"] > 1.5 and fx["box_at_-150"] < -0.5
+    assert fx["n_inr_rows"] == 4 and abs(fx["inr_replaced"]) < 0.5  # the reader ignores the Inr
 
 
 def _demo_config():

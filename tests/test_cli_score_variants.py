@@ -152,7 +152,9 @@ def test_batch_and_chunk_size_do_not_change_scores(world, scored, tmp_path):
     model, k = load_classifier(world["clf"])
     score_vcf(model, k, world["vcf"], world["genome"], tmp_path / "b", L, batch_size=1, chunk=2)
     other = pd.read_csv(tmp_path / "b.tsv", sep="\t", na_values=".", keep_default_na=False)
-    np.testing.assert_allclose(other["logOR"], tsv["logOR"], rtol=1e-5, atol=1e-6)
+    # float32 forwards of batch 1 and of the default batch differ by a few ulps in the
+    # probabilities, ~2e-6 in a logOR near 0.07 on this CPU; a batching bug moves it by >1e-2
+    np.testing.assert_allclose(other["logOR"], tsv["logOR"], rtol=1e-5, atol=1e-5)
 
 
 def test_left_normalise_and_windows_reference_cases():

@@ -377,7 +377,7 @@ def test_known_motifs_must_name_a_source_or_a_project_path(ref, problem):
 
 def test_known_motif_sources_need_a_checksum_and_resolve_to_files():
     bad = {"db": {"url": "https://jaspar.elixir.no/download/x_jaspar.txt"}}
-    with pytest.raises(ConfigError, match=r"motifs\.sources\.db.*needs md5 or sha256"):
+    with pytest.raises(ConfigError, match=r"motifs\.sources\.db.*needs md5, sha256 or checksums_url"):
         load_config(_config(sources=bad, known_motifs={"demo_hs": "db"}))
     with pytest.raises(ConfigError, match=r"motifs\.sources\.db\.md5"):
         load_config(_config(sources={"db": {"url": "https://x.org/a.txt", "md5": "nothex"}}))

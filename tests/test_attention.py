@@ -583,7 +583,9 @@ def _tata_tasks():
     "the classes, negatives: genomic), and what it does learn of TATA is negative evidence (the "
     "tata_genomic negatives all hold one, positives 74 %): in none of 10 recipes did destroying "
     "the box lower the logit; writing TATAAAAG at -150 lowers it more than at -33. No recipe "
-    "within the demo's budget makes the claim hold (issue #12, open); strict, so a run where the "
+    "within the demo's budget makes the claim hold (issue #12, open). At GUE scale with GUE's 10-epoch "
+    "recipe (bench_tata gue_ep10 / gue_scratch_ep10) every run uses the box but the claim holds in 2 of "
+    "6: two runs peak on the Inr, whose destruction barely moves the logit; strict, so a run where the "
     "claim holds fails here until this marker is removed",
 )
 def test_demo_tata_contrast_peaks_upstream_of_tss(demo_dag):

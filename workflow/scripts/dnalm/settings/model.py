@@ -38,7 +38,8 @@ class Source(_Model):
         None,
         pattern=_URL,
         description="The publisher's checksum list for this file (md5sum/sha256sum lines such as GENCODE's "
-        "MD5SUMS, an NCBI `<file>.md5`, UCSC md5sum.txt, or an ENCODE files.txt's `md5sum=` field): the "
+        "MD5SUMS, an NCBI `<file>.md5`, UCSC md5sum.txt, an ENCODE files.txt's `md5sum=` field, a 1000 Genomes "
+        "MANIFEST.txt): the "
         "file's entry there is verified like a pinned md5/sha256 (and must agree with one given).",
     )
     checksum: Literal["none"] | None = Field(

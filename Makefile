@@ -37,8 +37,9 @@ demo: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --report results/report.html
 	@echo "report: results/report.html"
 
+# --durations: the slowest tests close every run's log (where the suite's time goes).
 test: $(BIN)/.stamp apt-test
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -ra tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -ra --durations=25 tests
 
 lint: $(BIN)/.stamp
 	$(BIN)/ruff check workflow/scripts tests bench

@@ -78,6 +78,9 @@ def test_name_must_match_the_whole_file_name():
             rf"^L: two md5 digests for gencode.v44.annotation.gtf.gz: {MD5} \(L:1\) and {OTHER_MD5} \(L:2\)",
         ),
         ([], r"^L: no checksum entry"),
+        # an OpenSSL/BSD tag that disagrees with the digest's length, on another file's line too
+        ([f"MD5(gencode.v44.annotation.gtf.gz)= {SHA}"], r"^L:1: the MD5 tag does not fit a 64-digit digest"),
+        ([f"SHA256 (other.gz) = {MD5}", f"{MD5}  gencode.v44.annotation.gtf.gz"], r"^L:1: the SHA256 tag does not fit a 32"),
     ],
 )
 def test_bad_lists_are_named(lines, pattern):

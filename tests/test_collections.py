@@ -354,8 +354,9 @@ def _collection_config(wf: Path, server, md5_table: str) -> Path:
 @pytest.mark.slow
 def test_checkpoint_expands_served_table_and_refuses_wrong_md5(http_server, tmp_path: Path) -> None:
     """files.txt + narrowPeaks (and the genome, checked against a served MD5SUMS) over loopback
-    HTTP: the checkpoint expands the three experiments into tasks through to the summary; then a table whose md5 for one file is wrong (and that
-    carries its own new checksum) is refused at that file, naming the table and line."""
+    HTTP: the checkpoint expands the three experiments into tasks through to the summary; then a
+    table whose md5 for one file is wrong (and that carries its own new checksum) is refused at
+    that file, naming the table and line."""
     wf = copy_workflow(tmp_path / "wf")
     (wf / "data").mkdir()
     make_genome(wf / "data")

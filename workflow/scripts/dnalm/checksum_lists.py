@@ -16,7 +16,8 @@ Line formats read (blank lines and ``#`` comments are skipped):
   name, size, md5);
 - a lone ``<hex>`` when it is the list's only line (a per-file ``.md5``).
 
-32 hex digits are an MD5, 64 a SHA-256. An entry matches when the URL's path ends with its name.
+32 hex digits are an MD5, 64 a SHA-256; an OpenSSL/BSD line whose tag disagrees with its digest's
+length is refused. An entry matches when the URL's path ends with its name.
 A list with no entry for the file, or two different digests for it, is an error naming the list;
 a line that is none of the above is an error naming ``list:line``.
 """
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-__all__ = ["Listed", "files_txt_fields", "find_digest", "target_path"]
+__all__ = ["Listed", "files_txt_fields", "find_digest"]
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _PLAIN = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})[ \t]+\*?(\S.*?)\s*$")
@@ -87,7 +88,13 @@ def _entry(line: str, where: str) -> tuple[str | None, str]:
         return m.group(2), m.group(1)
     m = _BSD.match(line)
     if m:
-        return m.group(2), m.group(3)
+        tag, digest = m.group(1).upper(), m.group(3)
+        want = 32 if tag == "MD5" else 64
+        if len(digest) != want:
+            raise ValueError(
+                f"{where}: the {tag} tag does not fit a {len(digest)}-digit digest: {line[:80]!r}"
+            )
+        return m.group(2), digest
     if "\t" in line and "=" in line.partition("\t")[2]:
         name, attrs = files_txt_fields(line, where)
         return name, attrs.get("md5sum", "")

@@ -166,8 +166,22 @@ def test_checksum_none_opts_in_with_a_warning(no_length_url, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="dnalm.fetch"):
         fetch_source({"url": no_length_url, "checksum": "none"}, dest, verbose=False)
     assert dest.read_bytes() == PAYLOAD
-    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warned and no_length_url in warned[0].getMessage()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned and no_length_url in warned[0]
+    # the last warning says what to pin: the sha256 of the body fetched
+    assert f"add `sha256: {hashlib.sha256(PAYLOAD).hexdigest()}` to its config entry" in warned[-1]
+
+
+def test_the_pin_hint_only_for_a_download_without_a_checksum(served, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="dnalm.fetch"):
+        fetch_source({"url": served.url("data.bin"), "md5": hashlib.md5(PAYLOAD).hexdigest()},
+                     tmp_path / "a", verbose=False)  # fmt: skip
+    assert not [r for r in caplog.records if "to pin" in r.getMessage()]
+    with caplog.at_level(logging.WARNING, logger="dnalm.fetch"):  # Content-Length only
+        fetch_source({"url": served.url("data.bin")}, tmp_path / "b", verbose=False)
+    hints = [r.getMessage() for r in caplog.records if "to pin" in r.getMessage()]
+    assert hints == [f"{served.url('data.bin')}: not checked against a checksum; to pin what was "
+                     f"fetched, add `sha256: {hashlib.sha256(PAYLOAD).hexdigest()}` to its config entry"]
 
 
 def test_a_checksum_verifies_a_body_without_content_length(no_length_url, tmp_path):

@@ -196,6 +196,13 @@ def fetch(
                     f"actual {got[algo]}"
                 )
     log.info("fetched %s: %d bytes, md5 %s, sha256 %s", dest, n, got["md5"], got["sha256"])
+    if kind == "remote" and not (md5 or sha256):  # Content-Length at most: say what to pin
+        log.warning(
+            "%s: not checked against a checksum; to pin what was fetched, add `sha256: %s` "
+            "to its config entry",
+            url,
+            got["sha256"],
+        )
     return dest
 
 

@@ -21,6 +21,7 @@ $(BIN)/.stamp: requirements.lock pyproject.toml
 	$(BIN)/pip install -q --upgrade "pip==24.3.1"
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/python -m dnalm.attribution_motifs.warmup  # TF-MoDISco/TOMTOM numba kernels, once (~2 min)
 	touch $@
 
 setup: $(BIN)/.stamp apt-core

@@ -21,38 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 L = 101
-
-
-def _maps(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    from dnalm.sim.presets import PWMS
-
-    rng = np.random.default_rng(seed)
-    onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, L))]
-    hyp = rng.normal(0, 0.05, (n, L, 4)).astype(np.float32)
-    pwm = PWMS["CTCF_like"]
-    w = pwm.shape[0]
-    lo = np.log2(pwm / 0.25)
-    lo -= lo.mean(axis=1, keepdims=True)
-    cum = pwm.cumsum(axis=1)
-    for i in range(0, n, 2):
-        s = int(rng.integers(10, L - w - 10))
-        bases = (rng.random((w, 1)) > cum).sum(axis=1).clip(0, 3)
-        onehot[i, s : s + w] = np.eye(4, dtype=np.float32)[bases]
-        hyp[i, s : s + w] += lo.astype(np.float32)
-    hyp -= hyp.mean(axis=-1, keepdims=True)
-    return onehot, hyp
 
 
 def _one(n: int, leiden_runs: int) -> dict:
     from dnalm.attribution_motifs.modisco import read_patterns, run_modisco, write_h5
+    from dnalm.attribution_motifs.warmup import planted_maps
     from dnalm.meme import write_meme
     from dnalm.sim.presets import PWMS
     from dnalm.tomtom import match_motifs
 
-    onehot, hyp = _maps(n)
+    onehot, hyp = planted_maps(n, L)
     input_mb = (onehot.nbytes + hyp.nbytes) / 2**20
     t0, c0 = time.perf_counter(), time.process_time()
     run = run_modisco(onehot, hyp, sliding_window_size=15, flank_size=5, n_leiden_runs=leiden_runs,

@@ -346,3 +346,21 @@ def test_function_defaults_agree_with_modisco_config_defaults():
     assert len(shared) >= 10
     for key in shared:
         assert lib[key] == cfg[key], key
+
+
+def test_setup_warmup_runs_the_rule_functions_and_fails_when_nothing_is_found(caplog):
+    """`make setup` runs `python -m dnalm.attribution_motifs.warmup`: TF-MoDISco and TOMTOM on
+    planted synthetic maps, so their numba kernels are compiled (and cached) before the first
+    attribution_motifs job. Too few rows to find the motif is an error, not a silent pass."""
+    from dnalm.attribution_motifs.warmup import main, planted_maps
+    from modiscolite import affinitymat, util
+
+    onehot, hyp = planted_maps(10, seed=3)
+    assert onehot.dtype == hyp.dtype == np.float32 and onehot.shape == hyp.shape == (10, 101, 4)
+    assert np.allclose(onehot.sum(-1), 1) and np.allclose(hyp.sum(-1), 0, atol=1e-5)
+    assert main(["--n", "200"]) == 0
+    # kernels of both clustering steps and of the pattern merging have been compiled
+    assert affinitymat._signs_magnitudes.overloads and util._symmetrize.overloads
+    with caplog.at_level(logging.ERROR, logger="dnalm.attribution_motifs.warmup"):
+        assert main(["--n", "4"]) == 1
+    assert "found 0 patterns" in caplog.text

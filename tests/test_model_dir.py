@@ -207,6 +207,68 @@ def test_card_k_mismatch_and_bad_baseline_config(runs, tmp_path):
         load_model_dir(b)
 
 
+def _drop_weight(src, dst, key):
+    """Copy a model directory, leaving one tensor out of its model.safetensors."""
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(src, dst)
+    weights = load_file(str(dst / "model.safetensors"))
+    assert key in weights, sorted(weights)
+    del weights[key]
+    save_file(weights, str(dst / "model.safetensors"), metadata={"format": "pt"})
+    return dst
+
+
+def test_a_checkpoint_missing_weights_is_refused_not_filled_at_random(runs, task, tmp_path, caplog,
+                                                                      capsys):
+    """transformers fills absent weights at random and only logs; every loader here refuses."""
+    import logging
+
+    from dnalm.finetune import _build_bert
+    from dnalm.gpt import build_gpt, save_gpt_dir
+    from dnalm.gpt.model import load_gpt_dir
+    from dnalm.variants.effects import load_mlm
+
+    # The whole directories load, with one INFO line in place of transformers' report.
+    with caplog.at_level(logging.INFO):
+        load_model_dir(runs["lm"] / "model")
+        _build_bert(runs["lm"].parent / "lm", False, 2, 0.1, 1, "concat")
+    assert "LOAD REPORT" not in caplog.text + capsys.readouterr().err
+    assert "initialised fresh: bert.pooler.dense.bias, bert.pooler.dense.weight, classifier.bias" \
+        in caplog.text
+    # A fine-tuned classifier without its head: dnalm predict would score at random.
+    clf = _drop_weight(runs["lm"] / "model", tmp_path / "clf", "classifier.weight")
+    with pytest.raises(ValueError, match=r"clf/model.safetensors: 1 weights of "
+                                         r"BertForSequenceClassification are missing.*classifier"):
+        load_model_dir(clf)
+    fasta = _fasta(tmp_path / "in.fa", _test_seqs(task)[:3])
+    assert main(["predict", str(clf), "--fasta", str(fasta), "-o", str(tmp_path / "p.tsv"),
+                 "--quiet", "--device", "cpu"]) == 2  # fmt: skip
+    assert "classifier.weight" in capsys.readouterr().err
+    assert not (tmp_path / "p.tsv").exists()
+    # A masked LM without an encoder weight: fine-tuning and variant scoring would start from it.
+    lm = _drop_weight(runs["lm"].parent / "lm", tmp_path / "lm",
+                      "bert.encoder.layer.1.output.dense.weight")
+    for kw in ({"long_pieces": 1}, {"long_pieces": 2}):  # BertForSequenceClassification, BertModel
+        with pytest.raises(ValueError, match=r"encoder\.layer\.1\.output\.dense\.weight"):
+            _build_bert(lm, False, 2, 0.1, long_input="concat", **kw)
+    _build_bert(lm, True, 2, 0.1, 1, "concat")  # the scratch control reads only the config
+    with pytest.raises(ValueError, match="BertForMaskedLM are missing"):
+        load_mlm(lm)
+    out = tmp_path / "ft"
+    with pytest.raises(ValueError, match="missing"):
+        finetune(task[0]["train"], task[0]["dev"], task[0]["test"], out, "lm", lm_dir=lm, seed=1,
+                 task="prom", batch_size=32, device="cpu", card=task[1], epochs=1)
+    assert not (out / "metrics.json").exists()
+    # A GPT directory: language model and classifier alike load through load_gpt_dir.
+    gpt = tmp_path / "gpt"
+    save_gpt_dir(build_gpt("tiny", n_positions=16, seed=0), gpt)
+    load_gpt_dir(gpt)
+    bad = _drop_weight(gpt, tmp_path / "gpt_bad", "transformer.h.1.attn.c_attn.bias")
+    with pytest.raises(ValueError, match="DnaGptModel are missing"):
+        load_gpt_dir(bad)
+
+
 def test_class_names_from_card_kind_and_count():
     assert class_names({"kind": "splice"}, 3) == ["donor", "acceptor", "nonsite"]
     assert class_names({"kind": "tfbs"}, 2) == ["negative", "positive"]

@@ -266,6 +266,8 @@ def _build_bert(
 ):
     from transformers import BertConfig, BertForSequenceClassification, BertModel
 
+    from dnalm.modeling import from_pretrained_strict
+
     cfg = BertConfig.from_pretrained(str(lm_dir))
     kw = {"attn_implementation": "sdpa"}
     if long_pieces > 1:
@@ -273,8 +275,9 @@ def _build_bert(
             cfg._attn_implementation = "sdpa"
             bert = BertModel(cfg, add_pooling_layer=True)
         else:
-            bert = BertModel.from_pretrained(
-                str(lm_dir), add_pooling_layer=True, dtype=torch.float32, **kw
+            bert = from_pretrained_strict(
+                BertModel, lm_dir, may_miss=("pooler.",), may_skip=("cls.",),
+                add_pooling_layer=True, dtype=torch.float32, **kw
             )
         return LongSeqClassifier(bert, n_classes, long_input, long_pieces, dropout)
     if scratch:
@@ -282,8 +285,11 @@ def _build_bert(
         cfg.classifier_dropout = dropout
         cfg._attn_implementation = "sdpa"
         return BertForSequenceClassification(cfg)
-    return BertForSequenceClassification.from_pretrained(
-        str(lm_dir), num_labels=n_classes, classifier_dropout=dropout, dtype=torch.float32, **kw
+    # The masked LM brings no classifier (and, unless imported from DNABERT, no pooler).
+    return from_pretrained_strict(
+        BertForSequenceClassification, lm_dir, may_miss=("classifier.", "bert.pooler."),
+        may_skip=("cls.",), num_labels=n_classes, classifier_dropout=dropout,
+        dtype=torch.float32, **kw
     )
 
 

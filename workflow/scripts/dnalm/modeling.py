@@ -37,6 +37,7 @@ __all__ = [
     "build_mlm",
     "read_state_dict",
     "load_lm_dir",
+    "from_pretrained_strict",
     "save_model_dir",
     "save_classifier_dir",
     "BASELINE_CONFIG_KEY",
@@ -157,6 +158,95 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
         out[key] = v
     return out
+
+
+class _HoldLoadReport(logging.Filter):
+    """Holds back transformers' ``LOAD REPORT`` records (:func:`from_pretrained_strict`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "LOAD REPORT" in str(record.msg):
+            self.records.append(record)
+            return False
+        return True
+
+
+def from_pretrained_strict(
+    cls: Any,
+    directory: str | Path,
+    *,
+    may_miss: tuple[str, ...] = (),
+    may_skip: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> Any:
+    """``cls.from_pretrained(directory, **kwargs)`` that refuses to invent weights.
+
+    transformers initialises every weight its checkpoint lacks at random and only logs a
+    report, so a truncated or foreign ``model.safetensors`` would fine-tune, predict or score
+    variants from partly random weights. Here a missing weight outside the ``may_miss`` key
+    prefixes (a new classifier head, a pooler the masked LM never had) is an error, checkpoint
+    weights the class does not use (``unexpected``) outside ``may_skip`` are a warning, and the
+    expected ones are one INFO line (transformers' own report, with its terminal colours, is
+    held back for the call).
+
+    Parameters
+    ----------
+    cls : type
+        A ``transformers.PreTrainedModel`` subclass.
+    directory : str or Path
+        Model directory (``config.json`` + weights).
+    may_miss : tuple of str, optional
+        Key prefixes that may be absent from the checkpoint (initialised fresh).
+    may_skip : tuple of str, optional
+        Key prefixes of checkpoint weights the class may leave unused without a warning.
+    **kwargs
+        Passed to ``from_pretrained``.
+
+    Returns
+    -------
+    transformers.PreTrainedModel
+
+    Raises
+    ------
+    ValueError
+        Naming the directory and the first missing weights.
+    """
+    d = Path(directory)
+    report_log = logging.getLogger("transformers.modeling_utils")
+    held = _HoldLoadReport()
+    report_log.addFilter(held)
+    try:
+        model, info = cls.from_pretrained(str(d), output_loading_info=True, **kwargs)
+    except Exception:
+        report_log.removeFilter(held)
+        for record in held.records:  # the report a shape-mismatch error points at
+            report_log.handle(record)
+        raise
+    finally:
+        report_log.removeFilter(held)
+    missing = sorted(info.get("missing_keys") or ())
+    unexpected = sorted(info.get("unexpected_keys") or ())
+    bad = [key for key in missing if not key.startswith(may_miss)]
+    if bad:
+        where = next((d / n for n in ("model.safetensors", "pytorch_model.bin") if (d / n).is_file()), d)
+        raise ValueError(
+            f"{where}: {len(bad)} weights of {cls.__name__} are missing, e.g. "
+            f"{bad[:3]} (they would be initialised at random; is this the right model directory, "
+            "and was its weights file written in full?)"
+        )
+    stray = [key for key in unexpected if not key.startswith(may_skip)]
+    if stray:
+        log.warning("%s: %d checkpoint weights are not used by %s, e.g. %s", d, len(stray),
+                    cls.__name__, stray[:3])
+    fresh = [key for key in missing if key.startswith(may_miss)]
+    if fresh or len(unexpected) > len(stray):
+        log.info("%s: loaded as %s; initialised fresh: %s; not used: %d weights (%s)", d,
+                 cls.__name__, ", ".join(fresh) or "none", len(unexpected) - len(stray),
+                 ", ".join(may_skip) or "-")
+    return model
 
 
 def _read_config(d: Path, attn_implementation: str):

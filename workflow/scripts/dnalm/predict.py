@@ -165,11 +165,14 @@ def load_model_dir(directory: str | Path, attn_implementation: str = "sdpa") -> 
     else:
         from transformers import BertForSequenceClassification
 
+        from dnalm.modeling import from_pretrained_strict
+
         if any(str(a).endswith("ForMaskedLM") for a in cfg.get("architectures") or []):
             raise ValueError(f"{d}: is a language model (BertForMaskedLM), not a fine-tuned classifier")
         k = kmers.load_tokenizer(d).k
-        model = BertForSequenceClassification.from_pretrained(
-            str(d), attn_implementation=attn_implementation, use_safetensors=True
+        model = from_pretrained_strict(
+            BertForSequenceClassification, d, attn_implementation=attn_implementation,
+            use_safetensors=True,
         )
         model.eval()
         kind, labels = "bert", _label_names(model.config.id2label, int(model.config.num_labels))

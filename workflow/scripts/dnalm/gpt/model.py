@@ -30,6 +30,7 @@ from transformers import GPT2Config, GPT2Model, GPT2PreTrainedModel
 
 from dnalm.atomic import atomic_dir, write_text
 from dnalm.gpt.tokenizer import PAD_ID, SPECIES_ID, VOCAB_SIZE, GptTokenizer, load_gpt_tokenizer
+from dnalm.modeling import from_pretrained_strict
 
 __all__ = ["GPT_SIZES", "gpt_config", "DnaGptModel", "build_gpt", "save_gpt_dir", "load_gpt_dir",
            "unigram_head_init"]
@@ -243,7 +244,7 @@ def load_gpt_dir(path: str | Path, device: str | torch.device | None = None
     d = Path(path)
     if not (d / "config.json").is_file():
         raise ValueError(f"{d / 'config.json'}: missing (not a model directory)")
-    model = DnaGptModel.from_pretrained(d, attn_implementation="sdpa")
+    model = from_pretrained_strict(DnaGptModel, d, attn_implementation="sdpa")
     if device is not None:
         model = model.to(device)
     return model.eval(), load_gpt_tokenizer(d)

@@ -198,7 +198,10 @@ def load_mlm(directory: str | Path):
     """``BertForMaskedLM`` (eval mode) and its k from a pretrained model directory."""
     from transformers import BertForMaskedLM
 
+    from dnalm.modeling import from_pretrained_strict
+
     k = kmers.load_tokenizer(directory).k  # validates the vocabulary
-    m = BertForMaskedLM.from_pretrained(str(directory))
+    # The MLM head scores the alleles: nothing may be missing. DNABERT's LMs keep a pooler.
+    m = from_pretrained_strict(BertForMaskedLM, directory, may_skip=("bert.pooler.",))
     m.eval()
     return m, k

@@ -197,6 +197,42 @@ def test_bad_vcf_lines_are_named_and_nothing_is_written(world, tmp_path, capsys)
         list(iter_records(tmp_path / "missing.vcf"))
 
 
+def test_a_vcf_that_does_not_fit_the_genome_is_said_loudly(world, scored, tmp_path, caplog):
+    """Another assembly's VCF (REFs that mostly disagree) or one on other contigs scores
+    nothing, or little, and says so in the log and in OUT.json; a fitting VCF carries only its
+    one REF mismatch there."""
+    import logging
+
+    out, _ = scored
+    first = json.loads(Path(f"{out}.json").read_text())["warnings"]
+    assert len(first) == 1 and "1 of 7 alleles skipped: REF does not match" in first[0]
+    assert "another assembly" not in first[0]
+    seq = world["seqs"]["chr1"]
+    other = {b: next(x for x in "ACGT" if x != b) for b in "ACGT"}
+    # 12 SNVs whose REF is the wrong base at 9 of them, and two records on an absent contig
+    lines = [f"chr1\t{p}\tv{p}\t{other[seq[p - 1]] if i < 9 else seq[p - 1]}\tT\t.\t.\t."
+             for i, p in enumerate(range(60, 300, 20))]
+    lines += ["chr7\t5\tu1\tA\tC\t.\t.\t.", "chrUn_x\t9\tu2\tA\tC\t.\t.\t."]
+    vcf = tmp_path / "other_build.vcf"
+    vcf.write_text(HEADER + "".join(line + "\n" for line in lines))
+    base = [str(world["clf"]), "--genome", str(world["genome"]), "--quiet", "--device", "cpu"]
+    with caplog.at_level(logging.WARNING, logger="dnalm.score_vcf"):
+        assert main(["score-variants", *base, "--vcf", str(vcf), "-o", str(tmp_path / "a")]) == 0
+    summary = json.loads((tmp_path / "a.json").read_text())
+    assert summary["counts"]["scored"] == 3 and summary["counts"]["unknown_contig"] == 2
+    assert summary["warnings"] == [
+        f"{vcf}: 9 of 12 alleles skipped: REF does not match {world['genome']} (most of them: is "
+        "the VCF on another assembly than the genome?)"]
+    assert "2 contig(s) are not in" in caplog.text and "chr7, chrUn_x" in caplog.text
+    assert summary["warnings"][0] in caplog.text
+    # nothing on the genome's contigs: nothing scored, said as such
+    vcf2 = tmp_path / "elsewhere.vcf"
+    vcf2.write_text(HEADER + "".join(line + "\n" for line in lines[-2:]))
+    assert main(["score-variants", *base, "--vcf", str(vcf2), "-o", str(tmp_path / "b")]) == 0
+    w = json.loads((tmp_path / "b.json").read_text())["warnings"]
+    assert w == [f"{vcf2}: no allele was scored out of 2 records (2 unknown_contig)"]
+
+
 def test_lm_too_short_for_the_window_and_gzip_input(world, tmp_path, capsys):
     short = make_lm(tmp_path / "short", k=K, max_positions=32, hidden=16)
     base = [str(world["clf"]), "--genome", str(world["genome"]), "--quiet", "-o", str(tmp_path / "o")]

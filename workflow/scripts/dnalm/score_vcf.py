@@ -23,8 +23,9 @@ Outputs (written together, atomically): ``<out>.vcf.gz`` (BGZF; the input's line
 but for INFO ``DNALM_PREF``, ``DNALM_PALT``, ``DNALM_DIFF``, ``DNALM_LOGOR``, ``DNALM_LLR``,
 each ``Number=A`` and ``.`` for skipped alleles, declared in the header with any undeclared
 contigs; values from an earlier run are replaced), ``<out>.tsv`` (one row per allele, columns
-:data:`COLUMNS`) and ``<out>.json`` (counts per status). Variants are scored in chunks, so
-memory does not grow with the VCF. With ``regions`` (``CHR``, ``CHR:START-END``; 1-based,
+:data:`COLUMNS`) and ``<out>.json`` (counts per status, and ``warnings``: alleles whose REF
+disagrees with the genome, flagged as a likely other assembly when they are most of them, or no
+allele scored). Variants are scored in chunks, so memory does not grow with the VCF. With ``regions`` (``CHR``, ``CHR:START-END``; 1-based,
 inclusive, as ``bcftools view -r``) only records overlapping one of them are read on, in file
 order: a streamed filter, so the VCF needs no index. The VCF is rewritten as text rather than through
 ``pysam.VariantFile`` records: htslib declares missing tags (an ``END`` for ``<DEL>``, INFO keys
@@ -39,7 +40,7 @@ import itertools
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -364,6 +365,10 @@ def score_vcf(
     paths = output_paths(out)
     counts: Counter = Counter({s: 0 for s in STATUSES})
     header = _header_lines(read_header(vpath), rec_contigs, sizes, resolve)
+    unknown = [c for c in rec_contigs if resolve(c) is None]
+    if unknown:
+        log.warning("%s: %d contig(s) are not in %s, so their records are not scored: %s (the "
+                    "genome has %s)", vpath, len(unknown), gpath, _some(unknown), _some(list(sizes)))
     with contextlib.ExitStack() as stack:
         stack.callback(fa.close)
         tmp = {name: stack.enter_context(atomic.atomic_path(p)) for name, p in paths.items()}
@@ -393,12 +398,33 @@ def score_vcf(
             vout.write("".join(lines).encode())
             bar.update(len(batch))
         vout.close()  # flush the BGZF stream before the files are committed
+        warnings = _warnings(counts, n_records, vpath, gpath)
         summary = {"counts": dict(counts), "n_records": n_records, "window": window,
                    "positive_class": positive_class, "zero_shot": lm is not None,
                    "regions": [f"{r.contig}:{r.start}-{r.end}" if r.end is not None else r.contig
                                for r in regs] or None,
-                   "vcf": str(vpath), "genome": str(gpath), "outputs": paths}
+                   "vcf": str(vpath), "genome": str(gpath), "outputs": paths,
+                   "warnings": warnings}
         atomic.write_json(tmp["json"], summary)
-    if counts["ref_mismatch"]:
-        log.warning("%d allele(s) skipped: REF does not match the genome", counts["ref_mismatch"])
+    for w in warnings:
+        log.warning("%s", w)
     return summary
+
+
+def _some(names: Sequence[str], n: int = 10) -> str:
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+def _warnings(counts: Mapping[str, int], n_records: int, vpath: Path, gpath: Path) -> list[str]:
+    """What a user must hear about a run that scored less than it read (also in OUT.json)."""
+    out = []
+    bad, placed = counts["ref_mismatch"], counts["scored"] + counts["ref_mismatch"]
+    if bad:
+        msg = f"{vpath}: {bad} of {placed} alleles skipped: REF does not match {gpath}"
+        if placed >= 10 and bad >= placed / 2:
+            msg += " (most of them: is the VCF on another assembly than the genome?)"
+        out.append(msg)
+    if n_records and not counts["scored"]:
+        out.append(f"{vpath}: no allele was scored out of {n_records} records ("
+                   + ", ".join(f"{v} {s}" for s, v in counts.items() if v) + ")")
+    return out

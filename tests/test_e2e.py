@@ -13,7 +13,7 @@ import pytest
 import yaml
 from dnalm.reporting import CATEGORIES
 
-from tests.chromium import dump_dom, find_chromium, screenshot
+from tests.chromium import dump_dom, find_chromium, front_page_layout, screenshot
 from tests.e2e_demo import snakemake
 from tests.workflow_copy import copy_workflow
 
@@ -48,6 +48,10 @@ def test_report_renders_in_chromium(demo_dag, tmp_path: Path) -> None:
     assert "Uncaught" not in dom.stderr, dom.stderr[-3000:]
     shot = screenshot(report, tmp_path / "report.png", tmp_path / "profile")
     assert shot.exists() and shot.stat().st_size > 10_000
+    # the demo's 5-model headline table is not drawn under the rule graph (it was, 1487 > 1200)
+    at = front_page_layout(report, tmp_path)
+    assert at["table"] is not None and at["graph"] is not None, at
+    assert at["table"] <= at["graph"], at
 
 
 def test_rerun_one_benchmark_runs_exactly_that_job(demo_dag) -> None:

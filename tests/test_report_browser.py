@@ -9,6 +9,7 @@ copy of the workflow and builds ``results/report.html`` with ``snakemake --repor
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from tests import report_synth as RS
-from tests.chromium import dump_dom, find_chromium, screenshot
+from tests.chromium import dump_dom, find_chromium, front_page_layout, screenshot
 from tests.e2e_demo import snakemake
 from tests.workflow_copy import copy_workflow, strip_downstream_stages, use_finetune_models
 
@@ -68,15 +69,18 @@ def test_front_page_shows_the_headline_table(report, tmp_path):
     assert "What this run shows" in html and "Headline: test MCC [95% CI]" in html
     assert "Key findings" in html and "Pretrained vs scratch, every task (Fig. 6d)" in html
     overview = json.loads((report.parent / "report" / "overview.json").read_text())
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())  # a cell's two lines read as one
     for row in overview["headline"]:
         lm = row[RS.LM]
         cell = f"{lm['value']:.2f} [{lm['lo']:.2f}, {lm['hi']:.2f}]"
-        assert row["task"] in html and cell in html, (row["task"], cell)
+        assert row["task"] in text and cell in text, (row["task"], cell)
     for cat in ("0 Overview", "1 Promoters (Fig. 2)", "2 TF binding sites (Fig. 3)",
                 "4 Splice sites (Fig. 5)", "6 Pretraining benefit and transfer (Fig. 6)",
                 "8 Datasets, corpus, software and config"):  # fmt: skip
         assert cat in html, cat
     assert "not configured: no attention task" in html  # a stage left out says so
+    at = front_page_layout(report, tmp_path)  # the table is not drawn under the rule graph
+    assert at["table"] is not None and at["graph"] is not None and at["table"] <= at["graph"], at
 
 
 def test_screenshot_is_the_front_page(report, tmp_path):

@@ -196,6 +196,27 @@ def test_write_overview_renders_valid_rst_html_json(results, tmp_path):
     assert js["headline"][0][RS.LM]["n"] == RS.TASKS[js["headline"][0]["task"]][3]
 
 
+def test_front_page_table_cells_stack_intervals_and_keep_dashes(results):
+    """On report.html's front page an estimate's interval sits under its value (the table
+    then fits beside the rule graph), and a task outside the paper's figures shows "-", not
+    an empty bullet list."""
+    from dnalm.reporting.render import overview_rst
+    from docutils.core import publish_parts
+
+    ov = collect_overview(OverviewInputs.from_results(results))
+    ov.headline[0]["section"] = "other"
+    body = publish_parts(overview_rst(ov), writer="html5",
+                         settings_overrides={"halt_level": 2, "report_level": 5})["body"]
+    table = body[body.index("<table"):body.index("</table>")]
+    assert "<ul" not in table and re.search(r"<td>\s*(<p>)?-(</p>)?\s*</td>", table), table[:3000]
+    lm = ov.headline[0][RS.LM]
+    lines = re.findall(r'<div class="line">([^<]*)</div>', table)
+    assert [f"{lm.value:.2f}", f"[{lm.lo:.2f}, {lm.hi:.2f}]"] == lines[lines.index(f"{lm.value:.2f}"):][:2]
+    assert ["dnabert6_tiny", "-scratch"] == lines[:2]  # the first stacked header
+    # the README and the standalone page keep one-line cells
+    assert lm.text() in overview_markdown(ov)
+
+
 def test_readme_table_cli(results, tmp_path):
     r = subprocess.run([sys.executable, "-m", "dnalm.reporting", "readme-table", str(results)],
                        capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -39,7 +39,20 @@ _CSS = (
 def _rst_escape(s: str) -> str:
     for ch in ("\\", "*", "`", "|", "_"):
         s = s.replace(ch, "\\" + ch)
+    if s[:1] in ("-", "+"):  # a cell of "-" alone would be a bullet list
+        s = "\\" + s
     return s
+
+
+def _rst_cell(s: str) -> list[str]:
+    """A headline cell as list-table lines: an estimate's interval (and a model name's
+    ``-scratch``) goes on a second line, so the table fits beside the report's rule graph."""
+    head, sep, tail = s.partition(" [")
+    if not sep and s.endswith("-scratch"):
+        head, sep, tail = s.removesuffix("-scratch"), "-", "scratch"
+    if not sep:
+        return [_rst_escape(s)]
+    return [f"| {_rst_escape(head)}", f"| {_rst_escape(sep.strip() + tail)}"]
 
 
 def _cells(ov: Overview) -> tuple[list[str], list[list[str]]]:
@@ -76,8 +89,10 @@ def overview_rst(ov: Overview, heading: str = "=") -> str:
         header, body = _cells(ov)
         out += [".. list-table:: Headline: test MCC [95% CI]", "   :header-rows: 1", ""]
         for row in [header, *body]:
-            out.append(f"   * - {_rst_escape(row[0])}")
-            out += [f"     - {_rst_escape(c)}" for c in row[1:]]
+            for i, c in enumerate(row):
+                first, *rest = _rst_cell(c)
+                out.append(f"   {'* -' if i == 0 else '  -'} {first}")
+                out += [f"       {line}" for line in rest]
         out += ["", _rst_escape(_NOTE), ""]
     else:
         out += ["No benchmark was run: no headline table.", ""]

@@ -74,4 +74,3 @@ def front_page_layout(report: Path, workdir: Path) -> dict:
     m = re.search(r'data-layout="([^"]*)"', dom.stdout)
     assert m, dom.stderr[-3000:]
     return json.loads(html.unescape(m.group(1)))
-

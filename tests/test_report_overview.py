@@ -277,3 +277,57 @@ def test_data_scarce_benefit_finding(tmp_path):
     titles = [f.title for f in collect_overview(OverviewInputs(benefit=path)).findings if "benefit" in f.title]
     assert titles == ["Pretraining benefit on data-scarce tasks (Fig. 6d)",
                       "Pretraining benefit, dnagpt_tiny vs its scratch twin on full tasks"]  # fmt: skip
+
+
+def test_a_collapsed_model_is_marked_not_read_as_a_score(tmp_path):
+    """A model that gave every test row one class has MCC 0 by definition: its cell is marked
+    with how many seeds collapsed, the table's note says what the mark means, and a win over
+    such a best baseline is said to be one (the demo's CNN did this on prom300_tata on AVX2)."""
+    from dnalm.metrics import classification_metrics
+    from dnalm.reporting.render import overview_html, overview_rst
+    from dnalm.summary import build_summary
+
+    paths = RS.write_runs(tmp_path)
+    n = RS.TASKS["tf_ctcf"][3]
+    for seed in (1, 2):  # the CNN collapses on 2 of its 3 tf_ctcf seeds
+        d = tmp_path / "results" / "finetune" / "tf_ctcf" / "cnn" / f"seed{seed}"
+        pred = pd.read_csv(d / "predictions.tsv.gz", sep="\t")
+        pred["p0"], pred["p1"], pred["pred"] = 0.9, 0.1, 0
+        pred.to_csv(d / "predictions.tsv.gz", sep="\t", index=False, compression="gzip")
+        m = classification_metrics(pred["label"].to_numpy(), pred[["p0", "p1"]].to_numpy())
+        assert m["constant_prediction"] and m["mcc"] == 0
+        m.update(task="tf_ctcf", model="cnn", seed=seed, n_test=n, n_train=4 * n, n_dev=n,
+                 n_classes=2, dev_mcc=0.0, init="random")
+        (d / "metrics.json").write_text(json.dumps(m))
+    s = tmp_path / "results" / "summary"
+    build_summary(paths, s / "benchmarks.tsv", s / "mcc.png", s / "roc_pr.png", s / "curves.png",
+                  comparisons_tsv=s / "comparisons.tsv")  # fmt: skip
+    ov = collect_overview(OverviewInputs.from_results(tmp_path / "results"))
+    rows = {r["task"]: r for r in ov.headline}
+    base = rows["tf_ctcf"]["best baseline"]
+    assert base.label == "cnn" and base.n_constant == 2 and base.n_seeds == 3
+    assert all(r["best baseline"].n_constant == 0 and r[RS.LM].n_constant == 0
+               for t, r in rows.items() if t != "tf_ctcf")  # fmt: skip
+    md = overview_markdown(ov)
+    (line,) = [ln for ln in md.splitlines() if "| tf_ctcf |" in ln]
+    assert re.search(r"cnn -?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\] †2/3 \|$", line), line
+    assert sum("†" in ln for ln in md.splitlines() if ln.startswith("| Fig.")) == 1
+    assert "one class for every test row in k of n seeds" in md
+    for page in (overview_rst(ov), overview_html(ov)):
+        assert "†2/3" in page and "in k of n seeds" in page
+    from docutils.core import publish_parts
+
+    body = publish_parts(overview_rst(ov), writer="html5",
+                         settings_overrides={"halt_level": 2, "report_level": 5})["body"]
+    assert "[" in body and "†2/3" in body  # the marked cell still parses as RST
+    (vs,) = _finding(ov, f"{RS.LM} against the best baseline")
+    assert "tf_ctcf vs cnn (collapsed: one class for every test row in 2 of 3 seeds)" in vs.text
+    assert vs.text.count("collapsed") == 1 + ("against a collapsed baseline" in vs.text)
+    comp = pd.read_csv(s / "comparisons.tsv", sep="\t")
+    win = comp[(comp["task"] == "tf_ctcf") & (comp["model_a"] == RS.LM) & (comp["model_b"] == "cnn")]
+    assert ("1 of them against a collapsed baseline" in vs.text) == bool(win["delta_lo"].iloc[0] > 0)
+    # the control: the untouched tree marks nothing and adds no note
+    plain = tmp_path / "plain"
+    RS.write_results(plain)
+    md = overview_markdown(collect_overview(OverviewInputs.from_results(plain / "results")))
+    assert "†" not in md and "collapsed" not in md

@@ -25,9 +25,10 @@ each ``Number=A`` and ``.`` for skipped alleles, declared in the header with any
 contigs; values from an earlier run are replaced), ``<out>.tsv`` (one row per allele, columns
 :data:`COLUMNS`) and ``<out>.json`` (counts per status, and ``warnings``: alleles whose REF
 disagrees with the genome, flagged as a likely other assembly when they are most of them, or no
-allele scored). Variants are scored in chunks, so memory does not grow with the VCF. With ``regions`` (``CHR``, ``CHR:START-END``; 1-based,
-inclusive, as ``bcftools view -r``) only records overlapping one of them are read on, in file
-order: a streamed filter, so the VCF needs no index. The VCF is rewritten as text rather than through
+allele scored). Variants are scored in chunks, so memory does not grow with the VCF. With
+``regions`` (``CHR``, ``CHR:START-END``; 1-based, inclusive, as ``bcftools view -r``) only
+records overlapping one of them are read on, in file order: a streamed filter, so the VCF needs
+no index. The VCF is rewritten as text rather than through
 ``pysam.VariantFile`` records: htslib declares missing tags (an ``END`` for ``<DEL>``, INFO keys
 a header forgot) while it reads, and translating such records to an output header can abort
 the process; text keeps every other byte of the user's records as it was.

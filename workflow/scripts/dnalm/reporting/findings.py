@@ -51,6 +51,8 @@ class Estimate:
     n: int | None = None
     n_seeds: int | None = None
     label: str = ""
+    #: Seeds whose model gave every test row one class (a collapsed model: MCC 0 by definition).
+    n_constant: int = 0
 
     def text(self, digits: int = 2) -> str:
         """``0.75 [0.62, 0.86]`` (no interval: the value alone); nan is ``n/a``."""
@@ -137,12 +139,23 @@ class Overview:
 
 
 def _means(benchmarks: Path) -> pd.DataFrame:
+    """The ``mean`` rows of ``benchmarks.tsv``, with ``n_constant``: how many of the (task,
+    model)'s seed rows predicted one class for every test row (``constant_prediction``)."""
     df = pd.read_csv(benchmarks, sep="\t", dtype={"seed": str})
     need = {"task", "model", "seed", "mcc", "mcc_lo", "mcc_hi", "n_test", "n_seeds"}
     missing = sorted(need - set(df.columns))
     if missing:
         raise ValueError(f"{benchmarks}:1: missing column(s) {missing}")
-    return df[df["seed"] == "mean"]
+    means = df[df["seed"] == "mean"].copy()
+    if "constant_prediction" in df.columns:
+        seeds = df[~df["seed"].isin(["mean", "sd"])]
+        flag = seeds["constant_prediction"].astype(str).str.strip().str.lower().isin(["true", "1"])
+        counts = flag.groupby([seeds["task"], seeds["model"]]).sum()
+        key = pd.MultiIndex.from_frame(means[["task", "model"]])
+        means["n_constant"] = counts.reindex(key, fill_value=0).to_numpy().astype(int)
+    else:
+        means["n_constant"] = 0
+    return means
 
 
 def _estimate(row: pd.Series, label: str = "") -> Estimate:
@@ -150,7 +163,7 @@ def _estimate(row: pd.Series, label: str = "") -> Estimate:
     n = _num(row["n_test"])
     lo, hi = (float(np.clip(_num(row[c]), -1, 1)) for c in ("mcc_lo", "mcc_hi"))
     return Estimate(float(row["mcc"]), lo, hi, int(n) if math.isfinite(n) else None,
-                    int(row["n_seeds"]), label)  # fmt: skip
+                    int(row["n_seeds"]), label, int(row.get("n_constant", 0)))  # fmt: skip
 
 
 def _headline(means: pd.DataFrame, cards: dict[str, dict]) -> tuple[list[str], list[dict]]:
@@ -220,6 +233,13 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
     # language model vs the best baseline of each task
     best = {r["task"]: r["best baseline"].label for r in headline
             if r.get("best baseline") is not None}  # fmt: skip
+    # a best baseline that collapsed beat nothing: say so beside its delta
+    collapsed = {
+        r["task"]: f" (collapsed: one class for every test row in {e.n_constant} of "
+                   f"{e.n_seeds} seed{'s' if e.n_seeds != 1 else ''})"
+        for r in headline
+        if isinstance(e := r.get("best baseline"), Estimate) and e.n_constant
+    }  # fmt: skip
     lms = list(dict.fromkeys(pairs["model_a"])) or [
         m for m in dict.fromkeys(per_task["model_a"]) if not m.endswith(SCRATCH_SUFFIX)
     ]
@@ -230,12 +250,16 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
             continue
         better = int((rows["delta_lo"] > 0).sum())
         worse = int((rows["delta_hi"] < 0).sum())
-        parts = [f"{r.task} vs {r.model_b} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]"
+        parts = [f"{r.task} vs {r.model_b}{collapsed.get(r.task, '')} "
+                 f"{r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]"
                  for r in rows.itertuples()]  # fmt: skip
+        hollow = int(((rows["delta_lo"] > 0) & rows["task"].isin(list(collapsed))).sum())
         out.append(Finding(
             "benchmarks", f"{lm} against the best baseline (Fig. 2, 3, 5)",
             f"ΔMCC (95% paired-bootstrap CI, same test rows): {'; '.join(parts)}. "
-            f"{lm} is better on {better}, worse on {worse}, not distinguishable on "
+            f"{lm} is better on {better}"
+            + (f" ({hollow} of them against a collapsed baseline)" if hollow else "")
+            + f", worse on {worse}, not distinguishable on "
             f"{len(rows) - better - worse} of {len(rows)} tasks.",
         ))
     # transfer: a task on another genome than the LM's (Fig. 6f)

@@ -25,6 +25,13 @@ _NOTE = (
     "t over seeds otherwise); n test = test rows, seeds = fine-tuning seeds. Best baseline: the "
     "baseline with the highest mean MCC on that task."
 )
+#: Marks a cell whose model collapsed (one class for every test row) in some seed.
+_COLLAPSED = "†"
+_COLLAPSED_NOTE = (
+    f"{_COLLAPSED} The model predicted one class for every test row in k of n seeds (shown as "
+    f"{_COLLAPSED}k/n): its MCC of 0 there is no skill, and a best baseline so marked is no bar "
+    "to clear."
+)
 
 
 #: Style of the standalone page: table cells on one line (an interval never wraps).
@@ -55,6 +62,19 @@ def _rst_cell(s: str) -> list[str]:
     return [f"| {_rst_escape(head)}", f"| {_rst_escape(sep.strip() + tail)}"]
 
 
+def _estimate_cell(e: Estimate) -> str:
+    text = e.text()
+    if e.n_constant:
+        text += f" {_COLLAPSED}{e.n_constant}/{e.n_seeds if e.n_seeds is not None else '?'}"
+    return text
+
+
+def _note(ov: Overview) -> str:
+    """The table's footnote; the collapse mark's meaning is added when a cell carries it."""
+    marked = any(isinstance(e, Estimate) and e.n_constant for r in ov.headline for e in r.values())
+    return f"{_NOTE} {_COLLAPSED_NOTE}" if marked else _NOTE
+
+
 def _cells(ov: Overview) -> tuple[list[str], list[list[str]]]:
     header = ["figure", "task", "n test", "seeds", *ov.columns]
     order = {s: i for i, s in enumerate(CATEGORIES)}
@@ -71,9 +91,9 @@ def _cells(ov: Overview) -> tuple[list[str], list[list[str]]]:
             if not isinstance(e, Estimate):
                 cells.append("not run")
             elif c == "best baseline":
-                cells.append(f"{e.label} {e.text()}")
+                cells.append(f"{e.label} {_estimate_cell(e)}")
             else:
-                cells.append(e.text())
+                cells.append(_estimate_cell(e))
         body.append(cells)
     return header, body
 
@@ -93,7 +113,7 @@ def overview_rst(ov: Overview, heading: str = "=") -> str:
                 first, *rest = _rst_cell(c)
                 out.append(f"   {'* -' if i == 0 else '  -'} {first}")
                 out += [f"       {line}" for line in rest]
-        out += ["", _rst_escape(_NOTE), ""]
+        out += ["", _rst_escape(_note(ov)), ""]
     else:
         out += ["No benchmark was run: no headline table.", ""]
     out += ["Key findings", heading.replace("=", "-") * len("Key findings"), ""]
@@ -111,7 +131,7 @@ def overview_markdown(ov: Overview) -> str:
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
-        out += ["", _NOTE, ""]
+        out += ["", _note(ov), ""]
     for f in ov.findings:
         out.append(f"- **{f.title}**: {_finding_line(f)}")
     return "\n".join(out) + "\n"
@@ -131,7 +151,7 @@ def overview_html(ov: Overview) -> str:
         out.append("</tr></thead><tbody>")
         for row in body:
             out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
-        out += ["</tbody></table>", f"<p>{escape(_NOTE)}</p>"]
+        out += ["</tbody></table>", f"<p>{escape(_note(ov))}</p>"]
     else:
         out.append("<p>No benchmark was run: no headline table.</p>")
     out += ["<h3>Key findings</h3>", "<ul>"]

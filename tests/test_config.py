@@ -307,3 +307,112 @@ def test_library_defaults_agree_with_config_defaults(section: str, func: str) ->
     assert shared, (func, section)
     for key in shared:
         assert _defaults(fn)[key] == cfg_defaults[key], f"{func}({key}=) vs {section}.{key}"
+
+
+def _imported(c: dict, **kw) -> None:
+    c["tasks"]["imp"] = {"kind": "imported", "format": "dnabert_tsv", "path": "resources/imp.tsv", **kw}
+
+
+@pytest.mark.parametrize(
+    "mutate, key, says",
+    [
+        # a plain path is a project file; a file elsewhere is named by a file: URL
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="/etc/passwd"),
+         "genomes.demo_hs.fasta.url", "relative to the project"),
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="../../../etc/passwd"),
+         "genomes.demo_hs.fasta.url", "leaves the project"),
+        (lambda c: c["annotations"]["demo_hs"]["peaks"]["CTCF_demo"].update(url="../x.narrowPeak.gz"),
+         "annotations.demo_hs.peaks.CTCF_demo.url", "leaves the project"),
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(checksums_url="/etc/MD5SUMS"),
+         "genomes.demo_hs.fasta.checksums_url", "relative to the project"),
+        (lambda c: _imported(c, path="/data/x.tsv"), "tasks.imp.path", "relative to the project"),
+        (lambda c: _imported(c, format="fasta_labels", labels="../l.tsv"), "tasks.imp.labels", "leaves"),
+        (lambda c: c["language_models"].update(imp={"pretrained": "/models/dnabert6"}),
+         "language_models.imp.pretrained", "relative to the project"),
+        # URLs the fetcher would refuse only while the DAG is built, blaming another rule
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="file://host.example.org/g.fa"),
+         "genomes.demo_hs.fasta.url", "remote host"),
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="https://", checksum="none"),
+         "genomes.demo_hs.fasta.url", "no host"),
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="https://e.org/g.fa\nrm -rf /",
+                                                          checksum="none"),
+         "genomes.demo_hs.fasta.url", "control character"),
+        # haplotype VCFs are sources like any other
+        (lambda c: c["haplotypes"].update(real={"vcf": {"url": "https://e.org/x.vcf.gz"},
+                                                "index": {"url": "https://e.org/x.vcf.gz.tbi"},
+                                                "region": "chr1:1-1000"}),
+         "haplotypes.real.vcf", "needs md5"),
+        (lambda c: c["haplotypes"].update(real={"vcf": {"url": "https://e.org/x.vcf.gz",
+                                                        "md5": "0" * 32, "checksum": "none"},
+                                                "index": {"url": "idx.tbi"}, "region": "chr1:1-1000"}),
+         "haplotypes.real.vcf.checksum", "contradicts"),
+        # seeds numpy would refuse in a job (and `seed-1/` paths no rule makes)
+        (lambda c: c["splits"].update(seed=-1), "splits.seed", "greater than or equal to 0"),
+        (lambda c: c["tasks"]["tf_ctcf_scarce"].update(seeds=[-1, 2]), "tasks.tf_ctcf_scarce.seeds.0",
+         "greater than or equal to 0"),
+        (lambda c: c["splits"].update(train=0, dev=0.5, test=0.5), "splits.train", "greater than 0"),
+        (lambda c: c["pretrain_presets"]["demo"].update(lr=float("inf")), "pretrain_presets.demo.lr",
+         "finite"),
+        (lambda c: c["tasks"]["tf_ctcf"].update(holdout_chroms={"dev": ["chr1"], "test": ["chr1"]}),
+         "tasks.tf_ctcf.holdout_chroms", "both dev and test"),
+        (lambda c: c["language_models"].update(kmer_ridge=c["language_models"]["dnabert6_tiny"]),
+         "language_models.kmer_ridge", "reserved"),
+        (lambda c: c["predict"]["prom300_notata_test"].update(model="prom300_notat/dnabert6_tiny/seed1"),
+         "predict.prom300_notata_test.model", "is not a task of this config"),
+    ],
+)
+def test_sources_paths_seeds_and_numbers_are_checked_at_load(mutate, key: str, says: str) -> None:
+    """Each of these passed the config and the dry run before (a path outside the project read as
+    an input, a job failing on a seed, a traceback naming an unrelated rule)."""
+    cfg = copy.deepcopy(_load("config.yaml"))
+    mutate(cfg)
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    line = next((ln for ln in str(e.value).splitlines() if f"config key `{key}`" in ln), None)
+    assert line is not None and says in line, str(e.value)
+
+
+def test_file_urls_and_project_paths_stay_allowed() -> None:
+    cfg = _load("config.yaml")
+    cfg["genomes"]["demo_hs"]["fasta"] = {"url": "file:///data/genomes/demo.fa.gz"}
+    _imported(cfg)
+    load_config(cfg)
+
+
+def test_an_unknown_task_genome_is_reported_once() -> None:
+    cfg = _load("config.yaml")
+    cfg["tasks"]["tf_p53"]["genome"] = "hg99"
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert "tasks.tf_p53.genome" in str(e.value) and "hg99" not in str(e.value).replace(
+        "unknown genome 'hg99'", "")
+
+
+def test_duplicate_keys_and_bad_yaml_name_the_file_and_line(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys: a second `tf_p53:` would silently replace the first."""
+    text = (REPO / "config" / "config.yaml").read_text()
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("  tf_p53:"))
+    dup = tmp_path / "dup.yaml"
+    lines.insert(at + 1, "  tf_p53: {genome: demo_hs, kind: tfbs, experiment: LOWQ_demo}")
+    dup.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=rf"dup\.yaml:{at + 2}: duplicate key 'tf_p53' \(first given at line {at + 1}\)"):
+        settings.read_config_file(dup)
+    assert settings.read_config_file(REPO / "config" / "config.yaml") == _load("config.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("splits: {train: 0.8\ntasks: [\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml:2:\d+: not valid YAML"):
+        settings.read_config_file(bad)
+    top = tmp_path / "list.yaml"
+    top.write_text("- 1\n")
+    with pytest.raises(ConfigError, match=r"list\.yaml:1: a config file holds a mapping"):
+        settings.read_config_file(top)
+    # the checker and the workflow both refuse the duplicate, before any job, naming the line
+    r = subprocess.run([sys.executable, "-m", "dnalm.settings", str(dup)], capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and f"dup.yaml:{at + 2}: duplicate key" in r.stderr and "Traceback" not in r.stderr
+    r = _snakemake("-n", "--configfile", str(dup), "--replace-workflow-config")
+    assert r.returncode != 0 and f"dup.yaml:{at + 2}: duplicate key 'tf_p53'" in r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-m", "dnalm.settings", str(REPO / "config" / "config.yaml")],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0 and r.stdout.startswith("ok: ")

@@ -3,7 +3,9 @@
 from dnalm import paths as P
 from dnalm import settings
 
-# Validated once, here, before any job: typed, defaults filled in, cross-key checks done.
+# Validated once, here, before any job: typed, defaults filled in, cross-key checks done. The
+# files are reread first: YAML keeps the last of two equal keys, which would pass unnoticed.
+settings.check_config_files(workflow.configfiles)
 CFG = settings.load_config(config)
 # The same validated values (defaults included) as a plain dict, e.g. for --report's config table.
 config.clear()

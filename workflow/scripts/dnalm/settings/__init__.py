@@ -19,7 +19,8 @@ order of keys in the YAML.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -77,11 +78,13 @@ __all__ = [
     "Variants",
     "World",
     "canonical",
+    "check_config_files",
     "deep_update",
     "is_scratch",
     "json_schema",
     "load_config",
     "model_lm",
+    "read_config_file",
 ]
 
 log = logging.getLogger("dnalm.settings")
@@ -98,6 +101,62 @@ def _format(errors: list[tuple[str, str]]) -> str:
     lines = [f"config key `{path}`: {msg}" for path, msg in errors]
     head = "invalid config" if len(lines) > 1 else ""
     return (head + ":\n  " + "\n  ".join(lines)) if head else lines[0]
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse one YAML/JSON config file, refusing what YAML would let pass unnoticed.
+
+    A key given twice in one mapping (YAML keeps the last, so a second ``tf_p53:`` entry would
+    silently replace the first) and a file that is not a mapping are errors, as are syntax
+    errors; each names the file and line.
+
+    Raises
+    ------
+    ConfigError
+        ``<file>:<line>: ...``.
+    """
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.setdefault(key, line)
+            except TypeError:  # an unhashable key: construct_mapping says so
+                continue
+            if first != line:
+                raise ConfigError(f"{path}:{line}: duplicate key {key!r} (first given at line "
+                                  f"{first}); YAML would keep only the last one")
+        return loader.construct_mapping(node, deep=True)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=Strict)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read config: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: a config file holds a mapping of keys, got a "
+                          f"{type(data).__name__}")
+    return data
+
+
+def check_config_files(paths: Iterable[str | Path]) -> None:
+    """:func:`read_config_file` on every config file Snakemake read (``workflow.configfiles``)."""
+    for path in paths:
+        if Path(path).is_file():
+            read_config_file(path)
 
 
 def load_config(raw: Mapping[str, Any]) -> Config:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dnalm.settings import deep_update, json_schema, load_config
+from dnalm.settings import ConfigError, deep_update, json_schema, load_config, read_config_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,10 +21,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(header + yaml.safe_dump(json_schema(), sort_keys=False, width=100))
         return 0
     merged: dict[str, Any] = {}
-    for path in argv:
-        with open(path) as fh:
-            deep_update(merged, yaml.safe_load(fh) or {})
-    load_config(merged)
+    try:
+        for path in argv:
+            deep_update(merged, read_config_file(path))  # its errors name the file and line
+        try:
+            load_config(merged)
+        except ConfigError as e:
+            raise ConfigError(f"{' '.join(argv)}: {e}") from None
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
     print(f"ok: {' '.join(argv)}")
     return 0
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from dnalm.settings.model import (
     BASELINES,
+    KMER_RIDGE,
     SCRATCH_SUFFIX,
     Annotations,
     Config,
@@ -45,6 +46,26 @@ def project_path_problem(value: str) -> str | None:
         return f"{value!r} must be a path relative to the project directory"
     if ".." in p.parts:
         return f"{value!r} leaves the project directory ('..' is not allowed)"
+    return None
+
+
+def source_url_problem(url: str) -> str | None:
+    """Why a source URL cannot be fetched: a control character, a scheme or host the fetcher
+    refuses, or a plain path outside the project (a file elsewhere is named by a ``file:`` URL,
+    which is fetched, i.e. copied into ``resources/`` and checked like a download)."""
+    from dnalm.fetch import local_path
+
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return f"{url!r} holds a control character"
+    try:
+        local = local_path(url)
+    except ValueError as e:
+        return str(e)
+    if local is not None and not url.startswith("file:"):
+        problem = project_path_problem(url)
+        if problem:
+            return (f"{problem}; a plain path is a project file (name a file elsewhere by its "
+                    "file: URL, e.g. file:///data/genome.fa.gz, to fetch it into resources/)")
     return None
 
 
@@ -91,6 +112,9 @@ def model_ref(c: Config, ref: str, allow_lm: bool = False) -> ModelRef:
                 raise ValueError(f"{ref!r}: seed {seed} is not among the task's seeds {seeds}")
             return ModelRef("run", f"results/finetune/{task}/{model}/seed{seed}/model", task,
                             model, seed)
+        if not Path(ref).exists():
+            raise ValueError(f"{ref!r}: {task!r} is not a task of this config (tasks: "
+                             f"{sorted(c.tasks)}), and no directory {ref!r} exists")
     if ref in c.language_models:
         if not allow_lm:
             raise ValueError(f"{ref!r} is a language model; this command needs a fine-tuned "
@@ -251,7 +275,13 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
 
     # sources: a remote file carries a checksum or opts out explicitly
     def source(path: str, s: Source | None) -> None:
-        if s is None or s.is_local:
+        if s is None:
+            return
+        for key, url in (("url", s.url), ("checksums_url", s.checksums_url)):
+            problem = source_url_problem(url) if url is not None else None
+            if problem:
+                add(f"{path}.{key}", problem)
+        if s.is_local:
             return
         if s.md5 is None and s.sha256 is None and s.checksums_url is None and s.checksum is None:
             add(path, f"remote source {s.url!r} needs md5, sha256 or checksums_url (or `checksum: none` "
@@ -269,11 +299,16 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             source(f"annotations.{g}.peaks.{exp}", s)
     for key, s in c.motifs.sources.items():
         source(f"motifs.sources.{key}", s)
+    for h, hs in c.haplotypes.items():
+        source(f"haplotypes.{h}.vcf", hs.vcf)
+        source(f"haplotypes.{h}.index", hs.index)
 
     # language models and presets
     for lm, spec in c.language_models.items():
-        if lm.endswith(SCRATCH_SUFFIX) or lm in BASELINES:
+        if lm.endswith(SCRATCH_SUFFIX) or lm in BASELINES or lm == KMER_RIDGE:
             add(f"language_models.{lm}", "name is reserved (a baseline or a -scratch control)")
+        if spec.pretrained is not None and (problem := project_path_problem(spec.pretrained)):
+            add(f"language_models.{lm}.pretrained", problem)
         if spec.arch == "gpt":
             if spec.size not in ("tiny", "dnagpt_s"):
                 add(f"language_models.{lm}.size", f"{spec.size!r} is a BERT size; a gpt model is tiny or dnagpt_s")
@@ -304,6 +339,10 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             for key in ("format", "path"):
                 if getattr(spec, key) is None:
                     add(f"{p}.{key}", "required for kind: imported")
+            for key in ("path", "labels"):
+                value = getattr(spec, key)
+                if value is not None and (problem := project_path_problem(value)):
+                    add(f"{p}.{key}", problem)
             if spec.label_set is not None and len(set(spec.label_set)) < 2:
                 add(f"{p}.label_set", f"needs at least two distinct labels, got {spec.label_set}")
             if spec.genome is not None and spec.genome not in c.genomes:
@@ -327,6 +366,10 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         if g not in c.genomes:
             add(f"{p}.genome", f"unknown genome {g!r}")
             continue
+        if spec.holdout_chroms:
+            both = sorted(set(spec.holdout_chroms.get("dev", [])) & set(spec.holdout_chroms.get("test", [])))
+            if both:
+                add(f"{p}.holdout_chroms", f"contig(s) {both} are in both dev and test")
         ann = c.annotations.get(g, Annotations())
         w = spec.window
         if spec.kind == "promoter":
@@ -400,6 +443,8 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             add("variants.tasks", f"task {t!r} is imported without tasks.{t}.genome (no genome coordinates; give its rows chrom/start/end/strand columns and set genome)")
             continue
         g = c.tasks[t].genome
+        if g not in c.genomes:
+            continue  # tasks.<t>.genome is reported above
         ann = c.annotations.get(g, Annotations()) if g else Annotations()
         if ann.dbsnp is None and ann.clinvar is None:
             add(f"annotations.{g}", f"variants task {t!r} needs dbsnp and/or clinvar")
@@ -446,6 +491,8 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         if col.genome not in c.genomes:
             add(f"{p}.genome", f"unknown genome {col.genome!r}")
         source(f"{p}.table", col.table)
+        if col.base_url is not None and (problem := source_url_problem(col.base_url)):
+            add(f"{p}.base_url", problem)
         for m in col.models or []:
             model_name(m, f"{p}.models")
         if not c.collection_models(name):

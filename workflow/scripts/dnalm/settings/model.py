@@ -9,11 +9,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 BASELINES = ("cnn", "cnn_lstm", "cnn_gru", "kmer_lr")
+#: The expression tasks' always-fit regression baseline (results/finetune/<task>/kmer_ridge/).
+KMER_RIDGE = "kmer_ridge"
 SCRATCH_SUFFIX = "-scratch"
 #: Keys that become path components: a letter or digit first, then letters, digits, ``_ . -``.
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 _KEY_RE = re.compile(KEY_PATTERN)
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+#: A random seed: numpy refuses negative ones, and fine-tuning seeds become `seed<s>` path parts.
+Seed = Annotated[int, Field(ge=0)]
 _URL = r"^(https?://|ftp://|file:|[^:]+$)"
 
 
@@ -22,7 +26,7 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False, allow_inf_nan=False)
 
 
 # ----------------------------------------------------------------------------- sections
@@ -31,7 +35,7 @@ class _Model(BaseModel):
 class Source(_Model):
     """A file to fetch: an http(s)/ftp/file URL or a plain path, with optional checksums."""
 
-    url: str = Field(pattern=_URL, description="http://, https://, ftp://, file: URL, or a path relative to the working directory.")
+    url: str = Field(pattern=_URL, description="http://, https://, ftp://, a file: URL (any local file, fetched into resources/), or a path inside the project (relative, no ..).")
     md5: str | None = Field(None, pattern=r"^[0-9a-fA-F]{32}$", description="Expected MD5 of the downloaded bytes.")
     sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$", description="Expected SHA-256 of the downloaded bytes.")
     checksums_url: str | None = Field(
@@ -102,7 +106,7 @@ class CorpusSpec(_Model):
     min_len: int = Field(10, ge=5, description="Shortest piece in bp (>= the k of every language model).")
     max_len: int = Field(510, ge=10, le=100000, description="Longest piece in bp (>= 2 * min_len).")
     coverage: int = Field(5, ge=1, description="Passes over the genome, each with its own offset and seed (DNABERT used about 5).")
-    seed: int = 1
+    seed: Seed = 1
     val_fraction: float = Field(0.01, ge=0, le=0.5, description="Share of pieces held out for validation.")
 
 
@@ -112,7 +116,7 @@ class LanguageModel(_Model):
     arch: Literal["bert", "gpt"] = Field("bert", description="bert: DNABERT-style masked LM (rule bert_pretrain); gpt: DNAGPT-style decoder with next-token, GC-content and order objectives (rule gpt_pretrain, k fixed at 6).")
     size: Literal["tiny", "small", "base", "dnagpt_s"] = Field("tiny", description="Size preset; bert: tiny|small|base (base = DNABERT's 12 x 768 x 12 heads); gpt: tiny|dnagpt_s (DNAGPT-S-512: 12 x 768 x 12 heads, 512 tokens).")
     preset: Key = Field("demo", description="Key of pretrain_presets.")
-    pretrained: str | None = Field(None, description="Local HF-format DNABERT checkpoint directory; skips pretraining.")
+    pretrained: str | None = Field(None, description="HF-format DNABERT checkpoint directory inside the project (relative, no ..); skips pretraining.")
 
 
 class PretrainPreset(_Model):
@@ -251,17 +255,17 @@ class Task(_Model):
     models: list[str] | None = Field(None, description="Overrides finetune.models for this task. Expression tasks: GPT language models (<lm>, <lm>-scratch) fit as regressions by rule gpt_regress, beside the k-mer ridge.")
     max_per_class: int | None = Field(None, ge=1, description="Keep at most this many examples per class (seeded random subset, before splitting); default: all.")
     max_train: int | None = Field(None, ge=2, description="Keep at most this many training examples (seeded, an equal share per class, after splitting; dev and test keep every row): a data-scarce version of a task. Default: all.")
-    seeds: list[int] | None = Field(None, min_length=1, description="Overrides finetune.seeds for this task (e.g. several seeds for data-scarce tasks).")
+    seeds: list[Seed] | None = Field(None, min_length=1, description="Overrides finetune.seeds for this task (e.g. several seeds for data-scarce tasks).")
     min_steps: int | None = Field(None, ge=0, description="Overrides finetune.min_steps for this task's fine-tuning runs (rules bert_finetune, gpt_finetune, baseline_finetune, gpt_regress), e.g. 0 for a task whose models converge within their epochs; default finetune.min_steps.")
     long_input: Literal["mean", "max", "concat"] | None = Field(None, description="Overrides finetune.long_input for this task: how the pieces of inputs longer than the LM's positions (DNABERT-XL) are combined. Tasks that differ only in long_input form a pooling comparison (results/summary/long_input.tsv).")
     hard_negatives: HardNegatives | None = Field(None, description="splice: SpliceFinder-style rounds adding the false positives of a model to train (results/splice_loop/<task>/; docs/datasets.md). The last round's dataset is results/datasets/<task>/.")
 
 
 class Splits(_Model):
-    train: float = Field(0.8, ge=0, le=1)
+    train: float = Field(0.8, gt=0, le=1)
     dev: float = Field(0.1, ge=0, le=1)
     test: float = Field(0.1, ge=0, le=1)
-    seed: int = 1
+    seed: Seed = 1
 
     @model_validator(mode="after")
     def _sum(self) -> Splits:
@@ -283,7 +287,7 @@ class FinetuneGpt(_Model):
 
 class Finetune(_Model):
     models: list[str] = Field(default_factory=list, description="<lm>, <lm>-scratch, cnn, cnn_lstm, cnn_gru, kmer_lr. A GPT <lm> (arch: gpt) is fine-tuned by rule gpt_finetune (class token read at <B>).")
-    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [1], min_length=1)
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: FinetuneLR = Field(default_factory=FinetuneLR)
@@ -305,7 +309,7 @@ class Attention(_Model):
     n_heatmaps: int = Field(20, ge=1)
     n_permutations: int = Field(1000, ge=99, description="Label shuffles of the positives-minus-negatives landscape contrast (95% band per position, permutation p of the peak).")
     n_bootstrap: int = Field(1000, ge=100, description="Bootstrap resamples (sequences) of the planted-motif attention AUROC's 95% CI (demo worlds).")
-    seed: int = Field(1, description="Seed of the permutations and the bootstrap.")
+    seed: Seed = Field(1, description="Seed of the permutations and the bootstrap.")
 
 
 class Motifs(_Model):
@@ -338,7 +342,7 @@ class Variants(_Model):
     batch_size: int = Field(64, ge=1)
     null_size: int = Field(1000, ge=10)
     top_mutation_maps: int = Field(5, ge=0)
-    seed: int = Field(1, description="Seed of the random-SNV null.")
+    seed: Seed = Field(1, description="Seed of the random-SNV null.")
     pvalue_null: Literal["neutral", "random_snv"] = Field("neutral", description="Null hypothesis of the variant p-values (dnalm.variants.pvalues): neutral = no effect beyond neutral mutations (the gain side of the random-SNV logOR, reflected about its median), random_snv = no more damaging than a random SNV in a positive window (cannot make motif-core variants significant, since random SNVs hit motif cores too).")
     tail_size: int = Field(100, ge=10, description="Largest reference values of the null that the generalised Pareto tail is fitted on (at most a quarter of them); p-values past the 10th largest come from the tail, so they are not floored at 1/(n+1).")
     context: Literal["region", "centred"] = Field("region", description="Classifier window of a variant: the nearest-centred positive dataset window of the task that contains it (region; DNABERT mutates the task's own sequences) or a window centred on the variant (centred). Variants in no positive window fall back to centred.")
@@ -354,7 +358,7 @@ class Attribution(_Model):
     batch_size: int = Field(256, ge=1, description="Rows (mutants or IG path points) per forward pass; results do not depend on it.")
     ig_steps: int = Field(32, ge=1, description="Integrated gradients: midpoint-rule points along each path.")
     n_shuffles: int = Field(3, ge=1, description="Integrated gradients: dinucleotide-shuffled references per window (averaged).")
-    seed: int = Field(1, description="Seed of the subsample and of the shuffles.")
+    seed: Seed = Field(1, description="Seed of the subsample and of the shuffles.")
     variants: Literal["off", "clinvar", "all"] = Field("off", description="ISM variant effects (results/attribution/<task>/<model>/seed<s>/variants_ism.{tsv.gz,json}) of the tasks also in variants.tasks: each variant of results/variants/<task>/<variants.model>/scores.tsv.gz read off its window's ISM map under each attribution model (attribution at the variant's base, allele effect, rank in its window), with pathogenic-vs-benign AUROCs; clinvar = ClinVar variants only, all = every scored variant.")
 
 
@@ -375,7 +379,7 @@ class Modisco(_Model):
     target_seqlet_fdr: float = Field(0.2, gt=0, lt=1, description="FDR of the seqlet threshold against a Laplace null.")
     trim_threshold: float = Field(0.3, gt=0, le=1, description="Patterns are trimmed to the positions whose summed |CWM| reaches this share of the maximum before MEME output and TOMTOM (as `modisco report`).")
     n_bootstrap: int = Field(1000, ge=100, description="Row resamples of the planted-site AUROC's 95% CI of |attr| (demo worlds).")
-    seed: int = Field(1, description="Seed of the subsample and the bootstrap.")
+    seed: Seed = Field(1, description="Seed of the subsample and the bootstrap.")
 
     @model_validator(mode="after")
     def _window(self) -> Modisco:
@@ -413,7 +417,7 @@ class Collection(_Model):
     filters: dict[str, list[str]] = Field(default_factory=dict, description="Keep rows whose field is one of the values: antibody, cell, lab, or any field of the table (files.txt key, metadata.tsv column). Default: every peak file.")
     task: CollectionTask = Field(default_factory=CollectionTask)
     models: list[str] | None = Field(None, description="Fine-tuned models of every experiment; default finetune.models.")
-    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1, description="Fine-tuning seeds of every experiment.")
+    seeds: list[Seed] = Field(default_factory=lambda: [1], min_length=1, description="Fine-tuning seeds of every experiment.")
 
 
 _MODEL_REF = (

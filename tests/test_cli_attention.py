@@ -112,3 +112,29 @@ def test_bad_input(clf, tmp_path, capsys):
     assert main(["attention", str(d), "--fasta", str(good), "--card", str(card), *base]) == 2
     assert "k=6 but the model's vocabulary is k=4" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "att.png").exists()
+
+
+def test_records_are_held_to_the_models_window_like_predict(clf, tmp_path, capsys):
+    """attention scored records of any length with the card's class probabilities beside them;
+    now a record off the window is an error (as in dnalm predict) unless asked for."""
+    d, fa, seqs = clf
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"task": "t", "kind": "promoter", "counts": {}, "n_classes": 2,
+                                "window_length": 60}))  # fmt: skip
+    out = tmp_path / "att.npz"
+    base = [str(d), "--fasta", str(fa), "--card", str(card), "--device", "cpu", "--quiet", "-o", str(out)]
+    first = next(i for i, s in enumerate(seqs) if len(s) != 60)
+    assert main(["attention", *base]) == 2
+    err = capsys.readouterr().err
+    assert f"{fa}:{2 * first + 1}: record 'q{first}' has {len(seqs[first])} bases, the model's window is 60" in err
+    assert not out.exists()
+    assert main(["attention", *base, "--window-policy", "any"]) == 0
+    assert np.load(out)["lengths"].tolist() == [len(s) for s in seqs]
+    if all(len(s) >= 60 for s in seqs):
+        assert main(["attention", *base, "--window-policy", "centre"]) == 0
+    else:
+        assert main(["attention", *base, "--window-policy", "centre"]) == 2
+        assert "the model's window is 60" in capsys.readouterr().err
+    card.write_text(json.dumps({"task": "t", "kind": "splice", "counts": {}, "n_classes": 3}))
+    assert main(["attention", *base[:-2], "-o", str(tmp_path / "b.npz")]) == 2
+    assert "n_classes 3 (the model has 2 classes)" in capsys.readouterr().err

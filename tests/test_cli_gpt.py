@@ -200,7 +200,7 @@ def test_score_variants_with_a_gpt_classifier(world, tmp_path):
     tsv = pd.read_csv(f"{out}.tsv", sep="\t", keep_default_na=False, na_values=["."])
     summary = json.loads(Path(f"{out}.json").read_text())
     assert summary["counts"] == {"scored": 7, "ref_mismatch": 1, "symbolic": 1,
-                                 "unknown_contig": 0, "outside_contig": 0}
+                                 "unknown_contig": 0, "outside_contig": 0, "n_window": 0}
     scored = tsv[tsv["status"] == "scored"].set_index("id", drop=False)
     assert sorted(set(scored["kind"])) == ["del", "ins", "snv"]
     assert scored[["p_ref", "p_alt", "diff", "logOR"]].notna().all().all()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -241,3 +243,51 @@ def test_long_input_classifier_matches_workflow(tmp_path):
     wf = pd.read_csv(out / "predictions.tsv.gz", sep="\t")
     wf = wf[wf["split"] == "test"].sort_values("index")
     assert np.abs(got - wf[["p0", "p1"]].to_numpy()).max() < 1e-6
+
+
+def test_another_models_card_output_dirs_gaps_and_binary_beds(trained, tmp_path, capsys):
+    """Each ran before without a word: a card of another task (its class count or window), an
+    output that is a directory (after the whole run, with a traceback), all-N inputs scored as
+    if they were sequence, and a binary BED read as text."""
+    out, te = trained
+    model = str(out / "model")
+    seqs = te["sequence"].tolist()[:3]
+    fa = _fasta(tmp_path / "in.fa", ["a", "b", "c"], seqs)
+    res = tmp_path / "p.tsv"
+    base = ["--quiet", "--device", "cpu"]
+    own = json.loads((out / "model" / "card.json").read_text())
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({**own, "task": "splice", "n_classes": 3}))
+    rc, err = _run_err(capsys, ["predict", model, "--card", str(card), "--fasta", str(fa), "-o", str(res), *base])
+    assert rc == 2 and f"--card {card}: not this model's task card" in err and "n_classes 3" in err
+    card.write_text(json.dumps({**own, "task": "renamed"}))  # the same classes: fine
+    assert main(["predict", model, "--card", str(card), "--fasta", str(fa), "-o", str(res), *base]) == 0
+    for bad in (tmp_path, f"{tmp_path / 'sub'}/"):
+        rc, err = _run_err(capsys, ["predict", model, "--fasta", str(fa), "-o", str(bad), *base])
+        assert rc == 2 and "is a directory" in err and "Traceback" not in err
+    gap = _fasta(tmp_path / "gap.fa", ["a", "gap", "b"], [seqs[0], "N" * len(seqs[1]), seqs[2]])
+    rc, err = _run_err(capsys, ["predict", model, "--fasta", str(gap), "-o", str(res), *base])
+    assert rc == 0 and "1 of 3 inputs are more than half N (gap)" in err
+    rc, err = _run_err(capsys, ["predict", model, "--fasta", str(fa), "-o", str(res), *base])
+    assert rc == 0 and "half N" not in err
+    binary = tmp_path / "x.bed"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
+    (tmp_path / "g.fa").write_text(">chrT\n" + "ACGT" * 50 + "\n")
+    rc, err = _run_err(capsys, ["predict", model, "--bed", str(binary), "--genome", str(tmp_path / "g.fa"),
+                                "--window", "40", "-o", str(res), *base])  # fmt: skip
+    assert rc == 2 and f"{binary}: not a text BED file" in err
+
+
+def test_quiet_silences_transformers_loading_bar(trained, tmp_path):
+    out, te = trained
+    fa = _fasta(tmp_path / "in.fa", ["a"], te["sequence"].tolist()[:1])
+    runs = {}
+    for quiet in (False, True):
+        r = subprocess.run([sys.executable, "-m", "dnalm.cli", "predict", str(out / "model"), "--fasta",
+                            str(fa), "-o", str(tmp_path / "p.tsv"), "--device", "cpu",
+                            *(["--quiet"] if quiet else [])],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        runs[quiet] = r.stderr
+    assert "Loading weights" in runs[False] and "Loading weights" not in runs[True]
+    assert runs[True].strip() == ""

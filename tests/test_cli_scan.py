@@ -206,3 +206,25 @@ def test_minus_strand_scores_reverse_complements(world, tmp_path):
     model, k = load_classifier(world["model"])
     p = predict_proba(model, [revcomp(world["seqs"]["chr2"][s : s + W]) for s in starts], k)[:, 1]
     assert np.allclose([v for *_, v in rows], p, atol=1e-5)
+
+
+def test_repeated_contigs_are_refused_and_gzip_regions_read(world, tmp_path, capsys):
+    """`--contigs chr1,chr1` scanned chr1 twice: a doubled bedGraph and regions (and, with the
+    BigWig, a pyBigWig traceback); a gzip BED of regions failed with a bare decode error."""
+    import gzip
+
+    base = [str(world["model"]), "--genome", str(world["genome"]), "--quiet", "--no-bigwig",
+            "--stride", "50", "--device", "cpu"]
+    assert main(["scan", *base, "--contigs", "chr2,chr2", "-o", str(tmp_path / "d")]) == 2
+    assert "--contigs names 'chr2' more than once" in capsys.readouterr().err
+    assert not list(tmp_path.glob("d*"))
+    plain, gz = tmp_path / "r.bed", tmp_path / "r.bed.gz"
+    plain.write_text("chr1\t900\t2000\n")
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    assert main(["scan", *base, "--regions", str(plain), "-o", str(tmp_path / "a")]) == 0
+    assert main(["scan", *base, "--regions", str(gz), "-o", str(tmp_path / "b")]) == 0
+    assert Path(f"{tmp_path / 'a'}.bedGraph").read_text() == Path(f"{tmp_path / 'b'}.bedGraph").read_text()
+    binary = tmp_path / "x.bed"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
+    assert main(["scan", *base, "--regions", str(binary), "-o", str(tmp_path / "c")]) == 2
+    assert f"{binary}: not a text BED file" in capsys.readouterr().err

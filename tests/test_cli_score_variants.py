@@ -76,7 +76,7 @@ def test_every_allele_gets_a_row_and_a_status(scored):
     assert list(tsv["kind"].fillna("")) == ["snv", "ins", "del", "snv", "del", "", "", "snv", ""]
     summary = json.loads(Path(f"{out}.json").read_text())
     assert summary["counts"] == {"scored": 6, "ref_mismatch": 1, "symbolic": 1,
-                                 "unknown_contig": 1, "outside_contig": 0}
+                                 "unknown_contig": 1, "outside_contig": 0, "n_window": 0}
     ok = tsv["status"] == "scored"
     assert tsv.loc[ok, ["p_ref", "p_alt", "diff", "logOR"]].notna().all().all()
     assert tsv.loc[~ok, ["p_ref", "p_alt", "llr"]].isna().all().all()
@@ -306,3 +306,25 @@ def test_bad_regions_are_refused_before_writing(world, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "region chrZ: not a contig of" in err and "chr1, chr2" in err
     assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == []
+
+
+def test_a_variant_in_an_assembly_gap_is_not_scored(world, tmp_path):
+    """A gap's N matches REF N, and the model scored the window of N (p_ref = p_alt, diff 0): a
+    confident "no effect". Now such alleles are `n_window`, counted and warned about."""
+    rng = np.random.default_rng(9)
+    seq = "".join(rng.choice(list("ACGT"), 100)) + "N" * 100 + "".join(rng.choice(list("ACGT"), 100))
+    genome = write_genome(tmp_path, {"chr1": seq})
+    vcf = tmp_path / "gap.vcf"
+    vcf.write_text(HEADER + "chr1\t150\tgap\tN\tA\t.\t.\t.\n"
+                   f"chr1\t50\tok\t{seq[49]}\t{'A' if seq[49] != 'A' else 'C'}\t.\t.\t.\n"
+                   f"chr1\t96\tedge\t{seq[95]}\t{'A' if seq[95] != 'A' else 'C'}\t.\t.\t.\n")
+    # "edge": its 41-bp window [75, 116) holds 16 N, under half: scored
+    out = tmp_path / "s"
+    assert main(["score-variants", str(world["clf"]), "--vcf", str(vcf), "--genome", str(genome),
+                 "--quiet", "--device", "cpu", "-o", str(out)]) == 0  # fmt: skip
+    tsv = pd.read_csv(f"{out}.tsv", sep="\t", na_values=".", keep_default_na=False).set_index("id")
+    assert tsv.loc["gap", "status"] == "n_window" and pd.isna(tsv.loc["gap", "p_ref"])
+    assert (tsv.loc[["ok", "edge"], "status"] == "scored").all()
+    summary = json.loads(Path(f"{out}.json").read_text())
+    assert {k: v for k, v in summary["counts"].items() if v} == {"n_window": 1, "scored": 2}
+    assert any("1 alleles not scored: their window is more than half N" in w for w in summary["warnings"])

@@ -359,6 +359,14 @@ def _imported(c: dict, **kw) -> None:
          "language_models.kmer_ridge", "reserved"),
         (lambda c: c["predict"]["prom300_notata_test"].update(model="prom300_notat/dnabert6_tiny/seed1"),
          "predict.prom300_notata_test.model", "is not a task of this config"),
+        # keys another kind reads: ignored without a word before (the windows stayed 101 bp)
+        (lambda c: c["tasks"]["tf_p53"].update(window=500), "tasks.tf_p53.window",
+         "a tfbs task does not read it"),
+        (lambda c: c["tasks"]["prom300_tata"].update(experiment="CTCF_demo", top_n=5),
+         "tasks.prom300_tata.experiment", "only tfbs tasks do"),
+        (lambda c: c["tasks"]["tf_p53"].update(subset="tata"), "tasks.tf_p53.subset", "promoter"),
+        (lambda c: c["tasks"]["expression"].update(genome="hg99"), "tasks.expression.genome",
+         "an expression task does not read it"),
     ],
 )
 def test_sources_paths_seeds_and_numbers_are_checked_at_load(mutate, key: str, says: str) -> None:
@@ -416,3 +424,15 @@ def test_duplicate_keys_and_bad_yaml_name_the_file_and_line(tmp_path: Path) -> N
     r = subprocess.run([sys.executable, "-m", "dnalm.settings", str(REPO / "config" / "config.yaml")],
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0 and r.stdout.startswith("ok: ")
+
+
+@pytest.mark.parametrize("names", [["config.yaml"], ["hg38.yaml", "mm10.yaml"]])
+def test_the_canonical_config_rules_read_back_validates(names) -> None:
+    """Rules reload the validated config with every default written out (plan_tables does):
+    the per-kind key check must not take a written-out default for a user's setting."""
+    raw: dict = {}
+    for n in names:
+        settings.deep_update(raw, settings.read_config_file(REPO / "config" / n))
+    canon = settings.canonical(load_config(raw))
+    assert "flank" in canon["tasks"][next(t for t, s in canon["tasks"].items() if s["kind"] != "tfbs")]
+    load_config(yaml.safe_load(yaml.safe_dump(canon)))

@@ -66,6 +66,13 @@ class ScanResult:
         }
 
 
+def _text_lines(p: Path) -> list[str]:
+    from dnalm.textio import open_text
+
+    with open_text(p) as fh:
+        return fh.readlines()
+
+
 def read_regions(
     path: str | Path, sizes: dict[str, int], merge: bool = True
 ) -> list[tuple[str, int, int]]:
@@ -82,24 +89,27 @@ def read_regions(
     if not p.is_file():
         raise ValueError(f"{p}: BED file not found")
     raw: list[tuple[str, int, int]] = []
-    with open(p) as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            # tab-separated BED; space-separated (EPDnew's BED) when a line has no tab
-            f = line.rstrip("\n").split("\t") if "\t" in line else line.split()
-            if len(f) < 3:
-                raise ValueError(f"{p}:{i}: expected at least 3 tab-separated columns, got {len(f)}")
-            try:
-                s, e = int(f[1]), int(f[2])
-            except ValueError:
-                raise ValueError(f"{p}:{i}: start/end {f[1]!r}/{f[2]!r} are not integers") from None
-            if f[0] not in sizes:
-                raise ValueError(f"{p}:{i}: contig {f[0]!r} is not in the genome")
-            if not 0 <= s < e <= sizes[f[0]]:
-                raise ValueError(f"{p}:{i}: interval {f[0]}:{s}-{e} is empty or outside the "
-                                 f"contig (length {sizes[f[0]]})")
-            raw.append((f[0], s, e))
+    try:
+        lines = list(enumerate(_text_lines(p), 1))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{p}: not a text BED file, plain or gzip ({e.reason})") from None
+    for i, line in lines:
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        # tab-separated BED; space-separated (EPDnew's BED) when a line has no tab
+        f = line.rstrip("\n").split("\t") if "\t" in line else line.split()
+        if len(f) < 3:
+            raise ValueError(f"{p}:{i}: expected at least 3 tab-separated columns, got {len(f)}")
+        try:
+            s, e = int(f[1]), int(f[2])
+        except ValueError:
+            raise ValueError(f"{p}:{i}: start/end {f[1]!r}/{f[2]!r} are not integers") from None
+        if f[0] not in sizes:
+            raise ValueError(f"{p}:{i}: contig {f[0]!r} is not in the genome")
+        if not 0 <= s < e <= sizes[f[0]]:
+            raise ValueError(f"{p}:{i}: interval {f[0]}:{s}-{e} is empty or outside the "
+                             f"contig (length {sizes[f[0]]})")
+        raw.append((f[0], s, e))
     order = {c: i for i, c in enumerate(sizes)}
     raw.sort(key=lambda t: (order[t[0]], t[1], t[2]))
     if not merge:

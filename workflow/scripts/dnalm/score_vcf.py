@@ -6,7 +6,9 @@ For each ALT allele (multi-allelic records are scored allele by allele):
    ``chr`` prefix added or removed, ``MT``/``chrM`` swapped); REF must match the genome
    (upper-cased; ``N`` in REF matches any base). A REF mismatch is skipped and counted
    (``status`` ``ref_mismatch``), or with ``strict_ref`` raises ``<file>:<line>: ...``.
-   Symbolic alleles (``*``, ``<DEL>``, breakends) are skipped (``symbolic``).
+   Symbolic alleles (``*``, ``<DEL>``, breakends) are skipped (``symbolic``), and so are
+   alleles whose ref window is more than half ``N`` (``n_window``: an assembly gap, where
+   the model would only score its ``[UNK]`` tokens).
 2. **Normalisation** (:func:`dnalm.variant_io.left_normalise`): SNVs and MNVs trimmed, indels
    left-aligned against the genome.
 3. **Windows** (:func:`dnalm.variant_io.variant_windows`): ``L`` bp (the task's window), REF
@@ -64,9 +66,13 @@ log = logging.getLogger("dnalm.score_vcf")
 
 _CONTIG = re.compile(r"##contig=<ID=([^,>]+)")
 
+#: Alleles whose ref window is more than this fraction N (an assembly gap) are not scored
+#: (``n_window``), as ``dnalm scan`` skips such windows.
+MAX_N = 0.5
+
 COLUMNS = ["chrom", "pos", "id", "ref", "alt", "line", "status", "kind", "norm_pos", "norm_ref",
            "norm_alt", "p_ref", "p_alt", "diff", "logOR", "llr"]
-STATUSES = ("scored", "ref_mismatch", "symbolic", "unknown_contig", "outside_contig")
+STATUSES = ("scored", "ref_mismatch", "symbolic", "unknown_contig", "outside_contig", "n_window")
 INFO_FIELDS = {
     "DNALM_PREF": ("p_ref", "Positive-class probability of the reference window (dnalm)"),
     "DNALM_PALT": ("p_alt", "Positive-class probability of the alternate window (dnalm)"),
@@ -223,11 +229,14 @@ def _alleles(rec: Record, fa, resolve, sizes, L: int, strict_ref: bool, path: Pa
                 row.update(kind=_kind(nref, nalt), norm_pos=npos0 + 1, norm_ref=nref,
                            norm_alt=nalt)
                 rw, aw, _ = variant_windows(fetch, sizes[contig], npos0, nref, nalt, L)
-                ch.row_of.append(len(ch.rows))
-                if len(nref) == 1 and len(nalt) == 1:
-                    ch.snv.append(len(ch.ref_w))
-                ch.ref_w.append(rw)
-                ch.alt_w.append(aw)
+                if rw.count("N") > MAX_N * len(rw):  # a gap: the model would score its N
+                    status = "n_window"
+                else:
+                    ch.row_of.append(len(ch.rows))
+                    if len(nref) == 1 and len(nalt) == 1:
+                        ch.snv.append(len(ch.ref_w))
+                    ch.ref_w.append(rw)
+                    ch.alt_w.append(aw)
         row["status"] = status
         counts[status] += 1
         ch.rows.append(row)
@@ -419,12 +428,15 @@ def _some(names: Sequence[str], n: int = 10) -> str:
 def _warnings(counts: Mapping[str, int], n_records: int, vpath: Path, gpath: Path) -> list[str]:
     """What a user must hear about a run that scored less than it read (also in OUT.json)."""
     out = []
-    bad, placed = counts["ref_mismatch"], counts["scored"] + counts["ref_mismatch"]
+    bad, placed = counts["ref_mismatch"], counts["scored"] + counts["ref_mismatch"] + counts["n_window"]
     if bad:
         msg = f"{vpath}: {bad} of {placed} alleles skipped: REF does not match {gpath}"
         if placed >= 10 and bad >= placed / 2:
             msg += " (most of them: is the VCF on another assembly than the genome?)"
         out.append(msg)
+    if counts["n_window"]:
+        out.append(f"{vpath}: {counts['n_window']} alleles not scored: their window is more than "
+                   f"half N in {gpath} (an assembly gap)")
     if n_records and not counts["scored"]:
         out.append(f"{vpath}: no allele was scored out of {n_records} records ("
                    + ", ".join(f"{v} {s}" for s, v in counts.items() if v) + ")")

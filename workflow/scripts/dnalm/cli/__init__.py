@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(None if argv is None else list(argv))
     try:
         return int(args.func(args))
-    except (CliError, ValueError, FileNotFoundError) as e:
+    except (CliError, ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+            PermissionError) as e:  # an output path that cannot be written, too
         print(f"dnalm {args.command}: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        getattr(args, "undo_quiet", lambda: None)()  # --quiet switched transformers' bars off

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,11 @@ def setup(args: argparse.Namespace):
 
     if args.batch_size < 1:
         raise CliError(f"--batch-size must be >= 1, got {args.batch_size}")
+    out = str(args.out)
+    if out.endswith(("/", os.sep)) or Path(out).is_dir():
+        raise CliError(f"-o {out}: is a directory; name an output file (or prefix) in it")
+    if args.quiet:  # transformers' "Loading weights" bar too; main() undoes it
+        args.undo_quiet = _quiet_transformers()
     if args.threads is not None:
         if args.threads < 1:
             raise CliError(f"--threads must be >= 1, got {args.threads}")
@@ -98,6 +104,27 @@ def setup(args: argparse.Namespace):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise CliError(f"--device {args.device!r}: CUDA is not available on this machine")
     return dev
+
+
+def _quiet_transformers():
+    """Switch off transformers' progress bars; returns the function that switches them back."""
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        if not hf_logging.is_progress_bar_enabled():
+            return lambda: None
+        hf_logging.disable_progress_bar()
+        return hf_logging.enable_progress_bar
+    old = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS")
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when transformers is imported
+
+    def undo() -> None:  # (a library imported meanwhile keeps the setting it read)
+        if old is None:
+            os.environ.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+        else:
+            os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = old
+
+    return undo
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -186,27 +213,31 @@ def read_bed(path: str | Path) -> list[BedInterval]:
     if not p.is_file():
         raise CliError(f"{p}: BED file not found")
     out: list[BedInterval] = []
-    with open_text(p) as fh:
-        for ln, line in enumerate(fh, 1):
-            s = line.rstrip("\r\n")
-            if not s.strip() or s.startswith(("#", "track", "browser")):
-                continue
-            f = s.split("\t")
-            if len(f) < 3:
-                raise CliError(f"{p}:{ln}: expected at least 3 tab-separated fields, got {len(f)}")
-            try:
-                start, end = int(f[1]), int(f[2])
-            except ValueError:
-                raise CliError(
-                    f"{p}:{ln}: start/end must be integers, got {f[1]!r}, {f[2]!r}"
-                ) from None
-            if start < 0 or end <= start:
-                raise CliError(f"{p}:{ln}: need 0 <= start < end, got {start}, {end}")
-            strand = f[5] if len(f) > 5 else "."
-            if strand not in ("+", "-", "."):
-                raise CliError(f"{p}:{ln}: strand must be '+', '-' or '.', got {strand!r}")
-            name = f[3] if len(f) > 3 and f[3] not in ("", ".") else None
-            out.append(BedInterval(f[0], start, end, name, strand, ln))
+    try:
+        with open_text(p) as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError as e:
+        raise CliError(f"{p}: not a text BED file, plain or gzip ({e.reason})") from None
+    for ln, line in enumerate(lines, 1):
+        s = line.rstrip("\r\n")
+        if not s.strip() or s.startswith(("#", "track", "browser")):
+            continue
+        f = s.split("\t")
+        if len(f) < 3:
+            raise CliError(f"{p}:{ln}: expected at least 3 tab-separated fields, got {len(f)}")
+        try:
+            start, end = int(f[1]), int(f[2])
+        except ValueError:
+            raise CliError(
+                f"{p}:{ln}: start/end must be integers, got {f[1]!r}, {f[2]!r}"
+            ) from None
+        if start < 0 or end <= start:
+            raise CliError(f"{p}:{ln}: need 0 <= start < end, got {start}, {end}")
+        strand = f[5] if len(f) > 5 else "."
+        if strand not in ("+", "-", "."):
+            raise CliError(f"{p}:{ln}: strand must be '+', '-' or '.', got {strand!r}")
+        name = f[3] if len(f) > 3 and f[3] not in ("", ".") else None
+        out.append(BedInterval(f[0], start, end, name, strand, ln))
     if not out:
         raise CliError(f"{p}: no BED intervals")
     return out
@@ -339,6 +370,27 @@ def _card(model_dir: Path, card: str | Path | None) -> dict[str, Any]:
         raise CliError(str(e)) from None
 
 
+def _check_card(d: Path, card: str | Path, raw: dict[str, Any], labels: list[str],
+                model_window: int | None) -> None:
+    """Refuse a ``--card`` that does not fit this model: another class count or window than its
+    own ``card.json`` (or its classifier head and input length) says."""
+    own = _card(d, None)
+    problems = []
+    for key in ("n_classes", "window_length"):
+        if own.get(key) is not None and raw.get(key) is not None and own[key] != raw[key]:
+            problems.append(f"{key} {raw[key]!r} (the model's own card.json: {own[key]!r})")
+    n = raw.get("n_classes")
+    if labels and n is not None and int(n) != len(labels) and not any("n_classes" in x for x in problems):
+        problems.append(f"n_classes {n} (the model has {len(labels)} classes)")
+    w = raw.get("window_length")
+    if (model_window is not None and w is not None and int(w) != int(model_window)
+            and not any("window_length" in x for x in problems)):  # fmt: skip
+        problems.append(f"window_length {w} (the model reads {model_window} bp)")
+    if problems:
+        task = f" (task {raw.get('task')!r}; the model's: {own.get('task')!r})" if own.get("task") else ""
+        raise CliError(f"--card {card}: not this model's task card{task}: {'; '.join(problems)}")
+
+
 def _is_gpt_classifier(cfg_path: Path) -> bool:
     """Whether a GPT ``config.json`` is a fine-tuned classifier's (it names its label tokens)."""
     from dnalm.gpt.classify import CLASSIFIER_KEY
@@ -422,6 +474,8 @@ def load_model(
     if kind != "baseline" and card_k is not None and int(card_k) != int(k):
         raise CliError(f"{d}: task card has k={card_k} but the model's vocabulary is k={k}")
     card_window = raw_card.get("window_length")
+    if card is not None:  # a card from elsewhere must describe this model
+        _check_card(d, card, raw_card, labels, default_window)
     if card_window is None:
         card_window = default_window
     if window is not None and window < 1:

@@ -52,6 +52,15 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--tsv", help="also write the scores in long format to this TSV (.tsv or .tsv.gz)"
     )
+    p.add_argument(
+        "--window-policy",
+        choices=("error", "centre", "any"),
+        default="error",
+        help="records whose length differs from the model's window (task card): error "
+        "(default, as dnalm predict), centre (cut longer records to the centred window), or any "
+        "(keep every record as it is; attention is defined at any length, but the class "
+        "probabilities in OUT are then for inputs of a length the model was not trained on)",
+    )
     p.add_argument("--heatmap", help="heatmap PNG (default: OUT with .npz replaced by .png)")
     p.add_argument(
         "--n-heatmap", type=int, default=20, help="records drawn in the heatmap (default: 20)"
@@ -154,7 +163,12 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model}: attention needs a BERT classifier directory, not a long-input "
             f"classifier or a baseline ({lm.kind})"
         )
+    from dnalm.cli.predict import fit_window
+
     records = read_fasta(args.fasta, min_len=lm.k)
+    if args.window_policy != "any":
+        fitted = fit_window(records, lm.window, args.window_policy, args.fasta)
+        records = [r._replace(seq=q) for r, q in zip(records, fitted, strict=True)]
     check_fits(records, lm, args.fasta)
     ids, seqs = [r.id for r in records], [r.seq for r in records]
     res = attention_scores(

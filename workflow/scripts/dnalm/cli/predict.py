@@ -20,6 +20,7 @@ centred middle (shorter ones still raise).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +256,13 @@ def run(args: argparse.Namespace) -> int:
         seqs = fit_window(records, lm.window, args.window_policy, args.fasta)
         check_fits([r._replace(seq=s) for r, s in zip(records, seqs, strict=True)], lm, args.fasta)
         ids = pd.DataFrame({"id": [r.id for r in records]})
+    gaps = [i for i, q in enumerate(seqs) if q.count("N") > 0.5 * len(q)]
+    if gaps:  # the model scores N as [UNK]: a guess, not a call
+        names = ids["id"].iloc[gaps[:5]].tolist() if "id" in ids else []
+        print(f"dnalm predict: warning: {len(gaps)} of {len(seqs)} inputs are more than half N "
+              f"({', '.join(map(str, names))}{', ...' if len(gaps) > 5 else ''}); their "
+              "probabilities are the model's response to unknown bases, not evidence",
+              file=sys.stderr)
     table = predict_table(
         lm, seqs, ids, args.rc_average, args.batch_size, dev, verbose=not args.quiet
     )

@@ -76,6 +76,12 @@ def run(args: argparse.Namespace) -> int:
     if args.min_len < 0:
         raise CliError(f"--min-len must be >= 0, got {args.min_len}")
     contigs = [c for c in args.contigs.split(",") if c] if args.contigs else None
+    if contigs is not None:
+        twice = sorted({c for c in contigs if contigs.count(c) > 1})
+        if twice:  # each would be scanned again: a doubled track and doubled regions
+            raise CliError(f"--contigs names {', '.join(map(repr, twice))} more than once")
+        if not contigs:
+            raise CliError("--contigs names no contig")
     res = scan_genome(
         lm.model, lm.k, args.genome, args.out, lm.window, stride, contigs=contigs,
         regions=args.regions, threshold=args.threshold, min_len=args.min_len,

@@ -10,7 +10,7 @@ an insertion trims it, as DNABERT's mutate_seqs. Outputs, written together atomi
 
     OUT.vcf.gz  the records with INFO DNALM_PREF, DNALM_PALT, DNALM_DIFF, DNALM_LOGOR, DNALM_LLR
     OUT.tsv     one row per allele: input and normalised alleles, status, scores
-    OUT.json    counts per status (scored, ref_mismatch, symbolic, unknown_contig, outside_contig)
+    OUT.json    counts per status (scored, ref_mismatch, symbolic, unknown_contig, outside_contig, n_window)
                 and warnings (REF mismatches, most of them on another assembly; none scored)
 
 ``--region CHR[:START-END]`` (repeatable; 1-based, inclusive, as ``bcftools view -r``) scores

@@ -264,6 +264,11 @@ def load_gpt_classifier(directory: str | Path) -> tuple[GptClassifier, list[str]
         raise ValueError(f"{d / 'config.json'}: architectures {cfg.get('architectures')} is not a "
                          "dnalm GPT model (DnaGptModel)")
     spec = cfg.get(CLASSIFIER_KEY)
+    if not isinstance(spec, dict) and "dnalm_regression" in cfg:  # dnalm.gpt.regress.REGRESSION_KEY
+        raise ValueError(f"{d}: is a fine-tuned GPT regression model (an expression task: "
+                         "dnalm_regression in config.json), not a classifier; its predictions "
+                         "are the run's predictions.tsv.gz (dnalm.gpt.regress.load_gpt_regressor "
+                         "scores new rows)")
     if not isinstance(spec, dict):
         raise ValueError(f"{d}: is a GPT language model (no {CLASSIFIER_KEY} in config.json), "
                          "not a fine-tuned classifier")

@@ -49,6 +49,24 @@ def project_path_problem(value: str) -> str | None:
     return None
 
 
+#: Task keys read by some kinds only: set on another kind they would be ignored without a word.
+TASK_KEY_KINDS: dict[str, tuple[str, ...]] = {
+    "experiment": ("tfbs",),
+    "top_n": ("tfbs",),
+    "flank": ("tfbs",),
+    "subset": ("promoter",),
+    "negatives": ("promoter", "tfbs"),
+    "window": ("promoter", "splice", "pas", "tis", "expression"),
+    "table": ("expression",),
+    "promoter_tss": ("expression",),
+    "genome": ("promoter", "tfbs", "splice", "pas", "tis", "imported"),
+    "format": ("imported",),
+    "path": ("imported",),
+    "labels": ("imported",),
+    "holdout_chroms": ("promoter", "tfbs", "splice", "pas", "tis", "imported"),
+}
+
+
 def source_url_problem(url: str) -> str | None:
     """Why a source URL cannot be fetched: a control character, a scheme or host the fetcher
     refuses, or a plain path outside the project (a file elsewhere is named by a ``file:`` URL,
@@ -333,6 +351,13 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     # tasks
     for t, spec in c.tasks.items():
         p = f"tasks.{t}"
+        for key in sorted(spec.model_fields_set & set(TASK_KEY_KINDS)):
+            kinds, value = TASK_KEY_KINDS[key], getattr(spec, key)
+            # a default written out (as the canonical config every rule reads back holds) is fine
+            if spec.kind not in kinds and value is not None and value != type(spec).model_fields[key].default:
+                article = "an" if spec.kind[0] in "aeiou" else "a"
+                add(f"{p}.{key}", f"{article} {spec.kind} task does not read it (only "
+                                  f"{', '.join(kinds)} tasks do)")
         if spec.hard_negatives is not None and spec.kind != "splice":
             add(f"{p}.hard_negatives", f"only splice tasks take hard_negatives, not kind {spec.kind}")
         if spec.kind == "imported":

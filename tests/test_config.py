@@ -359,6 +359,13 @@ def _imported(c: dict, **kw) -> None:
          "language_models.kmer_ridge", "reserved"),
         (lambda c: c["predict"]["prom300_notata_test"].update(model="prom300_notat/dnabert6_tiny/seed1"),
          "predict.prom300_notata_test.model", "is not a task of this config"),
+        # contigs the demo genome does not have: empty dev/test splits, a scan job failing late
+        (lambda c: c["tasks"]["tf_ctcf"].update(holdout_chroms={"dev": ["chrZZ"], "test": ["chr2"]}),
+         "tasks.tf_ctcf.holdout_chroms.dev[0]", "is not a contig of genome 'demo_hs'"),
+        (lambda c: c["scan"]["prom300_chrX"].update(contigs=["chrZZ"]), "scan.prom300_chrX.contigs[0]",
+         "is not a contig of genome 'demo_hs'"),
+        (lambda c: c["genomes"]["demo_hs"].update(contigs="^chromosome[0-9]+$"), "genomes.demo_hs.contigs",
+         "keeps none of the genome's contigs"),
         # keys another kind reads: ignored without a word before (the windows stayed 101 bp)
         (lambda c: c["tasks"]["tf_p53"].update(window=500), "tasks.tf_p53.window",
          "a tfbs task does not read it"),

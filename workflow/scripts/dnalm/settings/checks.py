@@ -161,6 +161,22 @@ def _genome_contig_names(c: Config, genome: str) -> set[str] | None:
     return {a for ch in preset.chroms for a in (ch.ucsc, ch.name, ch.refseq, ch.genbank)}
 
 
+def _contig_problem(c: Config, genome: str, name: str) -> str | None:
+    """Why ``name`` is not a contig ``genome`` keeps (known names of a demo world, else the
+    ``genomes.<g>.contigs`` regex); None when it may be one."""
+    try:
+        keep = re.compile(c.genomes[genome].contigs)
+    except re.error:  # reported as genomes.<g>.contigs
+        return None
+    known = _genome_contig_names(c, genome)
+    if known is not None and name not in known:
+        return (f"{name!r} is not a contig of genome {genome!r} (it has "
+                f"{', '.join(sorted(n for n in known if n.startswith('chr')))})")
+    if not keep.fullmatch(name):
+        return f"{name!r} is not kept by genomes.{genome}.contigs ({c.genomes[genome].contigs!r})"
+    return None
+
+
 def _score_region_checks(c: Config, name: str, genome: str, regions: list[str]) -> list[tuple[str, str]]:
     """``score.<name>.regions``: each parses and names a contig the genome keeps."""
     from dnalm.score_vcf import parse_region
@@ -200,6 +216,9 @@ def _val_contig_checks(c: Config) -> list[tuple[str, str]]:
         except re.error:  # reported as genomes.<g>.contigs
             continue
         known = _genome_contig_names(c, g)
+        if known is not None and not any(keep.fullmatch(n) for n in known):
+            errs.append((f"genomes.{g}.contigs", f"{spec.contigs!r} keeps none of the genome's "
+                                                 f"contigs ({', '.join(sorted(known))})"))
         for i, name in enumerate(spec.val_contigs):
             path = f"genomes.{g}.val_contigs[{i}]"
             if name in spec.val_contigs[:i]:
@@ -248,6 +267,10 @@ def _usemodel_checks(c: Config) -> list[tuple[str, str]]:
     for name, run in c.scan.items():
         if run.contigs is not None and run.regions is not None:
             errs.append((f"scan.{name}", "give at most one of contigs and regions"))
+        for i, contig in enumerate(run.contigs or []):
+            problem = _contig_problem(c, run.genome, contig) if run.genome in c.genomes else None
+            if problem:
+                errs.append((f"scan.{name}.contigs[{i}]", problem))
     for name, run in c.score.items():
         errs += _score_region_checks(c, name, run.genome, run.regions or [])
     for name, run in c.score.items():
@@ -395,6 +418,10 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
             both = sorted(set(spec.holdout_chroms.get("dev", [])) & set(spec.holdout_chroms.get("test", [])))
             if both:
                 add(f"{p}.holdout_chroms", f"contig(s) {both} are in both dev and test")
+            for part, names in spec.holdout_chroms.items():
+                for i, name in enumerate(names):
+                    if problem := _contig_problem(c, g, name):  # it would leave that split empty
+                        add(f"{p}.holdout_chroms.{part}[{i}]", problem)
         ann = c.annotations.get(g, Annotations())
         w = spec.window
         if spec.kind == "promoter":

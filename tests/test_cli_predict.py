@@ -270,9 +270,15 @@ def test_another_models_card_output_dirs_gaps_and_binary_beds(trained, tmp_path,
     assert rc == 0 and "1 of 3 inputs are more than half N (gap)" in err
     rc, err = _run_err(capsys, ["predict", model, "--fasta", str(fa), "-o", str(res), *base])
     assert rc == 0 and "half N" not in err
+    (tmp_path / "g.fa").write_text(">chrT\n" + "ACGT" * 50 + "\n")
+    bed = tmp_path / "t.bed"
+    for name in ("chrT", "T"):  # a BED without the chr prefix reads as score-variants' VCFs do
+        bed.write_text(f"{name}\t60\t100\tw\n")
+        assert main(["predict", model, "--bed", str(bed), "--genome", str(tmp_path / "g.fa"), "--window",
+                     "40", "-o", str(tmp_path / f"{name}.tsv"), *base]) == 0  # fmt: skip
+    assert (tmp_path / "T.tsv").read_text() == (tmp_path / "chrT.tsv").read_text()
     binary = tmp_path / "x.bed"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
-    (tmp_path / "g.fa").write_text(">chrT\n" + "ACGT" * 50 + "\n")
     rc, err = _run_err(capsys, ["predict", model, "--bed", str(binary), "--genome", str(tmp_path / "g.fa"),
                                 "--window", "40", "-o", str(res), *base])  # fmt: skip
     assert rc == 2 and f"{binary}: not a text BED file" in err

@@ -224,6 +224,10 @@ def test_repeated_contigs_are_refused_and_gzip_regions_read(world, tmp_path, cap
     assert main(["scan", *base, "--regions", str(plain), "-o", str(tmp_path / "a")]) == 0
     assert main(["scan", *base, "--regions", str(gz), "-o", str(tmp_path / "b")]) == 0
     assert Path(f"{tmp_path / 'a'}.bedGraph").read_text() == Path(f"{tmp_path / 'b'}.bedGraph").read_text()
+    nochr = tmp_path / "n.bed"  # "1" for chr1, as score-variants matches VCF contigs
+    nochr.write_text("1\t900\t2000\n")
+    assert main(["scan", *base, "--regions", str(nochr), "-o", str(tmp_path / "n")]) == 0
+    assert Path(f"{tmp_path / 'n'}.bedGraph").read_text() == Path(f"{tmp_path / 'a'}.bedGraph").read_text()
     binary = tmp_path / "x.bed"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
     assert main(["scan", *base, "--regions", str(binary), "-o", str(tmp_path / "c")]) == 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -377,3 +377,22 @@ class ContigMap:
                 f"{where}: contig {name!r} is not in the genome ({self.source}: {shown})"
             )
         return out
+
+
+def prefix_resolver(sizes: Mapping[str, int]) -> Callable[[str], str | None]:
+    """``name -> contig of sizes`` trying the name as written, with a ``chr`` prefix added or
+    removed, and ``MT``/``chrM`` swapped (how user files name contigs); None when none is in
+    ``sizes``. ``dnalm score-variants``, ``predict --bed`` and ``scan --regions`` share it."""
+    cache: dict[str, str | None] = {}
+
+    def resolve(name: str) -> str | None:
+        if name not in cache:
+            cands = [name, f"chr{name}", name[3:] if name.startswith("chr") else name]
+            if name in ("MT", "chrMT"):
+                cands.append("chrM")
+            if name in ("chrM", "M"):
+                cands.append("MT")
+            cache[name] = next((c for c in cands if c in sizes), None)
+        return cache[name]
+
+    return resolve

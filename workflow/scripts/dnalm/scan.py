@@ -88,6 +88,9 @@ def read_regions(
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{p}: BED file not found")
+    from dnalm.contigs import prefix_resolver
+
+    resolve = prefix_resolver(sizes)  # chr1 / 1, chrM / MT: as score-variants matches them
     raw: list[tuple[str, int, int]] = []
     try:
         lines = list(enumerate(_text_lines(p), 1))
@@ -104,12 +107,13 @@ def read_regions(
             s, e = int(f[1]), int(f[2])
         except ValueError:
             raise ValueError(f"{p}:{i}: start/end {f[1]!r}/{f[2]!r} are not integers") from None
-        if f[0] not in sizes:
+        contig = resolve(f[0])
+        if contig is None:
             raise ValueError(f"{p}:{i}: contig {f[0]!r} is not in the genome")
-        if not 0 <= s < e <= sizes[f[0]]:
+        if not 0 <= s < e <= sizes[contig]:
             raise ValueError(f"{p}:{i}: interval {f[0]}:{s}-{e} is empty or outside the "
-                             f"contig (length {sizes[f[0]]})")
-        raw.append((f[0], s, e))
+                             f"contig (length {sizes[contig]})")
+        raw.append((contig, s, e))
     order = {c: i for i, c in enumerate(sizes)}
     raw.sort(key=lambda t: (order[t[0]], t[1], t[2]))
     if not merge:

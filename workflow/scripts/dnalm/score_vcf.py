@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dnalm import atomic
+from dnalm.contigs import prefix_resolver
 from dnalm.variant_io import (
     Record,
     is_symbolic,
@@ -145,22 +146,6 @@ def _kind(ref: str, alt: str) -> str:
     if len(alt) == 1 and ref[0] == alt:
         return "del"
     return "complex"
-
-
-def _contig_resolver(sizes: dict[str, int]):
-    cache: dict[str, str | None] = {}
-
-    def resolve(name: str) -> str | None:
-        if name not in cache:
-            cands = [name, f"chr{name}", name[3:] if name.startswith("chr") else name]
-            if name in ("MT", "chrMT"):
-                cands.append("chrM")
-            if name in ("chrM", "M"):
-                cands.append("MT")
-            cache[name] = next((c for c in cands if c in sizes), None)
-        return cache[name]
-
-    return resolve
 
 
 def _ref_matches(ref: str, genome: str) -> bool:
@@ -352,7 +337,7 @@ def score_vcf(
     except (OSError, ValueError) as e:
         raise ValueError(f"{gpath}: cannot open as an indexed FASTA ({e})") from None
     sizes = dict(zip(fa.references, fa.lengths, strict=True))
-    resolve = _contig_resolver(sizes)
+    resolve = prefix_resolver(sizes)
     for r in regs:
         if resolve(r.contig) is None:
             fa.close()

@@ -150,9 +150,12 @@ def bed_windows(
         g = Genome(genome)
     except (OSError, ValueError) as e:
         raise CliError(f"--genome {genome}: cannot open ({e})") from None
+    from dnalm.contigs import prefix_resolver
+
+    resolve = prefix_resolver(g.sizes)  # chr1 / 1, chrM / MT: as score-variants matches them
     with g:
         for iv in intervals:
-            contig = g.canonical(iv.contig)
+            contig = g.canonical(iv.contig) or resolve(iv.contig)
             if contig is None:
                 raise CliError(f"{bed}:{iv.line}: contig {iv.contig!r} is not in {genome}")
             if tss_offset is None:

@@ -366,6 +366,11 @@ def _imported(c: dict, **kw) -> None:
          "is not a contig of genome 'demo_hs'"),
         (lambda c: c["genomes"]["demo_hs"].update(contigs="^chromosome[0-9]+$"), "genomes.demo_hs.contigs",
          "keeps none of the genome's contigs"),
+        # a seed listed twice: one run, read twice by the summary (n_seeds 3 for 2 runs)
+        (lambda c: c["tasks"]["tf_ctcf_scarce"].update(seeds=[1, 1, 2]), "tasks.tf_ctcf_scarce.seeds",
+         "1 listed more than once"),
+        (lambda c: c["tasks"]["tf_p53"].update(models=["cnn", "cnn", "dnabert6_tiny"]), "tasks.tf_p53.models",
+         "cnn listed more than once"),
         # keys another kind reads: ignored without a word before (the windows stayed 101 bp)
         (lambda c: c["tasks"]["tf_p53"].update(window=500), "tasks.tf_p53.window",
          "a tfbs task does not read it"),

@@ -186,6 +186,12 @@ def read_fasta(path: str | Path, min_len: int = 1) -> list[FastaRecord]:
         raise CliError(str(e)) from None
     if not out:
         raise CliError(f"{p}: no FASTA records")
+    seen: dict[str, int] = {}
+    twice = [r for r in out if seen.setdefault(r.id, r.line) != r.line]
+    if twice:  # outputs keyed by id (attention's long TSV) cannot tell them apart
+        print(f"dnalm: warning: {p}:{twice[0].line}: record id {twice[0].id!r} was used at line "
+              f"{seen[twice[0].id]} ({len(twice)} repeated id(s)); outputs keep input order",
+              file=sys.stderr)
     return out
 
 

@@ -371,6 +371,19 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
     if c.corpus.max_len < 2 * c.corpus.min_len:
         add("corpus.max_len", f"{c.corpus.max_len} must be >= 2 * corpus.min_len = {2 * c.corpus.min_len}")
 
+    # a seed or model listed twice would be run once and counted twice in every mean over seeds
+    lists = [("finetune.seeds", c.finetune.seeds), ("finetune.models", c.finetune.models)]
+    for t, spec in c.tasks.items():
+        lists += [(f"tasks.{t}.seeds", spec.seeds or []), (f"tasks.{t}.models", spec.models or [])]
+    for name, col in c.collections.items():
+        lists += [(f"collections.{name}.seeds", col.seeds), (f"collections.{name}.models", col.models or [])]
+    for sec in ("attention", "motifs", "variants", "attribution"):
+        lists.append((f"{sec}.tasks", getattr(c, sec).tasks))
+    for path, values in lists:
+        twice = sorted({str(v) for v in values if list(values).count(v) > 1})
+        if twice:
+            add(path, f"{', '.join(twice)} listed more than once")
+
     # tasks
     for t, spec in c.tasks.items():
         p = f"tasks.{t}"

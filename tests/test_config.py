@@ -337,6 +337,11 @@ def _imported(c: dict, **kw) -> None:
         (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="https://e.org/g.fa\nrm -rf /",
                                                           checksum="none"),
          "genomes.demo_hs.fasta.url", "control character"),
+        # a pattern error says what the pattern means, not the regex
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(url="ssh://host/g.fa"), "genomes.demo_hs.fasta.url",
+         "must be an http(s):// or ftp:// URL, a file: URL, or a path inside the project, got 'ssh://host/g.fa'"),
+        (lambda c: c["genomes"]["demo_hs"]["fasta"].update(md5="abc"), "genomes.demo_hs.fasta.md5",
+         "must be an MD5 digest (32 hex digits)"),
         # haplotype VCFs are sources like any other
         (lambda c: c["haplotypes"].update(real={"vcf": {"url": "https://e.org/x.vcf.gz"},
                                                 "index": {"url": "https://e.org/x.vcf.gz.tbi"},

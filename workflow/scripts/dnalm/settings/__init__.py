@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from dnalm.settings.checks import cross_checks, unverified
 from dnalm.settings.model import (
     _KEY_RE,
+    _URL,
     BASELINES,
     KEY_PATTERN,
     SCRATCH_SUFFIX,
@@ -91,6 +92,15 @@ log = logging.getLogger("dnalm.settings")
 
 
 # ----------------------------------------------------------------------------- loading
+
+
+#: What a pattern of the models means, for the error message (else pydantic's, naming the regex).
+_PATTERN_WORDS = {
+    _URL: "must be an http(s):// or ftp:// URL, a file: URL, or a path inside the project",
+    r"^[0-9a-fA-F]{32}$": "must be an MD5 digest (32 hex digits)",
+    r"^[0-9a-fA-F]{64}$": "must be a SHA-256 digest (64 hex digits)",
+    KEY_PATTERN: f"must match {KEY_PATTERN} (it becomes a path component)",
+}
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -182,6 +192,9 @@ def load_config(raw: Mapping[str, Any]) -> Config:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
+            elif err["type"] == "string_pattern_mismatch":  # say what the pattern means
+                pattern = (err.get("ctx") or {}).get("pattern", "")
+                msg = f"{_PATTERN_WORDS.get(pattern, msg)}, got {err.get('input')!r}"
             elif err["type"] == "missing":
                 msg = "required key is missing"
             errors.append((_loc(err["loc"]), msg))

@@ -221,29 +221,28 @@ def read_bed(path: str | Path) -> list[BedInterval]:
     out: list[BedInterval] = []
     try:
         with open_text(p) as fh:
-            lines = fh.readlines()
+            for ln, line in enumerate(fh, 1):
+                s = line.rstrip("\r\n")
+                if not s.strip() or s.startswith(("#", "track", "browser")):
+                    continue
+                f = s.split("\t")
+                if len(f) < 3:
+                    raise CliError(f"{p}:{ln}: expected at least 3 tab-separated fields, got {len(f)}")
+                try:
+                    start, end = int(f[1]), int(f[2])
+                except ValueError:
+                    raise CliError(
+                        f"{p}:{ln}: start/end must be integers, got {f[1]!r}, {f[2]!r}"
+                    ) from None
+                if start < 0 or end <= start:
+                    raise CliError(f"{p}:{ln}: need 0 <= start < end, got {start}, {end}")
+                strand = f[5] if len(f) > 5 else "."
+                if strand not in ("+", "-", "."):
+                    raise CliError(f"{p}:{ln}: strand must be '+', '-' or '.', got {strand!r}")
+                name = f[3] if len(f) > 3 and f[3] not in ("", ".") else None
+                out.append(BedInterval(f[0], start, end, name, strand, ln))
     except UnicodeDecodeError as e:
         raise CliError(f"{p}: not a text BED file, plain or gzip ({e.reason})") from None
-    for ln, line in enumerate(lines, 1):
-        s = line.rstrip("\r\n")
-        if not s.strip() or s.startswith(("#", "track", "browser")):
-            continue
-        f = s.split("\t")
-        if len(f) < 3:
-            raise CliError(f"{p}:{ln}: expected at least 3 tab-separated fields, got {len(f)}")
-        try:
-            start, end = int(f[1]), int(f[2])
-        except ValueError:
-            raise CliError(
-                f"{p}:{ln}: start/end must be integers, got {f[1]!r}, {f[2]!r}"
-            ) from None
-        if start < 0 or end <= start:
-            raise CliError(f"{p}:{ln}: need 0 <= start < end, got {start}, {end}")
-        strand = f[5] if len(f) > 5 else "."
-        if strand not in ("+", "-", "."):
-            raise CliError(f"{p}:{ln}: strand must be '+', '-' or '.', got {strand!r}")
-        name = f[3] if len(f) > 3 and f[3] not in ("", ".") else None
-        out.append(BedInterval(f[0], start, end, name, strand, ln))
     if not out:
         raise CliError(f"{p}: no BED intervals")
     return out
@@ -381,20 +380,18 @@ def _check_card(d: Path, card: str | Path, raw: dict[str, Any], labels: list[str
     """Refuse a ``--card`` that does not fit this model: another class count or window than its
     own ``card.json`` (or its classifier head and input length) says."""
     own = _card(d, None)
-    problems = []
+    problems: dict[str, str] = {}  # key -> why, the model's own card first
     for key in ("n_classes", "window_length"):
         if own.get(key) is not None and raw.get(key) is not None and own[key] != raw[key]:
-            problems.append(f"{key} {raw[key]!r} (the model's own card.json: {own[key]!r})")
-    n = raw.get("n_classes")
-    if labels and n is not None and int(n) != len(labels) and not any("n_classes" in x for x in problems):
-        problems.append(f"n_classes {n} (the model has {len(labels)} classes)")
-    w = raw.get("window_length")
-    if (model_window is not None and w is not None and int(w) != int(model_window)
-            and not any("window_length" in x for x in problems)):  # fmt: skip
-        problems.append(f"window_length {w} (the model reads {model_window} bp)")
+            problems[key] = f"{key} {raw[key]!r} (the model's own card.json: {own[key]!r})"
+    n, w = raw.get("n_classes"), raw.get("window_length")
+    if labels and n is not None and int(n) != len(labels):
+        problems.setdefault("n_classes", f"n_classes {n} (the model has {len(labels)} classes)")
+    if model_window is not None and w is not None and int(w) != int(model_window):
+        problems.setdefault("window_length", f"window_length {w} (the model reads {model_window} bp)")
     if problems:
         task = f" (task {raw.get('task')!r}; the model's: {own.get('task')!r})" if own.get("task") else ""
-        raise CliError(f"--card {card}: not this model's task card{task}: {'; '.join(problems)}")
+        raise CliError(f"--card {card}: not this model's task card{task}: {'; '.join(problems.values())}")
 
 
 def _is_gpt_classifier(cfg_path: Path) -> bool:

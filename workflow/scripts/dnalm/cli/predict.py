@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
         ids = pd.DataFrame({"id": [r.id for r in records]})
     gaps = [i for i, q in enumerate(seqs) if q.count("N") > 0.5 * len(q)]
     if gaps:  # the model scores N as [UNK]: a guess, not a call
-        names = ids["id"].iloc[gaps[:5]].tolist() if "id" in ids else []
+        names = ids["id"].iloc[gaps[:5]].tolist()
         print(f"dnalm predict: warning: {len(gaps)} of {len(seqs)} inputs are more than half N "
               f"({', '.join(map(str, names))}{', ...' if len(gaps) > 5 else ''}); their "
               "probabilities are the model's response to unknown bases, not evidence",

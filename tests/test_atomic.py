@@ -86,3 +86,26 @@ def test_write_json_sorted_with_newline(tmp_path):
     dest = tmp_path / "card.json"
     atomic.write_json(dest, {"b": 1, "a": [1, 2]})
     assert dest.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'
+
+
+def test_atomic_paths_move_all_or_none(tmp_path):
+    """Files that form one result: a destination that is a directory is found before any file is
+    moved (it used to be found after the first ones were), and no temporary file stays."""
+    dests = {"a": tmp_path / "r.json", "b": tmp_path / "r.tsv"}
+    with atomic.atomic_paths(dests) as tmp:
+        for name, p in tmp.items():
+            p.write_text(name)
+    assert dests["a"].read_text() == "a" and dests["b"].read_text() == "b"
+    dests["a"].unlink()
+    dests["b"].unlink()
+    dests["b"].mkdir()
+    with pytest.raises(IsADirectoryError, match="r.tsv: is a directory"):
+        with atomic.atomic_paths(dests) as tmp:
+            for name, p in tmp.items():
+                p.write_text(name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tsv"]
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_paths({"a": dests["a"]}) as tmp:
+            tmp["a"].write_text("x")
+            raise RuntimeError
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tsv"]

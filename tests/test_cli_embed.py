@@ -98,3 +98,15 @@ def test_bad_input_leaves_nothing(dirs, tmp_path, capsys):
     assert f"{bad}:3: record 'long' has 140 bases" in err and "Traceback" not in err
     assert not out.exists() and not (tmp_path / "emb.index.tsv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_index_path_that_is_a_directory_is_refused_first(dirs, tmp_path, capsys):
+    """The index TSV is written beside OUT; when that name is a directory the run failed only
+    after embedding everything, naming a hidden temporary file."""
+    lm, _, fa, _ = dirs
+    out = tmp_path / "emb.npy"
+    (tmp_path / "emb.index.tsv").mkdir()
+    assert main(["embed", str(lm), "--fasta", str(fa), "-o", str(out), "--device", "cpu", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"would write {tmp_path / 'emb.index.tsv'}, which is a directory" in err and "Traceback" not in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

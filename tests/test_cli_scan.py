@@ -232,3 +232,14 @@ def test_repeated_contigs_are_refused_and_gzip_regions_read(world, tmp_path, cap
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
     assert main(["scan", *base, "--regions", str(binary), "-o", str(tmp_path / "c")]) == 2
     assert f"{binary}: not a text BED file" in capsys.readouterr().err
+
+
+def test_an_output_that_is_a_directory_is_refused_before_the_scan(world, tmp_path, capsys):
+    """`-o c` with a directory `c.bed` failed after the whole scan, naming a hidden temporary
+    file, and left the other outputs behind."""
+    (tmp_path / "c.bed").mkdir()
+    rc = main(["scan", str(world["model"]), "--genome", str(world["genome"]), "--contigs", "chrS",
+               "--no-bigwig", "--quiet", "--device", "cpu", "-o", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"would write {tmp_path / 'c.bed'}, which is a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.bed"]

@@ -75,7 +75,7 @@ def test_every_allele_gets_a_row_and_a_status(scored):
                                                     "unknown_contig"]
     assert list(tsv["kind"].fillna("")) == ["snv", "ins", "del", "snv", "del", "", "", "snv", ""]
     summary = json.loads(Path(f"{out}.json").read_text())
-    assert summary["counts"] == {"scored": 6, "ref_mismatch": 1, "symbolic": 1,
+    assert summary["counts"] == {"scored": 6, "ref_mismatch": 1, "symbolic": 1, "no_change": 0,
                                  "unknown_contig": 1, "outside_contig": 0, "n_window": 0}
     ok = tsv["status"] == "scored"
     assert tsv.loc[ok, ["p_ref", "p_alt", "diff", "logOR"]].notna().all().all()
@@ -328,3 +328,35 @@ def test_a_variant_in_an_assembly_gap_is_not_scored(world, tmp_path):
     summary = json.loads(Path(f"{out}.json").read_text())
     assert {k: v for k, v in summary["counts"].items() if v} == {"n_window": 1, "scored": 2}
     assert any("1 alleles not scored: their window is more than half N" in w for w in summary["warnings"])
+
+
+def test_an_alt_equal_to_its_ref_is_not_scored(world, tmp_path):
+    """REF == ALT (any case) is no variant: its ref and alt windows are the same, and it was
+    scored as an SNV with diff 0, a confident "no effect" (the workflow skips it). Now it is
+    `no_change`, counted and warned about; the real SNV beside it is still scored."""
+    seq = world["seqs"]["chr1"]
+    b, o = seq[99], next(x for x in "ACGT" if x != seq[99])
+    vcf = tmp_path / "same.vcf"
+    vcf.write_text(HEADER + f"chr1\t100\tsame\t{b}\t{b.lower()}\t.\t.\t.\n"
+                   f"chr1\t100\tsnv\t{b}\t{o},{b}\t.\t.\t.\n"
+                   f"chr1\t200\tmnv\t{seq[199:201]}\t{seq[199:201]}\t.\t.\t.\n")
+    out = tmp_path / "s"
+    assert main(["score-variants", str(world["clf"]), "--vcf", str(vcf), "--genome",
+                 str(world["genome"]), "--quiet", "--device", "cpu", "-o", str(out)]) == 0
+    tsv = pd.read_csv(f"{out}.tsv", sep="\t", na_values=".", keep_default_na=False)
+    assert list(tsv["status"]) == ["no_change", "scored", "no_change", "no_change"]
+    assert tsv.loc[tsv["status"] == "no_change", ["p_ref", "diff"]].isna().all().all()
+    summary = json.loads(Path(f"{out}.json").read_text())
+    assert {k: v for k, v in summary["counts"].items() if v} == {"no_change": 3, "scored": 1}
+    assert any("3 alleles not scored: ALT equals REF" in w for w in summary["warnings"])
+
+
+def test_an_output_that_is_a_directory_is_refused_before_scoring(world, tmp_path, capsys):
+    """`-o s` with a directory `s.tsv` failed after scoring, naming a hidden temporary file, and
+    left `s.json` behind although the outputs are written together."""
+    (tmp_path / "s.tsv").mkdir()
+    rc = main(["score-variants", str(world["clf"]), "--vcf", str(world["vcf"]), "--genome",
+               str(world["genome"]), "--quiet", "--device", "cpu", "-o", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"would write {tmp_path / 's.tsv'}, which is a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tsv"]

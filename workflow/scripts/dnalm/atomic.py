@@ -3,6 +3,7 @@
 The one home for atomic output in dnalm:
 
 - :func:`atomic_path` yields a temporary file path (libraries that write by name: matplotlib, numpy);
+- :func:`atomic_paths` does the same for a set of files written together (one result, many files);
 - :func:`write_bytes` / :func:`write_text` / :func:`write_json` write a whole payload at once;
 - :func:`open_gzip` streams a deterministic gzip (mtime 0, no file name) into place;
 - :func:`gzip_bytes` is the in-memory form of the same deterministic gzip;
@@ -18,12 +19,13 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 __all__ = [
     "atomic_path",
+    "atomic_paths",
     "atomic_dir",
     "open_gzip",
     "gzip_bytes",
@@ -48,6 +50,36 @@ def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
     (0666 minus the umask), not ``mkstemp``'s private 0600.
     """
     dest = Path(dest)
+    with _temporary(dest, suffix) as tmp_path:
+        yield tmp_path
+        if dest.is_dir():
+            raise IsADirectoryError(f"{dest}: is a directory, not a file")
+        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.replace(tmp_path, dest)
+
+
+@contextlib.contextmanager
+def atomic_paths(dests: Mapping[str, str | Path]) -> Iterator[dict[str, Path]]:
+    """:func:`atomic_path` for files that form one result: yield ``{name: temporary path}``.
+
+    On success every destination is checked before any is replaced, so a destination that is a
+    directory (the usual way a move fails) raises ``IsADirectoryError`` naming it with none of the
+    files moved; on error every temporary file is deleted.
+    """
+    with contextlib.ExitStack() as stack:
+        tmp = {name: stack.enter_context(_temporary(Path(d))) for name, d in dests.items()}
+        yield tmp
+        for d in dests.values():
+            if Path(d).is_dir():
+                raise IsADirectoryError(f"{d}: is a directory, not a file")
+        for name, d in dests.items():
+            os.chmod(tmp[name], 0o666 & ~_umask())
+            os.replace(tmp[name], d)
+
+
+@contextlib.contextmanager
+def _temporary(dest: Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary sibling of ``dest`` (its suffixes kept), deleted on exit unless moved."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{dest.name}.", suffix=".tmp" + "".join(dest.suffixes) + suffix, dir=dest.parent
@@ -56,11 +88,8 @@ def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
-        os.replace(tmp_path, dest)
-    except BaseException:
+    finally:
         tmp_path.unlink(missing_ok=True)
-        raise
 
 
 @contextlib.contextmanager

@@ -38,8 +38,8 @@ from dnalm.contigs import prefix_resolver
 from dnalm.seq import revcomp
 from dnalm.textio import open_text
 
-__all__ = ["STRANDS", "ScanResult", "iter_window_probs", "read_regions", "region_recall",
-           "scan_genome", "scan_intervals"]
+__all__ = ["STRANDS", "ScanResult", "iter_window_probs", "output_paths", "read_regions",
+           "region_recall", "scan_genome", "scan_intervals"]
 
 log = logging.getLogger("dnalm.scan")
 
@@ -279,6 +279,15 @@ class _RegionCaller:
         self.open = None
 
 
+def output_paths(out_prefix: str | Path, bigwig: bool = True) -> dict[str, str]:
+    """The files :func:`scan_genome` writes for ``out_prefix``, by kind."""
+    prefix = str(out_prefix)
+    paths = {"bedgraph": f"{prefix}.bedGraph", "bed": f"{prefix}.bed", "json": f"{prefix}.json"}
+    if bigwig:
+        paths["bigwig"] = f"{prefix}.bw"
+    return paths
+
+
 def scan_genome(
     model,
     k: int | None,
@@ -371,14 +380,11 @@ def scan_genome(
     sites = read_regions(truth, sizes, merge=False) if truth else None
     res = ScanResult()
     res.contigs = list(dict.fromkeys(c for c, _, _ in ivs))
-    prefix = str(out_prefix)
-    paths = {"bedgraph": f"{prefix}.bedGraph", "bed": f"{prefix}.bed", "json": f"{prefix}.json"}
-    if bigwig:
-        paths["bigwig"] = f"{prefix}.bw"
+    paths = output_paths(out_prefix, bigwig)
     half = (window - stride) // 2
     with contextlib.ExitStack() as stack:
         fa = stack.enter_context(pysam.FastaFile(str(gpath)))
-        tmp = {name: stack.enter_context(atomic.atomic_path(p)) for name, p in paths.items()}
+        tmp = stack.enter_context(atomic.atomic_paths(paths))
         bg = stack.enter_context(open(tmp["bedgraph"], "w"))
         bed = stack.enter_context(open(tmp["bed"], "w"))
         bw = None

@@ -6,7 +6,8 @@ For each ALT allele (multi-allelic records are scored allele by allele):
    ``chr`` prefix added or removed, ``MT``/``chrM`` swapped); REF must match the genome
    (upper-cased; ``N`` in REF matches any base). A REF mismatch is skipped and counted
    (``status`` ``ref_mismatch``), or with ``strict_ref`` raises ``<file>:<line>: ...``.
-   Symbolic alleles (``*``, ``<DEL>``, breakends) are skipped (``symbolic``), and so are
+   Symbolic alleles (``*``, ``<DEL>``, breakends) are skipped (``symbolic``), and so are an
+   ALT equal to its REF (``no_change``: nothing to score; its diff would read "no effect") and
    alleles whose ref window is more than half ``N`` (``n_window``: an assembly gap, where
    the model would only score its ``[UNK]`` tokens).
 2. **Normalisation** (:func:`dnalm.variant_io.left_normalise`): SNVs and MNVs trimmed, indels
@@ -73,7 +74,8 @@ MAX_N = 0.5
 
 COLUMNS = ["chrom", "pos", "id", "ref", "alt", "line", "status", "kind", "norm_pos", "norm_ref",
            "norm_alt", "p_ref", "p_alt", "diff", "logOR", "llr"]
-STATUSES = ("scored", "ref_mismatch", "symbolic", "unknown_contig", "outside_contig", "n_window")
+STATUSES = ("scored", "ref_mismatch", "symbolic", "no_change", "unknown_contig", "outside_contig",
+            "n_window")
 INFO_FIELDS = {
     "DNALM_PREF": ("p_ref", "Positive-class probability of the reference window (dnalm)"),
     "DNALM_PALT": ("p_alt", "Positive-class probability of the alternate window (dnalm)"),
@@ -193,6 +195,8 @@ def _alleles(rec: Record, fa, resolve, sizes, L: int, strict_ref: bool, path: Pa
         status = "scored"
         if is_symbolic(alt):
             status = "symbolic"
+        elif alt.upper() == rec.ref:  # not a variant: ref and alt windows would be the same
+            status = "no_change"
         elif contig is None:
             status = "unknown_contig"
         elif rec.pos - 1 + len(rec.ref) > sizes[contig]:
@@ -366,7 +370,7 @@ def score_vcf(
                     "genome has %s)", vpath, len(unknown), gpath, _some(unknown), _some(list(sizes)))
     with contextlib.ExitStack() as stack:
         stack.callback(fa.close)
-        tmp = {name: stack.enter_context(atomic.atomic_path(p)) for name, p in paths.items()}
+        tmp = stack.enter_context(atomic.atomic_paths(paths))
         vout = stack.enter_context(pysam.BGZFile(str(tmp["vcf"]), "wb"))
         vout.write("".join(h + "\n" for h in header).encode())
         tsv = stack.enter_context(open(tmp["tsv"], "w"))
@@ -422,6 +426,8 @@ def _warnings(counts: Mapping[str, int], n_records: int, vpath: Path, gpath: Pat
     if counts["n_window"]:
         out.append(f"{vpath}: {counts['n_window']} alleles not scored: their window is more than "
                    f"half N in {gpath} (an assembly gap)")
+    if counts["no_change"]:
+        out.append(f"{vpath}: {counts['no_change']} alleles not scored: ALT equals REF")
     if n_records and not counts["scored"]:
         out.append(f"{vpath}: no allele was scored out of {n_records} records ("
                    + ", ".join(f"{v} {s}" for s, v in counts.items() if v) + ")")

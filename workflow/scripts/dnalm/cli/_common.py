@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,6 +38,7 @@ __all__ = [
     "max_bp",
     "read_bed",
     "read_fasta",
+    "refuse_directories",
     "resolve_model",
     "setup",
     "write_tsv",
@@ -104,6 +105,13 @@ def setup(args: argparse.Namespace):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise CliError(f"--device {args.device!r}: CUDA is not available on this machine")
     return dev
+
+
+def refuse_directories(paths: Iterable[str | Path], out: str | Path) -> None:
+    """Fail before any work when a file that ``-o OUT`` names is an existing directory."""
+    for p in paths:
+        if Path(p).is_dir():
+            raise CliError(f"-o {out}: would write {p}, which is a directory")
 
 
 def _quiet_transformers():

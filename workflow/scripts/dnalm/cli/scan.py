@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import argparse
 
-from dnalm.cli._common import CliError, add_common, load_model, max_bp, setup
+from dnalm.cli._common import (
+    CliError,
+    add_common,
+    load_model,
+    max_bp,
+    refuse_directories,
+    setup,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -55,9 +62,10 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dnalm scan``; returns the exit status."""
-    from dnalm.scan import scan_genome
+    from dnalm.scan import output_paths, scan_genome
 
     dev = setup(args)
+    refuse_directories(output_paths(args.out, not args.no_bigwig).values(), args.out)
     lm = load_model(args.model, card=args.card, window=args.window)
     if lm.window is None:
         raise CliError(f"{args.model}: no task card gives the window; pass --window (or --card)")

@@ -10,8 +10,9 @@ an insertion trims it, as DNABERT's mutate_seqs. Outputs, written together atomi
 
     OUT.vcf.gz  the records with INFO DNALM_PREF, DNALM_PALT, DNALM_DIFF, DNALM_LOGOR, DNALM_LLR
     OUT.tsv     one row per allele: input and normalised alleles, status, scores
-    OUT.json    counts per status (scored, ref_mismatch, symbolic, unknown_contig, outside_contig, n_window)
-                and warnings (REF mismatches, most of them on another assembly; none scored)
+    OUT.json    counts per status (scored, ref_mismatch, symbolic, no_change, unknown_contig,
+                outside_contig, n_window) and warnings (REF mismatches, most of them on another
+                assembly; ALT equal to REF; gaps; none scored)
 
 ``--region CHR[:START-END]`` (repeatable; 1-based, inclusive, as ``bcftools view -r``) scores
 only the records overlapping the regions, and OUT.vcf.gz holds only those; the VCF is read
@@ -24,7 +25,14 @@ from __future__ import annotations
 
 import argparse
 
-from dnalm.cli._common import CliError, add_common, load_model, max_bp, setup
+from dnalm.cli._common import (
+    CliError,
+    add_common,
+    load_model,
+    max_bp,
+    refuse_directories,
+    setup,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -54,13 +62,14 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dnalm score-variants``; returns the exit status."""
-    from dnalm.score_vcf import parse_region, score_vcf
+    from dnalm.score_vcf import output_paths, parse_region, score_vcf
 
     try:
         regions = [parse_region(r) for r in args.region or ()]
     except ValueError as e:
         raise CliError(f"--region: {e}") from None
     dev = setup(args)
+    refuse_directories(output_paths(args.out).values(), args.out)
     clf = load_model(args.model, card=args.card, window=args.window)
     if clf.window is None:
         raise CliError(f"{args.model}: no task card gives the window; pass --window (or --card)")

@@ -99,6 +99,10 @@ def _preset_without_lr(c: dict) -> None:
         (lambda c: c["corpus"].update(min_len=600), "corpus.max_len"),  # min_len > max_len
         (lambda c: c["corpus"].update(min_len=300), "corpus.max_len"),  # max_len < 2 * min_len
         (lambda c: c["corpus"].update(min_len=5), "corpus.min_len"),  # min_len < k = 6
+        # pieces past 512 tokens were cut at 515 bp without a word
+        (lambda c: c["corpus"].update(max_len=1000), "corpus.max_len"),
+        (lambda c: (c["corpus"].update(max_len=515), c["language_models"]["dnabert6_tiny"].update(k=3)),
+         "corpus.max_len"),
         (lambda c: c["splits"].update(train=1.2, dev=-0.1, test=-0.1), "splits.dev"),
         (lambda c: c["splits"].update(train=0.5), "splits"),  # does not sum to 1
         (_preset_without_lr, "pretrain_presets.demo.lr"),
@@ -122,6 +126,16 @@ def test_cross_key_errors_name_the_key(mutate, key: str) -> None:
     cfg = copy.deepcopy(_load("config.yaml"))
     mutate(cfg)
     with pytest.raises(ConfigError, match=r"config key `" + key.replace(".", r"\.")):
+        load_config(cfg)
+
+
+def test_the_longest_corpus_piece_a_bert_reads_is_accepted() -> None:
+    """509 + k bp is 512 tokens: the limit itself loads (the control of the corpus.max_len cases)."""
+    cfg = copy.deepcopy(_load("config.yaml"))
+    cfg["corpus"].update(max_len=515)
+    assert load_config(cfg).corpus.max_len == 515
+    cfg["corpus"].update(max_len=516)
+    with pytest.raises(ConfigError, match=r"at most 515 bp, and longer pieces would be cut"):
         load_config(cfg)
 
 

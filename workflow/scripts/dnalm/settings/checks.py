@@ -87,6 +87,7 @@ def source_url_problem(url: str) -> str | None:
     return None
 
 
+BERT_POSITIONS = 512  # a BERT language model's positions (dnalm.modeling, pretraining's max_tokens)
 _RUN_REF = re.compile(r"^(?P<task>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)$")
 
 
@@ -370,6 +371,12 @@ def cross_checks(c: Config) -> list[tuple[str, str]]:
         add("corpus.min_len", f"{c.corpus.min_len} is shorter than k = {max(ks)} of a language model (a piece needs one k-mer)")
     if c.corpus.max_len < 2 * c.corpus.min_len:
         add("corpus.max_len", f"{c.corpus.max_len} must be >= 2 * corpus.min_len = {2 * c.corpus.min_len}")
+    bert_ks = [m.k for m in c.language_models.values() if m.pretrained is None and m.arch == "bert"]
+    if bert_ks and c.corpus.max_len > BERT_POSITIONS - 3 + min(bert_ks):
+        k = min(bert_ks)
+        add("corpus.max_len", f"{c.corpus.max_len} bp is longer than a BERT language model (k = {k}) reads: "
+            f"{BERT_POSITIONS} positions hold [CLS], [SEP] and {BERT_POSITIONS - 2} k-mers, at most "
+            f"{BERT_POSITIONS - 3 + k} bp, and longer pieces would be cut there")
 
     # a seed or model listed twice would be run once and counted twice in every mean over seeds
     lists = [("finetune.seeds", c.finetune.seeds), ("finetune.models", c.finetune.models)]

@@ -104,7 +104,7 @@ class Annotations(_Model):
 
 class CorpusSpec(_Model):
     min_len: int = Field(10, ge=5, description="Shortest piece in bp (>= the k of every language model).")
-    max_len: int = Field(510, ge=10, le=100000, description="Longest piece in bp (>= 2 * min_len).")
+    max_len: int = Field(510, ge=10, le=100000, description="Longest piece in bp (>= 2 * min_len; at most 509 + k, 512 tokens, for a BERT language model).")
     coverage: int = Field(5, ge=1, description="Passes over the genome, each with its own offset and seed (DNABERT used about 5).")
     seed: Seed = 1
     val_fraction: float = Field(0.01, ge=0, le=0.5, description="Share of pieces held out for validation.")

@@ -317,6 +317,35 @@ def test_gather_stats(genome, tmp_path):
         corpus.gather_stats([seqs[0], s3], tmp_path / "bad.json")
 
 
+def test_pretraining_reads_the_shards_of_stats_json_not_the_directory(genome, tmp_path):
+    """Narrowing genomes.<g>.contigs rewrote stats.json without chr2 and retrained, but the
+    trainer globbed shards/ and read chr2's old shard as well."""
+    from dnalm.pretrain import pretrain
+    from dnalm.pretrain.launch import run_rule
+
+    fasta, _ = genome
+    seqs = [build(fasta, c, tmp_path / "shards", coverage=2)[0] for c in ("chr1", "chr2")]
+    out = tmp_path / "stats.json"
+    corpus.gather_stats(seqs[:1], out)  # the config now keeps chr1 only; chr2's shard stays
+    assert corpus.shards_of(out) == [tmp_path / "shards" / "chr1.seq.npy"]
+    d = tmp_path / "lm"
+    preset = {"steps": 1, "global_batch": 4, "lr": 1e-3, "val_batches": 1, "checkpoint_every": 100}
+
+    class Rule:  # the attributes of Snakemake's `snakemake` object that run_rule reads
+        resources = {"gpu": 0}
+        input = type("I", (), {"stats": str(out)})
+        output = type("O", (), {"model": str(d / "model"), "log_tsv": str(d / "log.tsv"),
+                                "curves": str(d / "curves.png")})
+        params = type("P", (), {"ckpt_dir": str(d / "ck"), "run": {
+            "size": "tiny", "preset": preset, "preset_name": "t"}})
+        threads = 1
+        log = [str(d / "log")]
+
+    run_rule(Rule, pretrain, "script.py", k=6)
+    fp = json.loads((d / "model" / "training_fingerprint.json").read_text())
+    assert list(fp["corpus"]) == ["chr1.seq.npy"]
+
+
 # --------------------------------------------------------------------------- errors
 def test_errors(genome, tmp_path):
     fasta, _ = genome

@@ -78,6 +78,19 @@ def test_rerun_one_benchmark_runs_exactly_that_job(demo_dag) -> None:
     }
 
 
+def test_a_config_edit_rewrites_the_reports_resolved_config(demo_dag, tmp_path: Path) -> None:
+    """report_tables dumped Snakemake's global config, which no rerun trigger sees: after a config
+    edit its config.yaml (and the front page's genome per language model) kept the old values."""
+    target = "results/summary/config.yaml"
+    r = snakemake(demo_dag.workdir, "-n", target)
+    assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
+    edit = tmp_path / "lr.yaml"
+    edit.write_text("pretrain_presets:\n  demo:\n    lr: 0.002\n")
+    r = snakemake(demo_dag.workdir, "-n", target, "--configfile", str(edit))
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert _job_counts(r.stdout + r.stderr).get("report_tables") == 1, (r.stdout + r.stderr)[-3000:]
+
+
 def test_summary_covers_every_task_model_seed(demo_dag) -> None:
     cfg = yaml.safe_load(demo_dag.path("config/config.yaml").read_text())
     df = pd.read_csv(demo_dag.path("results/summary/benchmarks.tsv"), sep="\t")

@@ -64,3 +64,12 @@ def test_report_captions_are_clean_rst() -> None:
                            settings_overrides={"halt_level": 1, "report_level": 5})
         except Exception as e:  # noqa: BLE001 - docutils raises SystemMessage; name the file
             pytest.fail(f"{path.relative_to(REPO)}: {e}")
+
+
+def test_no_workflow_script_reads_the_global_config() -> None:
+    """A script that reads `snakemake.config` depends on values Snakemake's rerun triggers
+    cannot see: report_tables did, and its resolved config.yaml (read by the front page) kept
+    the old values after every config edit. Settings reach scripts as params or inputs."""
+    readers = [p.name for p in sorted((REPO / "workflow/scripts").glob("*.py"))
+               if "snakemake.config" in p.read_text()]
+    assert readers == []

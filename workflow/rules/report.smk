@@ -41,6 +41,10 @@ rule report_tables:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        # the resolved config itself: any config change rewrites config.yaml (and so the front
+        # page, which reads each language model's genome from it)
+        config=settings.canonical(CFG),
     script:
         "../scripts/report_tables.py"
 

@@ -4,7 +4,7 @@ The score of a base is the [CLS] row of the last layer's attention, summed over 
 from k-mers onto the bases each covers (mean over covering k-mers) and L2-normalised per
 record, as in DNABERT-viz (:func:`dnalm.attention.scores.attention_scores`).
 
-Outputs (each written atomically):
+Outputs (written together, atomically):
 
 - ``OUT`` (``.npz``): ``scores`` float32 (n, longest record), NaN past each record's end;
   ``probs`` float64 (n, n_classes); ``ids``; ``lengths``; ``labels`` (class names).
@@ -176,16 +176,17 @@ def run(args: argparse.Namespace) -> int:
     res = attention_scores(
         lm.model, seqs, lm.k, batch_size=args.batch_size, device=dev, verbose=not args.quiet
     )
-    with atomic.atomic_path(out) as tmp:
+    paths = {"npz": out, "png": heatmap, **({"tsv": Path(args.tsv)} if args.tsv else {})}
+    with atomic.atomic_paths(paths) as tmp:  # all of them or none
         np.savez_compressed(
-            tmp,
+            tmp["npz"],
             scores=res.scores,
             probs=res.probs,
             ids=np.asarray(ids),
             lengths=np.array([len(s) for s in seqs], dtype=np.int64),
             labels=np.asarray(lm.labels),
         )
-        plot_first(res.scores, res.probs, ids, lm.labels, heatmap, args.n_heatmap)
+        plot_first(res.scores, res.probs, ids, lm.labels, tmp["png"], args.n_heatmap)
         if args.tsv:
-            write_tsv(long_table(ids, seqs, res.scores), args.tsv)
+            write_tsv(long_table(ids, seqs, res.scores), tmp["tsv"])
     return 0

@@ -8,14 +8,15 @@ not tokens, so every k reads the same files. Modules:
   :func:`contig_settings` gives it (held-out validation contigs);
 - :mod:`dnalm.corpus.shard`: the shard file contract, :func:`open_shard` (memory-mapped
   :class:`Shard`), :func:`iter_pieces`, :func:`find_shards`, :func:`shard_files`;
-- :mod:`dnalm.corpus.stats`: :func:`gather_stats` (``stats.json``, ``length_hist.png``).
+- :mod:`dnalm.corpus.stats`: :func:`gather_stats` (``stats.json``, ``length_hist.png``),
+  :func:`shards_of` (the shards a ``stats.json`` covers: what pretraining reads).
 """
 
 from __future__ import annotations
 
 from dnalm.corpus.build import build_corpus_shard, contig_settings
 from dnalm.corpus.shard import SPLITS, Shard, find_shards, iter_pieces, open_shard, shard_files
-from dnalm.corpus.stats import gather_stats
+from dnalm.corpus.stats import gather_stats, shards_of
 
 __all__ = [
     "build_corpus_shard",
@@ -27,4 +28,5 @@ __all__ = [
     "find_shards",
     "shard_files",
     "gather_stats",
+    "shards_of",
 ]

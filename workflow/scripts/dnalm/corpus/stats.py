@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from dnalm.atomic import atomic_path, write_json
-from dnalm.corpus.shard import idx_path, meta_path, open_shard
+from dnalm.corpus.shard import SEQ_SUFFIX, idx_path, meta_path, open_shard
 
-__all__ = ["gather_stats"]
+__all__ = ["gather_stats", "shards_of"]
 
 #: k values whose tokens per full-length piece stats.json reports (the corpus is k-free).
 _KS = (3, 4, 5, 6)
@@ -25,6 +25,17 @@ _TOTAL_KEYS = (
     "n_pieces_train",
     "n_pieces_val",
 )
+
+
+def shards_of(stats_json: str | Path) -> list[Path]:
+    """The shards a corpus's ``stats.json`` summarised (``shards/{chrom}.seq.npy`` beside it).
+
+    Pretraining reads these, not every shard in the directory: a contig dropped from the config
+    leaves its old shard there.
+    """
+    stats_json = Path(stats_json)
+    chroms = json.loads(stats_json.read_text())["chromosomes"]
+    return [stats_json.parent / "shards" / f"{c}{SEQ_SUFFIX}" for c in sorted(chroms)]
 
 
 def _hist_edges(min_len: int, max_len: int, n_bins: int = 50) -> np.ndarray:

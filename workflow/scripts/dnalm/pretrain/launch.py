@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from dnalm._compat import resolve_device
+from dnalm.corpus import shards_of
 from dnalm.modeling import SIZES
 
 __all__ = [
@@ -210,7 +211,7 @@ def run_rule(sm: Any, train: Callable[..., Any], script: str | Path, **extra: An
         relaunch(n_gpu, script, log_path=sm.log[0])
         return
     run = sm.params.run
-    train(shard_paths=Path(sm.input.stats).parent / "shards", out_dir=sm.output.model,
+    train(shard_paths=shards_of(sm.input.stats), out_dir=sm.output.model,
           ckpt_dir=sm.params.ckpt_dir, log_tsv=sm.output.log_tsv, curves_png=sm.output.curves,
           size=run["size"], preset=dict(run["preset"]), preset_name=run["preset_name"],
           threads=sm.threads if n_gpu == 0 else None, verbose=True, **extra)

@@ -180,6 +180,38 @@ def test_finetune_kwargs_from_config():
     }  # fmt: skip
 
 
+RUNS = [("bert_finetune", "tf_ctcf", "dnabert6_tiny"), ("bert_finetune", "tf_ctcf", "dnabert6_tiny-scratch"),
+        ("baseline_finetune", "tf_ctcf", "cnn"), ("gpt_finetune", "tf_ctcf", "dnagpt_tiny"),
+        ("gpt_regress", "expression", "dnagpt_tiny"), ("bert_finetune", "prom300_notata", "dnabert6_tiny")]
+
+
+@pytest.mark.parametrize(
+    ("edit", "rerun"),
+    [  # a finetune key reruns the runs that read it, and only those (rules' params)
+        ({"lr": {"baseline": 5e-3}}, {"baseline_finetune"}),
+        ({"lr": {"bert": 1e-4}}, {"bert_finetune", "gpt_finetune", "gpt_regress"}),  # no gpt.lr set
+        ({"gpt": {"lr": 1e-4, "patience": 9}}, {"gpt_finetune"}),
+        ({"long_input": "concat"}, {"bert_finetune"}),
+        ({"min_steps": 17}, {"tf_ctcf"}),  # prom300_notata sets its own
+        ({"epochs": 9}, {"bert_finetune", "baseline_finetune", "gpt_finetune", "gpt_regress"}),
+    ],
+)
+def test_a_finetune_key_changes_the_params_of_the_runs_that_read_it(edit, rerun):
+    """Every fine-tuning rule was given the whole finetune section: lr.baseline reran every BERT
+    run, gpt.patience every baseline, long_input everything. Each run now gets its resolved
+    recipe, so Snakemake's params trigger reruns what the edit changes."""
+    from dnalm.settings import load_config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    before = load_config(raw)
+    for key, value in edit.items():
+        raw["finetune"][key] = {**raw["finetune"].get(key, {}), **value} if isinstance(value, dict) else value
+    after = load_config(raw)
+    changed = {run for run in RUNS if P.finetune_params(before, *run) != P.finetune_params(after, *run)}
+    expect = {run for run in RUNS if run[0] in rerun or run[1] in rerun}
+    assert changed == expect
+
+
 def test_task_min_steps_overrides_the_finetune_floor():
     from dnalm.settings import ConfigError, load_config
 
@@ -189,10 +221,9 @@ def test_task_min_steps_overrides_the_finetune_floor():
     assert cfg.task_min_steps("prom300_notata") == 0  # the task's own, even 0
     assert cfg.task_min_steps("tf_ctcf") == 300  # unset: finetune.min_steps
     assert cfg.task_min_steps("demo_tf__CTCF_demo") == 300  # collection tasks: finetune's
-    ft = P.rule_params(cfg, "finetune")  # what rules bert/gpt/baseline_finetune pass
-    for model in ("dnabert6_tiny", "cnn"):
-        assert finetune_kwargs(ft, model, min_steps=cfg.task_min_steps("prom300_notata"))["min_steps"] == 0
-        assert finetune_kwargs(ft, model, min_steps=None)["min_steps"] == 300
+    for rule, model in (("bert_finetune", "dnabert6_tiny"), ("baseline_finetune", "cnn")):
+        assert P.finetune_params(cfg, rule, "prom300_notata", model)["min_steps"] == 0
+        assert P.finetune_params(cfg, rule, "tf_ctcf", model)["min_steps"] == 300
     raw["tasks"]["prom300_notata"]["min_steps"] = -1
     with pytest.raises(ConfigError, match="tasks.prom300_notata.min_steps"):
         load_config(raw)
@@ -203,3 +234,17 @@ def test_min_steps_adds_epochs_for_small_sets(tmp_path, splits):
                  min_steps=60, patience=100)
     log = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
     assert log["step"].max() >= 60 and m["n_train"] / 32 < 60
+
+
+def test_a_tasks_pooling_reruns_its_fine_tunes_not_its_dataset():
+    """tasks.<t>.long_input was in dataset_build's params, so changing it rebuilt the dataset
+    (and everything after it) although no dataset reads it."""
+    from dnalm.settings import load_config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    before = load_config(raw)
+    raw["tasks"]["prom300_notata"]["long_input"] = "concat"
+    after = load_config(raw)
+    assert P.task_params(before, "prom300_notata") == P.task_params(after, "prom300_notata")
+    run = ("bert_finetune", "prom300_notata", "dnabert6_tiny")
+    assert P.finetune_params(after, *run)["long_input"] == "concat" != P.finetune_params(before, *run)["long_input"]

@@ -49,10 +49,8 @@ rule bert_finetune:
         runtime=240,
         gpu=0,
     params:
-        ft=P.rule_params(CFG, "finetune"),
-        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
+        ft=lambda wc: P.finetune_params(CFG, "bert_finetune", wc.task, wc.model),
         scratch=lambda wc: settings.is_scratch(wc.model),
-        long_input=lambda wc: CFG.task_long_input(wc.task),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
@@ -81,8 +79,7 @@ rule baseline_finetune:
         runtime=60,
         gpu=0,
     params:
-        ft=P.rule_params(CFG, "finetune"),
-        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
+        ft=lambda wc: P.finetune_params(CFG, "baseline_finetune", wc.task, wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
@@ -192,8 +189,7 @@ rule gpt_finetune:
         runtime=240,
         gpu=0,
     params:
-        ft=P.rule_params(CFG, "finetune"),
-        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
+        ft=lambda wc: P.finetune_params(CFG, "gpt_finetune", wc.task, wc.model),
         scratch=lambda wc: settings.is_scratch(wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
@@ -232,8 +228,7 @@ rule gpt_regress:
         runtime=240,
         gpu=0,
     params:
-        ft=P.rule_params(CFG, "finetune"),
-        min_steps=lambda wc: CFG.task_min_steps(wc.task),  # tasks.<t>.min_steps or finetune's
+        ft=lambda wc: P.finetune_params(CFG, "gpt_regress", wc.task, wc.model),
         scratch=lambda wc: settings.is_scratch(wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:

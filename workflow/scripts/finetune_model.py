@@ -1,7 +1,8 @@
 """Rules bert_finetune, gpt_finetune and baseline_finetune: train and evaluate one (task, model, seed).
 
 BERT and GPT models get their language-model directory (``input.lm``; ``params.scratch`` for
-random init; GPT classifiers take ``finetune.gpt`` overrides); baselines (cnn,
+random init); ``params.ft`` is the run's resolved recipe (GPT classifiers with the
+``finetune.gpt`` overrides, the task's own ``min_steps`` and ``long_input``); baselines (cnn,
 cnn_lstm, cnn_gru, kmer_lr) have neither. ``input.card`` (the task card) goes into the
 ``model/`` directory every run writes. Step checkpoints go to ``params.ckpt_dir`` (resumed on
 a retry). Outside Snakemake this is the command line of ``python -m dnalm.finetune``
@@ -15,7 +16,7 @@ if "snakemake" in globals():
     from dnalm._log import setup_script_logging
 
     log = setup_script_logging(snakemake.log[0])  # noqa: F821
-    from dnalm.finetune import finetune, finetune_kwargs
+    from dnalm.finetune import finetune
 
     sm = snakemake  # noqa: F821
     finetune(
@@ -31,9 +32,7 @@ if "snakemake" in globals():
         num_threads=sm.threads,
         ckpt_dir=sm.params.ckpt_dir,
         card=sm.input.get("card"),
-        **finetune_kwargs(sm.params.ft, sm.wildcards.model, sm.params.get("long_input"),
-                          gpt=sm.rule == "gpt_finetune",  # finetune.gpt overrides
-                          min_steps=sm.params.get("min_steps")),  # tasks.<t>.min_steps
+        **sm.params.ft,  # the run's resolved recipe (dnalm.paths.finetune_params)
     )
 else:
     from dnalm.finetune import main

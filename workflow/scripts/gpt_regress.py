@@ -9,7 +9,6 @@ from dnalm._log import setup_script_logging
 
 log = setup_script_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
 
-from dnalm.finetune import finetune_kwargs  # noqa: E402
 from dnalm.gpt.regress import fit_gpt_regression  # noqa: E402
 
 sm = snakemake  # noqa: F821
@@ -23,5 +22,5 @@ fit_gpt_regression(
     seed=int(sm.wildcards.seed),
     num_threads=sm.threads,
     ckpt_dir=sm.params.ckpt_dir,
-    **finetune_kwargs(sm.params.ft, sm.wildcards.model, min_steps=sm.params.get("min_steps")),
+    **sm.params.ft,  # the run's resolved recipe (dnalm.paths.finetune_params)
 )

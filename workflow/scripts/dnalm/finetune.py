@@ -77,33 +77,17 @@ def finetune_kwargs(
 ) -> dict[str, Any]:
     """Keyword arguments of :func:`finetune` from the config's ``finetune:`` section.
 
-    The section is validated by :class:`dnalm.settings.Finetune` (where the defaults live);
-    ``lr`` is ``lr.bert`` for BERT models and ``lr.baseline`` for baselines; with ``gpt`` (a
-    GPT classifier, rule gpt_finetune) ``gpt.lr`` and ``gpt.patience`` replace ``lr.bert``
-    and ``patience`` when set. ``long_input`` and ``min_steps`` (the task's own
-    ``tasks.<t>.long_input`` / ``tasks.<t>.min_steps``, see
-    :meth:`dnalm.settings.Config.task_min_steps`) override ``finetune.long_input`` and
-    ``finetune.min_steps`` when not None.
+    :meth:`dnalm.settings.Finetune.recipe` (where ``lr``, ``patience``, ``min_steps`` and
+    ``long_input`` are resolved per model family), with ``long_input`` for every model: the
+    command line's form. The workflow passes each rule the recipe itself
+    (:func:`dnalm.paths.finetune_params`).
     """
     from dnalm.settings import Finetune
 
     ft = Finetune.model_validate(dict(ft_config))
-    baseline = model_name in NEURAL_BASELINES or model_name == "kmer_lr"
-    gpt = gpt and not baseline
-    return {
-        "epochs": ft.epochs,
-        "batch_size": ft.batch_size,
-        "lr": (ft.lr.baseline if baseline
-               else ft.gpt.lr if gpt and ft.gpt.lr is not None else ft.lr.bert),
-        "warmup_fraction": ft.warmup_fraction,
-        "weight_decay": ft.weight_decay,
-        "dropout": ft.dropout,
-        "patience": ft.gpt.patience if gpt and ft.gpt.patience is not None else ft.patience,
-        "long_input": long_input or ft.long_input,
-        "min_steps": ft.min_steps if min_steps is None else int(min_steps),
-        "checkpoint_every": ft.checkpoint_every,
-        "keep_checkpoints": ft.keep_checkpoints,
-    }
+    out = ft.recipe(model_name, gpt=gpt, long_input=long_input, min_steps=min_steps)
+    out.setdefault("long_input", long_input or ft.long_input)
+    return out
 
 
 def _as_frame(x: pd.DataFrame | str | Path, name: str) -> pd.DataFrame:

@@ -29,6 +29,7 @@ __all__ = [
     "expression_tasks",
     "final_outputs",
     "finetune_outputs",
+    "finetune_params",
     "genome_files",
     "known_motif_file",
     "known_motif_inputs",
@@ -282,7 +283,7 @@ def imported_bed(task: str) -> str:
 
 def task_params(cfg: Config, task: str) -> dict[str, Any]:
     """A task's config entry as rule params (without ``models``/``seeds``, which select jobs,
-    nor ``min_steps``, which the fine-tuning rules pass on their own).
+    nor ``min_steps`` and ``long_input``, which only the fine-tuning rules read).
 
     A collection task ``<collection>__<id>`` gets a tfbs entry built from ``collections.<c>``:
     its genome, experiment ``<id>`` and the collection's ``task`` keys.
@@ -296,7 +297,8 @@ def task_params(cfg: Config, task: str) -> dict[str, Any]:
     data = canonical(cfg.tasks[task])
     data.pop("models", None)
     data.pop("seeds", None)
-    data.pop("min_steps", None)  # training length: the fine-tuning rules' own min_steps param
+    data.pop("min_steps", None)  # training length and pooling: the fine-tuning rules' params
+    data.pop("long_input", None)  # (dnalm.paths.finetune_params); a dataset reads neither
     return data
 
 
@@ -346,6 +348,21 @@ def finetune_dir(task: str, model: str, seed: int) -> str:
 def finetune_ckpt_dir(task: str, model: str, seed: int | str) -> str:
     """Step checkpoints of one fine-tuning run (undeclared, so a rerun finds them)."""
     return f"{finetune_dir(task, model, seed)}/checkpoints"
+
+
+def finetune_params(cfg: Config, rule: str, task: str, model: str) -> dict[str, Any]:
+    """The resolved fine-tuning recipe of one run, as its rule's params
+    (:meth:`dnalm.settings.Finetune.recipe`, with the task's own ``min_steps``/``long_input``).
+
+    Only what the run reads: changing ``lr.baseline`` reruns no BERT, ``gpt.patience`` no
+    baseline, ``long_input`` no baseline or GPT, and a task's ``min_steps`` only that task.
+    """
+    ft = cfg.finetune
+    if rule == "bert_finetune":
+        return ft.recipe(model, long_input=cfg.task_long_input(task), min_steps=cfg.task_min_steps(task))
+    rec = ft.recipe(model, gpt=rule == "gpt_finetune", min_steps=cfg.task_min_steps(task))
+    rec.pop("long_input", None)  # gpt_regress: a GPT reads none
+    return rec
 
 
 def finetune_outputs(cfg: Config, name: str = "metrics.json") -> list[str]:

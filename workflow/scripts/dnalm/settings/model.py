@@ -301,6 +301,36 @@ class Finetune(_Model):
     checkpoint_every: int = Field(2000, ge=1, description="Optimizer steps between step checkpoints (results/finetune/<task>/<model>/seed<s>/checkpoints/; about 16 bytes per parameter, 1.4 GB for a base BERT); a retried or requeued job resumes from the newest one with the same settings and data. SIGUSR1/SIGTERM also checkpoint, then the job exits 1. Removed once the outputs are written.")
     keep_checkpoints: int = Field(1, ge=1, description="Newest fine-tuning step checkpoints kept while a job runs.")
 
+    def recipe(self, model: str, gpt: bool = False, long_input: str | None = None,
+               min_steps: int | None = None) -> dict[str, Any]:
+        """The keyword arguments of :func:`dnalm.finetune.finetune` for one model's runs.
+
+        ``lr`` is ``lr.baseline`` for a baseline and ``lr.bert`` otherwise; with ``gpt`` (a GPT
+        classifier, rule gpt_finetune) ``gpt.lr`` and ``gpt.patience`` replace ``lr.bert`` and
+        ``patience`` when set. ``long_input`` and ``min_steps`` (a task's own values) override
+        ``finetune.long_input`` and ``finetune.min_steps`` when not None. Only a BERT reads
+        ``long_input``, so a baseline's or GPT's recipe leaves it out: the recipe is what a rule
+        passes as params, and a key a run does not read would rerun it when changed.
+        """
+        baseline = model in BASELINES
+        gpt = gpt and not baseline
+        out = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": (self.lr.baseline if baseline
+                   else self.gpt.lr if gpt and self.gpt.lr is not None else self.lr.bert),
+            "warmup_fraction": self.warmup_fraction,
+            "weight_decay": self.weight_decay,
+            "dropout": self.dropout,
+            "patience": self.gpt.patience if gpt and self.gpt.patience is not None else self.patience,
+            "min_steps": self.min_steps if min_steps is None else int(min_steps),
+            "checkpoint_every": self.checkpoint_every,
+            "keep_checkpoints": self.keep_checkpoints,
+        }
+        if not (baseline or gpt):
+            out["long_input"] = long_input or self.long_input
+        return out
+
 
 class Attention(_Model):
     tasks: list[Key] = Field(default_factory=list)

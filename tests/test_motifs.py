@@ -605,3 +605,28 @@ def test_kmers_mode_finds_pwm_sampled_motif_that_regions_mode_misses(tmp_path):
     matches = match_motifs(tmp_path / "found.meme", tmp_path / "known.meme")
     hit = matches[(matches["query"] == top.name) & (matches["target"] == "PLANTED")]
     assert float(hit["q"].min()) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("rule", "edit", "changes"),
+    [  # the attention and motif jobs rerun for a key of the rule in use, not for the other's
+        ("dnabert", {"quantile": 0.8}, False), ("dnabert", {"mean_ratio": 2.0}, True),
+        ("dnabert", {"min_ratio": 5.0}, True), ("quantile", {"mean_ratio": 2.0}, False),
+        ("quantile", {"quantile": 0.8}, True), ("quantile", {"min_ratio": 5.0}, True),
+    ],
+)
+def test_only_the_region_rule_in_use_is_in_the_params(rule, edit, changes):
+    """motifs.quantile was in attention_extract's and motif_discover's params under DNABERT's
+    rule, which never reads it: changing it reran attention, variants and motifs for nothing.
+    min_ratio stays under both rules (the summary's flat-attention count uses it)."""
+    import yaml
+    from dnalm import paths as P
+    from dnalm.settings import load_config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    raw["motifs"]["region_rule"] = rule
+    before = load_config(raw)
+    raw["motifs"].update(edit)
+    after = load_config(raw)
+    for fn in (P.region_params, P.motif_params):
+        assert (fn(before) != fn(after)) is changes, fn.__name__

@@ -71,6 +71,6 @@ rule motif_discover:
         runtime=60,
         gpu=0,
     params:
-        motifs=P.rule_params(CFG, "motifs"),
+        motifs=P.motif_params(CFG),
     script:
         "../scripts/motif_discover.py"

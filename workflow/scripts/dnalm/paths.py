@@ -30,6 +30,7 @@ __all__ = [
     "final_outputs",
     "finetune_outputs",
     "finetune_params",
+    "motif_params",
     "genome_files",
     "known_motif_file",
     "known_motif_inputs",
@@ -439,11 +440,26 @@ def known_motif_source_inputs(cfg: Config, db: str) -> list[str]:
     return [path] if path is not None else []
 
 
+def motif_params(cfg: Config) -> dict[str, Any]:
+    """The motifs section as rule motif_discover's params, without the key of the region rule
+    that is not in use (:func:`region_params`)."""
+    data = rule_params(cfg, "motifs")
+    data.pop("mean_ratio" if cfg.motifs.region_rule == "quantile" else "quantile", None)
+    return data
+
+
 def region_params(cfg: Config) -> dict[str, Any]:
     """The high-attention region rule (``motifs.min_len``, ``region_rule``, ``min_ratio``,
-    ``mean_ratio``, ``quantile``) as params of rule attention_extract, whose regions.bed uses it."""
-    keys = ("min_len", "region_rule", "min_ratio", "mean_ratio", "quantile")
-    return {k: getattr(cfg.motifs, k) for k in keys}
+    ``mean_ratio``, ``quantile``) as params of rule attention_extract, whose regions.bed uses it.
+
+    ``quantile`` only under ``region_rule: quantile`` and ``mean_ratio`` only under ``dnabert``
+    (a key the active rule never reads would rerun attention, motifs and variants for nothing);
+    ``min_ratio`` always, as the summary's flat-attention count uses it under either rule.
+    """
+    m = cfg.motifs
+    out = {"min_len": m.min_len, "region_rule": m.region_rule, "min_ratio": m.min_ratio}
+    out.update({"quantile": m.quantile} if m.region_rule == "quantile" else {"mean_ratio": m.mean_ratio})
+    return out
 
 
 def attention_truth_inputs(cfg: Config, task: str) -> list[str]:

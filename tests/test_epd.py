@@ -131,7 +131,7 @@ def test_tata_flags_and_normalize(chr1, tmp_path):
     )
     out = tmp_path / "epd.tsv"
     stats = epd.normalize_epd(bed, out, motifs, None, fa)
-    assert stats["unknown_contig"] == 1 and stats["tata"] == 1
+    assert stats["unknown_contig"] == 1 and stats["tata"] == 1 and stats["no_flag"] == 3
     proms = {p.name: p for p in epd.read_promoters(out)}
     assert proms["KLHL17_1"].tata is True and proms["NOC2L_1"].tata is False
     assert proms["PERM1_1"].tata is None
@@ -154,6 +154,16 @@ def test_bad_rows_name_file_and_line(tmp_path):
     motifs.write_text("#Name\tTATA-box\nA_1\tmaybe\n")
     with pytest.raises(ValueError, match=r"m.txt:2: unexpected TATA-box flag"):
         epd.read_tata_flags(motifs)
+    # an empty flag read as "no TATA"; a name repeated with another flag kept the last silently
+    motifs.write_text("#Name\tTATA-box\nA_1\t1\nB_1\t\n")
+    with pytest.raises(ValueError, match=r"m.txt:3: empty TATA-box flag"):
+        epd.read_tata_flags(motifs)
+    motifs.write_text("#Name\tTATA-box\nA_1\t0\nB_1\t1\nA_1\t0\nA_1\t1\n")
+    with pytest.raises(ValueError, match=r"m.txt:5: promoter 'A_1' is listed again with another "
+                                         r"TATA-box flag \(first at line 2\)"):
+        epd.read_tata_flags(motifs)
+    motifs.write_text("#Name\tTATA-box\nA_1\t0\nA_1\t0\n")  # the same flag twice: fine
+    assert epd.read_tata_flags(motifs) == {"A_1": False}
     with pytest.raises(ValueError, match="window"):
         epd.promoter_window(100, "+", (10, -10))
 
@@ -195,3 +205,21 @@ def test_truncated_gzip_epd_names_the_file(tmp_path):
     bed.write_bytes(gzip.compress((REAL_ROWS * 500).encode())[:-30])
     with pytest.raises(ValueError, match=rf"^{bed}: truncated or corrupt gzip stream"):
         epd.read_epd_bed(bed)
+
+
+def test_a_flags_file_naming_no_promoter_is_refused(chr1, tmp_path):
+    """Flags from another EPD release (or names spelled otherwise) matched no promoter: every
+    promoter then read as TATA-less and a notata task took the TATA promoters too, silently."""
+    fa, _ = chr1
+    bed = tmp_path / "epd.bed"
+    bed.write_text(REAL_ROWS)
+    motifs = tmp_path / "promoter_motifs.txt"
+    motifs.write_text("#Name\tTATA-box\nnoc2l_1\t0\nklhl17_1\t1\n")
+    out = tmp_path / "epd.tsv"
+    with pytest.raises(ValueError, match=r"promoter_motifs.txt: none of its 2 promoter names match "
+                                         r"the 4 promoters of .*epd.bed \(e.g. 'noc2l_1' vs"):
+        epd.normalize_epd(bed, out, motifs, None, fa)
+    assert not out.exists()
+    bed.write_text("")
+    with pytest.raises(ValueError, match=r"epd.bed: no promoters"):
+        epd.normalize_epd(bed, out, None, None, fa)

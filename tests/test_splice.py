@@ -115,6 +115,19 @@ def test_attribute_key_is_matched_whole(tmp_path):
         splice.read_gtf_exons(gtf)
 
 
+def test_a_missing_closing_quote_is_an_error_not_a_transcript(genome, tmp_path):
+    """`transcript_id "T1; gene_type "pc";` made a transcript named 'T1; gene_type ' (a fake 3'
+    end for pas, a real donor lost for splice) without a word."""
+    fa, _ = genome
+    gtf = tmp_path / "q.gtf"
+    gtf.write_text('chr1\tt\texon\t10\t20\t.\t+\t.\tgene_id "G"; transcript_id "T";\n'
+                   'chr1\tt\texon\t50\t60\t.\t+\t.\ttranscript_id "T1; gene_type "pc"; gene_id "G";\n')
+    for read in (splice.read_gtf_exons, lambda p: splice.normalize_gtf(p, tmp_path / "o.gtf.gz", fa)):
+        with pytest.raises(ValueError, match=rf"^{gtf}:2: unbalanced quotes in the attribute column"):
+            read(gtf)
+    assert not (tmp_path / "o.gtf.gz").exists()
+
+
 def test_repeated_exon_lines_add_no_spurious_site(tmp_path):
     gtf = tmp_path / "dup.gtf"
     exon = 'chr1\tt\texon\t{}\t{}\t.\t{}\t.\tgene_id "G"; transcript_id "{}";\n'

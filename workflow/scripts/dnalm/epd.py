@@ -31,7 +31,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TRUE = {"1", "yes", "y", "true", "+", "t"}
-_FALSE = {"0", "no", "n", "false", "-", "f", ""}
+_FALSE = {"0", "no", "n", "false", "-", "f"}
 
 
 class Promoter(NamedTuple):
@@ -130,6 +130,8 @@ def read_epd_bed(path: str | Path) -> list[Promoter]:
 
 def _flag(value: str, path, ln: int, col: str) -> bool:
     v = value.strip().lower()
+    if not v:  # read as "no" before, which put an unannotated promoter in the notata class
+        raise ValueError(f"{path}:{ln}: empty {col} flag (expected 1/0)")
     if v in _TRUE:
         return True
     if v in _FALSE:
@@ -140,9 +142,11 @@ def _flag(value: str, path, ln: int, col: str) -> bool:
 def read_tata_flags(path: str | Path) -> dict[str, bool]:
     """``promoter_motifs.txt`` -> {promoter name: has TATA box}.
 
-    Tab-separated, header ``#Name<TAB>TATA-box<TAB>...`` (leading ``#`` optional).
+    Tab-separated, header ``#Name<TAB>TATA-box<TAB>...`` (leading ``#`` optional). A name given
+    twice with different flags is an error naming both lines.
     """
     flags: dict[str, bool] = {}
+    first: dict[str, int] = {}
     with open_text(path) as fh:
         header = fh.readline().rstrip("\r\n").lstrip("#").split("\t")
         cols = [c.strip().lower() for c in header]
@@ -157,7 +161,12 @@ def read_tata_flags(path: str | Path) -> dict[str, bool]:
             f = s.split("\t")
             if len(f) <= max(i_name, i_tata):
                 raise ValueError(f"{path}:{ln}: expected {len(cols)} tab-separated columns")
-            flags[f[i_name]] = _flag(f[i_tata], path, ln, "TATA-box")
+            name, flag = f[i_name], _flag(f[i_tata], path, ln, "TATA-box")
+            if name in flags and flags[name] != flag:
+                raise ValueError(f"{path}:{ln}: promoter {name!r} is listed again with another "
+                                 f"TATA-box flag (first at line {first[name]})")
+            flags[name] = flag
+            first.setdefault(name, ln)
     return flags
 
 
@@ -177,12 +186,22 @@ def normalize_epd(
     Returns
     -------
     stats : dict
-        ``{"n": rows, "renamed": n, "unknown_contig": n, "tata": n}``.
+        ``{"n": rows, "renamed": n, "unknown_contig": n, "tata": n, "no_flag": n}`` (``no_flag``:
+        promoters the flags file does not name; with a flags file that names none of them, e.g.
+        another EPD release or other name spelling, this is an error, since every promoter would
+        otherwise read as TATA-less).
     """
     proms = read_epd_bed(bed)
+    if not proms:
+        raise ValueError(f"{bed}: no promoters (an empty EPD BED file)")
     flags = read_tata_flags(motifs) if motifs else {}
+    if flags and not any(p.name in flags for p in proms):
+        raise ValueError(
+            f"{motifs}: none of its {len(flags)} promoter names match the {len(proms)} promoters of "
+            f"{bed} (e.g. {next(iter(flags))!r} vs {proms[0].name!r}); are both from the same EPD "
+            "release?")
     genome = Genome(genome_fasta, contigs) if genome_fasta else None
-    stats = {"n": len(proms), "renamed": 0, "unknown_contig": 0, "tata": 0}
+    stats = {"n": len(proms), "renamed": 0, "unknown_contig": 0, "tata": 0, "no_flag": 0}
     lines = ["contig\ttss0\tstrand\tname\ttata\n"]
     for p in proms:
         c = p.contig
@@ -195,12 +214,16 @@ def normalize_epd(
                 c = g
         t = flags.get(p.name)
         stats["tata"] += bool(t)
+        stats["no_flag"] += bool(flags) and t is None
         tata = "." if t is None else str(int(t))
         lines.append(f"{c}\t{p.tss0}\t{p.strand}\t{p.name}\t{tata}\n")
     if genome is not None:
         genome.close()
     atomic.write_text(out, "".join(lines))
     log.info("epd: %s", stats)
+    if stats["no_flag"]:
+        log.warning("%s: %d of %d promoters of %s have no TATA-box flag there (tata '.'; a notata "
+                    "subset counts them as TATA-less)", motifs, stats["no_flag"], stats["n"], bed)
     return stats
 
 

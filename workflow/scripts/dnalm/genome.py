@@ -45,6 +45,8 @@ OUTPUTS = (FASTA, FAI, GZI, SIZES, CONTIGS)
 _IUPAC = b"ACGTURYSWKMBDHVN"
 _IUPAC_ANY_CASE = _IUPAC + _IUPAC.lower()
 _LOWER = _IUPAC.lower()
+_AMBIGUOUS = b"URYSWKMBDHV"  # written as N: every stage reads ACGT and N only
+_TO_N = bytes.maketrans(_AMBIGUOUS + _AMBIGUOUS.lower(), b"N" * len(_AMBIGUOUS) + b"n" * len(_AMBIGUOUS))
 _FLUSH_BYTES = 1 << 20  # sequence buffered per contig before writing full lines
 _READ_BUFFER = 1 << 20
 
@@ -136,7 +138,7 @@ class _Scanner:
         self.wrapper = _LineWrapper(out, line_width)
         self.kept: list[tuple[str, int]] = []
         self.seen: dict[str, int] = {}
-        self.stats = {"bases": 0, "masked": 0, "n": 0}
+        self.stats = {"bases": 0, "masked": 0, "n": 0, "ambiguous": 0}
         self.name: str | None = None
         self.keep = False
         self.length = 0
@@ -183,6 +185,10 @@ class _Scanner:
             raise ValueError(f"{self.src}:{lineno}: sequence before first '>' header")
         self.length += len(seq)
         if self.keep:
+            ambiguous = len(seq) - len(seq.translate(None, _AMBIGUOUS + _AMBIGUOUS.lower()))
+            if ambiguous:  # the dataset builders drop windows with N; an R went into the TSVs
+                seq = seq.translate(_TO_N)
+                self.stats["ambiguous"] += ambiguous
             self.wrapper.add(seq)
             self.stats["bases"] += len(seq)
             self.stats["masked"] += len(seq) - len(seq.translate(None, _LOWER))
@@ -267,6 +273,9 @@ def prepare_genome(
         Other files in it are left alone.
     contig_regex : str
         Contigs whose name (first token of the header) ``re.fullmatch`` this are kept.
+        IUPAC ambiguity codes (``R``, ``Y``, ... and ``U``) are written as ``N`` (soft-masked
+        ones as ``n``), counted and logged: every stage reads ACGT and N only, so windows over
+        them are dropped like windows over gaps.
     assembly_report : str or os.PathLike, optional
         NCBI assembly report for the name table. Default is None (derive chrN<->N, chrM<->MT).
     line_width : int, optional
@@ -332,6 +341,8 @@ def prepare_genome(
         100 * stats["masked"] / max(stats["bases"], 1),
         100 * stats["n"] / max(stats["bases"], 1),
     )
+    if stats["ambiguous"]:
+        log.warning("%s: %d IUPAC ambiguity codes (R, Y, K, M, ...) written as N", src, stats["ambiguous"])
     return table
 
 

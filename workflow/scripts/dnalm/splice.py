@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 
 DONOR, ACCEPTOR, NONSITE = 0, 1, 2
 # The whole key: ``orig_transcript_id "X"`` is another attribute. Values are quoted (GTF2.2) or bare.
-_TID = re.compile(r'(?:^|;)\s*transcript_id\s+(?:"([^"]*)"|([^;\s"]+))')
+# A quoted value holds no ``;`` (a missing closing quote must not swallow the next attributes).
+_TID = re.compile(r'(?:^|;)\s*transcript_id\s+(?:"([^";]*)"\s*(?:;|$)|([^;\s"]+))')
 
 
 class Site(NamedTuple):
@@ -77,6 +78,8 @@ def _gtf_fields(line: str, path, ln: int) -> list[str]:
         raise ValueError(f"{path}:{ln}: bad interval {s}-{e} (1-based closed)")
     if f[6] not in ("+", "-", "."):
         raise ValueError(f"{path}:{ln}: strand must be +, - or ., got {f[6]!r}")
+    if f[8].count('"') % 2:
+        raise ValueError(f"{path}:{ln}: unbalanced quotes in the attribute column: {f[8][:80]!r}")
     return f
 
 

@@ -80,9 +80,26 @@ def test_normalise_unsorted_fails_cleanly(tmp_path):
     assert list(dest.parent.iterdir()) == []
     back = [RECORDS[2], RECORDS[0]]
     src = _write(tmp_path, "back", back, "plain")
-    with pytest.raises(ValueError, match="tabix indexing .* not sorted"):
+    # tabix finds it on the output; the message names the source line (it gave none, and the
+    # temporary output's path)
+    with pytest.raises(ValueError, match=rf"back\.vcf:{N_HEADER + 2}: POS 10 is before the previous "
+                                         r"record's POS 30 on NC_000001\.11"):
         vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
     assert list(dest.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("at", range(40, 48))  # anywhere in a fast-path block, its end included
+def test_a_pos_past_the_contig_end_inside_a_block_names_its_line(tmp_path, monkeypatch, at):
+    """The fast path checked only a block's last POS against the contig length: a bad POS inside
+    it was reported by tabix as "probably not sorted", with no line and a temporary path."""
+    monkeypatch.setattr(vprep, "_BLOCK", 256)
+    recs = [*GOOD[:at], "NC_000001.11\t5000\trs9\tA\tG\t.\t.\t.", *GOOD[at:60]]
+    src = _write(tmp_path, "far", recs, "plain")
+    cmap = ContigMap.from_tsv(_contigs_tsv(tmp_path))
+    dest = tmp_path / "out" / "x.vcf.gz"
+    with pytest.raises(ValueError, match=rf"far\.vcf:{N_HEADER + at + 1}: POS 5000 is outside 1\.\.1000"):
+        vprep.normalise_vcf(src, dest, cmap, cmap.lengths)
+    _assert_nothing_written(dest)
 
 
 def _assert_nothing_written(dest: Path) -> None:

@@ -139,8 +139,8 @@ def normalise_vcf(
     ------
     ValueError
         ``"{src}:{line}: ..."`` for a malformed header or record (see the module docstring);
-        positions going backwards within a contig are caught by tabix indexing
-        (``"{src}: tabix indexing ... failed"``).
+        positions going backwards within a contig are caught by tabix indexing, and the line
+        is then found by a second read of ``src`` (``"{src}:{line}: POS ... is before ..."``).
     """
     src, dest = Path(src), Path(dest)
     with _Reader(src, _BLOCK) as fh:
@@ -157,11 +157,12 @@ def normalise_vcf(
             try:
                 pysam.tabix_index(str(tmp), preset="vcf", force=True, keep_original=True,
                                   index=str(tmp_tbi))
-            except OSError as e:
+            except OSError:
+                where = st.locate_disorder()  # the source line tabix (on the output) cannot give
                 raise ValueError(
-                    f"{src}: tabix indexing of the renamed records failed ({e}); positions are "
-                    "probably not sorted within a contig (see the htslib message above); sort "
-                    "with `bcftools sort`"
+                    where or f"{src}: tabix indexing of the normalised records failed (see the "
+                    "htslib message above); are positions sorted within each contig? Sort with "
+                    "`bcftools sort`"
                 ) from None
     dropped = {"unknown_contig": sum(st.dropped.values()), **st.skipped}
     counts = {
@@ -294,6 +295,33 @@ class _Records:
                     return block
                 return new + block[len(chrom):].replace(b"\n" + chrom + b"\t", b"\n" + new + b"\t")
         return b"".join(self._line(line) for line in block.split(b"\n")[:-1])
+
+    def locate_disorder(self) -> str | None:
+        """``"<src>:<line>: ..."`` for the first kept record whose POS goes backwards on its
+        contig or lies past its end, read again from ``src`` (the fast path checks neither for
+        every record; tabix finds the first, on the output); None when there is none."""
+        last: dict[bytes, int] = {}
+        with _Reader(self.src, _BLOCK) as fh:
+            lineno = 0
+            for block in fh.blocks():
+                for line in block.split(b"\n")[:-1]:
+                    lineno += 1
+                    if line.startswith(b"#") or not line.strip():
+                        continue
+                    f = line.split(b"\t", 2)
+                    new = self._new(f[0]) if len(f) > 2 and f[1].isdigit() else None
+                    if new is None:
+                        continue
+                    pos, clen = int(f[1]), self.lengths[new.decode()]
+                    if pos > clen:
+                        return (f"{self.src}:{lineno}: POS {pos} is outside 1..{clen}, the length "
+                                f"of {new.decode()} in the genome (a VCF for another assembly?)")
+                    if pos < last.get(new, 0):
+                        return (f"{self.src}:{lineno}: POS {pos} is before the previous record's "
+                                f"POS {last[new]} on {f[0].decode()}: records are not sorted "
+                                "within a contig; sort with `bcftools sort`")
+                    last[new] = pos
+        return None
 
     def _line(self, line: bytes) -> bytes:
         """One record line (without ``\\n``) validated: itself renamed, or ``b""`` if dropped."""

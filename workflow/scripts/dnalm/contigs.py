@@ -48,6 +48,7 @@ class AssemblyRow(NamedTuple):
     refseq: str | None
     length: int | None
     ucsc: str
+    where: str = ""  # "<report>:<line>", for messages
 
 
 class ContigRecord(NamedTuple):
@@ -135,6 +136,7 @@ def parse_assembly_report(path: str | os.PathLike) -> list[AssemblyRow]:
                     refseq=_na(fields[idx["refseq"]]),
                     length=length,
                     ucsc=ucsc,
+                    where=f"{path}:{lineno}",
                 )
             )
     if header is None:
@@ -204,8 +206,9 @@ def build_contig_table(
         if row is not None:
             if row.length is not None and row.length != length:
                 raise ValueError(
-                    f"contig {name!r}: FASTA length {length} but the assembly report says "
-                    f"{row.length} ({row.sequence_name}); the report belongs to another assembly"
+                    f"{row.where + ': ' if row.where else ''}contig {name!r}: FASTA length {length} "
+                    f"but the assembly report says {row.length} ({row.sequence_name}); the report "
+                    "belongs to another assembly"
                 )
             ucsc, ensembl, refseq, spellings = _row_names(row)
         else:
@@ -222,7 +225,8 @@ def build_contig_table(
             if s == name or s in aliases:
                 continue
             if s in owner and owner[s] != name:
-                raise ValueError(f"contig name {s!r} would map to both {owner[s]!r} and {name!r}")
+                at = f"{row.where}: " if row is not None and row.where else ""
+                raise ValueError(f"{at}contig name {s!r} would map to both {owner[s]!r} and {name!r}")
             owner[s] = name
             aliases.append(s)
         table.append(ContigRecord(name, int(length), ucsc, ensembl, refseq, tuple(aliases)))

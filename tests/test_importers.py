@@ -34,6 +34,14 @@ def test_dnabert_tsv_errors(tmp_path):
     p.write_text("sequence\tlabel\nACGTAC CGTACG\tpositive\n")
     with pytest.raises(ValueError, match=r"bad.tsv:2: unexpected label 'positive'"):
         read_dnabert_tsv(p)
+    # a header without rows read as a task "with only label(s) []"; an extra column as a k-mer
+    # length error
+    p.write_text("sequence\tlabel\n")
+    with pytest.raises(ValueError, match=r"bad.tsv: no data rows after the header"):
+        read_dnabert_tsv(p)
+    p.write_text("sequence\tlabel\nACGTAC CGTACG\t1\nACGTAC CGTACG\t1\tx\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:3: expected 2 tab-separated columns \(k-mers, label\), got 3"):
+        read_dnabert_tsv(p)
 
 
 def test_gue_csv_keeps_splits(tmp_path):

@@ -279,7 +279,8 @@ def read_dnabert_tsv(
     ValueError
         ``"<path>:<line>: ..."`` when line 1 is a data row instead of a header, k-mers do not
         overlap, a label is not an integer of ``label_set``, or a sequence is not ACGTN,
-        shorter than ``k`` or all N; ``"<path>: ..."`` for an empty file.
+        shorter than ``k`` or all N, or a row has more than two columns (without coordinate
+        columns); ``"<path>: ..."`` for an empty file or one without data rows.
     """
     rules = _rules(label_set, k)
     out: list[Example] = []
@@ -303,6 +304,9 @@ def read_dnabert_tsv(
             if not s.strip():
                 continue
             fields = s.split("\t")
+            if cols is None and len(fields) > 2:
+                raise ValueError(f"{path}:{ln}: expected 2 tab-separated columns (k-mers, label), "
+                                 f"got {len(fields)}")
             if cols is None:
                 kmers, lab = _split_row(s)
             elif len(fields) <= max(i_seq, i_lab):
@@ -324,6 +328,8 @@ def read_dnabert_tsv(
                     **_coords(fields, cols, seq, path, ln, genome),
                 )
             )
+    if not out:
+        raise ValueError(f"{path}: no data rows after the header")
     return out
 
 

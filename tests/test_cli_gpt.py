@@ -176,7 +176,7 @@ def _variant_vcf(world, path: Path) -> Path:
     third = {b: next(x for x in "ACGT" if x not in (b, other[b])) for b in "ACGT"}
     recs = [
         f"chr1\t100\tsnv\t{g(100)}\t{other[g(100)]}\t.\t.\t.",
-        f"chr1\t140\tsame\t{g(140)}\t{g(140)}\t.\t.\t.",  # ALT = REF: no change, scores 0
+        f"chr1\t140\tsame\t{g(140)}\t{g(140)}\t.\t.\t.",  # ALT = REF: no_change, not scored
         f"chr1\t180\tins\t{g(180)}\t{g(180)}TTT\t.\t.\t.",
         f"chr1\t220\tdel\t{g(220)}{g(221)}{g(222)}\t{g(220)}\t.\t.\t.",
         f"chr1\t260\tmulti\t{g(260)}\t{other[g(260)]},{third[g(260)]}\t.\t.\t.",
@@ -199,14 +199,13 @@ def test_score_variants_with_a_gpt_classifier(world, tmp_path):
     assert main([*argv, "--batch-size", "3"]) == 0
     tsv = pd.read_csv(f"{out}.tsv", sep="\t", keep_default_na=False, na_values=["."])
     summary = json.loads(Path(f"{out}.json").read_text())
-    assert summary["counts"] == {"scored": 7, "ref_mismatch": 1, "symbolic": 1,
+    assert summary["counts"] == {"scored": 6, "ref_mismatch": 1, "symbolic": 1, "no_change": 1,
                                  "unknown_contig": 0, "outside_contig": 0, "n_window": 0}
     scored = tsv[tsv["status"] == "scored"].set_index("id", drop=False)
     assert sorted(set(scored["kind"])) == ["del", "ins", "snv"]
     assert scored[["p_ref", "p_alt", "diff", "logOR"]].notna().all().all()
     assert tsv.loc[tsv["status"] != "scored", "p_ref"].isna().all()
-    same = scored.loc["same"]
-    assert same["p_ref"] == same["p_alt"] and same["diff"] == 0 and same["logOR"] == 0
+    assert tsv.set_index("id").loc["same", "status"] == "no_change"
     diff, logor = delta_scores(scored["p_ref"].to_numpy(), scored["p_alt"].to_numpy())
     assert np.abs(diff - scored["diff"].to_numpy()).max() < 1e-6
     # (p is written with 8 significant digits: 1 - p, and so logOR, has fewer near p = 1)

@@ -191,6 +191,9 @@ def test_run_rule_passes_the_rule_files(tmp_path):
 
     from dnalm.pretrain.launch import run_rule
 
+    stats = tmp_path / "corpus" / "stats.json"  # the shards it covers, not every file in shards/
+    stats.parent.mkdir()
+    stats.write_text(json.dumps({"chromosomes": {"chrX": {}, "chr1": {}}}))
     sm = SimpleNamespace(
         input=SimpleNamespace(stats=str(tmp_path / "corpus" / "stats.json")),
         output=SimpleNamespace(model="m", log_tsv="l.tsv", curves="c.png"),
@@ -199,7 +202,8 @@ def test_run_rule_passes_the_rule_files(tmp_path):
         resources={"gpu": 0}, threads=2, log=[str(tmp_path / "x.log")])
     got = {}
     run_rule(sm, lambda **kw: got.update(kw), "script.py", k=6)
-    assert got == {"shard_paths": tmp_path / "corpus" / "shards", "out_dir": "m", "ckpt_dir": "ck",
+    shards = [tmp_path / "corpus" / "shards" / f"{c}.seq.npy" for c in ("chr1", "chrX")]
+    assert got == {"shard_paths": shards, "out_dir": "m", "ckpt_dir": "ck",
                    "log_tsv": "l.tsv", "curves_png": "c.png", "size": "tiny", "preset": {"steps": 1},
                    "preset_name": "gpt_demo", "threads": 2, "verbose": True, "k": 6}
 

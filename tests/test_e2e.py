@@ -91,6 +91,19 @@ def test_a_config_edit_rewrites_the_reports_resolved_config(demo_dag, tmp_path: 
     assert _job_counts(r.stdout + r.stderr).get("report_tables") == 1, (r.stdout + r.stderr)[-3000:]
 
 
+def test_retraining_a_language_model_does_not_rerun_its_scratch_controls(demo_dag) -> None:
+    """A -scratch control reads only the architecture from its LM's directory: retraining the LMs
+    (a new lr or step count; here forced) reruns their fine-tunes, not the random-init controls
+    (they reran too, doubling the fine-tuning cost of every retrain)."""
+    r = snakemake(demo_dag.workdir, "-n", "--cores", "2", "--forcerun", "bert_pretrain", "gpt_pretrain")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    planned = {m for m in re.findall(r"^rule (?:bert|gpt)_finetune:.*?wildcards: task=\S+, model=(\S+?),",
+                                     out, re.M | re.S)}  # fmt: skip
+    cfg = yaml.safe_load(demo_dag.path("config/config.yaml").read_text())
+    assert planned == set(cfg["language_models"]), out[-3000:]  # each LM's runs, no -scratch
+
+
 def test_summary_covers_every_task_model_seed(demo_dag) -> None:
     cfg = yaml.safe_load(demo_dag.path("config/config.yaml").read_text())
     df = pd.read_csv(demo_dag.path("results/summary/benchmarks.tsv"), sep="\t")

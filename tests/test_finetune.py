@@ -248,3 +248,29 @@ def test_a_tasks_pooling_reruns_its_fine_tunes_not_its_dataset():
     assert P.task_params(before, "prom300_notata") == P.task_params(after, "prom300_notata")
     run = ("bert_finetune", "prom300_notata", "dnabert6_tiny")
     assert P.finetune_params(after, *run)["long_input"] == "concat" != P.finetune_params(before, *run)["long_input"]
+
+
+def test_a_scratch_control_reads_only_its_lms_architecture():
+    """A -scratch control's input.lm was the LM directory itself, so retraining the LM (a new lr
+    or step count) reran every random-init control too, although it reads only the LM's config.
+    Its input is now ancient for trained LMs and params.scratch holds the architecture: an
+    architecture edit still reruns it, a training edit does not."""
+    from dnalm.settings import load_config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    cfg = load_config(raw)
+    assert P.scratch_params(cfg, "dnabert6_tiny") is False and P.scratch_params(cfg, "cnn") is False
+    assert P.scratch_params(cfg, "dnabert6_tiny-scratch") == {
+        "arch": "bert", "k": 6, "size": "tiny", "pretrained": None}
+    assert P.scratch_params(cfg, "dnagpt_tiny-scratch")["arch"] == "gpt"
+    assert P.scratch_reads_architecture_only(cfg, "dnabert6_tiny-scratch")
+    assert P.scratch_reads_architecture_only(cfg, "dnagpt_tiny-scratch")
+    assert not P.scratch_reads_architecture_only(cfg, "dnabert6_tiny")
+    assert not P.scratch_reads_architecture_only(cfg, "cnn")
+    preset = cfg.language_models["dnabert6_tiny"].preset
+    raw["pretrain_presets"][preset]["lr"] = 0.002  # retrains the LM only
+    assert P.scratch_params(load_config(raw), "dnabert6_tiny-scratch") == P.scratch_params(cfg, "dnabert6_tiny-scratch")
+    raw["language_models"]["dnabert6_tiny"]["size"] = "small"  # another architecture
+    assert P.scratch_params(load_config(raw), "dnabert6_tiny-scratch")["size"] == "small"
+    raw["language_models"]["dnabert6_tiny"]["pretrained"] = "resources/dnabert6"  # imported:
+    assert not P.scratch_reads_architecture_only(load_config(raw), "dnabert6_tiny-scratch")  # replaceable in place

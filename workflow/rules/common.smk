@@ -43,6 +43,14 @@ def source_params(kind):
     return _inner
 
 
+def lm_input(wildcards):
+    """input.lm of the fine-tuning rules: the language model directory; ancient for a -scratch
+    control of a trained LM, which reads only the architecture from it (params.scratch holds
+    that), so retraining the LM reruns its fine-tunes but not their random-init controls."""
+    path = P.lm_dir(wildcards.model)
+    return ancient(path) if P.scratch_reads_architecture_only(CFG, wildcards.model) else path
+
+
 def collection_summary_inputs(wildcards):
     """Input function of the collection summary: the manifest (a checkpoint's output) and the
     metrics of every experiment x model x seed it lists."""

@@ -22,7 +22,7 @@ FT_RUNS = {
 rule bert_finetune:
     input:
         **FT_SPLITS,
-        lm=lambda wc: P.lm_dir(wc.model),
+        lm=lm_input,
     output:
         metrics=f"{FT_DIR}/metrics.json",
         predictions=f"{FT_DIR}/predictions.tsv.gz",
@@ -50,7 +50,7 @@ rule bert_finetune:
         gpu=0,
     params:
         ft=lambda wc: P.finetune_params(CFG, "bert_finetune", wc.task, wc.model),
-        scratch=lambda wc: settings.is_scratch(wc.model),
+        scratch=lambda wc: P.scratch_params(CFG, wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
@@ -167,7 +167,7 @@ rule pretraining_benefit:
 rule gpt_finetune:
     input:
         **FT_SPLITS,
-        lm=lambda wc: P.lm_dir(wc.model),
+        lm=lm_input,
     output:
         metrics=f"{FT_DIR}/metrics.json",
         predictions=f"{FT_DIR}/predictions.tsv.gz",
@@ -190,7 +190,7 @@ rule gpt_finetune:
         gpu=0,
     params:
         ft=lambda wc: P.finetune_params(CFG, "gpt_finetune", wc.task, wc.model),
-        scratch=lambda wc: settings.is_scratch(wc.model),
+        scratch=lambda wc: P.scratch_params(CFG, wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/finetune_model.py"
@@ -205,7 +205,7 @@ rule gpt_regress:
         train="results/datasets/{task}/train.tsv.gz",
         dev="results/datasets/{task}/dev.tsv.gz",
         test="results/datasets/{task}/test.tsv.gz",
-        lm=lambda wc: P.lm_dir(wc.model),
+        lm=lm_input,
     output:
         metrics=f"{FT_DIR}/metrics.json",
         predictions=f"{FT_DIR}/predictions.tsv.gz",
@@ -229,7 +229,7 @@ rule gpt_regress:
         gpu=0,
     params:
         ft=lambda wc: P.finetune_params(CFG, "gpt_regress", wc.task, wc.model),
-        scratch=lambda wc: settings.is_scratch(wc.model),
+        scratch=lambda wc: P.scratch_params(CFG, wc.model),
         ckpt_dir=lambda wc: P.finetune_ckpt_dir(wc.task, wc.model, wc.seed),
     script:
         "../scripts/gpt_regress.py"

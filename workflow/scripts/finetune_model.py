@@ -1,7 +1,7 @@
 """Rules bert_finetune, gpt_finetune and baseline_finetune: train and evaluate one (task, model, seed).
 
-BERT and GPT models get their language-model directory (``input.lm``; ``params.scratch`` for
-random init); ``params.ft`` is the run's resolved recipe (GPT classifiers with the
+BERT and GPT models get their language-model directory (``input.lm``; ``params.scratch``, False
+or the architecture of a random-init control, :func:`dnalm.paths.scratch_params`); ``params.ft`` is the run's resolved recipe (GPT classifiers with the
 ``finetune.gpt`` overrides, the task's own ``min_steps`` and ``long_input``); baselines (cnn,
 cnn_lstm, cnn_gru, kmer_lr) have neither. ``input.card`` (the task card) goes into the
 ``model/`` directory every run writes. Step checkpoints go to ``params.ckpt_dir`` (resumed on

@@ -328,6 +328,29 @@ def lm_dir(model: str) -> str:
     return f"results/pretrain/{model_lm(model)}/model"
 
 
+def scratch_reads_architecture_only(cfg: Config, model: str) -> bool:
+    """Whether a fine-tuning run's ``input.lm`` is marked ancient: a ``-scratch`` control of a
+    language model the workflow trains reads only the architecture from its directory (the
+    config; the weights are random), so retraining the LM (new steps, lr, corpus) must not rerun
+    it. A change of architecture still does, through :func:`scratch_params`. An imported LM's
+    control keeps the plain input: its checkpoint may be replaced in place."""
+    lm = model_lm(model)
+    return model.endswith(SCRATCH_SUFFIX) and lm is not None and (
+        lm in cfg.trained_lms() or lm in cfg.gpt_lms())
+
+
+def scratch_params(cfg: Config, model: str) -> dict[str, Any] | bool:
+    """``params.scratch`` of the fine-tuning rules: False for a pretrained run (and baselines);
+    for a ``-scratch`` control, what fixes the architecture it reads from its LM directory
+    (arch, k, size, the imported checkpoint), so that a change there reruns the control while
+    a retrained LM alone does not (:func:`scratch_reads_architecture_only`)."""
+    lm = model_lm(model)
+    if not model.endswith(SCRATCH_SUFFIX) or lm is None:
+        return False
+    spec = cfg.language_models[lm]
+    return {"arch": spec.arch, "k": spec.k, "size": spec.size, "pretrained": spec.pretrained}
+
+
 def bert_models(cfg: Config) -> list[str]:
     """Every BERT model name: each BERT language model and its ``-scratch`` control."""
     return [m for lm, spec in cfg.language_models.items() if spec.arch == "bert"

@@ -320,3 +320,20 @@ def test_snakemake_genome_rules(tmp_path):
     assert not (out / "download" / "genome.fasta.raw").exists()  # temp() removed
     assert ContigMap.from_tsv(out / G.CONTIGS).canonical("NC_000023.11") == "chrX"
     assert (tmp_path / "logs" / "genome_prepare" / "toy.log").exists()
+
+
+def test_an_error_in_the_downloaded_genome_names_its_config_key(tmp_path):
+    """genome_prepare reads the download under its temporary name: an error there named only
+    resources/genomes/<g>/download/genome.fasta.raw, not what the user configured."""
+    raw = tmp_path / "resources/genomes/hs/download/genome.fasta.raw"
+    raw.parent.mkdir(parents=True)
+    src = _write(raw, ">chr1\nACGT\nAC#GT\n", "gzip")
+    with pytest.raises(ValueError) as err:
+        prepare_genome(src, tmp_path / "resources/genomes/hs", r".*", verbose=False)
+    msg = str(err.value)
+    assert msg.startswith(f"{src}:3: illegal character '#'"), msg
+    assert "download of config genomes.hs.fasta" in msg, msg
+    other = _write(tmp_path / "mine.fa", ">chr1\nACGT\nAC#GT\n", "plain")  # not a download
+    with pytest.raises(ValueError) as err:
+        prepare_genome(other, tmp_path / "g", r".*", verbose=False)
+    assert "download of config" not in str(err.value)

@@ -6,7 +6,7 @@ rule genome_download:
     input:
         get_source("fasta"),
     output:
-        temp("resources/genomes/{genome}/download/genome.fasta.raw"),
+        temp(P.GENOME_DOWNLOAD),
     log:
         "logs/genome_download/{genome}.log",
     benchmark:
@@ -48,7 +48,7 @@ rule genome_assembly_report:
 # A checkpoint: the corpus scatters over the chromosomes listed in chrom.sizes.
 checkpoint genome_prepare:
     input:
-        fasta="resources/genomes/{genome}/download/genome.fasta.raw",
+        fasta=P.GENOME_DOWNLOAD,
         # The fetched assembly report, or nothing when none is configured.
         report=lambda wc: (
             f"resources/genomes/{wc.genome}/assembly_report.txt"

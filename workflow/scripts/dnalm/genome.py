@@ -32,6 +32,7 @@ from dnalm.contigs import (
     parse_assembly_report,
     write_contig_table,
 )
+from dnalm.paths import download_origin
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +296,25 @@ def prepare_genome(
         illegal character, duplicate name, empty contig), ``"<file>: ..."`` for an empty file
         or a truncated gzip stream, and a message naming the regex when no contig matches.
     """
-    src = Path(src_path)
-    out_dir = Path(out_dir)
+    try:
+        return _prepare_genome(Path(src_path), Path(out_dir), contig_regex, assembly_report,
+                               line_width, verbose)  # fmt: skip
+    except ValueError as e:
+        origin = download_origin(src_path)
+        if origin is None or not str(e).startswith(str(src_path)):  # e.g. the assembly report's
+            raise
+        raise ValueError(f"{e}\n({src_path} is the download of config {origin}; line numbers "
+                         "count lines of the uncompressed FASTA)") from None
+
+
+def _prepare_genome(
+    src: Path,
+    out_dir: Path,
+    contig_regex: str,
+    assembly_report: str | os.PathLike | None,
+    line_width: int,
+    verbose: bool,
+) -> list[ContigRecord]:
     if isinstance(line_width, bool) or not isinstance(line_width, int) or line_width < 1:
         raise ValueError(f"`line_width` must be a positive integer, got {line_width!r}")
     try:

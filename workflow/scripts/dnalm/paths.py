@@ -71,6 +71,19 @@ def rule_params(cfg: Config, section: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- genome + sources
 
 
+#: The fetched genome FASTA as downloaded (a temp() output of rule genome_download).
+GENOME_DOWNLOAD = "resources/genomes/{genome}/download/genome.fasta.raw"
+_GENOME_DOWNLOAD_RE = re.compile(r"(?:.*/)?resources/genomes/([^/]+)/download/genome\.fasta\.raw")
+
+
+def download_origin(path: str | Path) -> str | None:
+    """The config key a downloaded file came from (``genomes.<g>.fasta`` for
+    :data:`GENOME_DOWNLOAD`), so that an error in it names what the user configured; None for
+    any other path."""
+    m = _GENOME_DOWNLOAD_RE.fullmatch(Path(path).as_posix())
+    return f"genomes.{m[1]}.fasta" if m else None
+
+
 def genome_files(genome: str) -> dict[str, str]:
     """The prepared genome's files (bgzip FASTA, its two indexes, contigs.tsv)."""
     gdir = f"resources/genomes/{genome}"

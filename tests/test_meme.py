@@ -110,6 +110,8 @@ _HEAD = "MEME version 4\n\nALPHABET= ACGT\n\n"
         ("MOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\nMOTIF a\n", r":8: duplicate motif id 'a'"),
         ("MOTIF a\nMOTIF b\n", r":5: motif 'a' has no probability matrix"),
         ("MOTIF a\nletter-probability matrix: alength= 4\n1 0 0 0\n", r":6: .*lacks 'w="),
+        ("MOTIF a\nletter-probability matrix: w= 2\n1 0 0 0\n0.5 0,5 0 0\n", r":8: matrix row 2 of motif 'a' holds '0,5', not a number"),
+        ("MOTIF a\nletter-probability matrix: w= 2\n1 0 0 0\nURL x\n", r":8: motif 'a' expects 2 matrix rows, got 1"),
     ],
 )  # fmt: skip
 def test_read_errors_name_file_and_line(tmp_path, body, match):

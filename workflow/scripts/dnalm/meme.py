@@ -107,6 +107,14 @@ def write_meme(
     return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_meme(path: str | Path) -> dict[str, np.ndarray]:
     """Read a MEME (minimal or full text) motif file.
 
@@ -145,6 +153,12 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
             try:
                 row = [float(x) for x in fields]
             except ValueError:
+                bad = [x for x in fields if not _is_number(x)]
+                if len(bad) < len(fields):  # a matrix row with a typo, not the next section
+                    raise ValueError(
+                        f"{path}:{lineno}: matrix row {len(rows) + 1} of motif {name!r} holds "
+                        f"{bad[0]!r}, not a number"
+                    ) from None
                 raise ValueError(
                     f"{path}:{lineno}: motif {name!r} expects {width} matrix rows, "
                     f"got {len(rows)} before {line[:40]!r}"

@@ -107,7 +107,8 @@ def write_meme(
     return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``float(text)`` parses (matrix values of the motif file readers)."""
     try:
         float(text)
     except ValueError:
@@ -153,7 +154,7 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
             try:
                 row = [float(x) for x in fields]
             except ValueError:
-                bad = [x for x in fields if not _is_number(x)]
+                bad = [x for x in fields if not is_number(x)]
                 if len(bad) < len(fields):  # a matrix row with a typo, not the next section
                     raise ValueError(
                         f"{path}:{lineno}: matrix row {len(rows) + 1} of motif {name!r} holds "

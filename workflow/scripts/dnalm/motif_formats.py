@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalm import atomic
-from dnalm.meme import ALPHABET, read_meme
+from dnalm.meme import ALPHABET, is_number, read_meme
 from dnalm.textio import open_text
 
 __all__ = [
@@ -316,7 +316,7 @@ def read_transfac(path: str | Path) -> dict[str, np.ndarray]:
                     "(positions must count up from 01)"
                 )
             values = fields[1:]
-            if len(values) == 5 and not _is_number(values[4]):
+            if len(values) == 5 and not is_number(values[4]):
                 values = values[:4]  # the consensus letter
             if len(values) != 4:
                 raise ValueError(
@@ -345,14 +345,6 @@ def read_transfac(path: str | Path) -> dict[str, np.ndarray]:
     if not motifs:
         raise ValueError(f"{path}:1: no TRANSFAC records (AC/ID ... P0 ... //)")
     return motifs
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _counts(name: str, pwm: np.ndarray, n: int) -> np.ndarray:

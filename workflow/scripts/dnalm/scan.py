@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from dnalm import atomic
+from dnalm.bed import read_bed
 from dnalm.contigs import prefix_resolver
 from dnalm.seq import revcomp
-from dnalm.textio import open_text
 
 __all__ = ["STRANDS", "ScanResult", "iter_window_probs", "output_paths", "read_regions",
            "region_recall", "scan_genome", "scan_intervals"]
@@ -81,32 +81,16 @@ def read_regions(
         out-of-range coordinates, or a contig missing from the genome.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{p}: BED file not found")
     resolve = prefix_resolver(sizes)  # chr1 / 1, chrM / MT: as score-variants matches them
     raw: list[tuple[str, int, int]] = []
-    try:
-        with open_text(p) as fh:
-            for i, line in enumerate(fh, 1):
-                if not line.strip() or line.startswith(("#", "track", "browser")):
-                    continue
-                # tab-separated BED; space-separated (EPDnew's BED) when a line has no tab
-                f = line.rstrip("\n").split("\t") if "\t" in line else line.split()
-                if len(f) < 3:
-                    raise ValueError(f"{p}:{i}: expected at least 3 tab-separated columns, got {len(f)}")
-                try:
-                    s, e = int(f[1]), int(f[2])
-                except ValueError:
-                    raise ValueError(f"{p}:{i}: start/end {f[1]!r}/{f[2]!r} are not integers") from None
-                contig = resolve(f[0])
-                if contig is None:
-                    raise ValueError(f"{p}:{i}: contig {f[0]!r} is not in the genome")
-                if not 0 <= s < e <= sizes[contig]:
-                    raise ValueError(f"{p}:{i}: interval {f[0]}:{s}-{e} is empty or outside the "
-                                     f"contig (length {sizes[contig]})")
-                raw.append((contig, s, e))
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{p}: not a text BED file, plain or gzip ({e.reason})") from None
+    for iv in read_bed(p):
+        contig = resolve(iv.contig)
+        if contig is None:
+            raise ValueError(f"{p}:{iv.line}: contig {iv.contig!r} is not in the genome")
+        if iv.end > sizes[contig]:
+            raise ValueError(f"{p}:{iv.line}: interval {iv.contig}:{iv.start}-{iv.end} is outside the "
+                             f"contig (length {sizes[contig]})")
+        raw.append((contig, iv.start, iv.end))
     order = {c: i for i, c in enumerate(sizes)}
     raw.sort(key=lambda t: (order[t[0]], t[1], t[2]))
     if not merge:

@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from dnalm import atomic
+from dnalm import atomic, bed
+from dnalm.bed import BedInterval
 from dnalm.fasta import fasta_records
-from dnalm.textio import open_text
 
 __all__ = [
     "BedInterval",
@@ -203,57 +203,20 @@ def read_fasta(path: str | Path, min_len: int = 1) -> list[FastaRecord]:
     return out
 
 
-class BedInterval(NamedTuple):
-    """One BED line: 0-based half-open ``[start, end)``, ``name`` (or None), ``strand``, ``line``."""
-
-    contig: str
-    start: int
-    end: int
-    name: str | None
-    strand: str
-    line: int
-
-
 def read_bed(path: str | Path) -> list[BedInterval]:
-    """Read BED3+ intervals (``track``/``browser``/``#`` lines skipped).
+    """BED3+ intervals in file order (:func:`dnalm.bed.read_bed`).
 
     Raises
     ------
     CliError
         Naming ``path:line`` for fewer than 3 fields, non-integer or negative coordinates,
-        ``end <= start`` or a strand other than ``+``, ``-`` or ``.``.
+        ``end <= start`` or a strand other than ``+``, ``-`` or ``.``; ``path`` for a missing,
+        binary or empty file.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise CliError(f"{p}: BED file not found")
-    out: list[BedInterval] = []
     try:
-        with open_text(p) as fh:
-            for ln, line in enumerate(fh, 1):
-                s = line.rstrip("\r\n")
-                if not s.strip() or s.startswith(("#", "track", "browser")):
-                    continue
-                f = s.split("\t")
-                if len(f) < 3:
-                    raise CliError(f"{p}:{ln}: expected at least 3 tab-separated fields, got {len(f)}")
-                try:
-                    start, end = int(f[1]), int(f[2])
-                except ValueError:
-                    raise CliError(
-                        f"{p}:{ln}: start/end must be integers, got {f[1]!r}, {f[2]!r}"
-                    ) from None
-                if start < 0 or end <= start:
-                    raise CliError(f"{p}:{ln}: need 0 <= start < end, got {start}, {end}")
-                strand = f[5] if len(f) > 5 else "."
-                if strand not in ("+", "-", "."):
-                    raise CliError(f"{p}:{ln}: strand must be '+', '-' or '.', got {strand!r}")
-                name = f[3] if len(f) > 3 and f[3] not in ("", ".") else None
-                out.append(BedInterval(f[0], start, end, name, strand, ln))
-    except UnicodeDecodeError as e:
-        raise CliError(f"{p}: not a text BED file, plain or gzip ({e.reason})") from None
-    if not out:
-        raise CliError(f"{p}: no BED intervals")
-    return out
+        return bed.read_bed(path)
+    except ValueError as e:
+        raise CliError(str(e)) from None
 
 
 # ---------------------------------------------------------------------------- models

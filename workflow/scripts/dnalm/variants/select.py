@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnalm import bed
 from dnalm import vcf as dvcf
 from dnalm.dataset import read_card, read_split
 from dnalm.seq import revcomp
@@ -61,22 +62,10 @@ def check_context(context: str) -> None:
 
 
 def read_bed(path: str | Path) -> list[Interval]:
-    """BED3..6 intervals (``track``/``browser``/``#`` lines skipped), sorted by contig, start."""
-    out = []
-    with open(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if len(f) < 3:
-                raise ValueError(f"{path}:{lineno}: BED needs at least 3 columns, got {len(f)}")
-            try:
-                s, e = int(f[1]), int(f[2])
-            except ValueError:
-                raise ValueError(f"{path}:{lineno}: start/end are not integers") from None
-            if s < 0 or e <= s:
-                raise ValueError(f"{path}:{lineno}: bad interval {s}-{e}")
-            out.append(Interval(f[0], s, e, f[5] if len(f) > 5 else ".", f[3] if len(f) > 3 else "."))
+    """BED3..6 intervals (:func:`dnalm.bed.read_bed`; an empty file gives []), sorted by contig,
+    start."""
+    out = [Interval(iv.contig, iv.start, iv.end, iv.strand, iv.name or ".")
+           for iv in bed.read_bed(path, allow_empty=True)]  # fmt: skip
     return sorted(out, key=lambda iv: (iv.contig, iv.start, iv.end))
 
 

@@ -2,6 +2,7 @@
 zero-shot LLR (effects), the dataset-card contract, and the whole scatter/gather run (shard,
 gather, plots) on a tiny genome with tiny random models."""
 
+import gzip
 import json
 import logging
 from pathlib import Path
@@ -1141,3 +1142,30 @@ def test_demo_null_calibrated_outside_planted_motifs(demo_dag, task):
     sig = db[db["qvalue"] <= 0.05]
     in_motif = np.array([(c, p) in motif for c, p in zip(sig["contig"], sig["pos"], strict=True)])
     assert len(sig) == 0 or in_motif.mean() >= 0.95, (len(sig), in_motif.mean())
+
+
+def test_a_vcf_for_another_assembly_is_refused(motif_world, monkeypatch, tmp_path):
+    """A ClinVar or dbSNP VCF for another assembly passed normalisation (its contigs and lengths
+    fit) and was scored on the REF-matching minority, silently. When REF disagrees with the
+    genome at many SNVs the run stops naming the VCF; the odd mismatch is still only counted."""
+    plain = tmp_path / "shifted.vcf"
+    lines = gzip.decompress(motif_world["clinvar"].read_bytes()).decode().splitlines()
+    shifted = []  # every record one base to the right: REF is now mostly the wrong base
+    for line in lines:
+        if line.startswith("#"):
+            shifted.append(line)
+            continue
+        f = line.split("\t")
+        f[1] = str(int(f[1]) + 1)
+        shifted.append("\t".join(f))
+    plain.write_text("\n".join(shifted) + "\n")
+    vcf = tmp_path / "shifted.vcf.gz"
+    pysam.tabix_compress(str(plain), str(vcf), force=True)
+    pysam.tabix_index(str(vcf), preset="vcf", force=True)
+    with pytest.raises(ValueError, match=r"shifted\.vcf\.gz: REF disagrees with the genome .* at \d+ of \d+ SNVs.*another assembly"):
+        _motif_run(motif_world, monkeypatch, tmp_path / "o", clinvar_vcf=vcf)
+    few = {"ref_mismatch": 19, "snvs": 19, "ref_mismatch_examples": []}  # below the floor
+    V.check_ref_agreement(few, vcf, "g.fa")
+    V.check_ref_agreement({**few, "ref_mismatch": 20, "snvs": 400}, vcf, "g.fa")  # 5 %: stale records
+    with pytest.raises(ValueError, match="another assembly"):
+        V.check_ref_agreement({**few, "ref_mismatch": 41, "snvs": 400}, vcf, "g.fa")

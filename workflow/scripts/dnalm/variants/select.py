@@ -26,6 +26,7 @@ __all__ = [
     "CONTEXTS",
     "Interval",
     "Windows",
+    "check_ref_agreement",
     "read_bed",
     "read_positive_windows",
     "card_window_length",
@@ -249,6 +250,33 @@ def select_alleles(
                 selected[a.key] = (a, iv)
     counts["selected"] = len(selected)
     return selected
+
+
+#: REF mismatches that mean "another assembly", not the odd record: dbSNP and ClinVar REF
+#: alleles are the reference's, so on the right assembly almost none disagree, while a VCF
+#: for another assembly disagrees at most of its SNVs (random bases: about 3 in 4).
+WRONG_ASSEMBLY_MIN = 20
+WRONG_ASSEMBLY_FRACTION = 0.1
+
+
+def check_ref_agreement(counts: Mapping, vcf: str | Path, genome: str | Path) -> None:
+    """Raise when a VCF's REF alleles disagree with the genome at so many SNVs
+    (:data:`WRONG_ASSEMBLY_MIN` and :data:`WRONG_ASSEMBLY_FRACTION` of those checked) that it is
+    for another assembly: scoring the rest would give a silently wrong table.
+
+    Raises
+    ------
+    ValueError
+        Naming the VCF and the genome, with the counts and the first mismatches.
+    """
+    bad, n = int(counts["ref_mismatch"]), int(counts["snvs"])
+    if bad >= WRONG_ASSEMBLY_MIN and bad > WRONG_ASSEMBLY_FRACTION * n:
+        shown = "; ".join(counts["ref_mismatch_examples"][:3])
+        raise ValueError(
+            f"{vcf}: REF disagrees with the genome {genome} at {bad} of {n} SNVs checked "
+            f"({100 * bad / n:.0f} %; e.g. {shown}): is the VCF for another assembly? The "
+            "annotations.<genome>.dbsnp/clinvar source must match genomes.<genome>.fasta"
+        )
 
 
 def null_candidates(

@@ -28,6 +28,7 @@ from dnalm.variants.select import (
     WindowIndex,
     card_window_length,
     check_context,
+    check_ref_agreement,
     genome_window,
     new_counts,
     read_bed,
@@ -150,7 +151,8 @@ def read_shard_table(path: str | Path) -> pd.DataFrame:
 
 
 def _select(attention, positives, fasta, lengths, dbsnp_vcf, clinvar_vcf):
-    """Selected variants keyed by (contig, pos, ref, alt), with per-source counts."""
+    """Selected variants keyed by (contig, pos, ref, alt), with per-source counts; a VCF for
+    another assembly is an error (:func:`~dnalm.variants.select.check_ref_agreement`)."""
     att_lookup = IntervalLookup(attention)
     counts: dict[str, dict] = {}
     selected: dict[tuple, dict] = {}
@@ -158,6 +160,7 @@ def _select(attention, positives, fasta, lengths, dbsnp_vcf, clinvar_vcf):
         c = counts["dbsnp"] = new_counts()
         with dvcf.open_vcf(dbsnp_vcf) as vf:
             sel = select_alleles(vf, attention, fasta, lengths, c, source="dbsnp")
+        check_ref_agreement(c, dbsnp_vcf, fasta.filename.decode())
         for key, (a, iv) in sel.items():
             selected[key] = {"allele": a, "iv": iv, "dbsnp": True, "clinvar": None,
                              "in_attention": True}
@@ -168,6 +171,7 @@ def _select(attention, positives, fasta, lengths, dbsnp_vcf, clinvar_vcf):
         with dvcf.open_vcf(clinvar_vcf) as vf:
             sel = select_alleles(vf, positives, fasta, lengths, c, info_keys=CLINVAR_INFO,
                                  source="clinvar")
+        check_ref_agreement(c, clinvar_vcf, fasta.filename.decode())
         for key, (a, iv) in sel.items():
             ent = selected.get(key)
             if ent is None:

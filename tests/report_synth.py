@@ -104,9 +104,11 @@ def write_results(root: Path, learning_check: bool = True, summary: bool = True)
         att.mkdir(parents=True, exist_ok=True)
         (att / "scores.npz").write_bytes(b"")
         land = {"coordinates": "window_centre", "peak_position": 2, "pvalue": 0.004,
-                "n_positive": 80, "n_negative": 80, "n_permutations": 1000}  # fmt: skip
+                "n_positive": 80, "n_negative": 80, "n_permutations": 1000,
+                "position": list(range(-50, 51))}  # fmt: skip
         if TASKS[task][0] == "promoter":
             land.update(coordinates="tss", peak_position=-29, pvalue=0.001, n_positive=60,
+                        position=list(range(-70, 30)),
                         n_negative=60, tata_claim={"at": -30, "window": [-35, -20],
                                                    "margin": 20, "alpha": 0.01, "room": True,
                                                    "holds": True})  # fmt: skip

@@ -67,7 +67,7 @@ def test_findings_carry_numbers_from_the_files(results):
     for r in pairs.itertuples():  # every task's delta, its CI, p and n as written in the table
         assert (f"{r.task} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]" in pre.text)
         assert f"n={int(r.n_test)}" in pre.text
-    assert pre.status == "ok" and f"on {len(pairs)} of {len(pairs)} tasks" in pre.text
+    assert pre.status == "ok" and f"above 0 on {len(pairs)} and below 0 on 0 of {len(pairs)} tasks" in pre.text
     (transfer,) = _finding(ov, "Transfer")
     assert "tf_mm_ctcf (demo_mm)" in transfer.text and "n=100" in transfer.text
     (learn,) = _finding(ov, "does the LM learn")
@@ -325,9 +325,66 @@ def test_a_collapsed_model_is_marked_not_read_as_a_score(tmp_path):
     assert vs.text.count("collapsed") == 1 + ("against a collapsed baseline" in vs.text)
     comp = pd.read_csv(s / "comparisons.tsv", sep="\t")
     win = comp[(comp["task"] == "tf_ctcf") & (comp["model_a"] == RS.LM) & (comp["model_b"] == "cnn")]
-    assert ("1 of them against a collapsed baseline" in vs.text) == bool(win["delta_lo"].iloc[0] > 0)
+    shown = bool(win["delta_lo"].iloc[0] > 0 and win["p_paired"].iloc[0] < 0.05)  # 3 seeds: both tests
+    assert ("1 of them against a collapsed baseline" in vs.text) == shown
     # the control: the untouched tree marks nothing and adds no note
     plain = tmp_path / "plain"
     RS.write_results(plain)
     md = overview_markdown(collect_overview(OverviewInputs.from_results(plain / "results")))
     assert "†" not in md and "collapsed" not in md
+
+
+def test_attention_findings_flag_what_is_not_shown(results, tmp_path):
+    """Attention bullets whose contrast was not significant, whose peak sat on the window's
+    edge, or whose attention missed (or avoided) the planted sites read as plain 'ok' lines."""
+    import shutil
+
+    r = tmp_path / "results"
+    shutil.copytree(results, r)
+    title = f"Attention, prom_core_tata ({RS.LM})"
+    att = r / "attention" / "prom_core_tata" / RS.LM / "summary.json"
+    good = json.loads(att.read_text())
+    assert {f.title: f for f in collect_overview(OverviewInputs.from_results(r)).findings}[title].status == "ok"
+    pos = good["landscape"]["position"]
+    cases = [
+        ({"pvalue": 0.2}, None, "no significant class contrast (p ≥ 0.05)"),
+        ({"peak_position": pos[-2]}, None, "edge effect"),
+        ({}, {"auroc": 0.55, "ci_low": 0.45, "ci_high": 0.65}, "does not pick out the planted sites"),
+        ({}, {"auroc": 0.3, "ci_low": 0.24, "ci_high": 0.35}, "avoids the planted sites"),
+    ]
+    for land, site, text in cases:
+        s = json.loads(json.dumps(good))
+        s["landscape"].update(land)
+        if "tata_claim" in s["landscape"] and land:
+            s["landscape"]["tata_claim"]["holds"] = False
+        s.setdefault("site_auroc", {}).update(site or {})
+        if site:
+            s["site_auroc"].setdefault("n_rows", 30)
+        att.write_text(json.dumps(s))
+        f = {f.title: f for f in collect_overview(OverviewInputs.from_results(r)).findings}[title]
+        assert f.status == "warning" and text in f.text, (land, site, f.text)
+
+
+def test_a_difference_needs_the_seeds_to_agree(results, tmp_path):
+    """With 3 seeds the paired bootstrap over test rows holds the fine-tuning runs fixed: a CI
+    above 0 whose seeds disagree (paired t p >= 0.05) is not counted as shown; a transfer
+    finding states the pretrained - scratch difference and warns when it is not above 0."""
+    import shutil
+
+    r = tmp_path / "results"
+    shutil.copytree(results, r)
+    comp_path = r / "summary" / "comparisons.tsv"
+    comp = pd.read_csv(comp_path, sep="\t")
+    pre = (comp["model_a"] == RS.LM) & (comp["model_b"] == f"{RS.LM}-scratch") & (comp["task"] != "all")
+    assert (comp.loc[pre, "delta_lo"] > 0).all() and (comp.loc[pre, "n_seeds"] >= 3).all()
+    comp.loc[pre, "p_paired"] = 0.2
+    comp.loc[pre, "p_bootstrap"] = 0.0009995
+    comp.to_csv(comp_path, sep="\t", index=False)
+    ov = collect_overview(OverviewInputs.from_results(r))
+    (f,) = _finding(ov, "Pretrained vs scratch, every task (Fig. 6d)")
+    n = int(pre.sum())
+    assert f"above 0 on 0 and below 0 on 0 of {n} tasks" in f.text and f.status == "warning"
+    assert "p≤0.001 (3 seeds: paired t p=0.2" in f.text
+    (transfer,) = _finding(ov, "Transfer")
+    assert "pretrained − scratch" in transfer.text and "no difference shown" in transfer.text
+    assert transfer.status == "warning"

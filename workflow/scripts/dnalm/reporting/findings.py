@@ -212,24 +212,22 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
                            "not measured: no task has both a pretrained model and its -scratch "
                            "control", "missing"))  # fmt: skip
     for lm, g in pairs.groupby("model_a", sort=False):
-        wins = g[g["delta_lo"] > 0]
-        parts = [
-            f"{r.task} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}], "
-            f"p={_p(r.p_bootstrap)} ({_int(r.n_seeds)} seed{'s' if r.n_seeds != 1 else ''}, "
-            f"n={_int(r.n_test)})"
-            for r in g.itertuples()
-        ]
+        wins, losses = _clear(g)
+        parts = [f"{r.task} {_delta_text(r)}" for r in g.itertuples()]
         pooled = df[(df["task"] == "all") & (df["model_a"] == lm) & (df["model_b"] == lm + SCRATCH_SUFFIX)]
-        pool = ""
+        pool, hurts = "", False
         if len(pooled):
             p = pooled.iloc[0]
+            hurts = bool(p.delta_mcc < 0 and _num(p.p_paired) < ALPHA)
+            test = (f"Wilcoxon p={_p(p.p_paired)}" if math.isfinite(_num(p.p_paired))
+                    else "too few pairs for a Wilcoxon test")  # fmt: skip
             pool = (f" Pooled over {_int(p.n_seeds)} (task, seed) pairs: mean ΔMCC "
-                    f"{p.delta_mcc:+.2f}, Wilcoxon p={_p(p.p_paired)}.")  # fmt: skip
-        text = (f"{lm} − {lm}{SCRATCH_SUFFIX} test ΔMCC with 95% paired-bootstrap CI: "
-                f"{'; '.join(parts)}. The CI lies above 0 on {len(wins)} of {len(g)} tasks."
-                + pool)  # fmt: skip
+                    f"{p.delta_mcc:+.2f}, {test}"
+                    + (": pretraining hurts at this scale." if hurts else "."))  # fmt: skip
+        text = (f"{lm} − {lm}{SCRATCH_SUFFIX} test ΔMCC with 95% paired-bootstrap CI over test "
+                f"rows: {'; '.join(parts)}. {_clear_text(wins, losses, len(g))}" + pool)  # fmt: skip
         out.append(Finding("pretraining", "Pretrained vs scratch, every task (Fig. 6d)", text,
-                           "ok" if len(wins) else "warning"))  # fmt: skip
+                           "ok" if wins and not hurts else "warning"))  # fmt: skip
     # language model vs the best baseline of each task
     best = {r["task"]: r["best baseline"].label for r in headline
             if r.get("best baseline") is not None}  # fmt: skip
@@ -248,19 +246,19 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
                         & (per_task["model_b"] == per_task["task"].map(best))]  # fmt: skip
         if rows.empty:
             continue
-        better = int((rows["delta_lo"] > 0).sum())
-        worse = int((rows["delta_hi"] < 0).sum())
-        parts = [f"{r.task} vs {r.model_b}{collapsed.get(r.task, '')} "
-                 f"{r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]"
+        up, down = _clear_mask(rows)
+        better, worse = int(up.sum()), int(down.sum())
+        parts = [f"{r.task} vs {r.model_b}{collapsed.get(r.task, '')} {_delta_text(r, seeds_only=True)}"
                  for r in rows.itertuples()]  # fmt: skip
-        hollow = int(((rows["delta_lo"] > 0) & rows["task"].isin(list(collapsed))).sum())
+        hollow = int((up & rows["task"].isin(list(collapsed))).sum())
         out.append(Finding(
             "benchmarks", f"{lm} against the best baseline (Fig. 2, 3, 5)",
-            f"ΔMCC (95% paired-bootstrap CI, same test rows): {'; '.join(parts)}. "
+            f"ΔMCC (95% paired-bootstrap CI over the same test rows): {'; '.join(parts)}. "
             f"{lm} is better on {better}"
             + (f" ({hollow} of them against a collapsed baseline)" if hollow else "")
             + f", worse on {worse}, not distinguishable on "
-            f"{len(rows) - better - worse} of {len(rows)} tasks.",
+            f"{len(rows) - better - worse} of {len(rows)} tasks{_SEED_RULE}.",
+            "ok" if better - hollow > worse else "warning",
         ))
     # transfer: a task on another genome than the LM's (Fig. 6f)
     for r in headline:
@@ -269,13 +267,66 @@ def _comparison_findings(comp: Path | None, headline: list[dict], lm_genome: dic
             est = r.get(lm)
             if tg and g and tg != g and isinstance(est, Estimate):
                 scr = r.get(lm + SCRATCH_SUFFIX)
-                extra = f"; its -scratch control {scr.text()}" if isinstance(scr, Estimate) else ""
+                extra, status = "", "ok"
+                if isinstance(scr, Estimate):
+                    extra = f"; its -scratch control {scr.text()}"
+                    d = per_task[(per_task["task"] == r["task"]) & (per_task["model_a"] == lm)
+                                 & (per_task["model_b"] == lm + SCRATCH_SUFFIX)]  # fmt: skip
+                    if len(d):
+                        up, down = _clear_mask(d)
+                        extra += (f"; pretrained − scratch {_delta_text(d.iloc[0])}: "
+                                  + ("the pretraining helps" if up.iloc[0] else
+                                     "the pretraining hurts" if down.iloc[0] else
+                                     "no difference shown"))  # fmt: skip
+                        status = "ok" if up.iloc[0] else "warning"
                 out.append(Finding(
                     "pretraining", "Transfer to another genome (Fig. 6f)",
                     f"{lm} (pretrained on {g}) fine-tuned on {r['task']} ({tg}): test MCC "
-                    f"{est.text()} (n={est.n}, {est.n_seeds} seed(s)){extra}.",
+                    f"{est.text()} (n={est.n}, {est.n_seeds} seed(s)){extra}.", status,
                 ))
     return out
+
+
+#: Significance level of the front page's comparisons.
+ALPHA = 0.05
+#: A per-task difference counts as shown only when the 95% paired-bootstrap CI over test rows
+#: excludes 0 and, with this many seeds or more, the paired t-test over seeds agrees: the
+#: bootstrap holds the fine-tuning runs fixed, so alone it ignores seed-to-seed spread.
+SEED_TEST_MIN = 3
+_SEED_RULE = (f" (with {SEED_TEST_MIN}+ seeds only when the paired t-test over seeds agrees, "
+              f"p < {ALPHA})")  # fmt: skip
+#: The smallest two-sided bootstrap p that compare_models' 2000 resamples report.
+_P_FLOOR = 0.001
+
+
+def _clear_mask(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(CI above 0, CI below 0) per comparison row, with the seed-level test where it applies."""
+    seeds_ok = (pd.to_numeric(rows["n_seeds"], errors="coerce") < SEED_TEST_MIN) | (
+        pd.to_numeric(rows["p_paired"], errors="coerce") < ALPHA)
+    return (rows["delta_lo"] > 0) & seeds_ok, (rows["delta_hi"] < 0) & seeds_ok
+
+
+def _clear(rows: pd.DataFrame) -> tuple[int, int]:
+    up, down = _clear_mask(rows)
+    return int(up.sum()), int(down.sum())
+
+
+def _clear_text(wins: int, losses: int, n: int) -> str:
+    return f"The difference is above 0 on {wins} and below 0 on {losses} of {n} tasks{_SEED_RULE}."
+
+
+def _delta_text(r: Any, seeds_only: bool = False) -> str:
+    """``+0.12 [+0.01, +0.24], p=0.03 (3 seeds: paired t p=0.2, n=300)`` of a comparison row."""
+    pb = _num(r.p_bootstrap)
+    p = f"p≤{_P_FLOOR:g}" if pb <= _P_FLOOR else f"p={_p(pb)}"
+    n_seeds = _num(r.n_seeds)
+    seeds = f"{_int(n_seeds)} seed{'s' if n_seeds != 1 else ''}"
+    if n_seeds >= SEED_TEST_MIN:
+        seeds += f": paired t p={_p(r.p_paired)}"
+    body = f"{r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]"
+    if seeds_only and n_seeds < SEED_TEST_MIN:
+        return body
+    return f"{body}, {p} ({seeds}, n={_int(r.n_test)})"
 
 
 #: The issue's data-scarce bar: at most this many training rows.
@@ -296,10 +347,15 @@ def _benefit_findings(benefit: Path | None) -> list[Finding]:
     per_task = df[df["task"] != "all"]
     for lm, g in per_task.groupby("lm", sort=False):
         parts = [f"{r.task} {r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}] "
-                 f"(n_train={_int(r.n_train)}, n_test={_int(r.n_test)}, {_int(r.n_seeds)} seeds)"
+                 f"(n_train={_int(r.n_train)}, n_test={_int(r.n_test)}, {_int(r.n_seeds)} "
+                 f"seed{'s' if _num(r.n_seeds) != 1 else ''}"
+                 + (f"; over seeds [{r.delta_seed_lo:+.2f}, {r.delta_seed_hi:+.2f}]"
+                    if math.isfinite(_num(getattr(r, "delta_seed_lo", None)))
+                    and _num(r.n_seeds) >= 2 else "")
+                 + ")"
                  for r in g.itertuples()]  # fmt: skip
         clear = int((g["delta_mcc"] >= TARGET_DELTA).sum())
-        text = (f"{lm} − scratch test ΔMCC, mean over seeds [95% paired-bootstrap CI]: "
+        text = (f"{lm} − scratch test ΔMCC, mean over seeds [95% paired-bootstrap CI over test rows]: "
                 f"{'; '.join(parts)}. ΔMCC ≥ {TARGET_DELTA} on {clear} of {len(g)} tasks.")
         pooled = df[(df["task"] == "all") & (df["lm"] == lm)]
         if len(pooled):

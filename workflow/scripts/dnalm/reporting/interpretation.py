@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dnalm.reporting._common import Finding, _f, _json, _p
+from dnalm.reporting._common import Finding, _f, _json, _num, _p
 
 __all__ = ["MATCH_Q", "attention_findings", "interpretation_findings", "motif_findings",
            "variant_findings"]  # fmt: skip
@@ -18,6 +18,13 @@ __all__ = ["MATCH_Q", "attention_findings", "interpretation_findings", "motif_fi
 #: q below which a discovered motif counts as a match of a known motif (TOMTOM q).
 MATCH_Q = 0.05
 
+
+
+#: Significance level of the attention findings (the contrast's permutation p).
+ALPHA = 0.05
+#: A contrast peak this close to the window's first or last base is an edge effect (k-mer
+#: attention spread back to bases has fewer k-mers there).
+EDGE_BP = 5
 
 
 def attention_findings(dirs: Sequence[Path]) -> list[Finding]:
@@ -35,6 +42,7 @@ def attention_findings(dirs: Sequence[Path]) -> list[Finding]:
         parts, status = [], "ok"
         land = s.get("landscape") or {}
         if land.get("peak_position") is not None:
+            pv = _num(land.get("pvalue"))
             parts.append(
                 f"positives-minus-negatives contrast peaks at {land['peak_position']} bp "
                 f"({'TSS' if land.get('coordinates') == 'tss' else 'window centre'}-relative), "
@@ -42,6 +50,14 @@ def attention_findings(dirs: Sequence[Path]) -> list[Finding]:
                 f"{land.get('n_negative')} negative test rows, "
                 f"{land.get('n_permutations')} shuffles)"
             )
+            if not pv < ALPHA:
+                status = "warning"
+                parts.append(f"no significant class contrast (p ≥ {ALPHA})")
+            pos = land.get("position") or []
+            if pos and min(abs(land["peak_position"] - pos[0]), abs(pos[-1] - land["peak_position"])) < EDGE_BP:
+                status = "warning"
+                parts.append(f"the peak is within {EDGE_BP} bp of the window's edge "
+                             f"({pos[0]}..{pos[-1]}): an edge effect, not a site")  # fmt: skip
             claim = land.get("tata_claim")
             if claim:
                 lo, hi = claim["window"]
@@ -59,6 +75,13 @@ def attention_findings(dirs: Sequence[Path]) -> list[Finding]:
             parts.append(f"planted-site attention AUROC {_f(site['auroc'])} "
                          f"[{_f(site.get('ci_low'))}, {_f(site.get('ci_high'))}] "
                          f"(n={site.get('n_rows')} positive rows)")  # fmt: skip
+            lo, hi = _num(site.get("ci_low")), _num(site.get("ci_high"))
+            if hi < 0.5:
+                status = "warning"
+                parts.append("attention avoids the planted sites (CI below 0.5)")
+            elif not lo > 0.5:
+                status = "warning"
+                parts.append("attention does not pick out the planted sites (CI includes 0.5)")
         if s.get("status") not in (None, "ok"):
             status = "warning"
             parts.append(f"{s['status']}: {s.get('reason')}")

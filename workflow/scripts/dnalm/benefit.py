@@ -181,10 +181,11 @@ def _plot(res: pd.DataFrame, table: pd.DataFrame, png: Path) -> None:
                 ax.plot(log["step"], log["dev_loss"], color=color, ls=ls, lw=1.6, alpha=0.85,
                         label=label if j == 0 else None)  # fmt: skip
         row = per_task[(per_task["task"] == task) & (per_task["lm"] == lm)].iloc[0]
+        seeds = (f"{int(row.n_seeds)} seeds [{row.delta_seed_lo:+.2f}, {row.delta_seed_hi:+.2f}]"
+                 if np.isfinite(row.delta_seed_lo) else f"{int(row.n_seeds)} seed{'s' if row.n_seeds != 1 else ''}")
         ax.set_title(
             f"{task}, {lm}: ΔMCC {row.delta_mcc:+.2f}, n_test={int(row.n_test)}\n"
-            f"95% CI rows [{row.delta_lo:+.2f}, {row.delta_hi:+.2f}], "
-            f"{int(row.n_seeds)} seeds [{row.delta_seed_lo:+.2f}, {row.delta_seed_hi:+.2f}]",
+            f"95% CI rows [{row.delta_lo:+.2f}, {row.delta_hi:+.2f}], {seeds}",
             fontsize=10,
         )
         ax.set_xlabel("fine-tuning step", fontsize=10)

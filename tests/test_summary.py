@@ -124,3 +124,29 @@ def test_paired_bootstrap_detects_a_real_difference():
     assert np.quantile(d, 0.025) > 0  # good beats bad
     same = paired_bootstrap(y, good, good, n_boot=100)
     assert np.all(same == 0)  # a model against itself: no difference in any resample
+
+
+def test_roc_pr_legend_numbers_are_the_tables_for_one_seed(tmp_path, runs, monkeypatch):
+    """The PR legend gave the trapezoid area under interpolated points (not average precision)
+    and multi-class panels did not say they were micro-averaged, so the figure's numbers and
+    benchmarks.tsv disagreed without a word."""
+    import dnalm.summary as S
+
+    root, paths = runs
+    figs = []
+    monkeypatch.setattr(S, "_savefig", lambda fig, path: figs.append(fig))
+    one = [p for p in paths if "seed1" in str(p)]
+    table = build_summary(one, tmp_path / "b.tsv", roc_pr_png=tmp_path / "roc_pr.png")
+    (fig,) = figs
+    axes = fig.axes
+    titles = [ax.get_title() for ax in axes]
+    two = titles.index(next(t for t in titles if t.startswith("two: precision-recall")))
+    assert "micro-average" not in titles[two]
+    assert any(t.startswith("three: ROC") and "micro-average over classes" in t for t in titles)
+    labels = dict(t.get_text().rsplit(" (", 1) for t in axes[two].get_legend().get_texts())
+    rows = table[(table.task == "two") & (table.seed.astype(str) == "1")].set_index("model")
+    for model, text in labels.items():
+        assert text == f"AP {rows.loc[model, 'auprc']:.3f})", (model, text)
+    roc = dict(t.get_text().rsplit(" (", 1) for t in axes[two - 1].get_legend().get_texts())
+    for model, text in roc.items():
+        assert text == f"AUROC {rows.loc[model, 'auroc']:.3f})", (model, text)

@@ -211,13 +211,18 @@ def _load_predictions(run_dir: str) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
-    from sklearn.metrics import auc, precision_recall_curve, roc_curve
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_curve,
+        roc_auc_score,
+        roc_curve,
+    )
 
     tasks = list(dict.fromkeys(res["task"]))
     fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.8 * len(tasks)), squeeze=False)
     for i, task in enumerate(tasks):
         ax_roc, ax_pr = axes[i]
-        n_rows, n_seeds = "?", 0
+        n_rows, n_seeds, micro = "?", 0, False
         for model, g in res[res.task == task].groupby("model", sort=False):
             preds = [x for x in (_load_predictions(d) for d in g["run_dir"]) if x is not None]
             if not preds:
@@ -227,18 +232,22 @@ def _plot_roc_pr(res: pd.DataFrame, path: Path) -> None:
             prob = np.concatenate([p[1] for p in preds])
             if prob.shape[1] == 2:
                 truth, score = (y == 1).astype(int), prob[:, 1]
-            else:  # micro-average over one-vs-rest problems
+            else:  # micro-average over one-vs-rest problems (benchmarks.tsv: macro)
                 truth = (y[:, None] == np.arange(prob.shape[1])[None, :]).astype(int).ravel()
                 score = prob.ravel()
+                micro = True
             if truth.min() == truth.max():
                 continue
             fpr, tpr, _ = roc_curve(truth, score)
             prec, rec, _ = precision_recall_curve(truth, score)
             style = _model_style(model)
-            ax_roc.plot(fpr, tpr, label=f"{model} ({auc(fpr, tpr):.3f})", **style)
-            ax_pr.plot(rec, prec, label=f"{model} ({auc(rec, prec):.3f})", **style)
+            ax_roc.plot(fpr, tpr, label=f"{model} (AUROC {roc_auc_score(truth, score):.3f})", **style)
+            # step-wise, as precision is not interpolated between thresholds; AP is its area
+            ax_pr.plot(rec, prec, drawstyle="steps-post",
+                       label=f"{model} (AP {average_precision_score(truth, score):.3f})", **style)
         ax_roc.plot([0, 1], [0, 1], color="grey", lw=0.8)
-        n = f"n={n_rows} test rows, {n_seeds} seed{'s' if n_seeds != 1 else ''} pooled"
+        n = (f"n={n_rows} test rows, {n_seeds} seed{'s' if n_seeds != 1 else ''} pooled"
+             + (", micro-average over classes" if micro else ""))
         ax_roc.set(title=f"{task}: ROC\n{n}", xlabel="false positive rate",
                    ylabel="true positive rate")
         ax_pr.set(title=f"{task}: precision-recall\n{n}", xlabel="recall", ylabel="precision")

@@ -146,7 +146,11 @@ def test_failed_claims_are_warnings(results, tmp_path):
     assert "does NOT hold" in by[f"Attention, prom_core_tata ({RS.LM})"].text
     assert by[f"Attention motifs, tf_ctcf ({RS.LM})"].status == "warning"
     assert by[f"{RS.LM}: does the LM learn?"].status == "warning"
-    assert "WARNING: " in overview_markdown(ov)
+    md = overview_markdown(ov)
+    assert "**WARNING:** " in md and re.search(r"\*\*\d+ of \d+ findings are warnings", md), md[:500]
+    from dnalm.reporting.render import overview_html, overview_rst
+
+    assert "**WARNING:** " in overview_rst(ov) and "findings are warnings" in overview_html(ov)
 
 
 def test_malformed_files_are_named(results, tmp_path):

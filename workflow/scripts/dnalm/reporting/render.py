@@ -39,7 +39,7 @@ _CSS = (
     "body { font-family: sans-serif; line-height: 1.5; margin: 1.5rem; } main { max-width: 70rem; } "
     "table { border-collapse: collapse; } caption { text-align: left; font-weight: bold; } "
     "td, th { white-space: nowrap; padding: 0.2em 0.6em; border: 1px solid #bbb; text-align: left; } "
-    "li.warning { color: #a40000; } li.missing { color: #555; }"
+    "li.warning, p.warning { color: #a40000; } li.missing { color: #555; }"
 )
 
 
@@ -102,6 +102,13 @@ def _finding_line(f: Finding) -> str:
     return f"{_MARK.get(f.status, '')}{f.text}"
 
 
+def _warning_count(ov: Overview) -> str:
+    """The line that opens the key findings: how many of them are warnings."""
+    n = sum(f.status == "warning" for f in ov.findings)
+    return (f"{n} of {len(ov.findings)} findings are warnings (marked WARNING): a claim of the "
+            "paper this run does not show, or a stage that found nothing.") if n else ""
+
+
 def overview_rst(ov: Overview, heading: str = "=") -> str:
     """The front page as reStructuredText (a section titled "What this run shows")."""
     out = [_TITLE, heading * len(_TITLE), ""]
@@ -117,8 +124,11 @@ def overview_rst(ov: Overview, heading: str = "=") -> str:
     else:
         out += ["No benchmark was run: no headline table.", ""]
     out += ["Key findings", heading.replace("=", "-") * len("Key findings"), ""]
-    for f in ov.findings:
-        out.append(f"- **{_rst_escape(f.title)}**: {_rst_escape(_finding_line(f))}")
+    if _warning_count(ov):
+        out += [f"**{_rst_escape(_warning_count(ov))}**", ""]
+    for f in ov.findings:  # the marker in bold: the report's stylesheet has no warning class
+        mark = f"**{_MARK[f.status].strip()}** " if _MARK.get(f.status) else ""
+        out.append(f"- **{_rst_escape(f.title)}**: {mark}{_rst_escape(f.text)}")
     out.append("")
     return "\n".join(out)
 
@@ -132,8 +142,11 @@ def overview_markdown(ov: Overview) -> str:
         out.append("|" + "---|" * len(header))
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
         out += ["", _note(ov), ""]
+    if _warning_count(ov):
+        out += [f"**{_warning_count(ov)}**", ""]
     for f in ov.findings:
-        out.append(f"- **{f.title}**: {_finding_line(f)}")
+        mark = f"**{_MARK[f.status].strip()}** " if _MARK.get(f.status) else ""
+        out.append(f"- **{f.title}**: {mark}{f.text}")
     return "\n".join(out) + "\n"
 
 
@@ -154,7 +167,10 @@ def overview_html(ov: Overview) -> str:
         out += ["</tbody></table>", f"<p>{escape(_note(ov))}</p>"]
     else:
         out.append("<p>No benchmark was run: no headline table.</p>")
-    out += ["<h3>Key findings</h3>", "<ul>"]
+    out += ["<h3>Key findings</h3>"]
+    if _warning_count(ov):
+        out.append(f'<p class="warning">{escape(_warning_count(ov))}</p>')
+    out.append("<ul>")
     for f in ov.findings:
         cls = f' class="{f.status}"' if f.status != "ok" else ""
         out.append(f"<li{cls}><strong>{escape(f.title)}</strong>: {escape(_finding_line(f))}</li>")

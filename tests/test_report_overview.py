@@ -392,3 +392,20 @@ def test_a_difference_needs_the_seeds_to_agree(results, tmp_path):
     (transfer,) = _finding(ov, "Transfer")
     assert "pretrained − scratch" in transfer.text and "no difference shown" in transfer.text
     assert transfer.status == "warning"
+
+
+def test_a_reversed_zero_shot_score_is_a_warning(results, tmp_path):
+    """A zero-shot AUROC whose CI lies below 0.5 (the LM finds pathogenic alleles the likelier
+    ones) was printed as an ordinary number on an 'ok' line."""
+    import shutil
+
+    r = tmp_path / "results"
+    shutil.copytree(results, r)
+    p = r / "variants" / "tf_ctcf" / RS.LM / "summary.json"
+    s = json.loads(p.read_text())
+    title = next(f.title for f in collect_overview(OverviewInputs.from_results(r)).findings
+                 if f.title.startswith("Functional variants, tf_ctcf"))  # fmt: skip
+    s["zero_shot_auroc"].update(auroc=0.2, ci=[0.11, 0.29])
+    p.write_text(json.dumps(s))
+    f = {f.title: f for f in collect_overview(OverviewInputs.from_results(r)).findings}[title]
+    assert f.status == "warning" and "significantly reversed (CI below 0.5)" in f.text

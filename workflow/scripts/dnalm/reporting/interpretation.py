@@ -197,6 +197,9 @@ def variant_findings(dirs: Sequence[Path]) -> list[Finding]:
         if zs.get("auroc") is not None and zs.get("ci"):
             parts.append(f"zero-shot LM AUROC (by -LLR) {_f(zs['auroc'])} [{_f(zs['ci'][0])}, "
                          f"{_f(zs['ci'][1])}]" + (f", {zs['direction']}" if zs.get("direction") else ""))
+            if _num(zs["ci"][1]) < 0.5:  # the LM finds pathogenic alleles the more likely ones
+                status = "warning"
+                parts.append("the zero-shot score is significantly reversed (CI below 0.5)")
         by_class = summary.get("significant_fdr_by_class") or {}
         if by_class:
             parts.append(", ".join(
@@ -210,7 +213,10 @@ def variant_findings(dirs: Sequence[Path]) -> list[Finding]:
         if "n_significant_fdr" in summary:
             parts.append(f"{summary['n_significant_fdr']} of {summary.get('n_scored')} scored "
                          f"variants significant at FDR {summary.get('fdr')} "
-                         f"(null of {summary.get('n_null')} random SNVs)")  # fmt: skip
+                         f"(null of {summary.get('n_null')} random SNVs"
+                         + (f", {pv['n_reference']} of them the reference of the p-values"
+                            if (pv := summary.get("pvalues") or {}).get("n_reference") else "")
+                         + ")")  # fmt: skip
         out.append(Finding("variants", title, "; ".join(parts), status))
     return out
 

@@ -409,3 +409,31 @@ def test_a_reversed_zero_shot_score_is_a_warning(results, tmp_path):
     p.write_text(json.dumps(s))
     f = {f.title: f for f in collect_overview(OverviewInputs.from_results(r)).findings}[title]
     assert f.status == "warning" and "significantly reversed (CI below 0.5)" in f.text
+
+
+def test_splice_loop_rounds_reach_the_front_page(results, tmp_path):
+    """The hard-negative loop's rounds (SpliceFinder) were only in their own section: a loop
+    that raised the held-out false positives did not show on the front page."""
+    import shutil
+
+    from dnalm.splice_loop import ROUND_COLUMNS
+
+    r = tmp_path / "results"
+    shutil.copytree(results, r)
+    d = r / "splice_loop" / "splice"
+    d.mkdir(parents=True)
+    base = dict.fromkeys(ROUND_COLUMNS, 0)
+    rows = [{**base, "task": "splice", "round": i, "model": "cnn", "test_mcc": mcc, "heldout_n": 2000,
+             "heldout_fpr": f, "heldout_fpr_lo": f - 0.02, "heldout_fpr_hi": f + 0.02,
+             "heldout_auroc": a, "n_test_sites": 120, "eval_seeds": 3, "fpr_vs_round0": v}
+            for i, (mcc, f, a, v) in enumerate([(0.64, 0.31, 0.87, "reference"),
+                                                (0.44, 0.47, 0.69, "no clear change")])]  # fmt: skip
+    pd.DataFrame(rows).to_csv(d / "rounds.tsv", sep="\t", index=False)
+    (f,) = _finding(collect_overview(OverviewInputs.from_results(r)), "Splice hard negatives, splice")
+    assert f.status == "warning" and "did not lower the false positives" in f.text
+    assert "0.31 [0.29, 0.33] → 0.47 [0.45, 0.49] (n=2000 GT/AG non-sites" in f.text
+    assert "test MCC 0.64 → 0.44" in f.text and "n=120 test sites" in f.text
+    rows[1].update(heldout_fpr=0.2, heldout_fpr_lo=0.18, heldout_fpr_hi=0.22, fpr_vs_round0="lower")
+    pd.DataFrame(rows).to_csv(d / "rounds.tsv", sep="\t", index=False)
+    (f,) = _finding(collect_overview(OverviewInputs.from_results(r)), "Splice hard negatives, splice")
+    assert f.status == "ok" and f.text.endswith("Last round vs round 0: lower.")

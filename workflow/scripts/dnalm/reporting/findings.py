@@ -79,6 +79,7 @@ class OverviewInputs:
     motifs: list[Path] = field(default_factory=list)
     variants: list[Path] = field(default_factory=list)
     interpretation: list[Path] = field(default_factory=list)
+    splice_loop: list[Path] = field(default_factory=list)
 
     @classmethod
     def from_results(cls, results: str | Path) -> OverviewInputs:
@@ -100,6 +101,7 @@ class OverviewInputs:
             motifs=sorted(p.parent for p in r.glob("motifs/*/*/matches.tsv")),
             variants=sorted(p.parent for p in r.glob("variants/*/*/clinvar.tsv")),
             interpretation=sorted(r.glob("summary/interpretation/*.tsv")),
+            splice_loop=sorted(r.glob("splice_loop/*/rounds.tsv")),
         )
 
     @classmethod
@@ -470,4 +472,39 @@ def collect_overview(inputs: OverviewInputs) -> Overview:
     findings += motif_findings([_dir(p) for p in inputs.motifs])
     findings += interpretation_findings([Path(p) for p in inputs.interpretation])
     findings += variant_findings([_dir(p) for p in inputs.variants])
+    findings += _splice_loop_findings([Path(p) for p in inputs.splice_loop])
     return Overview(columns, headline, findings)
+
+
+def _splice_loop_findings(tables: Sequence[Path]) -> list[Finding]:
+    """SpliceFinder-style hard-negative rounds (``rounds.tsv``): does adding the false positives
+    lower the held-out false-positive rate (the loop's aim), and what happens to test MCC."""
+    out = []
+    for p in tables:
+        df = pd.read_csv(p, sep="\t")
+        missing = sorted({"round", "model", "test_mcc", "heldout_n", "heldout_fpr", "heldout_fpr_lo",
+                          "heldout_fpr_hi", "heldout_auroc", "n_test_sites", "eval_seeds",
+                          "fpr_vs_round0"} - set(df.columns))  # fmt: skip
+        if missing:
+            raise ValueError(f"{p}:1: missing column(s) {missing}")
+        task = p.parent.name
+        if df.empty:
+            out.append(Finding("splice", f"Splice hard negatives, {task}", f"{p} holds no round",
+                               "warning"))  # fmt: skip
+            continue
+        last = df.iloc[-1]
+        fpr = " → ".join(f"{r.heldout_fpr:.2f} [{r.heldout_fpr_lo:.2f}, {r.heldout_fpr_hi:.2f}]"
+                         for r in df.itertuples())  # fmt: skip
+        mcc = " → ".join(_f(r.test_mcc) for r in df.itertuples())
+        auroc = " → ".join(_f(r.heldout_auroc) for r in df.itertuples())
+        verdict = str(last.fpr_vs_round0)
+        text = (f"{last.model}, rounds {int(df['round'].iloc[0])}..{int(last['round'])}: held-out "
+                f"false-positive rate {fpr} (n={_int(last.heldout_n)} GT/AG non-sites; "
+                f"{_int(last.eval_seeds)} seed(s) per round); test sites vs held-out non-sites "
+                f"AUROC {auroc} (n={_int(last.n_test_sites)} test sites); test MCC {mcc}. Last "
+                f"round vs round 0: {verdict}"
+                + ("." if verdict == "lower" else ": the hard negatives did not lower the false "
+                   "positives (SpliceFinder's aim)."))  # fmt: skip
+        out.append(Finding("splice", f"Splice hard negatives, {task} (SpliceFinder loop)", text,
+                           "ok" if verdict == "lower" else "warning"))  # fmt: skip
+    return out

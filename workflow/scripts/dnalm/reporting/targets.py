@@ -48,4 +48,5 @@ def overview_inputs(cfg: Config) -> dict[str, list[str]]:
         "motifs": [f"results/motifs/{t}/{att.model}/matches.tsv" for t in cfg.motifs.tasks],
         "variants": [f"results/variants/{t}/{var.model}/clinvar.tsv" for t in var.tasks],
         "interpretation": [P.interpretation_files(t)["tsv"] for t in P.modisco_selection(cfg)[0]],
+        "splice_loop": [P.splice_loop_table(t) for t in P.splice_loop_tasks(cfg)],
     }

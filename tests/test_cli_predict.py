@@ -300,3 +300,29 @@ def test_quiet_silences_transformers_loading_bar(trained, tmp_path):
         runs[quiet] = r.stderr
     assert "Loading weights" in runs[False] and "Loading weights" not in runs[True]
     assert runs[True].strip() == ""
+
+
+def test_an_output_that_is_an_input_is_refused(trained, tmp_path, capsys):
+    """`-o same.fa` beside `--fasta same.fa` replaced the user's FASTA with the TSV (atomic
+    writes read the input first, then replace it): every subcommand refuses before any work."""
+    out, te = trained
+    fa = _fasta(tmp_path / "same.fa", ["a"], [te["sequence"].iloc[0]])
+    before = fa.read_bytes()
+    for link in (fa, tmp_path / "sub" / ".." / "same.fa"):  # the same file by another spelling
+        rc = main(["predict", str(out / "model"), "--fasta", str(fa), "-o", str(link), "--quiet",
+                   "--device", "cpu"])  # fmt: skip
+        err = capsys.readouterr().err
+        assert rc == 2 and f"would overwrite the input {fa}" in err, err
+        assert fa.read_bytes() == before
+    hard = tmp_path / "hard.fa"  # a hard link: another name, the same file
+    hard.hardlink_to(fa)
+    assert main(["predict", str(out / "model"), "--fasta", str(hard), "-o", str(fa), "--quiet"]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err and fa.read_bytes() == before
+    emb = tmp_path / "e.npy"  # embed: its index TSV is an output too
+    index = tmp_path / "e.index.tsv"
+    index.write_bytes(before)
+    assert main(["embed", str(out / "model"), "--fasta", str(index), "-o", str(emb), "--quiet"]) == 2
+    assert f"would overwrite the input {index}" in capsys.readouterr().err and index.read_bytes() == before
+    assert main(["attention", str(out / "model"), "--fasta", str(fa), "-o", str(tmp_path / "a.npz"),
+                 "--heatmap", str(fa), "--quiet"]) == 2  # fmt: skip
+    assert "would overwrite the input" in capsys.readouterr().err and fa.read_bytes() == before

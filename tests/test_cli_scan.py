@@ -226,8 +226,8 @@ def test_repeated_contigs_are_refused_and_gzip_regions_read(world, tmp_path, cap
     assert Path(f"{tmp_path / 'a'}.bedGraph").read_text() == Path(f"{tmp_path / 'b'}.bedGraph").read_text()
     nochr = tmp_path / "n.bed"  # "1" for chr1, as score-variants matches VCF contigs
     nochr.write_text("1\t900\t2000\n")
-    assert main(["scan", *base, "--regions", str(nochr), "-o", str(tmp_path / "n")]) == 0
-    assert Path(f"{tmp_path / 'n'}.bedGraph").read_text() == Path(f"{tmp_path / 'a'}.bedGraph").read_text()
+    assert main(["scan", *base, "--regions", str(nochr), "-o", str(tmp_path / "nc")]) == 0
+    assert Path(f"{tmp_path / 'nc'}.bedGraph").read_text() == Path(f"{tmp_path / 'a'}.bedGraph").read_text()
     binary = tmp_path / "x.bed"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
     assert main(["scan", *base, "--regions", str(binary), "-o", str(tmp_path / "c")]) == 2
@@ -243,3 +243,14 @@ def test_an_output_that_is_a_directory_is_refused_before_the_scan(world, tmp_pat
     err = capsys.readouterr().err
     assert rc == 2 and f"would write {tmp_path / 'c.bed'}, which is a directory" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.bed"]
+
+
+def test_an_output_that_is_an_input_bed_is_refused(world, tmp_path, capsys):
+    """`--regions peaks.bed -o peaks` replaced the regions with the called ones."""
+    regions = tmp_path / "peaks.bed"
+    regions.write_text("chrS\t0\t400\n")
+    rc = main(["scan", str(world["model"]), "--genome", str(world["genome"]), "--regions", str(regions),
+               "--no-bigwig", "--quiet", "--device", "cpu", "-o", str(tmp_path / "peaks")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and f"would overwrite the input {regions}" in err, err
+    assert regions.read_text() == "chrS\t0\t400\n"

@@ -360,3 +360,18 @@ def test_an_output_that_is_a_directory_is_refused_before_scoring(world, tmp_path
     err = capsys.readouterr().err
     assert rc == 2 and f"would write {tmp_path / 's.tsv'}, which is a directory" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tsv"]
+
+
+def test_an_output_that_is_the_input_vcf_is_refused(world, tmp_path, capsys):
+    """`--vcf calls.vcf.gz -o calls`, the natural naming, replaced the user's VCF with the
+    annotated one (with --region, a VCF of the region's records only)."""
+    import shutil
+
+    vcf = tmp_path / "calls.vcf.gz"
+    shutil.copy(world["vcf"], vcf)
+    before = vcf.read_bytes()
+    rc = main(["score-variants", str(world["clf"]), "--vcf", str(vcf), "--genome",
+               str(world["genome"]), "--quiet", "--device", "cpu", "-o", str(tmp_path / "calls")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"would overwrite the input {vcf}" in err, err
+    assert vcf.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["calls.vcf.gz"]

@@ -33,12 +33,12 @@ __all__ = [
     "FastaRecord",
     "LoadedModel",
     "add_common",
+    "check_outputs",
     "check_fits",
     "load_model",
     "max_bp",
     "read_bed",
     "read_fasta",
-    "refuse_directories",
     "resolve_model",
     "setup",
     "write_tsv",
@@ -107,11 +107,22 @@ def setup(args: argparse.Namespace):
     return dev
 
 
-def refuse_directories(paths: Iterable[str | Path], out: str | Path) -> None:
-    """Fail before any work when a file that ``-o OUT`` names is an existing directory."""
-    for p in paths:
-        if Path(p).is_dir():
+def check_outputs(
+    paths: Iterable[str | Path], out: str | Path, inputs: Iterable[str | Path | None] = ()
+) -> None:
+    """Fail before any work when a file that ``-o OUT`` names is an existing directory or one
+    of the run's ``inputs`` (``-o calls`` beside ``--vcf calls.vcf.gz`` replaced the VCF with
+    the annotated one; outputs are written atomically, so the input was read and then lost)."""
+    given = [Path(i) for i in inputs if i is not None]
+    for p in map(Path, paths):
+        if p.is_dir():
             raise CliError(f"-o {out}: would write {p}, which is a directory")
+        for i in given:
+            same = p.resolve() == i.resolve()
+            if not same and p.exists() and i.exists():
+                same = os.path.samefile(p, i)
+            if same:
+                raise CliError(f"-o {out}: would overwrite the input {i}; choose another -o")
 
 
 def _quiet_transformers():

@@ -27,9 +27,9 @@ from dnalm.cli._common import (
     CliError,
     add_common,
     check_fits,
+    check_outputs,
     load_model,
     read_fasta,
-    refuse_directories,
     setup,
     write_tsv,
 )
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n_heatmap < 1:
         raise CliError(f"--n-heatmap must be >= 1, got {args.n_heatmap}")
     heatmap = Path(args.heatmap) if args.heatmap else out.with_suffix(".png")
-    refuse_directories([heatmap, *([args.tsv] if args.tsv else [])], args.out)
+    check_outputs([out, heatmap, *([args.tsv] if args.tsv else [])], args.out, [args.fasta, args.card])
     lm = load_model(args.model, card=args.card)
     if lm.kind == "gpt":
         raise CliError(

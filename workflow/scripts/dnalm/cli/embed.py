@@ -33,10 +33,10 @@ from dnalm.cli._common import (
     CliError,
     LoadedModel,
     add_common,
+    check_outputs,
     load_model,
     max_bp,
     read_fasta,
-    refuse_directories,
     setup,
     write_tsv,
 )
@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     dev = setup(args)
     if not str(args.out).endswith(".npy"):
         raise CliError(f"-o {args.out}: the embeddings file must end in .npy")
-    refuse_directories([index_path(args.out)], args.out)
+    check_outputs([args.out, index_path(args.out)], args.out, [args.fasta])
     lm = load_model(args.model, allow_lm=True)
     records = read_fasta(args.fasta, min_len=1 if lm.is_gpt else lm.k)
     limit = max_bp(lm) if lm.is_gpt else lm.max_tokens - 2 + lm.k - 1  # one BERT/GPT pass

@@ -32,6 +32,7 @@ from dnalm.cli._common import (
     LoadedModel,
     add_common,
     check_fits,
+    check_outputs,
     load_model,
     max_bp,
     read_bed,
@@ -235,6 +236,7 @@ def predict_table(
 def run(args: argparse.Namespace) -> int:
     """Run ``dnalm predict``; returns the exit status."""
     dev = setup(args)
+    check_outputs([args.out], args.out, [args.fasta, args.bed, args.genome, args.card])
     lm = load_model(args.model, card=args.card, window=args.window)
     if args.bed is not None:
         if args.genome is None:

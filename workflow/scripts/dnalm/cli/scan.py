@@ -22,9 +22,9 @@ import argparse
 from dnalm.cli._common import (
     CliError,
     add_common,
+    check_outputs,
     load_model,
     max_bp,
-    refuse_directories,
     setup,
 )
 
@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from dnalm.scan import output_paths, scan_genome
 
     dev = setup(args)
-    refuse_directories(output_paths(args.out, not args.no_bigwig).values(), args.out)
+    check_outputs(output_paths(args.out, not args.no_bigwig).values(), args.out,
+                  [args.genome, args.regions, args.truth, args.card])
     lm = load_model(args.model, card=args.card, window=args.window)
     if lm.window is None:
         raise CliError(f"{args.model}: no task card gives the window; pass --window (or --card)")

@@ -28,9 +28,9 @@ import argparse
 from dnalm.cli._common import (
     CliError,
     add_common,
+    check_outputs,
     load_model,
     max_bp,
-    refuse_directories,
     setup,
 )
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise CliError(f"--region: {e}") from None
     dev = setup(args)
-    refuse_directories(output_paths(args.out).values(), args.out)
+    check_outputs(output_paths(args.out).values(), args.out, [args.vcf, args.genome, args.card])
     clf = load_model(args.model, card=args.card, window=args.window)
     if clf.window is None:
         raise CliError(f"{args.model}: no task card gives the window; pass --window (or --card)")

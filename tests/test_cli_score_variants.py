@@ -77,6 +77,9 @@ def test_every_allele_gets_a_row_and_a_status(scored):
     summary = json.loads(Path(f"{out}.json").read_text())
     assert summary["counts"] == {"scored": 6, "ref_mismatch": 1, "symbolic": 1, "no_change": 0,
                                  "unknown_contig": 1, "outside_contig": 0, "n_window": 0}
+    # `end` (chr2:198 of 200) is scored on an N-padded window: counted and warned, not silent
+    assert summary["edge_padded"] == 1
+    assert any("1 scored alleles lie within" in w and "N-padded" in w for w in summary["warnings"])
     ok = tsv["status"] == "scored"
     assert tsv.loc[ok, ["p_ref", "p_alt", "diff", "logOR"]].notna().all().all()
     assert tsv.loc[~ok, ["p_ref", "p_alt", "llr"]].isna().all().all()
@@ -205,7 +208,8 @@ def test_a_vcf_that_does_not_fit_the_genome_is_said_loudly(world, scored, tmp_pa
 
     out, _ = scored
     first = json.loads(Path(f"{out}.json").read_text())["warnings"]
-    assert len(first) == 1 and "1 of 7 alleles skipped: REF does not match" in first[0]
+    assert len(first) == 2 and "1 of 7 alleles skipped: REF does not match" in first[0]
+    assert "N-padded" in first[1]  # the `end` record (its own test above)
     assert "another assembly" not in first[0]
     seq = world["seqs"]["chr1"]
     other = {b: next(x for x in "ACGT" if x != b) for b in "ACGT"}

@@ -16,6 +16,9 @@ For each ALT allele (multi-allelic records are scored allele by allele):
    at ``L // 2`` of the ref window, ALT at ``L // 2`` of the alt window, which is refilled
    (deletion) or trimmed (insertion) on the right to ``L`` bp, as DNABERT's ``mutate_seqs``
    mutated fixed-length sequences. For an SNV the ref window is the workflow's centred window.
+   Within ``L // 2`` bp of a contig end the windows are ``N``-padded past it (as the
+   workflow's): such alleles are scored, counted (``edge_padded`` in ``<out>.json``) and warned
+   about, as the model never saw padding in training.
 4. **Scores** (:mod:`dnalm.variants.effects`, shared with the workflow): ``p_ref``/``p_alt``
    (positive-class probability), ``diff = (p_alt - p_ref) * max(p_ref, p_alt)`` and
    ``logOR = log2 odds(p_ref) - log2 odds(p_alt)``; with an LM, the zero-shot ``llr`` (masked
@@ -163,6 +166,7 @@ class _Chunk:
         self.alt_w: list[str] = []
         self.row_of: list[int] = []  # row index of each window pair
         self.snv: list[int] = []  # window pairs that are SNVs (zero-shot)
+        self.edge = 0  # scored alleles whose ref window is N-padded past a contig end
 
 
 def _score_chunk(ch: _Chunk, model, k, mlm, lm_k, batch_size, device, positive_class) -> None:
@@ -221,6 +225,8 @@ def _alleles(rec: Record, fa, resolve, sizes, L: int, strict_ref: bool, path: Pa
                 if rw.count("N") > MAX_N * len(rw):  # a gap: the model would score its N
                     status = "n_window"
                 else:
+                    start = npos0 - L // 2
+                    ch.edge += bool(start < 0 or start + L > sizes[contig])
                     ch.row_of.append(len(ch.rows))
                     if len(nref) == 1 and len(nalt) == 1:
                         ch.snv.append(len(ch.ref_w))
@@ -363,6 +369,7 @@ def score_vcf(
         raise
     paths = output_paths(out)
     counts: Counter = Counter({s: 0 for s in STATUSES})
+    n_edge = 0
     header = _header_lines(read_header(vpath), rec_contigs, sizes, resolve)
     unknown = [c for c in rec_contigs if resolve(c) is None]
     if unknown:
@@ -388,6 +395,7 @@ def score_vcf(
                 _alleles(rec, fa, resolve, sizes, window, strict_ref, vpath, ch, counts)
                 n_rows.append(len(ch.rows) - before)
             _score_chunk(ch, model, k, lm, lm_k, batch_size, device, positive_class)
+            n_edge += ch.edge
             i, lines = 0, []
             for rec, n in zip(batch, n_rows, strict=True):
                 rows = ch.rows[i : i + n]
@@ -398,7 +406,13 @@ def score_vcf(
             bar.update(len(batch))
         vout.close()  # flush the BGZF stream before the files are committed
         warnings = _warnings(counts, n_records, vpath, gpath)
+        if n_edge:
+            warnings.append(f"{vpath}: {n_edge} scored alleles lie within {window // 2} bp of a "
+                            f"contig end: their windows are N-padded past it ({gpath}), which the "
+                            "model never saw in training, so treat their scores with care "
+                            "(dnalm predict refuses such windows)")
         summary = {"counts": dict(counts), "n_records": n_records, "window": window,
+                   "edge_padded": n_edge,
                    "positive_class": positive_class, "zero_shot": lm is not None,
                    "regions": [f"{r.contig}:{r.start}-{r.end}" if r.end is not None else r.contig
                                for r in regs] or None,

@@ -326,3 +326,34 @@ def test_an_output_that_is_an_input_is_refused(trained, tmp_path, capsys):
     assert main(["attention", str(out / "model"), "--fasta", str(fa), "-o", str(tmp_path / "a.npz"),
                  "--heatmap", str(fa), "--quiet"]) == 2  # fmt: skip
     assert "would overwrite the input" in capsys.readouterr().err and fa.read_bytes() == before
+
+
+def test_a_run_directory_given_as_the_model_points_at_its_model(trained, tmp_path, capsys):
+    """`dnalm predict results/finetune/<task>/<model>/seed1` (one level too high) said 'no
+    vocab.txt in model directory'."""
+    out, te = trained
+    fa = _fasta(tmp_path / "a.fa", ["a"], [te["sequence"].iloc[0]])
+    rc = main(["predict", str(out), "--fasta", str(fa), "-o", str(tmp_path / "p.tsv"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{out}: not a model directory (no config.json)" in err, err
+    assert f"the model directories under it: {out / 'model'}" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["predict", str(empty), "--fasta", str(fa), "-o", str(tmp_path / "p.tsv")]) == 2
+    assert f"{empty}: not a model directory (no config.json)\n" in capsys.readouterr().err
+
+
+def test_a_fitting_card_of_another_task_is_used_with_a_warning(trained, tmp_path, capsys):
+    import shutil
+
+    out, te = trained
+    model = tmp_path / "model"
+    shutil.copytree(out / "model", model)
+    own = json.loads((model / "card.json").read_text())
+    (model / "card.json").write_text(json.dumps({**own, "task": "tf_ctcf"}))
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({**own, "task": "tf_p53"}))
+    fa = _fasta(tmp_path / "a.fa", ["a"], [te["sequence"].iloc[0]])
+    rc, err = _run_err(capsys, ["predict", str(model), "--card", str(card), "--fasta", str(fa),
+                                "-o", str(tmp_path / "p.tsv"), "--quiet"])  # fmt: skip
+    assert rc == 0 and f"--card {card}: task 'tf_p53', but the model was fine-tuned on 'tf_ctcf'" in err

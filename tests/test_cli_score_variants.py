@@ -379,3 +379,26 @@ def test_an_output_that_is_the_input_vcf_is_refused(world, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and f"would overwrite the input {vcf}" in err, err
     assert vcf.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["calls.vcf.gz"]
+
+
+def test_a_plain_gzip_genome_is_named_as_such(world, tmp_path, capsys):
+    """htslib cannot index plain gzip: the message was htslib's 'cannot open' (the bgzip hint
+    only in htslib's own stderr line). score-variants, scan and predict --bed share the check."""
+    import gzip
+
+    from dnalm.fasta import Genome, open_indexed
+
+    plain = tmp_path / "g.fa"
+    with pysam.FastaFile(str(world["genome"])) as fa:
+        plain.write_text("".join(f">{c}\n{fa.fetch(c)}\n" for c in fa.references))
+    gz = tmp_path / "g.fa.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    rc = main(["score-variants", str(world["clf"]), "--vcf", str(world["vcf"]), "--genome", str(gz),
+               "--quiet", "--device", "cpu", "-o", str(tmp_path / "s")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{gz}: plain gzip, which cannot be indexed; recompress it with bgzip" in err, err
+    for opener in (open_indexed, Genome):
+        with pytest.raises(ValueError, match="plain gzip"):
+            opener(gz)
+    with open_indexed(plain) as fa:  # a plain FASTA is indexed beside it
+        assert fa.references == ["chr1", "chr2"]

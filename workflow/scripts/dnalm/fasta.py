@@ -15,7 +15,7 @@ from dnalm.contigs import ContigMap
 from dnalm.seq import revcomp
 from dnalm.textio import open_text
 
-__all__ = ["FastaLines", "Genome", "fasta_records"]
+__all__ = ["FastaLines", "Genome", "fasta_records", "open_indexed"]
 
 
 class FastaLines(NamedTuple):
@@ -54,6 +54,32 @@ def fasta_records(path: str | Path) -> Iterator[FastaLines]:
         yield rec
 
 
+def open_indexed(path: str | Path):  # -> pysam.FastaFile
+    """``pysam.FastaFile`` of a plain or bgzip FASTA (an index is built beside it if missing).
+
+    Raises
+    ------
+    ValueError
+        Naming the file: not found, plain gzip (htslib cannot index it: recompress with
+        bgzip), or not a FASTA htslib can open.
+    """
+    import pysam
+
+    from dnalm.genome import sniff_compression
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: genome FASTA not found")
+    if sniff_compression(p) == "gzip":
+        raise ValueError(f"{p}: plain gzip, which cannot be indexed; recompress it with bgzip "
+                         f"(gzip -dc {p.name} | bgzip > genome.fa.gz) or give it uncompressed")
+    try:
+        return pysam.FastaFile(str(p))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{p}: cannot open as an indexed FASTA ({e}); plain FASTA or bgzip "
+                         "with samtools faidx") from None
+
+
 class Genome:
     """An indexed FASTA plus contig-name mapping.
 
@@ -67,10 +93,8 @@ class Genome:
     """
 
     def __init__(self, fasta: str | Path, contigs: str | Path | None = None):
-        import pysam
-
         self.path = Path(fasta)
-        self._fa = pysam.FastaFile(str(fasta))
+        self._fa = open_indexed(fasta)
         self.sizes: dict[str, int] = dict(zip(self._fa.references, self._fa.lengths, strict=True))
         self._map = ContigMap.from_tsv(contigs) if contigs else None
 

@@ -36,6 +36,7 @@ import numpy as np
 from dnalm import atomic
 from dnalm.bed import read_bed
 from dnalm.contigs import prefix_resolver
+from dnalm.fasta import open_indexed
 from dnalm.seq import revcomp
 
 __all__ = ["STRANDS", "ScanResult", "iter_window_probs", "output_paths", "read_regions",
@@ -336,7 +337,6 @@ def scan_genome(
         Bad arguments, a BED line (``<file>:<line>``), unknown contigs, or a missing
         ``pyBigWig`` when ``bigwig`` is True.
     """
-    import pysam
     from tqdm.auto import tqdm
 
     if window < 1 or stride < 1:
@@ -352,14 +352,8 @@ def scan_genome(
             raise ValueError("writing the BigWig needs the pyBigWig package (pip install "
                              "pyBigWig), or pass --no-bigwig") from None
     gpath = Path(genome)
-    if not gpath.is_file():
-        raise ValueError(f"{gpath}: genome FASTA not found")
-    try:
-        with pysam.FastaFile(str(gpath)) as fa:
-            sizes = dict(zip(fa.references, fa.lengths, strict=True))
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{gpath}: cannot open as an indexed FASTA ({e}); plain FASTA or "
-                         "bgzip with samtools faidx") from None
+    with open_indexed(gpath) as fa:
+        sizes = dict(zip(fa.references, fa.lengths, strict=True))
     ivs = scan_intervals(sizes, contigs, read_regions(regions, sizes) if regions else None)
     sites = read_regions(truth, sizes, merge=False) if truth else None
     res = ScanResult()
@@ -367,7 +361,7 @@ def scan_genome(
     paths = output_paths(out_prefix, bigwig)
     half = (window - stride) // 2
     with contextlib.ExitStack() as stack:
-        fa = stack.enter_context(pysam.FastaFile(str(gpath)))
+        fa = stack.enter_context(open_indexed(gpath))
         tmp = stack.enter_context(atomic.atomic_paths(paths))
         bg = stack.enter_context(open(tmp["bedgraph"], "w"))
         bed = stack.enter_context(open(tmp["bed"], "w"))

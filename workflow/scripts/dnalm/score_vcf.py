@@ -55,6 +55,7 @@ import numpy as np
 
 from dnalm import atomic
 from dnalm.contigs import prefix_resolver
+from dnalm.fasta import open_indexed
 from dnalm.variant_io import (
     Record,
     is_symbolic,
@@ -339,13 +340,8 @@ def score_vcf(
     vpath, gpath = Path(vcf), Path(genome)
     if window < 1:
         raise ValueError(f"window must be positive, got {window}")
-    if not gpath.is_file():
-        raise ValueError(f"{gpath}: genome FASTA not found")
     regs = [r if isinstance(r, Region) else parse_region(r) for r in regions or ()]
-    try:
-        fa = pysam.FastaFile(str(gpath))
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{gpath}: cannot open as an indexed FASTA ({e})") from None
+    fa = open_indexed(gpath)
     sizes = dict(zip(fa.references, fa.lengths, strict=True))
     resolve = prefix_resolver(sizes)
     for r in regs:

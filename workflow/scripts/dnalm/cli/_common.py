@@ -374,6 +374,10 @@ def _check_card(d: Path, card: str | Path, raw: dict[str, Any], labels: list[str
     if problems:
         task = f" (task {raw.get('task')!r}; the model's: {own.get('task')!r})" if own.get("task") else ""
         raise CliError(f"--card {card}: not this model's task card{task}: {'; '.join(problems.values())}")
+    if own.get("task") and raw.get("task") and own["task"] != raw["task"]:
+        print(f"dnalm: warning: --card {card}: task {raw['task']!r}, but the model was fine-tuned "
+              f"on {own['task']!r} (its own card.json); the window and classes fit, so it is used",
+              file=sys.stderr)  # fmt: skip
 
 
 def _is_gpt_classifier(cfg_path: Path) -> bool:
@@ -420,6 +424,10 @@ def load_model(
 
     d = resolve_model(path)
     cfg_path = d / "config.json"
+    if not cfg_path.is_file() and not (d / "vocab.txt").is_file():
+        inner = sorted(p.parent for p in d.glob("**/model/config.json"))[:3]
+        hint = f"; the model directories under it: {', '.join(map(str, inner))}" if inner else ""
+        raise CliError(f"{d}: not a model directory (no config.json){hint}")
     archs: list[str] = []
     if cfg_path.is_file():
         try:

@@ -81,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
                        f"({limit} bp)")
     mlm = lm_k = None
     if args.lm:
-        lm = load_model(args.lm, allow_lm=True)
+        try:
+            lm = load_model(args.lm, allow_lm=True)
+        except CliError as e:  # name the option: MODEL is the classifier
+            raise CliError(f"--lm {args.lm}: needs a BERT masked language model "
+                           f"(results/pretrain/<lm>/model): {e}") from None
         if lm.kind == "gpt_lm":
             raise CliError(f"--lm {args.lm}: is a GPT language model; the zero-shot LLR masks the "
                            "k-mers at the site and reads them with both flanks, which needs a "

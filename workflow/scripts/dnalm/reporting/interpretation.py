@@ -131,7 +131,7 @@ def motif_findings(dirs: Sequence[Path]) -> list[Finding]:
         n_pos = summary.get("n_positives")
         ctx = f"{n_motifs} motifs discovered" + (f" from {n_pos} positive test rows" if n_pos else "")
         if parts:
-            text = f"recovered {len(hits)} of {best['target'].nunique()} known motifs at q < {MATCH_Q}: {'; '.join(parts)} ({ctx})"
+            text = f"{len(hits)} known motif(s) matched at q < {MATCH_Q} (of {best['target'].nunique()} in the known-motif database): {'; '.join(parts)} ({ctx})"
         else:
             text = (f"no known motif matched at q < {MATCH_Q} (best: {best.iloc[0]['target']}, "
                     f"q={_p(best['q'].min())}; {ctx})")  # fmt: skip

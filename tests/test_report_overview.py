@@ -388,7 +388,7 @@ def test_a_difference_needs_the_seeds_to_agree(results, tmp_path):
     (f,) = _finding(ov, "Pretrained vs scratch, every task (Fig. 6d)")
     n = int(pre.sum())
     assert f"above 0 on 0 and below 0 on 0 of {n} tasks" in f.text and f.status == "warning"
-    assert "p≤0.001 (3 seeds: paired t p=0.2" in f.text
+    assert re.search(r"p≤0\.001 \(3 seeds: \[[-+]\d\.\d\d, [-+]\d\.\d\d\], paired t p=0\.2", f.text), f.text
     (transfer,) = _finding(ov, "Transfer")
     assert "pretrained − scratch" in transfer.text and "no difference shown" in transfer.text
     assert transfer.status == "warning"

@@ -111,6 +111,17 @@ def test_paired_comparisons(tmp_path, runs):
     assert one.delta_mcc == pytest.approx(one.mcc_a - one.mcc_b, abs=1e-6)
     assert one.delta_lo <= one.delta_hi and 0 < one.p_bootstrap <= 1
     assert set(cmp.task) == {"two", "three", "all"}
+    # the spread over seeds: the t interval of the per-seed differences (the bootstrap's rows
+    # hold the runs fixed)
+    from scipy import stats
+
+    bench = pd.read_csv(out / "benchmarks.tsv", sep="\t", dtype={"seed": str})
+    per = bench[(bench.task == "two") & bench.seed.isin(["1", "2"])].set_index(["model", "seed"])["mcc"]
+    d = np.array([per["tiny", s] - per["kmer_lr", s] for s in ("1", "2")])
+    half = stats.t.ppf(0.975, 1) * d.std(ddof=1) / np.sqrt(2)
+    assert one.delta_seed_lo == pytest.approx(d.mean() - half, abs=1e-5)
+    assert one.delta_seed_hi == pytest.approx(d.mean() + half, abs=1e-5)
+    assert cmp[cmp.task == "all"][["delta_seed_lo", "delta_seed_hi"]].isna().all().all()
 
 
 def test_paired_bootstrap_detects_a_real_difference():

@@ -288,7 +288,7 @@ def _plot_curves(res: pd.DataFrame, path: Path) -> None:
 
 COMPARISON_COLUMNS = (
     "task", "model_a", "model_b", "n_seeds", "n_test", "mcc_a", "mcc_b", "delta_mcc",
-    "delta_lo", "delta_hi", "p_bootstrap", "p_paired",
+    "delta_lo", "delta_hi", "p_bootstrap", "p_paired", "delta_seed_lo", "delta_seed_hi",
 )
 
 
@@ -308,7 +308,9 @@ def compare_models(res: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
     difference ``delta_mcc`` = MCC(a) - MCC(b) is averaged over those seeds; ``delta_lo``/``_hi``
     is its 95% paired-bootstrap interval (the same resamples for both models and every seed)
     and ``p_bootstrap`` the two-sided bootstrap p of no difference. ``p_paired`` is a paired
-    t-test over seeds (3 seeds or more). Rows with ``task`` = ``all`` pool every (task, seed)
+    t-test over seeds (3 seeds or more) and ``delta_seed_lo``/``_hi`` the t interval of the
+    per-seed differences (2 seeds or more): the spread over fine-tuning runs, which the
+    bootstrap over test rows holds fixed. Rows with ``task`` = ``all`` pool every (task, seed)
     pair with a Wilcoxon signed-rank test (5 pairs or more) and give no interval.
 
     Returns
@@ -343,11 +345,15 @@ def compare_models(res: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
             if len(diff) >= 3 and np.std(diff) > 0:
                 p_t = float(sps.ttest_rel(mcc_a, mcc_b).pvalue)
             lo, hi = np.quantile(d, [0.025, 0.975])
+            s_lo = s_hi = math.nan
+            if len(diff) >= 2:
+                half = float(sps.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff)))
+                s_lo, s_hi = float(diff.mean()) - half, float(diff.mean()) + half
             rows.append({
                 "task": task, "model_a": a, "model_b": b, "n_seeds": len(diff), "n_test": n_test,
                 "mcc_a": float(np.mean(mcc_a)), "mcc_b": float(np.mean(mcc_b)),
                 "delta_mcc": float(diff.mean()), "delta_lo": float(lo), "delta_hi": float(hi),
-                "p_bootstrap": p_boot, "p_paired": p_t,
+                "p_bootstrap": p_boot, "p_paired": p_t, "delta_seed_lo": s_lo, "delta_seed_hi": s_hi,
             })  # fmt: skip
     for (a, b), diffs in pooled.items():
         v = np.asarray(diffs)
@@ -358,6 +364,7 @@ def compare_models(res: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
             "task": "all", "model_a": a, "model_b": b, "n_seeds": int(v.size), "n_test": None,
             "mcc_a": math.nan, "mcc_b": math.nan, "delta_mcc": float(v.mean()),
             "delta_lo": math.nan, "delta_hi": math.nan, "p_bootstrap": math.nan, "p_paired": p_w,
+            "delta_seed_lo": math.nan, "delta_seed_hi": math.nan,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 

@@ -324,7 +324,9 @@ def _delta_text(r: Any, seeds_only: bool = False) -> str:
     n_seeds = _num(r.n_seeds)
     seeds = f"{_int(n_seeds)} seed{'s' if n_seeds != 1 else ''}"
     if n_seeds >= SEED_TEST_MIN:
-        seeds += f": paired t p={_p(r.p_paired)}"
+        lo, hi = _num(getattr(r, "delta_seed_lo", None)), _num(getattr(r, "delta_seed_hi", None))
+        seeds += (f": [{lo:+.2f}, {hi:+.2f}]," if math.isfinite(lo) and math.isfinite(hi) else ":")
+        seeds += f" paired t p={_p(r.p_paired)}"
     body = f"{r.delta_mcc:+.2f} [{r.delta_lo:+.2f}, {r.delta_hi:+.2f}]"
     if seeds_only and n_seeds < SEED_TEST_MIN:
         return body
